@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: MIT
+# modeld build. `make` builds build/modeld; `make test` installs missing Debian
+# packages, builds and runs the Check suites plain, under ASan+UBSan and under TSan.
+# Objects live out of tree in build/<variant>/ with -MMD -MP dependencies.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+DATA    ?= ../shared/data
+
+DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
+            uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
+            libsodium-dev libcurl4-openssl-dev libyaml-dev
+BENCH_PKGS := fasttext
+
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wwrite-strings -Wvla -fno-common
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
+CPPFLAGS_ALL := -Iinclude -I$(BUILD)/gen
+CFLAGS_ALL   := $(CSTD) $(WARN) -g -pthread
+OPT     := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -lstemmer -llinear \
+           -lm -pthread
+TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
+
+# Server modules (main.c stays out of the test runner).
+SRV_MODS := err log util db migrate problem validate router http ingest openapi handler_models \
+            handler_annotations handler_meta pool server cli
+ML_MODS  ?= text features metrics artifact trainer
+EXTRA_OBJS ?=
+MODS     := $(SRV_MODS) $(ML_MODS)
+TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c))
+
+SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_tsan := -fsanitize=thread
+SAN_rel  :=
+OPT_asan := -O1
+OPT_tsan := -O1
+OPT_rel  := $(OPT)
+
+.PHONY: all deps test test-rel test-asan test-tsan asan tsan run bench bench-train fuzz install clean format
+
+all: deps $(BUILD)/modeld
+
+# ---- dependencies -------------------------------------------------------
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+deps-bench:
+	@command -v fasttext >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BENCH_PKGS))
+
+# ---- generated sources --------------------------------------------------
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+GEN := $(BUILD)/gen/migrations_data.h $(BUILD)/gen/openapi_data.h
+$(BUILD)/gen/migrations_data.h: $(MIGRATIONS) tools/embed_migrations.sh
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/openapi_data.h: openapi/openapi.yaml tools/embed_text.sh
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed_text.sh openapi_yaml_text openapi/openapi.yaml > $@.tmp && mv $@.tmp $@
+
+# ---- objects per variant ------------------------------------------------
+define variant
+$(BUILD)/$(1)/%.o: src/%.c $(GEN) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS_ALL) $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/t_%.o: tests/%.c | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS_ALL) -Itests $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
+	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
+$(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))
+	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(TEST_LIBS)
+endef
+$(eval $(call variant,rel))
+$(eval $(call variant,asan))
+$(eval $(call variant,tsan))
+
+$(BUILD)/modeld: $(BUILD)/rel/modeld
+	cp $< $@
+
+-include $(wildcard $(BUILD)/*/*.d)
+
+# ---- tests --------------------------------------------------------------
+# Each variant runs the same suites against the binary of that variant
+# (HTTP tests start the daemon in-process; CLI tests exec MODELD_BIN).
+test: deps test-rel test-asan test-tsan
+
+test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld
+	MODELD_BIN=$(BUILD)/rel/modeld MODELD_DATA=$(DATA) $(BUILD)/rel/check_all
+test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MODELD_BIN=$(BUILD)/asan/modeld MODELD_DATA=$(DATA) CK_DEFAULT_TIMEOUT=120 $(BUILD)/asan/check_all
+test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	MODELD_BIN=$(BUILD)/tsan/modeld MODELD_DATA=$(DATA) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
+asan: $(BUILD)/asan/modeld
+tsan: $(BUILD)/tsan/modeld
+
+# ---- run the demo -------------------------------------------------------
+run: all
+	sh tools/demo.sh $(BUILD)/modeld
+
+# ---- benchmarks ---------------------------------------------------------
+$(BUILD)/rel/bench_train: bench/bench_train.c $(patsubst %,$(BUILD)/rel/%.o,$(MODS))
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(OPT) -o $@ $^ $(LIBS)
+bench-train: deps deps-bench $(BUILD)/rel/bench_train
+	$(BUILD)/rel/bench_train $(DATA)
+bench: bench-train
+
+# ---- install / housekeeping ---------------------------------------------
+install: $(BUILD)/modeld
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/modeld $(DESTDIR)$(PREFIX)/bin/modeld
+
+format:
+	clang-format -i src/*.c include/*.h tests/*.c
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_train: trains a model on each public data set through trainer_run()
+ * (the real code path: analysis, hashing, model selection, training,
+ * evaluation, artifact write) with the official train/test split of the
+ * `split` field, and the same split with fastText, and prints a table.
+ *
+ * Usage: bench_train [DATA_DIR] [--no-fasttext]   (DATA_DIR default ../shared/data)
+ * CLASS sets take labels[0] as the class; lines with "aspects" make an ABSA set.
+ * fastText gets one "__label__X" per class (CLASS) or per CATEGORY#polarity
+ * pair (ABSA, predicted with `predict-prob model test.txt -1 0.5`: every pair
+ * with p >= 0.5; per category the most probable polarity is kept), text with
+ * all whitespace collapsed to single spaces. Scores: micro-F1 over the same
+ * units as the trainer (class / (category, polarity) pair).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trainer.h"
+
+struct set {
+    char *name;
+    int absa;
+    size_t n;
+    struct tdoc *docs;
+    json_t *root; /* keeps the strings alive */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int load_set(const char *path, struct set *s)
+{
+    json_error_t je;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    s->root = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, &je);
+        if (o)
+            json_array_append_new(s->root, o);
+    }
+    free(line);
+    fclose(f);
+    s->n = json_array_size(s->root);
+    s->docs = calloc(s->n ? s->n : 1, sizeof *s->docs);
+    for (size_t i = 0; i < s->n; i++) {
+        json_t *o = json_array_get(s->root, i);
+        struct tdoc *d = &s->docs[i];
+        d->text = json_string_value(json_object_get(o, "text"));
+        const char *sp = json_string_value(json_object_get(o, "split"));
+        d->set = sp && !strcmp(sp, "test") ? TDOC_TEST : TDOC_TRAIN;
+        json_t *asp = json_object_get(o, "aspects");
+        if (json_is_array(asp)) {
+            s->absa = 1;
+            size_t na = json_array_size(asp);
+            struct tdoc_aspect *a = calloc(na ? na : 1, sizeof *a);
+            for (size_t k = 0; k < na; k++) {
+                a[k].category = json_string_value(json_object_get(json_array_get(asp, k), "category"));
+                a[k].polarity = json_string_value(json_object_get(json_array_get(asp, k), "polarity"));
+            }
+            d->aspects = a;
+            d->n_aspects = na;
+        } else {
+            d->cls = json_string_value(json_array_get(json_object_get(o, "labels"), 0));
+        }
+    }
+    return 0;
+}
+
+static void free_set(struct set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free((void *)s->docs[i].aspects);
+    free(s->docs);
+    json_decref(s->root);
+    free(s->name);
+}
+
+static void write_ft_line(FILE *f, const struct tdoc *d, int absa)
+{
+    if (absa) {
+        for (size_t k = 0; k < d->n_aspects; k++)
+            fprintf(f, "__label__%s#%s ", d->aspects[k].category, d->aspects[k].polarity);
+    } else {
+        fprintf(f, "__label__%s ", d->cls);
+    }
+    int sp = 0;
+    for (const char *p = d->text; *p; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') {
+            sp = 1;
+            continue;
+        }
+        if (sp)
+            fputc(' ', f);
+        sp = 0;
+        fputc(*p, f);
+    }
+    fputc('\n', f);
+}
+
+/* Run fastText with extra options; returns micro-F1 and training seconds. */
+static int run_fasttext(const struct set *s, const char *dir, const char *opts, double *f1,
+                        double *secs)
+{
+    char tr[512], te[512], model[512], cmd[2048];
+    snprintf(tr, sizeof tr, "%s/train.txt", dir);
+    snprintf(te, sizeof te, "%s/test.txt", dir);
+    snprintf(model, sizeof model, "%s/model", dir);
+    FILE *ft = fopen(tr, "w"), *fe = fopen(te, "w");
+    if (!ft || !fe)
+        return -1;
+    for (size_t i = 0; i < s->n; i++)
+        write_ft_line(s->docs[i].set == TDOC_TEST ? fe : ft, &s->docs[i], s->absa);
+    fclose(ft);
+    fclose(fe);
+    snprintf(cmd, sizeof cmd, "fasttext supervised -input %s -output %s %s >/dev/null 2>&1", tr,
+             model, opts);
+    double t0 = now_s();
+    if (system(cmd) != 0)
+        return -1;
+    *secs = now_s() - t0;
+    if (s->absa)
+        snprintf(cmd, sizeof cmd, "fasttext predict-prob %s.bin %s -1 0.5", model, te);
+    else
+        snprintf(cmd, sizeof cmd, "fasttext predict %s.bin %s", model, te);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0, tp = 0, fp = 0, fn = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct tdoc *d = &s->docs[i];
+        if (d->set != TDOC_TEST)
+            continue;
+        if (getline(&line, &cap, p) < 0)
+            break;
+        if (!s->absa) {
+            char *lab = line + strlen("__label__");
+            lab[strcspn(lab, " \n")] = '\0';
+            if (!strcmp(lab, d->cls))
+                tp++;
+            else
+                fp++, fn++;
+            continue;
+        }
+        /* ABSA: pairs "__label__CAT#pol prob", keep the best polarity per category */
+        char cats[64][128], pols[64][32];
+        size_t nc = 0;
+        for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+            if (strncmp(tok, "__label__", 9) != 0)
+                continue;
+            char *lab = tok + 9, *hash = strrchr(lab, '#');
+            if (!hash)
+                continue;
+            *hash = '\0';
+            size_t k;
+            for (k = 0; k < nc; k++)
+                if (!strcmp(cats[k], lab))
+                    break;
+            if (k < nc || nc == 64)
+                continue; /* sorted by probability: first polarity wins */
+            snprintf(cats[nc], sizeof cats[nc], "%s", lab);
+            snprintf(pols[nc], sizeof pols[nc], "%s", hash + 1);
+            nc++;
+        }
+        size_t hit = 0;
+        for (size_t k = 0; k < nc; k++) {
+            int ok = 0;
+            for (size_t g = 0; g < d->n_aspects; g++)
+                if (!strcmp(cats[k], d->aspects[g].category) &&
+                    !strcmp(pols[k], d->aspects[g].polarity))
+                    ok = 1;
+            hit += ok;
+        }
+        tp += hit;
+        fp += nc - hit;
+        fn += d->n_aspects - hit;
+    }
+    free(line);
+    pclose(p);
+    *f1 = 2 * tp + fp + fn ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0.0;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = "../shared/data";
+    int fasttext = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-fasttext"))
+            fasttext = 0;
+        else
+            dir = argv[i];
+    }
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        printf("bench_train: data directory %s not found, skipping\n", dir);
+        return 0;
+    }
+    char names[16][256];
+    size_t nn = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) && nn < 16) {
+        size_t l = strlen(de->d_name);
+        if (l > 6 && !strcmp(de->d_name + l - 6, ".jsonl"))
+            snprintf(names[nn++], sizeof names[0], "%s", de->d_name);
+    }
+    closedir(dh);
+    qsort(names, nn, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    char tmpl[] = "/tmp/bench_train.XXXXXX";
+    char *tmp = mkdtemp(tmpl);
+    if (!tmp) {
+        perror("mkdtemp");
+        return 1;
+    }
+    printf("%-34s %-5s %6s %8s %8s %8s %8s\n", "data set / system", "type", "docs", "train_s",
+           "docs/s", "micro", "macro");
+    for (size_t i = 0; i < nn; i++) {
+        struct set s = {0};
+        char path[8192], art[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (load_set(path, &s) < 0 || s.n == 0) {
+            printf("%s: cannot read, skipped\n", names[i]);
+            free_set(&s);
+            continue;
+        }
+        snprintf(art, sizeof art, "%s/model.art", tmp);
+        struct trainer_job job = {.type = s.absa ? "ABSA" : "CLASS",
+                                  .language = s.docs[0].text ? "en" : "en",
+                                  .seed = "bench",
+                                  .docs = s.docs,
+                                  .n_docs = s.n,
+                                  .artifact_path = art};
+        json_t *lang = json_object_get(json_array_get(s.root, 0), "lang");
+        if (json_is_string(lang))
+            job.language = json_string_value(lang);
+        struct trainer_result res = {0};
+        struct err e;
+        double t0 = now_s();
+        if (trainer_run(&job, &res, &e) < 0) {
+            printf("%s: training failed: %s\n", names[i], e.msg);
+            free_set(&s);
+            continue;
+        }
+        double secs = now_s() - t0;
+        double macro = json_real_value(json_object_get(json_object_get(res.metrics, "macro"), "f1"));
+        json_int_t ntr = json_integer_value(json_object_get(res.metrics, "train_size"));
+        struct stat st;
+        long long asz = stat(art, &st) == 0 ? (long long)st.st_size : -1;
+        printf("%-34s %-5s %6zu %8.2f %8.0f %8.4f %8.4f   (artifact %.1f MB, C=%g)\n", names[i],
+               job.type, s.n, secs, (double)ntr / secs, res.score, macro, (double)asz / 1e6,
+               json_real_value(json_object_get(json_object_get(res.metrics, "selected"), "C")));
+        if (getenv("BENCH_METRICS")) {
+            char *js = json_dumps(res.metrics, JSON_COMPACT);
+            printf("%s\n", js);
+            free(js);
+        }
+        fflush(stdout);
+        trainer_result_release(&res);
+        unlink(art);
+        if (fasttext) {
+            static const char *const ft_opts[] = {"", "-wordNgrams 2 -epoch 25 -lr 0.5"};
+            static const char *const ft_names[] = {"  fastText defaults", "  fastText ng2 e25 lr.5"};
+            for (int k = 0; k < 2; k++) {
+                double f1 = 0, fs = 0;
+                if (run_fasttext(&s, tmp, ft_opts[k], &f1, &fs) < 0) {
+                    printf("%-34s failed (is fasttext installed?)\n", ft_names[k]);
+                    continue;
+                }
+                printf("%-34s %-5s %6zu %8.2f %8.0f %8.4f %8s\n", ft_names[k], "", s.n, fs,
+                       (double)ntr / fs, f1, "-");
+                fflush(stdout);
+            }
+            char cmd[1200];
+            snprintf(cmd, sizeof cmd, "rm -f %s/train.txt %s/test.txt %s/model.bin %s/model.vec",
+                     tmp, tmp, tmp, tmp);
+            if (system(cmd) != 0)
+                fprintf(stderr, "cleanup failed\n");
+        }
+        free_set(&s);
+    }
+    rmdir(tmp);
+    return 0;
+}

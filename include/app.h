@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * app: the shared, read-only-after-start context every handler receives:
+ * configuration, the database pool, the training pool and the predictor cache.
+ *
+ * Thread-safety: fields are set before the HTTP server starts and never
+ * reassigned; the objects they point to are themselves thread-safe.
+ */
+#ifndef MODELD_APP_H
+#define MODELD_APP_H
+
+struct db;
+struct pool;
+
+struct app_config {
+    const char *db_path;
+    const char *bind;     /* IPv4 address to listen on */
+    int port;             /* 0 = ephemeral */
+    int workers;          /* training threads */
+    const char *data_dir; /* artifacts live in <data_dir>/models */
+    int http_threads;
+};
+
+struct app {
+    const struct app_config *cfg;
+    struct db *db;
+    struct pool *pool;
+};
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db: the storage module. Every SQL statement of modeld lives in src/db.c,
+ * prepared once per connection with bound parameters; SQLite specifics
+ * (pragmas, WAL, error codes) stay inside it so a PostgreSQL backend can
+ * implement the same interface.
+ *
+ * struct db is a small pool of connections. A thread takes one with
+ * db_acquire(), uses it alone, and gives it back with db_release().
+ * Functions that return resource views return jansson objects owned by the
+ * caller; strings inside out-structs are owned by the struct and freed by its
+ * *_release function.
+ *
+ * Thread-safety: db_open/db_close from one thread; db_acquire/db_release from
+ * any thread; everything taking a struct db_conn only by the thread holding it.
+ */
+#ifndef MODELD_DB_H
+#define MODELD_DB_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct db;
+struct db_conn;
+
+/* Open (create) the database at path with pool_size connections and apply
+ * pending migrations. */
+struct db *db_open(const char *path, int pool_size, struct err *err);
+void db_close(struct db *db);
+struct db_conn *db_acquire(struct db *db);
+void db_release(struct db *db, struct db_conn *c);
+
+/* Transactions: db_begin takes the write lock (BEGIN IMMEDIATE). */
+int db_begin(struct db_conn *c, struct err *err);
+int db_commit(struct db_conn *c, struct err *err);
+void db_rollback(struct db_conn *c);
+
+/* ---- admin -------------------------------------------------------------- */
+int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err);
+int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name, struct err *err);
+int64_t db_user_create(struct db_conn *c, const char *name, int read_only, struct err *err);
+/* expires_at: unix seconds, 0 = never. hash: hex BLAKE2b of the token. */
+int64_t db_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
+                        struct err *err);
+/* Returns the token id; ERR_NOT_FOUND when no such (unrevoked) token. */
+int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err);
+int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+                  struct err *err);
+
+/* ---- auth --------------------------------------------------------------- */
+struct db_caller {
+    int64_t user_id;
+    char *user_name;
+    int read_only;
+};
+void db_caller_release(struct db_caller *c);
+/* ERR_UNAUTHORIZED for an unknown, revoked or expired token. */
+int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
+                    struct err *err);
+/* Role of the user in the project copied to role[16]; ERR_NOT_FOUND when none
+ * (or no such project). *workspace_id receives the project's workspace. */
+int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char role[16],
+                   int64_t *workspace_id, struct err *err);
+
+/* ---- labeling sessions -------------------------------------------------- */
+int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
+                             const char *type, const char *language, int64_t user_id,
+                             struct err *err);
+/* Session view with document_count and label inventory; ERR_NOT_FOUND. */
+json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err);
+/* type/language of a session of the project; ERR_NOT_FOUND. */
+int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char type[16],
+                       char language[4], struct err *err);
+json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err);
+
+struct db_doc {
+    const char *external_id; /* may be NULL */
+    const char *text;
+    const char *cls;         /* may be NULL */
+    const char *labels;      /* JSON array text or NULL */
+    const char *aspects;     /* JSON array text or NULL */
+};
+/* Insert documents (inside the caller's transaction). */
+int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
+                       struct err *err);
+
+/* ---- models ------------------------------------------------------------- */
+struct db_model_new {
+    const char *uuid, *name, *display_name, *language, *type;
+    const char *short_description, *long_description; /* may be NULL */
+    int64_t project_id, workspace_id, owner_id;
+    int64_t base_id;         /* 0 = none */
+    const char *base_name;   /* may be NULL */
+    const int64_t *ann_ids;  /* sessions and their role: "all", "train", "test" */
+    const char *const *ann_roles;
+    size_t n_ann;
+};
+/* Insert the model (status CREATED) with its sessions in one transaction.
+ * ERR_CONFLICT when the name is taken in the workspace. Returns the id. */
+int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err);
+
+/* Model view (as the API returns it); metrics included when with_metrics. ERR_NOT_FOUND. */
+json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                     struct err *err);
+
+struct db_model_filter {
+    const char *status, *type, *language; /* NULL = any */
+    int64_t before_id;                    /* keyset: ids < before_id; 0 = from the newest */
+    int limit;
+};
+/* Page of model views newest first; *next_id is the cursor id or 0 on the last page. */
+json_t *db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                      int64_t *next_id, struct err *err);
+
+struct db_base {
+    int64_t id;
+    char *name, *language, *type, *status, *artifact;
+    int64_t workspace_id; /* 0 for the global BASE catalog */
+};
+void db_base_release(struct db_base *b);
+/* Any model row by id (for base_id checks); ERR_NOT_FOUND. */
+int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
+int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
+                       int64_t from_model, const char *artifact, struct err *err);
+json_t *db_base_list(struct db_conn *c, struct err *err);
+
+/* PATCH: each non-NULL field is set; status transitions are checked here in
+ * the same transaction (ERR_INVALID for a forbidden one). ERR_NOT_FOUND. */
+struct db_model_patch {
+    const char *display_name, *short_description, *long_description, *status;
+    int clear_short, clear_long; /* set the description to NULL */
+};
+int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
+                   const struct db_model_patch *p, struct err *err);
+
+/* Delete the model row; *artifact (caller frees, may be NULL) is its artifact path. */
+int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
+                    struct err *err);
+
+/* ---- job queue ---------------------------------------------------------- */
+/* CREATED -> QUEUED for one model (no-op in other states). */
+int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
+/* At start-up: CREATED, QUEUED and TRAINING rows become QUEUED with progress 0.
+ * Returns the number of rows requeued. */
+int db_job_requeue_all(struct db_conn *c, struct err *err);
+/* Claim the oldest QUEUED job (QUEUED -> TRAINING in one transaction).
+ * Returns 1 and *id when claimed, 0 when none, -1 on error. */
+int db_job_claim(struct db_conn *c, int64_t *id, struct err *err);
+
+struct db_job {
+    int64_t id;
+    char *uuid, *type, *language, *base_artifact; /* base_artifact may be NULL */
+};
+void db_job_release(struct db_job *j);
+int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
+
+/* Iterate over the model's documents; role is "all", "train" or "test".
+ * fn returns 0 to go on, -1 to stop with an error. */
+typedef int (*db_doc_fn)(void *ctx, const char *role, const char *text, const char *cls,
+                         const char *labels, const char *aspects);
+int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err);
+
+/* Raise progress of a TRAINING job (never lowers it). */
+int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
+/* TRAINING -> READY with score, metrics (JSON text) and artifact path.
+ * Returns 1 when applied, 0 when the job was no longer TRAINING (canceled, deleted). */
+int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
+                 const char *artifact, struct err *err);
+/* CREATED/QUEUED/TRAINING -> FAILED with reason. Returns 1 when applied, 0 otherwise. */
+int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+/* Status of a model of the project into status[16]; ERR_NOT_FOUND. */
+int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char status[16],
+                    char **artifact, struct err *err);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handlers: the request handlers of every route, grouped by resource in
+ * src/handler_models.c (models, base models, predict), src/handler_annotations.c
+ * (labeling sessions and document uploads) and src/handler_meta.c (OpenAPI,
+ * health). Each takes a routed, authorized struct request and fills a struct
+ * response; none of them touches libmicrohttpd.
+ *
+ * Thread-safety: all handlers are reentrant (they run on HTTP threads).
+ */
+#ifndef MODELD_HANDLERS_H
+#define MODELD_HANDLERS_H
+
+#include "router.h"
+
+void handler_models_create(struct request *req, struct response *resp);
+void handler_models_list(struct request *req, struct response *resp);
+void handler_models_get(struct request *req, struct response *resp);
+void handler_models_patch(struct request *req, struct response *resp);
+void handler_models_delete(struct request *req, struct response *resp);
+void handler_models_cancel(struct request *req, struct response *resp);
+void handler_models_predict(struct request *req, struct response *resp);
+void handler_base_list(struct request *req, struct response *resp);
+
+void handler_annotations_create(struct request *req, struct response *resp);
+void handler_annotations_list(struct request *req, struct response *resp);
+void handler_annotations_get(struct request *req, struct response *resp);
+void handler_annotations_upload(struct request *req, struct response *resp);
+extern const struct stream_ops handler_annotations_upload_stream;
+
+void handler_meta_openapi_json(struct request *req, struct response *resp);
+void handler_meta_openapi_yaml(struct request *req, struct response *resp);
+void handler_meta_health(struct request *req, struct response *resp);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ingest: streaming parser and validator for labeled documents, used by the
+ * upload route and by `modeld annotations import`. Bytes are fed as they
+ * arrive; the format is detected from the first non-blank byte: '[' starts a
+ * JSON array of documents, '{' starts JSON lines (one document per line).
+ * Each document is parsed on its own and checked against the session's
+ * annotation type; only the compact, validated fields are kept, never the
+ * whole body.
+ *
+ * Document: {"text": str, "external_id"?: str, "class"?: str, "labels"?: [str],
+ * "aspects"?: [{"category": str, "polarity": positive|negative|neutral|conflict}]};
+ * other keys are ignored. CLASS needs class (or labels with exactly one entry),
+ * LABEL needs labels, CLASSLABEL both, ABSA needs aspects (may be empty).
+ *
+ * Thread-safety: one struct ingest per thread.
+ */
+#ifndef MODELD_INGEST_H
+#define MODELD_INGEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "err.h"
+
+#define INGEST_MAX_DOC ((size_t)4 << 20) /* one document's JSON text */
+#define INGEST_MAX_ERRORS 50
+
+struct ingest;
+
+/* type: "ABSA" | "CLASS" | "LABEL" | "CLASSLABEL". NULL on allocation failure. */
+struct ingest *ingest_new(const char *type);
+void ingest_free(struct ingest *in);
+
+/* Feed the next chunk. Errors are collected, never fatal. */
+void ingest_feed(struct ingest *in, const char *data, size_t len);
+
+/*
+ * End of input. Returns 0 when every document was valid and there was at
+ * least one; otherwise -1 and *errors (caller owns) lists up to
+ * INGEST_MAX_ERRORS {field, message} entries, field being "documents[i]"
+ * (JSON array) or "line N" (JSON lines).
+ */
+int ingest_finish(struct ingest *in, json_t **errors);
+
+size_t ingest_count(const struct ingest *in);
+/* The i-th validated document (borrowed, valid until ingest_free). */
+const struct db_doc *ingest_doc(const struct ingest *in, size_t i);
+
+#endif

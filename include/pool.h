@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool: the training worker threads. The database is the durable queue:
+ * a model row goes CREATED -> QUEUED (pool_submit) -> TRAINING (claimed by a
+ * worker in one transaction) -> READY or FAILED. At start the pool requeues
+ * every CREATED, QUEUED or TRAINING row left by a crash, so no acknowledged
+ * job is lost; claims are transactional, so no job runs twice at once.
+ *
+ * Training runs only on pool threads, never on HTTP threads.
+ *
+ * Thread-safety: pool_submit, pool_cancel and pool_cache_* may be called from any thread.
+ */
+#ifndef MODELD_POOL_H
+#define MODELD_POOL_H
+
+#include <stdint.h>
+
+#include "app.h"
+#include "err.h"
+
+struct pool;
+struct predictor;
+
+/* Requeue interrupted jobs and start `workers` threads. */
+struct pool *pool_start(struct app *app, int workers, struct err *err);
+
+/* Stop: running jobs are interrupted and stay TRAINING in the database, so
+ * the next start trains them again from the beginning. Accepts NULL. */
+void pool_stop(struct pool *p);
+
+/* Mark a CREATED model QUEUED and wake a worker. */
+int pool_submit(struct pool *p, int64_t model_id, struct err *err);
+
+/* Ask the worker training model_id (if any) to stop. Returns 1 if one was running. */
+int pool_cancel(struct pool *p, int64_t model_id);
+
+/* Number of jobs being trained right now. */
+int pool_running(struct pool *p);
+
+/* Predictor cache: a loaded artifact shared read-only between request
+ * threads. pool_cache_get returns a reference (release with pool_cache_put)
+ * or NULL with err (ERR_CORRUPT, ERR_IO...). */
+const struct predictor *pool_cache_get(struct pool *p, const char *artifact, struct err *err);
+void pool_cache_put(struct pool *p, const struct predictor *pred);
+/* Drop a cached artifact (after delete); in-flight users keep their reference. */
+void pool_cache_evict(struct pool *p, const char *artifact);
+
+#endif

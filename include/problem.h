@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * problem: the one place that turns errors into RFC 9457 problem details
+ * (application/problem+json) with type, title, status, detail and, for
+ * validation errors, errors[{field, message}] naming every invalid field.
+ * ERR_INTERNAL details are logged with the request id, never sent.
+ *
+ * Thread-safety: reentrant.
+ */
+#ifndef MODELD_PROBLEM_H
+#define MODELD_PROBLEM_H
+
+#include <jansson.h>
+
+#include "err.h"
+#include "router.h"
+
+/* Fill resp with a problem of the given status and detail (printf-style). */
+void problem_set(struct response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Map err to a status and fill resp (internal errors get a generic detail). */
+void problem_from_err(struct response *resp, const struct err *err, const char *request_id);
+
+/* Append {field, message} to a validation error array (created on demand). */
+void problem_field(json_t **errors, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 400 validation problem with the collected errors (stolen). */
+void problem_validation(struct response *resp, json_t *errors);
+
+/* HTTP status for an error code. */
+int problem_status(enum err_code code);
+
+#endif

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * router: the route table and the transport-independent request/response
+ * types. Handlers never see libmicrohttpd: they receive a struct request
+ * (method, numeric path arguments, parsed JSON body or streamed upload state,
+ * query parameters, the authenticated caller) and fill a struct response.
+ *
+ * The router answers 404 (no route), 405 (with Allow), 401 (authentication),
+ * 403 (role / read-only / unknown project) and 415 (media type) itself, in
+ * that order, before any body is read; http_ then enforces size caps (413)
+ * and JSON syntax (400) before calling the handler.
+ *
+ * Thread-safety: the table is immutable; all functions are reentrant.
+ */
+#ifndef MODELD_ROUTER_H
+#define MODELD_ROUTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "err.h"
+
+enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_ANNOTATOR, ROLE_MANAGER, ROLE_OWNER };
+
+/* Rank of a role name ("VIEWER" ...), ROLE_NONE for anything else. */
+enum role router_role_rank(const char *name);
+
+struct caller {
+    int64_t user_id;
+    char *user_name; /* owned by the request */
+    int read_only;
+    enum role role;       /* role in the path's project (project routes) */
+    int64_t workspace_id; /* workspace of the path's project */
+};
+
+#define REQ_MAX_QUERY 16
+
+struct request {
+    const char *method;
+    const char *path;
+    int64_t args[2]; /* numeric path arguments in order, e.g. project_id, model_id */
+    int nargs;
+    json_t *body;    /* parsed JSON body, borrowed (NULL when the route takes none) */
+    void *stream;    /* upload state for streaming routes */
+    const char *content_type;
+    const char *qkeys[REQ_MAX_QUERY];
+    const char *qvals[REQ_MAX_QUERY];
+    size_t nq;
+    int query_overflow;
+    struct caller caller;
+    struct app *app;
+    const char *request_id;
+};
+
+/* Value of query parameter key, or NULL. */
+const char *request_query(const struct request *r, const char *key);
+
+struct response {
+    int status;
+    json_t *body;             /* owned; sent as JSON */
+    const char *content_type; /* NULL = application/json (problem+json for errors) */
+    char *raw;                /* owned raw body used instead of body when set */
+    size_t raw_len;
+    char location[160];
+    char allow[64];
+    int www_authenticate; /* 1: add WWW-Authenticate: Bearer; 2: with error="invalid_token" */
+};
+void response_release(struct response *r);
+
+typedef void (*handler_fn)(struct request *req, struct response *resp);
+
+/* Streaming request bodies (document uploads). */
+struct stream_ops {
+    /* Called once the request is authorized; returns state or NULL (500). */
+    void *(*open)(struct request *req);
+    /* Feed a chunk; never fails (errors are remembered for the handler). */
+    void (*feed)(void *state, const char *data, size_t len);
+    void (*close)(void *state);
+};
+
+enum route_flags {
+    ROUTE_PUBLIC = 1 << 0,  /* no token needed */
+    ROUTE_PROJECT = 1 << 1, /* args[0] is a project id checked against min_role */
+    ROUTE_WRITE = 1 << 2,   /* changes state: read-only users get 403 */
+    ROUTE_JSON = 1 << 3,    /* takes a JSON body (object), capped at 1 MiB */
+    ROUTE_STREAM = 1 << 4,  /* takes a streamed body, capped at 64 MiB */
+};
+
+#define ROUTER_JSON_MAX ((size_t)1 << 20)
+#define ROUTER_STREAM_MAX ((size_t)64 << 20)
+
+struct route {
+    const char *method;
+    const char *pattern; /* segments; "{id}" matches a positive decimal integer */
+    enum role min_role;
+    unsigned flags;
+    handler_fn handler;
+    const struct stream_ops *stream;
+    const char *const *media_types; /* accepted Content-Types (NULL = application/json) */
+};
+
+/* The table (for the OpenAPI consistency test). */
+const struct route *router_routes(size_t *n);
+
+/*
+ * Find the route for method + path. On success returns it and fills args.
+ * Otherwise returns NULL and fills resp with 404, or 405 with Allow.
+ */
+const struct route *router_match(const char *method, const char *path, struct request *req,
+                                 struct response *resp);
+
+/*
+ * Authenticate (Authorization header value, may be NULL) and authorize the
+ * request for the route; checks the content type. Returns 0 when the handler
+ * may run, otherwise -1 with resp filled (401/403/415/500).
+ */
+int router_authorize(const struct route *route, const char *authorization, struct request *req,
+                     struct response *resp);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trainer: turns labeled documents into a trained, evaluated text model and
+ * loads such models back for prediction.
+ *
+ * This is the only interface the server side (pool_, handlers) uses from the
+ * machine-learning side (text_, features_, metrics_, artifact_ ...).
+ *
+ * Model types: "ABSA", "CLASS", "LABEL", "CLASSLABEL". Languages: "en", "de", "ar".
+ *
+ * Thread-safety: trainer_run() may run concurrently on several threads (one
+ * job each). A loaded struct predictor is immutable and may be shared
+ * read-only by any number of threads calling predictor_predict().
+ */
+#ifndef MODELD_TRAINER_H
+#define MODELD_TRAINER_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct tdoc_aspect {
+    const char *category;
+    const char *polarity; /* "positive" | "negative" | "neutral" | "conflict" */
+};
+
+/* One labeled document, borrowed from the caller for the duration of trainer_run(). */
+struct tdoc {
+    const char *text;                /* valid UTF-8, non-empty */
+    const char *cls;                 /* CLASS, CLASSLABEL: the class; else NULL */
+    const char *const *labels;       /* LABEL, CLASSLABEL: labels (may be 0 of them) */
+    size_t n_labels;
+    const struct tdoc_aspect *aspects; /* ABSA: one entry per category (may be 0) */
+    size_t n_aspects;
+    int set;                         /* TDOC_TRAIN / TDOC_TEST (explicit split) or TDOC_AUTO */
+};
+
+enum { TDOC_AUTO = 0, TDOC_TRAIN = 1, TDOC_TEST = 2 };
+
+/* Progress callback: pct in [0,100], called from the training thread, often;
+ * the callee throttles and keeps it monotone. */
+typedef void (*trainer_progress_fn)(void *ctx, double pct);
+
+struct trainer_job {
+    const char *type;        /* "ABSA" | "CLASS" | "LABEL" | "CLASSLABEL" */
+    const char *language;    /* "en" | "de" | "ar" */
+    const char *seed;        /* the model's uuid string: seeds the auto split */
+    const struct tdoc *docs; /* all documents; with TDOC_AUTO the trainer makes a
+                                deterministic stratified 80/20 split */
+    size_t n_docs;
+    const char *base_artifact; /* path of a base model's artifact for warm start, or NULL */
+    const char *artifact_path; /* where to write the trained artifact (atomically) */
+    trainer_progress_fn progress;
+    void *progress_ctx;
+    const atomic_int *cancel; /* trainer stops with ERR_CANCELED soon after *cancel != 0; may be NULL */
+};
+
+struct trainer_result {
+    double score;    /* micro-F1 on the test set, in [0,1] */
+    json_t *metrics; /* owned: micro/macro P/R/F1, per-label counts, sizes, timings ... */
+};
+
+/*
+ * Train, evaluate on the test set, and write the artifact.
+ * On success returns 0 and fills *out (caller releases with trainer_result_release()).
+ * On failure returns -1 with err: ERR_DATA (message says, for a user, why the data
+ * cannot make a model), ERR_CANCELED, ERR_IO / ERR_INTERNAL / ERR_NOMEM.
+ */
+int trainer_run(const struct trainer_job *job, struct trainer_result *out, struct err *err);
+void trainer_result_release(struct trainer_result *r);
+
+struct predictor;
+
+/* Load and verify an artifact (checksum). ERR_CORRUPT for a damaged file, ERR_IO
+ * when it cannot be read. Never crashes on bad input. Caller frees with predictor_free(). */
+struct predictor *predictor_load(const char *path, struct err *err);
+void predictor_free(struct predictor *p);
+
+/* The artifact's model type and language (borrowed strings). */
+const char *predictor_type(const struct predictor *p);
+const char *predictor_language(const struct predictor *p);
+
+/*
+ * Predict one text. Returns a new JSON object (caller owns):
+ *   CLASS:      {"class": str, "probability": num, "classes": [{"class","probability"}...]}
+ *   LABEL:      {"labels": [{"label","probability"}...]}   (labels above threshold)
+ *   CLASSLABEL: both of the above
+ *   ABSA:       {"aspects": [{"category","confidence","polarity","polarity_confidence"}...]}
+ * NULL only on allocation failure.
+ */
+json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err);
+
+#endif

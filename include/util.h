@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util: small helpers shared by modules: clocks and RFC 3339 time stamps,
+ * strict integer parsing, UTF-8 length, opaque URL-safe cursors.
+ *
+ * Thread-safety: all functions are reentrant.
+ */
+#ifndef MODELD_UTIL_H
+#define MODELD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UTIL_TIME_LEN 32
+
+/* Current UTC time as RFC 3339 with milliseconds, e.g. "2026-11-28T06:13:49.123Z". */
+void util_now_rfc3339(char out[UTIL_TIME_LEN]);
+
+/* Seconds since the epoch (wall clock) and a monotonic clock in seconds. */
+int64_t util_now_unix(void);
+double util_monotonic(void);
+
+/* Parse a whole string as a decimal int64 in [min, max]. 0 on success, -1 otherwise. */
+int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Number of code points in a valid UTF-8 string. */
+size_t util_utf8_chars(const char *s);
+
+/* Encode a model id as an opaque, URL-safe cursor string (caller frees) and back.
+ * util_cursor_decode returns -1 for anything it did not make. */
+char *util_cursor_encode(int64_t id);
+int util_cursor_decode(const char *cursor, int64_t *id);
+
+/* Fill buf with n random bytes from the OS (libsodium) and hex-encode them
+ * into out (2n+1 bytes). */
+void util_random_hex(char *out, size_t n);
+
+/* Hex BLAKE2b-256 of s into out[65]. */
+void util_hash_hex(const char *s, char out[65]);
+
+#endif

@@ -1,0 +1,1330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db: SQLite implementation of the storage interface (see db.h).
+ *
+ * Each connection keeps its prepared statements (an enum + SQL table below,
+ * prepared lazily with SQLITE_PREPARE_PERSISTENT) and is used by one thread
+ * at a time. Every statement binds its parameters; after use it is reset and
+ * its bindings cleared. Any result other than ROW/DONE becomes an err carrying
+ * sqlite3_errmsg (logged by the caller, never sent to clients).
+ * Durability: WAL with synchronous=FULL, so a committed transaction survives
+ * a crash or power loss.
+ */
+#include "db.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "migrate.h"
+#include "util.h"
+
+#define MODEL_COLS                                                                              \
+    "m.id, m.uuid, m.name, m.display_name, m.language, m.base_name, m.created, m.updated, "     \
+    "u.name, m.progress, m.project_id, m.score, m.short_description, m.long_description, "      \
+    "m.status, m.type, m.failure_reason, m.queued_at, m.started_at, m.finished_at, m.metrics "  \
+    "FROM models m LEFT JOIN users u ON u.id = m.owner_id "
+
+#define DB_STATEMENTS(X)                                                                        \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
+    X(COMMIT, "COMMIT")                                                                         \
+    X(ROLLBACK, "ROLLBACK")                                                                     \
+    X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES (?1, ?2)")                      \
+    X(PROJECT_INSERT, "INSERT INTO projects (workspace_id, name, created) VALUES (?1, ?2, ?3)") \
+    X(USER_INSERT, "INSERT INTO users (name, read_only, created) VALUES (?1, ?2, ?3)")          \
+    X(TOKEN_INSERT,                                                                             \
+      "INSERT INTO tokens (user_id, hash, created, expires_at) VALUES (?1, ?2, ?3, ?4)")        \
+    X(TOKEN_FIND_ACTIVE, "SELECT id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL")        \
+    X(TOKEN_REVOKE, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1")                          \
+    X(MEMBER_UPSERT,                                                                            \
+      "INSERT INTO members (project_id, user_id, role) VALUES (?1, ?2, ?3) "                    \
+      "ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role")                    \
+    X(TOKEN_LOOKUP,                                                                             \
+      "SELECT u.id, u.name, u.read_only FROM tokens t JOIN users u ON u.id = t.user_id "        \
+      "WHERE t.hash = ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)") \
+    X(MEMBER_ROLE,                                                                              \
+      "SELECT m.role, p.workspace_id FROM members m JOIN projects p ON p.id = m.project_id "    \
+      "WHERE m.project_id = ?1 AND m.user_id = ?2")                                             \
+    X(ANN_INSERT,                                                                               \
+      "INSERT INTO annotations (project_id, name, type, language, created_by, created) "        \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                        \
+    X(ANN_GET,                                                                                  \
+      "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, "                      \
+      "(SELECT COUNT(*) FROM documents d WHERE d.annotation_id = a.id) "                        \
+      "FROM annotations a WHERE a.project_id = ?1 AND a.id = ?2")                               \
+    X(ANN_LIST,                                                                                 \
+      "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, "                      \
+      "(SELECT COUNT(*) FROM documents d WHERE d.annotation_id = a.id) "                        \
+      "FROM annotations a WHERE a.project_id = ?1 ORDER BY a.id DESC")                          \
+    X(ANN_DOC_LABELS, "SELECT class, labels, aspects FROM documents WHERE annotation_id = ?1")  \
+    X(DOC_INSERT,                                                                               \
+      "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects) "       \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                        \
+    X(MODEL_INSERT,                                                                             \
+      "INSERT INTO models (uuid, workspace_id, project_id, name, display_name, language, type, " \
+      "base_id, base_name, owner_id, status, progress, short_description, long_description, "   \
+      "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'CREATED', 0, ?11, "  \
+      "?12, ?13, ?13)")                                                                         \
+    X(MODEL_ANN_INSERT,                                                                         \
+      "INSERT INTO model_annotations (model_id, annotation_id, role) VALUES (?1, ?2, ?3)")      \
+    X(MODEL_NAME_TAKEN, "SELECT 1 FROM models WHERE workspace_id = ?1 AND name = ?2")           \
+    X(MODEL_GET, "SELECT " MODEL_COLS "WHERE m.project_id = ?1 AND m.id = ?2")                  \
+    X(MODEL_LIST,                                                                               \
+      "SELECT " MODEL_COLS "WHERE m.project_id = ?1 AND (?2 IS NULL OR m.status = ?2) "         \
+      "AND (?3 IS NULL OR m.type = ?3) AND (?4 IS NULL OR m.language = ?4) "                    \
+      "AND (?5 = 0 OR m.id < ?5) ORDER BY m.id DESC LIMIT ?6")                                  \
+    X(MODEL_BASE_INFO,                                                                          \
+      "SELECT id, name, language, type, status, artifact, COALESCE(workspace_id, 0) "           \
+      "FROM models WHERE id = ?1")                                                              \
+    X(BASE_INSERT,                                                                              \
+      "INSERT INTO models (uuid, name, display_name, language, type, base_id, base_name, "      \
+      "status, progress, artifact, created, updated) VALUES (?1, ?2, ?2, ?3, 'BASE', ?4, ?5, "  \
+      "'READY', 100, ?6, ?7, ?7)")                                                              \
+    X(BASE_NAME_TAKEN, "SELECT 1 FROM models WHERE type = 'BASE' AND name = ?1")                \
+    X(BASE_LIST,                                                                                \
+      "SELECT id, uuid, name, language, created, base_id, base_name, artifact IS NOT NULL "     \
+      "FROM models WHERE type = 'BASE' ORDER BY id")                                            \
+    X(MODEL_STATUS,                                                                             \
+      "SELECT status, artifact FROM models WHERE project_id = ?1 AND id = ?2")                  \
+    X(MODEL_SET_STATUS, "UPDATE models SET status = ?2, updated = ?3 WHERE id = ?1")            \
+    X(MODEL_SET_DISPLAY, "UPDATE models SET display_name = ?2, updated = ?3 WHERE id = ?1")     \
+    X(MODEL_SET_SHORT, "UPDATE models SET short_description = ?2, updated = ?3 WHERE id = ?1")  \
+    X(MODEL_SET_LONG, "UPDATE models SET long_description = ?2, updated = ?3 WHERE id = ?1")    \
+    X(MODEL_DELETE, "DELETE FROM models WHERE id = ?1")                                         \
+    X(JOB_ENQUEUE,                                                                              \
+      "UPDATE models SET status = 'QUEUED', queued_at = ?2, updated = ?2 "                      \
+      "WHERE id = ?1 AND status = 'CREATED'")                                                   \
+    X(JOB_REQUEUE_ALL,                                                                          \
+      "UPDATE models SET status = 'QUEUED', progress = 0, started_at = NULL, "                  \
+      "queued_at = COALESCE(queued_at, ?1), updated = ?1 "                                      \
+      "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING')")                                      \
+    X(JOB_NEXT,                                                                                 \
+      "SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1")          \
+    X(JOB_START,                                                                                \
+      "UPDATE models SET status = 'TRAINING', progress = 0, started_at = ?2, updated = ?2 "     \
+      "WHERE id = ?1 AND status = 'QUEUED'")                                                    \
+    X(JOB_GET,                                                                                  \
+      "SELECT m.id, m.uuid, m.type, m.language, b.artifact FROM models m "                      \
+      "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = ?1")                                 \
+    X(JOB_DOCS,                                                                                 \
+      "SELECT ma.role, d.text, d.class, d.labels, d.aspects FROM model_annotations ma "         \
+      "JOIN documents d ON d.annotation_id = ma.annotation_id WHERE ma.model_id = ?1 "          \
+      "ORDER BY ma.annotation_id, d.id")                                                        \
+    X(JOB_PROGRESS,                                                                             \
+      "UPDATE models SET progress = ?2, updated = ?3 "                                          \
+      "WHERE id = ?1 AND status = 'TRAINING' AND progress < ?2")                                \
+    X(JOB_READY,                                                                                \
+      "UPDATE models SET status = 'READY', progress = 100, score = ?2, metrics = ?3, "          \
+      "artifact = ?4, failure_reason = NULL, finished_at = ?5, updated = ?5 "                   \
+      "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
+    X(JOB_FAILED,                                                                               \
+      "UPDATE models SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, "            \
+      "updated = ?3 WHERE id = ?1 AND status IN ('CREATED', 'QUEUED', 'TRAINING')")
+
+#define X_ENUM(name, sql) STMT_##name,
+#define X_SQL(name, sql) sql,
+enum stmt_id { DB_STATEMENTS(X_ENUM) STMT_COUNT };
+static const char *const stmt_sql[STMT_COUNT] = {DB_STATEMENTS(X_SQL)};
+
+struct db_conn {
+    sqlite3 *h;
+    sqlite3_stmt *st[STMT_COUNT];
+    struct db_conn *next_free;
+};
+
+struct db {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct db_conn *conns;
+    int n_conns;
+    struct db_conn *free_list;
+};
+
+/* ---- connection plumbing -------------------------------------------------- */
+
+static int sql_fail(struct db_conn *c, struct err *err)
+{
+    int code = sqlite3_extended_errcode(c->h);
+
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        err_set(err, ERR_CONFLICT, "unique constraint: %s", sqlite3_errmsg(c->h));
+    else if ((code & 0xff) == SQLITE_CONSTRAINT)
+        err_set(err, ERR_INVALID, "constraint: %s", sqlite3_errmsg(c->h));
+    else
+        err_set(err, ERR_INTERNAL, "sqlite: %s", sqlite3_errmsg(c->h));
+    return -1;
+}
+
+/* The prepared statement id, reset and with cleared bindings; NULL on error. */
+static sqlite3_stmt *stmt(struct db_conn *c, enum stmt_id id, struct err *err)
+{
+    if (!c->st[id]) {
+        if (sqlite3_prepare_v3(c->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                               NULL) != SQLITE_OK) {
+            sql_fail(c, err);
+            return NULL;
+        }
+    }
+    return c->st[id];
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Step a statement that returns no row; 0 on DONE. */
+static int step_done(struct db_conn *c, sqlite3_stmt *st, struct err *err)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        done(st);
+        return -1;
+    }
+    done(st);
+    return 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+
+    return s ? strdup((const char *)s) : NULL;
+}
+
+static json_t *col_json_str(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+
+    return s ? json_string((const char *)s) : json_null();
+}
+
+static int conn_open(struct db_conn *c, const char *path, struct err *err)
+{
+    static const char *const pragmas[] = {
+        "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 10000"};
+
+    memset(c, 0, sizeof(*c));
+    if (sqlite3_open_v2(path, &c->h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        err_set(err, ERR_IO, "cannot open database %s: %s", path,
+                c->h ? sqlite3_errmsg(c->h) : "out of memory");
+        sqlite3_close(c->h);
+        c->h = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(c->h, 10000);
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(c->h, pragmas[i], -1, &st, NULL);
+
+        if (rc == SQLITE_OK) {
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                ;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            err_set(err, ERR_IO, "cannot configure database %s: %s", path, sqlite3_errmsg(c->h));
+            sqlite3_close(c->h);
+            c->h = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void conn_close(struct db_conn *c)
+{
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->h);
+}
+
+struct db *db_open(const char *path, int pool_size, struct err *err)
+{
+    struct db *db = NULL;
+
+    if (pool_size < 1)
+        pool_size = 1;
+    db = calloc(1, sizeof(*db));
+    if (!db)
+        goto nomem;
+    db->conns = calloc((size_t)pool_size, sizeof(*db->conns));
+    if (!db->conns)
+        goto nomem;
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    for (int i = 0; i < pool_size; i++) {
+        if (conn_open(&db->conns[i], path, err) != 0) {
+            db_close(db);
+            return NULL;
+        }
+        db->n_conns = i + 1;
+        if (i == 0 && migrate_apply(db->conns[0].h, err) < 0) {
+            db_close(db);
+            return NULL;
+        }
+        db->conns[i].next_free = db->free_list;
+        db->free_list = &db->conns[i];
+    }
+    return db;
+nomem:
+    if (db)
+        free(db);
+    err_set(err, ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < db->n_conns; i++)
+        conn_close(&db->conns[i]);
+    free(db->conns);
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->cv);
+    free(db);
+}
+
+struct db_conn *db_acquire(struct db *db)
+{
+    struct db_conn *c;
+
+    pthread_mutex_lock(&db->mu);
+    while (!db->free_list)
+        pthread_cond_wait(&db->cv, &db->mu);
+    c = db->free_list;
+    db->free_list = c->next_free;
+    c->next_free = NULL;
+    pthread_mutex_unlock(&db->mu);
+    return c;
+}
+
+void db_release(struct db *db, struct db_conn *c)
+{
+    if (!c)
+        return;
+    if (!sqlite3_get_autocommit(c->h)) { /* a caller forgot to end its transaction */
+        assert(!"transaction left open");
+        db_rollback(c);
+    }
+    pthread_mutex_lock(&db->mu);
+    c->next_free = db->free_list;
+    db->free_list = c;
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+int db_begin(struct db_conn *c, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_BEGIN, err);
+
+    return st ? step_done(c, st, err) : -1;
+}
+
+int db_commit(struct db_conn *c, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_COMMIT, err);
+
+    if (!st)
+        return -1;
+    if (step_done(c, st, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+void db_rollback(struct db_conn *c)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_get_autocommit(c->h))
+        return;
+    st = stmt(c, STMT_ROLLBACK, NULL);
+    if (st)
+        step_done(c, st, NULL);
+}
+
+/* Run an INSERT and return the new rowid, or -1. */
+static int64_t insert(struct db_conn *c, sqlite3_stmt *st, struct err *err)
+{
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return (int64_t)sqlite3_last_insert_rowid(c->h);
+}
+
+/* ---- admin --------------------------------------------------------------- */
+
+int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_WS_INSERT, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    bind_text(st, 1, name);
+    bind_text(st, 2, now);
+    return insert(c, st, err);
+}
+
+int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name,
+                          struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_PROJECT_INSERT, err);
+    int64_t id;
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, workspace_id);
+    bind_text(st, 2, name);
+    bind_text(st, 3, now);
+    id = insert(c, st, err);
+    if (id < 0 && err && err->code == ERR_INVALID)
+        err_set(err, ERR_NOT_FOUND, "no workspace %lld", (long long)workspace_id);
+    return id;
+}
+
+int64_t db_user_create(struct db_conn *c, const char *name, int read_only, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_USER_INSERT, err);
+    int64_t id;
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    bind_text(st, 1, name);
+    sqlite3_bind_int(st, 2, read_only ? 1 : 0);
+    bind_text(st, 3, now);
+    id = insert(c, st, err);
+    if (id < 0 && err && err->code == ERR_CONFLICT)
+        err_set(err, ERR_CONFLICT, "a user named '%s' already exists", name);
+    return id;
+}
+
+int64_t db_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
+                        struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_TOKEN_INSERT, err);
+    int64_t id;
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, user_id);
+    bind_text(st, 2, hash);
+    bind_text(st, 3, now);
+    if (expires_at > 0)
+        sqlite3_bind_int64(st, 4, expires_at);
+    else
+        sqlite3_bind_null(st, 4);
+    id = insert(c, st, err);
+    if (id < 0 && err && err->code == ERR_INVALID)
+        err_set(err, ERR_NOT_FOUND, "no user %lld", (long long)user_id);
+    return id;
+}
+
+int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_TOKEN_FIND_ACTIVE, err);
+    int64_t id = -1;
+    int rc;
+
+    if (!st)
+        return -1;
+    bind_text(st, 1, hash);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        sql_fail(c, err);
+    done(st);
+    if (rc == SQLITE_DONE)
+        err_set(err, ERR_NOT_FOUND, "no such active token");
+    if (id < 0)
+        return -1;
+    st = stmt(c, STMT_TOKEN_REVOKE, err);
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, now);
+    return step_done(c, st, err) == 0 ? id : -1;
+}
+
+int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+                  struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MEMBER_UPSERT, err);
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    bind_text(st, 3, role);
+    if (step_done(c, st, err) != 0) {
+        if (err && err->code == ERR_INVALID)
+            err_set(err, ERR_NOT_FOUND, "no project %lld or no user %lld",
+                    (long long)project_id, (long long)user_id);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- auth ---------------------------------------------------------------- */
+
+void db_caller_release(struct db_caller *c)
+{
+    if (!c)
+        return;
+    free(c->user_name);
+    c->user_name = NULL;
+}
+
+int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
+                    struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_TOKEN_LOOKUP, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    bind_text(st, 1, hash);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->user_id = sqlite3_column_int64(st, 0);
+        out->user_name = col_dup(st, 1);
+        out->read_only = sqlite3_column_int(st, 2);
+        ret = out->user_name ? 0 : -1;
+        if (ret)
+            err_set(err, ERR_NOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_UNAUTHORIZED, "the token is unknown, revoked or expired");
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char role[16],
+                   int64_t *workspace_id, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MEMBER_ROLE, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (workspace_id)
+            *workspace_id = sqlite3_column_int64(st, 1);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no role in project");
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+/* ---- labeling sessions ----------------------------------------------------- */
+
+int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
+                             const char *type, const char *language, int64_t user_id,
+                             struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_ANN_INSERT, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, project_id);
+    bind_text(st, 2, name);
+    bind_text(st, 3, type);
+    bind_text(st, 4, language);
+    if (user_id > 0)
+        sqlite3_bind_int64(st, 5, user_id);
+    else
+        sqlite3_bind_null(st, 5);
+    bind_text(st, 6, now);
+    return insert(c, st, err);
+}
+
+static json_t *annotation_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "project_id",
+                     (json_int_t)sqlite3_column_int64(st, 1), "name", col_json_str(st, 2), "type",
+                     col_json_str(st, 3), "language", col_json_str(st, 4), "created",
+                     col_json_str(st, 5), "document_count",
+                     (json_int_t)sqlite3_column_int64(st, 6));
+}
+
+static void count_key(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+/* Label inventory of a session: counts per class, label, aspect category and polarity. */
+static json_t *annotation_inventory(struct db_conn *c, int64_t id, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_ANN_DOC_LABELS, err);
+    json_t *classes = json_object(), *labels = json_object(), *cats = json_object(),
+           *pols = json_object();
+    int rc;
+
+    if (!st || !classes || !labels || !cats || !pols)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cls = (const char *)sqlite3_column_text(st, 0);
+        const char *lab = (const char *)sqlite3_column_text(st, 1);
+        const char *asp = (const char *)sqlite3_column_text(st, 2);
+        json_t *arr, *v;
+        size_t i;
+
+        if (cls)
+            count_key(classes, cls);
+        if (lab && (arr = json_loads(lab, 0, NULL))) {
+            json_array_foreach(arr, i, v) if (json_is_string(v))
+                count_key(labels, json_string_value(v));
+            json_decref(arr);
+        }
+        if (asp && (arr = json_loads(asp, 0, NULL))) {
+            json_array_foreach(arr, i, v)
+            {
+                const char *cat = json_string_value(json_object_get(v, "category"));
+                const char *pol = json_string_value(json_object_get(v, "polarity"));
+
+                if (cat)
+                    count_key(cats, cat);
+                if (pol)
+                    count_key(pols, pol);
+            }
+            json_decref(arr);
+        }
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        goto fail;
+    }
+    return json_pack("{s:o, s:o, s:o, s:o}", "classes", classes, "labels", labels,
+                     "aspect_categories", cats, "polarities", pols);
+fail:
+    json_decref(classes);
+    json_decref(labels);
+    json_decref(cats);
+    json_decref(pols);
+    return NULL;
+}
+
+json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
+    json_t *out = NULL, *inv;
+    int rc;
+
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out = annotation_row(st);
+    else if (rc == SQLITE_DONE)
+        err_set(err, ERR_NOT_FOUND, "no labeling session %lld in this project", (long long)id);
+    else
+        sql_fail(c, err);
+    done(st);
+    if (!out)
+        return NULL;
+    inv = annotation_inventory(c, id, err);
+    if (!inv) {
+        json_decref(out);
+        return NULL;
+    }
+    json_object_set_new(out, "labels", inv);
+    return out;
+}
+
+int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char type[16],
+                       char language[4], struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(type, 16, "%s", (const char *)sqlite3_column_text(st, 3));
+        snprintf(language, 4, "%s", (const char *)sqlite3_column_text(st, 4));
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no labeling session %lld in this project", (long long)id);
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_ANN_LIST, err);
+    json_t *items = json_array();
+    int rc;
+
+    if (!st || !items) {
+        json_decref(items);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, project_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, annotation_row(st));
+    done(st);
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
+int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
+                       struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_DOC_INSERT, err);
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, annotation_id);
+    bind_text(st, 2, d->external_id);
+    bind_text(st, 3, d->text);
+    bind_text(st, 4, d->cls);
+    bind_text(st, 5, d->labels);
+    bind_text(st, 6, d->aspects);
+    return step_done(c, st, err);
+}
+
+/* ---- models ---------------------------------------------------------------- */
+
+int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    int rc;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    /* Checked inside the write transaction so the message is exact; the unique
+     * index still guards against any other writer. */
+    st = stmt(c, STMT_MODEL_NAME_TAKEN, err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, m->workspace_id);
+    bind_text(st, 2, m->name);
+    rc = sqlite3_step(st);
+    done(st);
+    if (rc == SQLITE_ROW) {
+        err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace", m->name);
+        goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        goto fail;
+    }
+    st = stmt(c, STMT_MODEL_INSERT, err);
+    if (!st)
+        goto fail;
+    util_now_rfc3339(now);
+    bind_text(st, 1, m->uuid);
+    sqlite3_bind_int64(st, 2, m->workspace_id);
+    sqlite3_bind_int64(st, 3, m->project_id);
+    bind_text(st, 4, m->name);
+    bind_text(st, 5, m->display_name);
+    bind_text(st, 6, m->language);
+    bind_text(st, 7, m->type);
+    if (m->base_id > 0)
+        sqlite3_bind_int64(st, 8, m->base_id);
+    else
+        sqlite3_bind_null(st, 8);
+    bind_text(st, 9, m->base_name);
+    sqlite3_bind_int64(st, 10, m->owner_id);
+    bind_text(st, 11, m->short_description);
+    bind_text(st, 12, m->long_description);
+    bind_text(st, 13, now);
+    id = insert(c, st, err);
+    if (id < 0) {
+        if (err && err->code == ERR_CONFLICT)
+            err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace",
+                    m->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < m->n_ann; i++) {
+        st = stmt(c, STMT_MODEL_ANN_INSERT, err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, m->ann_ids[i]);
+        bind_text(st, 3, m->ann_roles[i]);
+        if (step_done(c, st, err) != 0)
+            goto fail;
+    }
+    if (db_commit(c, err) != 0)
+        return -1;
+    return id;
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+static json_t *col_json_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+                                                       : json_real(sqlite3_column_double(st, i));
+}
+
+/* One model row of MODEL_COLS as its API view. */
+static json_t *model_row(sqlite3_stmt *st, int with_metrics)
+{
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "uuid", col_json_str(st, 1));
+    json_object_set_new(o, "name", col_json_str(st, 2));
+    json_object_set_new(o, "display_name", col_json_str(st, 3));
+    json_object_set_new(o, "language", col_json_str(st, 4));
+    json_object_set_new(o, "base", col_json_str(st, 5));
+    json_object_set_new(o, "created", col_json_str(st, 6));
+    json_object_set_new(o, "updated", col_json_str(st, 7));
+    json_object_set_new(o, "owner", col_json_str(st, 8));
+    json_object_set_new(o, "progress", json_real(sqlite3_column_double(st, 9)));
+    json_object_set_new(o, "project_id", sqlite3_column_type(st, 10) == SQLITE_NULL
+                                             ? json_null()
+                                             : json_integer(sqlite3_column_int64(st, 10)));
+    json_object_set_new(o, "score", col_json_real(st, 11));
+    json_object_set_new(o, "short_description", col_json_str(st, 12));
+    json_object_set_new(o, "long_description", col_json_str(st, 13));
+    json_object_set_new(o, "status", col_json_str(st, 14));
+    json_object_set_new(o, "type", col_json_str(st, 15));
+    json_object_set_new(o, "failure_reason", col_json_str(st, 16));
+    json_object_set_new(o, "queued_at", col_json_str(st, 17));
+    json_object_set_new(o, "started_at", col_json_str(st, 18));
+    json_object_set_new(o, "finished_at", col_json_str(st, 19));
+    if (with_metrics) {
+        const char *mt = (const char *)sqlite3_column_text(st, 20);
+        json_t *m = mt ? json_loads(mt, 0, NULL) : NULL;
+
+        json_object_set_new(o, "metrics", m ? m : json_null());
+    }
+    return o;
+}
+
+json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                     struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MODEL_GET, err);
+    json_t *out = NULL;
+    int rc;
+
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out = model_row(st, with_metrics);
+        if (!out)
+            err_set(err, ERR_NOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no model %lld in this project", (long long)id);
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return out;
+}
+
+json_t *db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                      int64_t *next_id, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MODEL_LIST, err);
+    json_t *items = json_array();
+    int rc, n = 0;
+    int64_t last = 0;
+
+    if (!st || !items) {
+        json_decref(items);
+        return NULL;
+    }
+    *next_id = 0;
+    sqlite3_bind_int64(st, 1, project_id);
+    bind_text(st, 2, f->status);
+    bind_text(st, 3, f->type);
+    bind_text(st, 4, f->language);
+    sqlite3_bind_int64(st, 5, f->before_id);
+    sqlite3_bind_int(st, 6, f->limit + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == f->limit) { /* one more row exists: there is a next page */
+            *next_id = last;
+            continue;
+        }
+        last = sqlite3_column_int64(st, 0);
+        json_array_append_new(items, model_row(st, 0));
+        n++;
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
+void db_base_release(struct db_base *b)
+{
+    if (!b)
+        return;
+    free(b->name);
+    free(b->language);
+    free(b->type);
+    free(b->status);
+    free(b->artifact);
+    memset(b, 0, sizeof(*b));
+}
+
+int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MODEL_BASE_INFO, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_column_int64(st, 0);
+        out->name = col_dup(st, 1);
+        out->language = col_dup(st, 2);
+        out->type = col_dup(st, 3);
+        out->status = col_dup(st, 4);
+        out->artifact = col_dup(st, 5);
+        out->workspace_id = sqlite3_column_int64(st, 6);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no model %lld", (long long)id);
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
+                       int64_t from_model, const char *artifact, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    struct db_base src = {0};
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    int rc;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    st = stmt(c, STMT_BASE_NAME_TAKEN, err);
+    if (!st)
+        goto out;
+    bind_text(st, 1, name);
+    rc = sqlite3_step(st);
+    done(st);
+    if (rc == SQLITE_ROW) {
+        err_set(err, ERR_CONFLICT, "a base model named '%s' already exists", name);
+        goto out;
+    }
+    if (from_model > 0 && db_model_base_info(c, from_model, &src, err) != 0)
+        goto out;
+    st = stmt(c, STMT_BASE_INSERT, err);
+    if (!st)
+        goto out;
+    util_now_rfc3339(now);
+    bind_text(st, 1, uuid);
+    bind_text(st, 2, name);
+    bind_text(st, 3, language);
+    if (from_model > 0)
+        sqlite3_bind_int64(st, 4, from_model);
+    else
+        sqlite3_bind_null(st, 4);
+    bind_text(st, 5, src.name);
+    bind_text(st, 6, artifact);
+    bind_text(st, 7, now);
+    id = insert(c, st, err);
+    if (id > 0 && db_commit(c, err) != 0)
+        id = -1;
+out:
+    if (id < 0)
+        db_rollback(c);
+    db_base_release(&src);
+    return id;
+}
+
+json_t *db_base_list(struct db_conn *c, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_BASE_LIST, err);
+    json_t *items = json_array();
+    int rc;
+
+    if (!st || !items) {
+        json_decref(items);
+        return NULL;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_array_append_new(
+            items,
+            json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:b}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "uuid", col_json_str(st, 1), "name",
+                      col_json_str(st, 2), "language", col_json_str(st, 3), "type", "BASE",
+                      "created", col_json_str(st, 4), "from_model_id",
+                      sqlite3_column_type(st, 5) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int64(st, 5)),
+                      "from_model", col_json_str(st, 6), "has_weights",
+                      sqlite3_column_int(st, 7)));
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
+int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char status[16],
+                    char **artifact, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MODEL_STATUS, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (artifact)
+            *artifact = col_dup(st, 1);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no model %lld in this project", (long long)id);
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+static int status_transition_ok(const char *from, const char *to)
+{
+    static const char *const ok[][2] = {{"READY", "ACTIVE"},     {"ACTIVE", "PUBLISHED"},
+                                        {"ACTIVE", "READY"},     {"PUBLISHED", "READY"}};
+
+    if (strcmp(from, to) == 0)
+        return strcmp(from, "READY") == 0 || strcmp(from, "ACTIVE") == 0 ||
+               strcmp(from, "PUBLISHED") == 0;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcmp(ok[i][0], from) == 0 && strcmp(ok[i][1], to) == 0)
+            return 1;
+    return 0;
+}
+
+static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char *value,
+                     const char *now, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, sid, err);
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, value);
+    bind_text(st, 3, now);
+    return step_done(c, st, err);
+}
+
+int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
+                   const struct db_model_patch *p, struct err *err)
+{
+    char now[UTIL_TIME_LEN], status[16];
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    if (db_model_status(c, project_id, id, status, NULL, err) != 0)
+        goto fail;
+    util_now_rfc3339(now);
+    if (p->status) {
+        if (!status_transition_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status cannot change from %s to %s", status, p->status);
+            goto fail;
+        }
+        if (set_field(c, STMT_MODEL_SET_STATUS, id, p->status, now, err) != 0)
+            goto fail;
+    }
+    if (p->display_name && set_field(c, STMT_MODEL_SET_DISPLAY, id, p->display_name, now, err))
+        goto fail;
+    if ((p->short_description || p->clear_short) &&
+        set_field(c, STMT_MODEL_SET_SHORT, id, p->short_description, now, err))
+        goto fail;
+    if ((p->long_description || p->clear_long) &&
+        set_field(c, STMT_MODEL_SET_LONG, id, p->long_description, now, err))
+        goto fail;
+    return db_commit(c, err);
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
+                    struct err *err)
+{
+    char status[16];
+    char *art = NULL;
+    sqlite3_stmt *st;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    if (db_model_status(c, project_id, id, status, &art, err) != 0)
+        goto fail;
+    st = stmt(c, STMT_MODEL_DELETE, err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (step_done(c, st, err) != 0 || db_commit(c, err) != 0)
+        goto fail;
+    *artifact = art;
+    return 0;
+fail:
+    db_rollback(c);
+    free(art);
+    return -1;
+}
+
+/* ---- job queue --------------------------------------------------------------- */
+
+int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_ENQUEUE, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, now);
+    return step_done(c, st, err);
+}
+
+int db_job_requeue_all(struct db_conn *c, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_REQUEUE_ALL, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    bind_text(st, 1, now);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return sqlite3_changes(c->h);
+}
+
+int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t found = 0;
+    int rc;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    st = stmt(c, STMT_JOB_NEXT, err);
+    if (!st)
+        goto fail;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        found = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        goto fail;
+    }
+    if (found) {
+        st = stmt(c, STMT_JOB_START, err);
+        if (!st)
+            goto fail;
+        util_now_rfc3339(now);
+        sqlite3_bind_int64(st, 1, found);
+        bind_text(st, 2, now);
+        if (step_done(c, st, err) != 0)
+            goto fail;
+    }
+    if (db_commit(c, err) != 0)
+        return -1;
+    if (found)
+        *id = found;
+    return found ? 1 : 0;
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+void db_job_release(struct db_job *j)
+{
+    if (!j)
+        return;
+    free(j->uuid);
+    free(j->type);
+    free(j->language);
+    free(j->base_artifact);
+    memset(j, 0, sizeof(*j));
+}
+
+int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_JOB_GET, err);
+    int rc, ret = -1;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_column_int64(st, 0);
+        out->uuid = col_dup(st, 1);
+        out->type = col_dup(st, 2);
+        out->language = col_dup(st, 3);
+        out->base_artifact = col_dup(st, 4);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        err_set(err, ERR_NOT_FOUND, "no model %lld", (long long)id);
+    } else {
+        sql_fail(c, err);
+    }
+    done(st);
+    return ret;
+}
+
+int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_JOB_DOCS, err);
+    int rc, ret = 0;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+               (const char *)sqlite3_column_text(st, 3),
+               (const char *)sqlite3_column_text(st, 4)) != 0) {
+            err_set(err, ERR_NOMEM, "out of memory while loading documents");
+            ret = -1;
+            break;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = sql_fail(c, err);
+    done(st);
+    return ret;
+}
+
+int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_PROGRESS, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_double(st, 2, pct);
+    bind_text(st, 3, now);
+    return step_done(c, st, err);
+}
+
+int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
+                 const char *artifact, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_READY, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_double(st, 2, score);
+    bind_text(st, 3, metrics);
+    bind_text(st, 4, artifact);
+    bind_text(st, 5, now);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return sqlite3_changes(c->h) > 0;
+}
+
+int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_FAILED, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, reason);
+    bind_text(st, 3, now);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return sqlite3_changes(c->h) > 0;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handler_annotations: labeling sessions (create, list, get) and the
+ * streamed, all-or-nothing document upload.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "ingest.h"
+#include "problem.h"
+#include "validate.h"
+
+static const char *const languages[] = {"en", "de", "ar", NULL};
+static const char *const ann_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
+
+void handler_annotations_create(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"name", "type", "language", NULL};
+    json_t *errors = NULL, *view = NULL;
+    const char *type = NULL, *language = NULL;
+    char *name = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+    int64_t id;
+
+    validate_known_fields(req->body, allowed, &errors);
+    validate_string(req->body, "name", 1, 255, VALIDATE_REQUIRED | VALIDATE_TRIM |
+                    VALIDATE_SINGLE_LINE, &name, NULL, &errors);
+    validate_enum(req->body, "type", ann_types, VALIDATE_REQUIRED, &type, &errors);
+    validate_enum(req->body, "language", languages, VALIDATE_REQUIRED, &language, &errors);
+    if (errors) {
+        problem_validation(resp, errors);
+        goto out;
+    }
+    c = db_acquire(req->app->db);
+    id = db_annotation_create(c, req->args[0], name, type, language, req->caller.user_id, &err);
+    if (id > 0)
+        view = db_annotation_get(c, req->args[0], id, &err);
+    db_release(req->app->db, c);
+    if (!view) {
+        problem_from_err(resp, &err, req->request_id);
+        goto out;
+    }
+    resp->status = 201;
+    resp->body = view;
+    snprintf(resp->location, sizeof(resp->location), "/projects/%lld/annotations/%lld",
+             (long long)req->args[0], (long long)id);
+out:
+    free(name);
+}
+
+void handler_annotations_list(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    json_t *items = db_annotation_list(c, req->args[0], &err);
+
+    db_release(req->app->db, c);
+    if (!items) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->body = json_pack("{s:o}", "items", items);
+}
+
+void handler_annotations_get(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    json_t *view = db_annotation_get(c, req->args[0], req->args[1], &err);
+
+    db_release(req->app->db, c);
+    if (!view) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->body = view;
+}
+
+/* ---- streamed upload ---------------------------------------------------------- */
+
+struct upload {
+    struct ingest *in;
+    struct err err; /* session lookup failure */
+};
+
+static void *upload_open(struct request *req)
+{
+    struct upload *u = calloc(1, sizeof(*u));
+    struct db_conn *c;
+    char type[16], lang[4];
+
+    if (!u)
+        return NULL;
+    c = db_acquire(req->app->db);
+    if (db_annotation_meta(c, req->args[0], req->args[1], type, lang, &u->err) == 0)
+        u->in = ingest_new(type);
+    db_release(req->app->db, c);
+    if (!u->in && u->err.code == ERR_OK) {
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+static void upload_feed(void *state, const char *data, size_t len)
+{
+    struct upload *u = state;
+
+    if (u->in)
+        ingest_feed(u->in, data, len);
+}
+
+static void upload_close(void *state)
+{
+    struct upload *u = state;
+
+    if (!u)
+        return;
+    ingest_free(u->in);
+    free(u);
+}
+
+const struct stream_ops handler_annotations_upload_stream = {upload_open, upload_feed,
+                                                             upload_close};
+
+void handler_annotations_upload(struct request *req, struct response *resp)
+{
+    struct upload *u = req->stream;
+    json_t *errors = NULL, *view = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+    size_t n;
+
+    if (!u->in) {
+        problem_from_err(resp, &u->err, req->request_id);
+        return;
+    }
+    if (ingest_finish(u->in, &errors) != 0) {
+        problem_validation(resp, errors);
+        return;
+    }
+    n = ingest_count(u->in);
+    c = db_acquire(req->app->db);
+    if (db_begin(c, &err) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if (db_document_insert(c, req->args[1], ingest_doc(u->in, i), &err) != 0) {
+            db_rollback(c);
+            goto fail;
+        }
+    if (db_commit(c, &err) != 0)
+        goto fail;
+    view = db_annotation_get(c, req->args[0], req->args[1], &err);
+    if (!view)
+        goto fail;
+    db_release(req->app->db, c);
+    resp->status = 201;
+    resp->body = json_pack("{s:I, s:I, s:o}", "annotation_id", (json_int_t)req->args[1],
+                           "documents_added", (json_int_t)n, "annotation", view);
+    return;
+fail:
+    db_release(req->app->db, c);
+    problem_from_err(resp, &err, req->request_id);
+}

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handler_models: POST/GET/PATCH/DELETE of models, cancel, predict, and the
+ * base-model catalog. Validation collects every invalid field before
+ * answering 400; nothing is written unless the whole request is valid.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uuid/uuid.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "pool.h"
+#include "problem.h"
+#include "trainer.h"
+#include "util.h"
+#include "validate.h"
+
+#define MAX_SESSIONS 1000
+#define MAX_PREDICT_TEXTS 1000
+
+static const char *const languages[] = {"en", "de", "ar", NULL};
+static const char *const statuses[] = {"CREATED", "QUEUED", "TRAINING", "FAILED",
+                                       "READY",   "ACTIVE", "PUBLISHED", NULL};
+static const char *const model_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
+
+static int is_trained(const char *status)
+{
+    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
+                      strcmp(status, "PUBLISHED") == 0);
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+struct create_req {
+    char *name, *display_name, *short_d, *long_d;
+    const char *language;
+    int64_t base_id;
+    int has_base;
+    int64_t *all, *train, *test;
+    size_t n_all, n_train, n_test;
+};
+
+static void create_req_release(struct create_req *r)
+{
+    free(r->name);
+    free(r->display_name);
+    free(r->short_d);
+    free(r->long_d);
+    free(r->all);
+    free(r->train);
+    free(r->test);
+}
+
+/* Check every referenced session: exists in the project, language, one type.
+ * Fills type[16] with the common annotation type. */
+static void check_sessions(struct db_conn *c, struct request *req, const char *field,
+                           const int64_t *ids, size_t n, const char *language, char type[16],
+                           int *type_conflict, json_t **errors, int *db_failed)
+{
+    char missing[512] = "", wrong_lang[512] = "";
+    struct err err = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        char t[16], l[4];
+
+        if (db_annotation_meta(c, req->args[0], ids[i], t, l, &err) != 0) {
+            if (err.code != ERR_NOT_FOUND) {
+                *db_failed = 1;
+                return;
+            }
+            size_t len = strlen(missing);
+            snprintf(missing + len, sizeof(missing) - len, "%s%lld", len ? ", " : "",
+                     (long long)ids[i]);
+            continue;
+        }
+        if (language && strcmp(l, language) != 0) {
+            size_t len = strlen(wrong_lang);
+            snprintf(wrong_lang + len, sizeof(wrong_lang) - len, "%s%lld (%s)", len ? ", " : "",
+                     (long long)ids[i], l);
+        }
+        if (!type[0])
+            snprintf(type, 16, "%s", t);
+        else if (strcmp(type, t) != 0)
+            *type_conflict = 1;
+    }
+    if (missing[0])
+        problem_field(errors, field, "no labeling session with id %s in this project", missing);
+    if (wrong_lang[0])
+        problem_field(errors, field, "labeling sessions %s do not have the model's language '%s'",
+                      wrong_lang, language);
+}
+
+void handler_models_create(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"name",
+                                          "display_name",
+                                          "language",
+                                          "base_id",
+                                          "annotation_ids",
+                                          "trainset_annotation_ids",
+                                          "testset_annotation_ids",
+                                          "short_description",
+                                          "long_description",
+                                          NULL};
+    struct create_req r = {0};
+    struct db_base base = {0};
+    struct db_conn *c = NULL;
+    struct err err = {0};
+    json_t *errors = NULL, *view = NULL;
+    char type[16] = "", uuid_str[37];
+    int type_conflict = 0, db_failed = 0, base_ok = 0;
+    int64_t id;
+    uuid_t uu;
+
+    validate_known_fields(req->body, allowed, &errors);
+    validate_string(req->body, "name", 1, 128, VALIDATE_REQUIRED | VALIDATE_TRIM |
+                    VALIDATE_SINGLE_LINE, &r.name, NULL, &errors);
+    validate_string(req->body, "display_name", 1, 255, VALIDATE_TRIM | VALIDATE_SINGLE_LINE,
+                    &r.display_name, NULL, &errors);
+    validate_string(req->body, "short_description", 0, 255, VALIDATE_NULLABLE, &r.short_d, NULL,
+                    &errors);
+    validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &r.long_d, NULL,
+                    &errors);
+    validate_int(req->body, "base_id", 1, INT64_MAX, 0, &r.base_id, &r.has_base, &errors);
+    validate_enum(req->body, "language", languages, 0, &r.language, &errors);
+    if (json_object_get(req->body, "annotation_ids")) {
+        validate_id_array(req->body, "annotation_ids", MAX_SESSIONS, VALIDATE_REQUIRED, &r.all,
+                          &r.n_all, &errors);
+    } else {
+        int ok_train = validate_id_array(req->body, "trainset_annotation_ids", MAX_SESSIONS, 0,
+                                         &r.train, &r.n_train, &errors) == 0;
+        int ok_test = validate_id_array(req->body, "testset_annotation_ids", MAX_SESSIONS, 0,
+                                        &r.test, &r.n_test, &errors) == 0;
+
+        if (ok_train && ok_test && !r.train && !r.test)
+            problem_field(&errors, "annotation_ids",
+                          "is required (or both trainset_annotation_ids and "
+                          "testset_annotation_ids)");
+        else if (ok_train && ok_test && !r.train)
+            problem_field(&errors, "trainset_annotation_ids",
+                          "is required when testset_annotation_ids is given and "
+                          "annotation_ids is not");
+        else if (ok_train && ok_test && !r.test)
+            problem_field(&errors, "testset_annotation_ids",
+                          "is required when trainset_annotation_ids is given and "
+                          "annotation_ids is not");
+        for (size_t i = 0; r.train && r.test && i < r.n_train; i++)
+            for (size_t j = 0; j < r.n_test; j++)
+                if (r.train[i] == r.test[j])
+                    problem_field(&errors, "testset_annotation_ids",
+                                  "labeling session %lld is also in trainset_annotation_ids; "
+                                  "the sets must not overlap",
+                                  (long long)r.test[j]);
+    }
+
+    c = db_acquire(req->app->db);
+    if (r.has_base) {
+        if (db_model_base_info(c, r.base_id, &base, &err) != 0) {
+            if (err.code != ERR_NOT_FOUND)
+                goto fail_err;
+            problem_field(&errors, "base_id", "no base model or trained model with id %lld",
+                          (long long)r.base_id);
+        } else if (strcmp(base.type, "BASE") != 0 &&
+                   (base.workspace_id != req->caller.workspace_id || !is_trained(base.status))) {
+            problem_field(&errors, "base_id",
+                          "model %lld is neither a base model nor a trained (READY, ACTIVE or "
+                          "PUBLISHED) model of this workspace",
+                          (long long)r.base_id);
+        } else {
+            base_ok = 1;
+            if (!r.language && !json_object_get(req->body, "language"))
+                r.language = strcmp(base.language, "de") == 0   ? "de"
+                             : strcmp(base.language, "ar") == 0 ? "ar"
+                                                                : "en";
+            else if (r.language && strcmp(r.language, base.language) != 0)
+                problem_field(&errors, "language",
+                              "'%s' differs from the base model's language '%s'", r.language,
+                              base.language);
+        }
+    } else if (!r.language && !json_object_get(req->body, "language")) {
+        problem_field(&errors, "language", "is required unless base_id is given");
+    }
+    (void)base_ok;
+    if (r.all)
+        check_sessions(c, req, "annotation_ids", r.all, r.n_all, r.language, type, &type_conflict,
+                       &errors, &db_failed);
+    if (r.train)
+        check_sessions(c, req, "trainset_annotation_ids", r.train, r.n_train, r.language, type,
+                       &type_conflict, &errors, &db_failed);
+    if (r.test)
+        check_sessions(c, req, "testset_annotation_ids", r.test, r.n_test, r.language, type,
+                       &type_conflict, &errors, &db_failed);
+    if (db_failed) {
+        err_set(&err, ERR_INTERNAL, "session lookup failed");
+        goto fail_err;
+    }
+    if (type_conflict)
+        problem_field(&errors, r.all ? "annotation_ids" : "trainset_annotation_ids",
+                      "the labeling sessions have different annotation types; a model is "
+                      "trained from sessions of one type");
+    if (errors)
+        goto invalid;
+
+    uuid_generate_random(uu);
+    uuid_unparse_lower(uu, uuid_str);
+    {
+        size_t n = r.all ? r.n_all : r.n_train + r.n_test;
+        int64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+        const char **roles = calloc(n ? n : 1, sizeof(*roles));
+        struct db_model_new m = {
+            .uuid = uuid_str,
+            .name = r.name,
+            .display_name = r.display_name ? r.display_name : r.name,
+            .language = r.language,
+            .type = type,
+            .short_description = r.short_d,
+            .long_description = r.long_d,
+            .project_id = req->args[0],
+            .workspace_id = req->caller.workspace_id,
+            .owner_id = req->caller.user_id,
+            .base_id = r.has_base ? r.base_id : 0,
+            .base_name = r.has_base ? base.name : NULL,
+            .ann_ids = ids,
+            .ann_roles = (const char *const *)roles,
+            .n_ann = n,
+        };
+
+        if (!ids || !roles) {
+            free(ids);
+            free(roles);
+            err_set(&err, ERR_NOMEM, "out of memory");
+            goto fail_err;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (r.all) {
+                ids[i] = r.all[i];
+                roles[i] = "all";
+            } else if (i < r.n_train) {
+                ids[i] = r.train[i];
+                roles[i] = "train";
+            } else {
+                ids[i] = r.test[i - r.n_train];
+                roles[i] = "test";
+            }
+        }
+        id = db_model_create(c, &m, &err);
+        free(ids);
+        free(roles);
+    }
+    if (id < 0) {
+        if (err.code == ERR_CONFLICT) {
+            problem_field(&errors, "name", "%s", err.msg);
+            goto invalid;
+        }
+        goto fail_err;
+    }
+    view = db_model_get(c, req->args[0], id, 0, &err);
+    db_release(req->app->db, c);
+    c = NULL;
+    if (!view)
+        goto fail_err;
+    if (req->app->pool && pool_submit(req->app->pool, id, &err) != 0)
+        LOG_ERROR("model %lld: cannot queue (%s); it is queued at next start", (long long)id,
+                  err.msg);
+    resp->status = 201;
+    resp->body = view;
+    snprintf(resp->location, sizeof(resp->location), "/projects/%lld/models/%lld",
+             (long long)req->args[0], (long long)id);
+    goto out;
+invalid:
+    problem_validation(resp, errors);
+    errors = NULL;
+    goto out;
+fail_err:
+    problem_from_err(resp, &err, req->request_id);
+out:
+    if (c)
+        db_release(req->app->db, c);
+    json_decref(errors);
+    db_base_release(&base);
+    create_req_release(&r);
+}
+
+/* ---- read ------------------------------------------------------------------ */
+
+void handler_models_get(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    json_t *view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+
+    db_release(req->app->db, c);
+    if (!view) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->body = view;
+}
+
+void handler_models_list(struct request *req, struct response *resp)
+{
+    struct db_model_filter f = {0};
+    json_t *errors = NULL, *items;
+    const char *v;
+    struct err err = {0};
+    struct db_conn *c;
+    int64_t limit = 50, next = 0;
+    char *cursor = NULL;
+
+    if ((v = request_query(req, "limit")) && util_parse_i64(v, 1, 200, &limit) != 0)
+        problem_field(&errors, "limit", "must be an integer from 1 to 200");
+    if ((v = request_query(req, "cursor")) && util_cursor_decode(v, &f.before_id) != 0)
+        problem_field(&errors, "cursor", "is not a cursor this server returned");
+    if ((v = request_query(req, "status"))) {
+        json_t *o = json_pack("{s:s}", "status", v);
+        validate_enum(o, "status", statuses, 0, &f.status, &errors);
+        json_decref(o);
+    }
+    if ((v = request_query(req, "type"))) {
+        json_t *o = json_pack("{s:s}", "type", v);
+        validate_enum(o, "type", model_types, 0, &f.type, &errors);
+        json_decref(o);
+    }
+    if ((v = request_query(req, "language"))) {
+        json_t *o = json_pack("{s:s}", "language", v);
+        validate_enum(o, "language", languages, 0, &f.language, &errors);
+        json_decref(o);
+    }
+    if (errors) {
+        problem_validation(resp, errors);
+        return;
+    }
+    f.limit = (int)limit;
+    c = db_acquire(req->app->db);
+    items = db_model_list(c, req->args[0], &f, &next, &err);
+    db_release(req->app->db, c);
+    if (!items) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    if (next)
+        cursor = util_cursor_encode(next);
+    resp->status = 200;
+    resp->body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                           cursor ? json_string(cursor) : json_null());
+    free(cursor);
+}
+
+/* ---- update / delete / cancel ------------------------------------------------- */
+
+void handler_models_patch(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"display_name", "short_description", "long_description",
+                                          "status", NULL};
+    static const char *const user_statuses[] = {"READY", "ACTIVE", "PUBLISHED", NULL};
+    struct db_model_patch p = {0};
+    char *display = NULL, *short_d = NULL, *long_d = NULL;
+    json_t *errors = NULL, *view = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+
+    validate_known_fields(req->body, allowed, &errors);
+    validate_string(req->body, "display_name", 1, 255, VALIDATE_TRIM | VALIDATE_SINGLE_LINE,
+                    &display, NULL, &errors);
+    validate_string(req->body, "short_description", 0, 255, VALIDATE_NULLABLE, &short_d,
+                    &p.clear_short, &errors);
+    validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &long_d,
+                    &p.clear_long, &errors);
+    if (json_object_get(req->body, "status"))
+        validate_enum(req->body, "status", user_statuses, VALIDATE_REQUIRED, &p.status, &errors);
+    if (!errors && json_object_size(req->body) == 0)
+        problem_field(&errors, "body", "names no field to change");
+    if (errors) {
+        problem_validation(resp, errors);
+        goto out;
+    }
+    p.display_name = display;
+    p.short_description = short_d;
+    p.long_description = long_d;
+    c = db_acquire(req->app->db);
+    if (db_model_patch(c, req->args[0], req->args[1], &p, &err) == 0)
+        view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+    db_release(req->app->db, c);
+    if (!view) {
+        if (err.code == ERR_INVALID) {
+            problem_field(&errors, "status", "%s", err.msg);
+            problem_validation(resp, errors);
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        goto out;
+    }
+    resp->status = 200;
+    resp->body = view;
+out:
+    free(display);
+    free(short_d);
+    free(long_d);
+}
+
+void handler_models_delete(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c;
+    char *artifact = NULL;
+    int rc;
+
+    c = db_acquire(req->app->db);
+    rc = db_model_delete(c, req->args[0], req->args[1], &artifact, &err);
+    db_release(req->app->db, c);
+    if (rc != 0) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    if (req->app->pool)
+        pool_cancel(req->app->pool, req->args[1]);
+    if (artifact) {
+        if (req->app->pool)
+            pool_cache_evict(req->app->pool, artifact);
+        unlink(artifact);
+        free(artifact);
+    }
+    resp->status = 204;
+}
+
+void handler_models_cancel(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c;
+    char status[16];
+    json_t *view = NULL;
+    int applied = 0;
+
+    c = db_acquire(req->app->db);
+    if (db_model_status(c, req->args[0], req->args[1], status, NULL, &err) == 0) {
+        applied = db_job_failed(c, req->args[1], "canceled", &err);
+        if (applied >= 0)
+            view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+    }
+    db_release(req->app->db, c);
+    if (!view) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    if (applied == 0) {
+        json_decref(view);
+        problem_set(resp, 409, "Model %lld is %s; only CREATED, QUEUED or TRAINING models can be "
+                    "canceled.", (long long)req->args[1], status);
+        return;
+    }
+    if (req->app->pool)
+        pool_cancel(req->app->pool, req->args[1]);
+    resp->status = 200;
+    resp->body = view;
+}
+
+/* ---- predict ------------------------------------------------------------------ */
+
+void handler_models_predict(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"texts", NULL};
+    json_t *errors = NULL, *texts = json_object_get(req->body, "texts"), *v, *out = NULL;
+    const struct predictor *pred = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+    char status[16], *artifact = NULL;
+    size_t i;
+
+    validate_known_fields(req->body, allowed, &errors);
+    if (!texts)
+        problem_field(&errors, "texts", "is required");
+    else if (!json_is_array(texts))
+        problem_field(&errors, "texts", "must be an array of strings");
+    else if (json_array_size(texts) == 0 || json_array_size(texts) > MAX_PREDICT_TEXTS)
+        problem_field(&errors, "texts", "must have 1 to %d items", MAX_PREDICT_TEXTS);
+    else
+        json_array_foreach(texts, i, v) if (!json_is_string(v)) {
+            char f[32];
+
+            snprintf(f, sizeof(f), "texts[%zu]", i);
+            problem_field(&errors, f, "must be a string");
+        }
+    if (errors) {
+        problem_validation(resp, errors);
+        return;
+    }
+    c = db_acquire(req->app->db);
+    if (db_model_status(c, req->args[0], req->args[1], status, &artifact, &err) != 0) {
+        db_release(req->app->db, c);
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    db_release(req->app->db, c);
+    if (!is_trained(status) || !artifact) {
+        problem_set(resp, 409, "Model %lld is %s; predictions need a READY, ACTIVE or PUBLISHED "
+                    "model.", (long long)req->args[1], status);
+        goto out;
+    }
+    pred = pool_cache_get(req->app->pool, artifact, &err);
+    if (!pred) {
+        if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
+            LOG_ERROR("request %s: model %lld artifact: %s", req->request_id,
+                      (long long)req->args[1], err.msg);
+            problem_set(resp, 500, "The model's artifact is damaged or missing; retrain the "
+                        "model.");
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        goto out;
+    }
+    out = json_array();
+    json_array_foreach(texts, i, v)
+    {
+        json_t *p = predictor_predict(pred, json_string_value(v), &err);
+
+        if (!p) {
+            json_decref(out);
+            out = NULL;
+            problem_from_err(resp, &err, req->request_id);
+            goto out;
+        }
+        json_object_set_new(p, "text", json_incref(v));
+        json_array_append_new(out, p);
+    }
+    resp->status = 200;
+    resp->body = json_pack("{s:I, s:s, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
+                           predictor_type(pred), "language", predictor_language(pred),
+                           "predictions", out);
+out:
+    if (pred)
+        pool_cache_put(req->app->pool, pred);
+    free(artifact);
+}
+
+/* ---- base models ----------------------------------------------------------------- */
+
+void handler_base_list(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    json_t *items = db_base_list(c, &err);
+
+    db_release(req->app->db, c);
+    if (!items) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->body = json_pack("{s:o}", "items", items);
+}

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http: libmicrohttpd glue (see http.h).
+ *
+ * Per-request state (struct rctx) is created on the first access callback,
+ * where routing and authorization run before any body byte is read, and
+ * freed in the request-completed callback. Bodies are either accumulated up
+ * to ROUTER_JSON_MAX and parsed once, or fed chunk by chunk to the route's
+ * stream_ops (document uploads) up to ROUTER_STREAM_MAX.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "problem.h"
+#include "router.h"
+#include "util.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct app *app;
+    uint16_t port;
+    atomic_uint_fast64_t seq;
+};
+
+struct rctx {
+    struct http_server *srv;
+    double t0;
+    char rid[24];
+    char method[16];
+    char *path;
+    const struct route *route;
+    struct request req;
+    struct response resp;
+    int ready;      /* resp holds the final answer; ignore further body bytes */
+    char *buf;
+    size_t len, cap, limit;
+    int too_large;
+    int has_body;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct request *req = cls;
+
+    (void)kind;
+    if (req->nq >= REQ_MAX_QUERY) {
+        req->query_overflow = 1;
+        return MHD_NO;
+    }
+    req->qkeys[req->nq] = key;
+    req->qvals[req->nq] = value ? value : "";
+    req->nq++;
+    return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *ctx)
+{
+    struct response *r = &ctx->resp;
+    struct MHD_Response *mr;
+    char *body = NULL;
+    size_t len = 0;
+    enum MHD_Result ret;
+
+    if (r->raw) {
+        body = r->raw;
+        len = r->raw_len;
+        r->raw = NULL;
+    } else if (r->body) {
+        body = json_dumps(r->body, JSON_COMPACT);
+        len = body ? strlen(body) : 0;
+    }
+    if (!body && r->status != 204) {
+        body = strdup("");
+        len = 0;
+    }
+    mr = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                         body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!mr) {
+        free(body);
+        return MHD_NO;
+    }
+    if (r->status != 204)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(mr, "X-Request-Id", ctx->rid);
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->location[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->allow[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->www_authenticate)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                r->www_authenticate == 2
+                                    ? "Bearer realm=\"modeld\", error=\"invalid_token\""
+                                    : "Bearer realm=\"modeld\"");
+    ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+/* First callback: route, authorize, check declared size. Returns 1 when resp is final. */
+static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
+{
+    struct request *req = &ctx->req;
+    const char *auth, *clen;
+
+    req->app = ctx->srv->app;
+    req->method = ctx->method;
+    req->path = ctx->path;
+    req->request_id = ctx->rid;
+    req->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
+    ctx->route = router_match(ctx->method, ctx->path, req, &ctx->resp);
+    if (!ctx->route)
+        return 1;
+    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (router_authorize(ctx->route, auth, req, &ctx->resp) != 0)
+        return 1;
+    if (req->query_overflow) {
+        problem_set(&ctx->resp, 400, "Too many query parameters.");
+        return 1;
+    }
+    ctx->limit = (ctx->route->flags & ROUTE_STREAM) ? ROUTER_STREAM_MAX : ROUTER_JSON_MAX;
+    clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (clen) {
+        int64_t n;
+
+        if (util_parse_i64(clen, 0, INT64_MAX, &n) == 0 && (uint64_t)n > ctx->limit) {
+            problem_set(&ctx->resp, 413, "The body is larger than %zu bytes.", ctx->limit);
+            return 1;
+        }
+    }
+    if (ctx->route->stream) {
+        req->stream = ctx->route->stream->open(req);
+        if (!req->stream) {
+            problem_set(&ctx->resp, 500, "Cannot start the upload.");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void take_body(struct rctx *ctx, const char *data, size_t size)
+{
+    ctx->has_body = 1;
+    if (ctx->too_large)
+        return;
+    if (ctx->len + size > ctx->limit) {
+        ctx->too_large = 1;
+        return;
+    }
+    if (ctx->route->stream) {
+        ctx->len += size;
+        ctx->route->stream->feed(ctx->req.stream, data, size);
+        return;
+    }
+    if (ctx->len + size + 1 > ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap : 4096;
+        char *nb;
+
+        while (cap < ctx->len + size + 1)
+            cap *= 2;
+        nb = realloc(ctx->buf, cap);
+        if (!nb) {
+            ctx->too_large = 1;
+            return;
+        }
+        ctx->buf = nb;
+        ctx->cap = cap;
+    }
+    memcpy(ctx->buf + ctx->len, data, size);
+    ctx->len += size;
+}
+
+/* Last callback: parse the JSON body (if any) and run the handler. */
+static void finish(struct rctx *ctx)
+{
+    struct request *req = &ctx->req;
+    json_t *body = NULL;
+
+    if (ctx->too_large) {
+        problem_set(&ctx->resp, 413, "The body is larger than %zu bytes.", ctx->limit);
+        return;
+    }
+    if (ctx->route->flags & ROUTE_JSON) {
+        json_error_t jerr;
+
+        if (ctx->len == 0) {
+            json_t *errors = NULL;
+
+            problem_field(&errors, "body", "the request body is empty; send a JSON object");
+            problem_validation(&ctx->resp, errors);
+            return;
+        }
+        body = json_loadb(ctx->buf, ctx->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!body) {
+            json_t *errors = NULL;
+
+            problem_field(&errors, "body", "invalid JSON at line %d column %d: %s", jerr.line,
+                          jerr.column, jerr.text);
+            problem_validation(&ctx->resp, errors);
+            return;
+        }
+        if (!json_is_object(body)) {
+            json_t *errors = NULL;
+
+            problem_field(&errors, "body", "the body must be a JSON object");
+            problem_validation(&ctx->resp, errors);
+            json_decref(body);
+            return;
+        }
+        req->body = body;
+    }
+    ctx->resp.status = 200;
+    ctx->route->handler(req, &ctx->resp);
+    req->body = NULL;
+    json_decref(body);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct rctx *ctx = *con_cls;
+
+    (void)version;
+    if (!ctx) {
+        ctx = calloc(1, sizeof(*ctx));
+        if (!ctx)
+            return MHD_NO;
+        ctx->srv = srv;
+        ctx->t0 = util_monotonic();
+        snprintf(ctx->rid, sizeof(ctx->rid), "%08llx",
+                 (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
+        snprintf(ctx->method, sizeof(ctx->method), "%s", method);
+        ctx->path = strdup(url);
+        *con_cls = ctx;
+        if (!ctx->path)
+            return MHD_NO;
+        if (prepare(ctx, conn)) {
+            ctx->ready = 1;
+            return send_response(conn, ctx);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!ctx->ready)
+            take_body(ctx, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->ready)
+        return MHD_YES;
+    ctx->ready = 1;
+    finish(ctx);
+    return send_response(conn, ctx);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct rctx *ctx = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    if (!ctx)
+        return;
+    LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid, ctx->method,
+             ctx->path ? ctx->path : "?", ctx->resp.status,
+             (util_monotonic() - ctx->t0) * 1000.0,
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    if (ctx->req.stream && ctx->route && ctx->route->stream)
+        ctx->route->stream->close(ctx->req.stream);
+    response_release(&ctx->resp);
+    free(ctx->req.caller.user_name);
+    free(ctx->buf);
+    free(ctx->path);
+    free(ctx);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    LOG_WARN("http: %s", line);
+}
+
+struct http_server *http_start(struct app *app, const char *bind, int port, int threads,
+                               struct err *err)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    struct sockaddr_in addr;
+    const union MHD_DaemonInfo *info;
+
+    if (!s) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, bind ? bind : "127.0.0.1", &addr.sin_addr) != 1) {
+        err_set(err, ERR_INVALID, "--bind must be an IPv4 address, got '%s'", bind);
+        free(s);
+        return NULL;
+    }
+    s->app = app;
+    s->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
+        NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!s->d) {
+        err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted)",
+                bind ? bind : "127.0.0.1", port);
+        free(s);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : (uint16_t)port;
+    return s;
+}
+
+uint16_t http_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->d);
+    free(s);
+}

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* main: the modeld binary; everything lives in the modules, see cli.h. */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool: training worker threads over the database queue, and the cache of
+ * loaded predictors (see pool.h).
+ *
+ * A worker claims the oldest QUEUED row, loads its documents, runs
+ * trainer_run() and records READY (score, metrics, artifact) or FAILED
+ * (reason). Final updates are conditional on the row still being TRAINING,
+ * so a cancel or delete that happened meanwhile wins, and the artifact of a
+ * job whose row is gone is removed. Progress is persisted at most 4 times a
+ * second and never goes down.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "trainer.h"
+#include "util.h"
+
+#define POOL_MAX_RUNNING 64
+#define CACHE_MAX 16
+
+struct running {
+    int64_t id; /* 0 = free slot */
+    atomic_int cancel;
+};
+
+struct cache_entry {
+    char *artifact;
+    struct predictor *pred;
+    int refs;
+    int evicted;
+    uint64_t last_use;
+};
+
+struct pool {
+    struct app *app;
+    pthread_t *threads;
+    int n_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    int wakeups;
+    struct running run[POOL_MAX_RUNNING];
+    atomic_int n_running;
+
+    pthread_mutex_t cache_mu;
+    struct cache_entry cache[CACHE_MAX];
+    uint64_t cache_clock;
+};
+
+/* ---- loading documents ---------------------------------------------------- */
+
+/* A parsed labels/aspects array and the pointer array into it given to the trainer. */
+struct kept {
+    json_t *arr;
+    void *ptrs;
+};
+
+struct job_docs {
+    struct tdoc *docs;
+    size_t n, cap;
+    struct kept *keep; /* parsed labels/aspects kept alive for the trainer */
+    size_t nkeep, capkeep;
+    char **strs;  /* owned copies of texts/classes */
+    size_t nstr, capstr;
+    struct err *err;
+};
+
+static const char *keep_str(struct job_docs *jd, const char *s)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    if (jd->nstr == jd->capstr) {
+        size_t cap = jd->capstr ? jd->capstr * 2 : 1024;
+        char **n = realloc(jd->strs, cap * sizeof(*n));
+
+        if (!n)
+            return NULL;
+        jd->strs = n;
+        jd->capstr = cap;
+    }
+    d = strdup(s);
+    if (d)
+        jd->strs[jd->nstr++] = d;
+    return d;
+}
+
+/* Keep arr and ptrs until job_docs_release (both are owned on success). */
+static int keep_json(struct job_docs *jd, json_t *arr, void *ptrs)
+{
+    if (jd->nkeep == jd->capkeep) {
+        size_t cap = jd->capkeep ? jd->capkeep * 2 : 1024;
+        struct kept *n = realloc(jd->keep, cap * sizeof(*n));
+
+        if (!n)
+            return -1;
+        jd->keep = n;
+        jd->capkeep = cap;
+    }
+    jd->keep[jd->nkeep].arr = arr;
+    jd->keep[jd->nkeep].ptrs = ptrs;
+    jd->nkeep++;
+    return 0;
+}
+
+static int add_doc(void *ctx, const char *role, const char *text, const char *cls,
+                   const char *labels, const char *aspects)
+{
+    struct job_docs *jd = ctx;
+    struct tdoc *d;
+
+    if (jd->n == jd->cap) {
+        size_t cap = jd->cap ? jd->cap * 2 : 1024;
+        struct tdoc *n = realloc(jd->docs, cap * sizeof(*n));
+
+        if (!n)
+            return -1;
+        jd->docs = n;
+        jd->cap = cap;
+    }
+    d = &jd->docs[jd->n];
+    memset(d, 0, sizeof(*d));
+    d->text = keep_str(jd, text ? text : "");
+    if (!d->text)
+        return -1;
+    d->cls = cls ? keep_str(jd, cls) : NULL;
+    d->set = strcmp(role, "train") == 0  ? TDOC_TRAIN
+             : strcmp(role, "test") == 0 ? TDOC_TEST
+                                         : TDOC_AUTO;
+    if (labels) {
+        json_t *arr = json_loads(labels, 0, NULL);
+        size_t n = json_array_size(arr);
+
+        if (n) {
+            const char **l = calloc(n, sizeof(*l));
+
+            if (!l || keep_json(jd, arr, l) != 0) {
+                free(l);
+                json_decref(arr);
+                return -1;
+            }
+            for (size_t i = 0; i < n; i++)
+                l[i] = json_string_value(json_array_get(arr, i));
+            d->labels = l;
+            d->n_labels = n;
+        } else {
+            json_decref(arr);
+        }
+    }
+    if (aspects) {
+        json_t *arr = json_loads(aspects, 0, NULL);
+        size_t n = json_array_size(arr);
+
+        if (n) {
+            struct tdoc_aspect *a = calloc(n, sizeof(*a));
+
+            if (!a || keep_json(jd, arr, a) != 0) {
+                free(a);
+                json_decref(arr);
+                return -1;
+            }
+            for (size_t i = 0; i < n; i++) {
+                json_t *v = json_array_get(arr, i);
+
+                a[i].category = json_string_value(json_object_get(v, "category"));
+                a[i].polarity = json_string_value(json_object_get(v, "polarity"));
+            }
+            d->aspects = a;
+            d->n_aspects = n;
+        } else {
+            json_decref(arr);
+        }
+    }
+    jd->n++;
+    return 0;
+}
+
+static void job_docs_release(struct job_docs *jd)
+{
+    size_t i;
+
+    for (i = 0; i < jd->nkeep; i++) {
+        json_decref(jd->keep[i].arr);
+        free(jd->keep[i].ptrs);
+    }
+    free(jd->keep);
+    for (i = 0; i < jd->nstr; i++)
+        free(jd->strs[i]);
+    free(jd->strs);
+    free(jd->docs);
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+struct progress_ctx {
+    struct pool *pool;
+    int64_t id;
+    double last_pct, last_t;
+};
+
+static void on_progress(void *ctx, double pct)
+{
+    struct progress_ctx *pc = ctx;
+    double now = util_monotonic();
+    struct db_conn *c;
+
+    if (pct > 100.0)
+        pct = 100.0;
+    if (pct <= pc->last_pct || (now - pc->last_t < 0.25 && pct < 100.0))
+        return;
+    pc->last_pct = pct;
+    pc->last_t = now;
+    c = db_acquire(pc->pool->app->db);
+    db_job_progress(c, pc->id, pct, NULL);
+    db_release(pc->pool->app->db, c);
+}
+
+/* ---- running table -------------------------------------------------------- */
+
+static struct running *run_register(struct pool *p, int64_t id)
+{
+    struct running *r = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < POOL_MAX_RUNNING; i++) {
+        if (p->run[i].id == 0) {
+            r = &p->run[i];
+            r->id = id;
+            atomic_store(&r->cancel, p->stop ? 1 : 0);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (r)
+        atomic_fetch_add(&p->n_running, 1);
+    return r;
+}
+
+static void run_unregister(struct pool *p, struct running *r)
+{
+    pthread_mutex_lock(&p->mu);
+    r->id = 0;
+    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_sub(&p->n_running, 1);
+}
+
+int pool_cancel(struct pool *p, int64_t model_id)
+{
+    int found = 0;
+
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < POOL_MAX_RUNNING; i++) {
+        if (p->run[i].id == model_id) {
+            atomic_store(&p->run[i].cancel, 1);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
+int pool_running(struct pool *p)
+{
+    return p ? atomic_load(&p->n_running) : 0;
+}
+
+/* ---- one job ------------------------------------------------------------- */
+
+static int ensure_dir(const char *path)
+{
+    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void fail_job(struct pool *p, int64_t id, const char *reason)
+{
+    struct db_conn *c = db_acquire(p->app->db);
+
+    db_job_failed(c, id, reason, NULL);
+    db_release(p->app->db, c);
+}
+
+static void run_job(struct pool *p, int64_t id)
+{
+    struct db_job job = {0};
+    struct job_docs jd = {0};
+    struct trainer_result res = {0};
+    struct progress_ctx pc = {p, id, 0.0, 0.0};
+    struct err err = {0};
+    struct running *slot = NULL;
+    struct db_conn *c;
+    char dir[4096], path[4200];
+    int rc;
+    double t0 = util_monotonic();
+
+    c = db_acquire(p->app->db);
+    rc = db_job_get(c, id, &job, &err);
+    if (rc == 0)
+        rc = db_job_documents(c, id, add_doc, &jd, &err);
+    db_release(p->app->db, c);
+    if (rc != 0) {
+        LOG_ERROR("job %lld: cannot load: %s", (long long)id, err.msg);
+        fail_job(p, id, "internal error while loading the training data");
+        goto out;
+    }
+    snprintf(dir, sizeof(dir), "%s/models", p->app->cfg->data_dir);
+    if (ensure_dir(p->app->cfg->data_dir) != 0 || ensure_dir(dir) != 0) {
+        LOG_ERROR("job %lld: cannot create %s: %s", (long long)id, dir, strerror(errno));
+        fail_job(p, id, "internal error: the artifact directory is not writable");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/%s.model", dir, job.uuid);
+    slot = run_register(p, id);
+    if (!slot) {
+        LOG_ERROR("job %lld: too many running jobs", (long long)id);
+        fail_job(p, id, "internal error: too many jobs");
+        goto out;
+    }
+    LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id, job.type, job.language,
+             jd.n);
+    {
+        struct trainer_job tj = {
+            .type = job.type,
+            .language = job.language,
+            .seed = job.uuid,
+            .docs = jd.docs,
+            .n_docs = jd.n,
+            .base_artifact = job.base_artifact,
+            .artifact_path = path,
+            .progress = on_progress,
+            .progress_ctx = &pc,
+            .cancel = &slot->cancel,
+        };
+
+        rc = trainer_run(&tj, &res, &err);
+    }
+    if (rc == 0) {
+        char *metrics = json_dumps(res.metrics, JSON_COMPACT);
+        int applied;
+
+        c = db_acquire(p->app->db);
+        applied = db_job_ready(c, id, res.score, metrics, path, &err);
+        db_release(p->app->db, c);
+        free(metrics);
+        if (applied != 1) {
+            unlink(path); /* canceled or deleted meanwhile */
+            if (applied < 0)
+                LOG_ERROR("job %lld: cannot record result: %s", (long long)id, err.msg);
+        }
+        LOG_INFO("job %lld: %s score=%.4f in %.1fs", (long long)id,
+                 applied == 1 ? "READY" : "discarded", res.score, util_monotonic() - t0);
+    } else if (err.code == ERR_CANCELED) {
+        int shutting_down;
+
+        pthread_mutex_lock(&p->mu);
+        shutting_down = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (!shutting_down)
+            fail_job(p, id, "canceled");
+        LOG_INFO("job %lld: %s", (long long)id,
+                 shutting_down ? "interrupted by shutdown; requeued at next start" : "canceled");
+    } else if (err.code == ERR_DATA || err.code == ERR_INVALID) {
+        fail_job(p, id, err.msg);
+        LOG_INFO("job %lld: FAILED: %s", (long long)id, err.msg);
+    } else {
+        LOG_ERROR("job %lld: %s: %s", (long long)id, err_code_name(err.code), err.msg);
+        fail_job(p, id, "internal error while training (details in the server log)");
+    }
+out:
+    if (slot)
+        run_unregister(p, slot);
+    trainer_result_release(&res);
+    job_docs_release(&jd);
+    db_job_release(&job);
+}
+
+static void *worker_main(void *arg)
+{
+    struct pool *p = arg;
+
+    for (;;) {
+        struct err err = {0};
+        int64_t id = 0;
+        int rc;
+        struct db_conn *c;
+
+        pthread_mutex_lock(&p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        pthread_mutex_unlock(&p->mu);
+        c = db_acquire(p->app->db);
+        rc = db_job_claim(c, &id, &err);
+        db_release(p->app->db, c);
+        if (rc == 1) {
+            run_job(p, id);
+            continue;
+        }
+        if (rc < 0)
+            LOG_ERROR("pool: claim failed: %s", err.msg);
+        /* Nothing to do: sleep until pool_submit or 1 s (other writers). */
+        pthread_mutex_lock(&p->mu);
+        if (!p->stop && p->wakeups == 0) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        }
+        if (p->wakeups > 0)
+            p->wakeups--;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+struct pool *pool_start(struct app *app, int workers, struct err *err)
+{
+    struct pool *p = calloc(1, sizeof(*p));
+    struct db_conn *c;
+    int n;
+
+    if (!p) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->app = app;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->cache_mu, NULL);
+    c = db_acquire(app->db);
+    n = db_job_requeue_all(c, err);
+    db_release(app->db, c);
+    if (n < 0) {
+        pool_stop(p);
+        return NULL;
+    }
+    if (n > 0)
+        LOG_INFO("pool: %d interrupted or pending job(s) queued again", n);
+    if (workers < 1)
+        workers = 1;
+    p->threads = calloc((size_t)workers, sizeof(*p->threads));
+    if (!p->threads) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        pool_stop(p);
+        return NULL;
+    }
+    for (int i = 0; i < workers; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+            err_set(err, ERR_INTERNAL, "cannot start worker thread");
+            pool_stop(p);
+            return NULL;
+        }
+        p->n_threads++;
+    }
+    return p;
+}
+
+void pool_stop(struct pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    for (int i = 0; i < POOL_MAX_RUNNING; i++)
+        if (p->run[i].id)
+            atomic_store(&p->run[i].cancel, 1);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    for (int i = 0; i < CACHE_MAX; i++) {
+        free(p->cache[i].artifact);
+        predictor_free(p->cache[i].pred);
+    }
+    pthread_mutex_destroy(&p->cache_mu);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+int pool_submit(struct pool *p, int64_t model_id, struct err *err)
+{
+    struct db_conn *c = db_acquire(p->app->db);
+    int rc = db_job_enqueue(c, model_id, err);
+
+    db_release(p->app->db, c);
+    if (rc != 0)
+        return -1;
+    pthread_mutex_lock(&p->mu);
+    p->wakeups++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* ---- predictor cache ------------------------------------------------------ */
+
+const struct predictor *pool_cache_get(struct pool *p, const char *artifact, struct err *err)
+{
+    struct predictor *loaded;
+    const struct predictor *out = NULL;
+    int victim = -1;
+
+    pthread_mutex_lock(&p->cache_mu);
+    for (int i = 0; i < CACHE_MAX; i++) {
+        struct cache_entry *e = &p->cache[i];
+
+        if (e->artifact && !e->evicted && strcmp(e->artifact, artifact) == 0) {
+            e->refs++;
+            e->last_use = ++p->cache_clock;
+            out = e->pred;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->cache_mu);
+    if (out)
+        return out;
+    /* Load outside the lock: loading a large artifact must not stall other requests. */
+    loaded = predictor_load(artifact, err);
+    if (!loaded)
+        return NULL;
+    pthread_mutex_lock(&p->cache_mu);
+    for (int i = 0; i < CACHE_MAX; i++) {
+        struct cache_entry *e = &p->cache[i];
+
+        if (!e->artifact) {
+            victim = i;
+            break;
+        }
+        if (e->refs == 0 && (victim < 0 || e->last_use < p->cache[victim].last_use))
+            victim = i;
+    }
+    if (victim >= 0) {
+        struct cache_entry *e = &p->cache[victim];
+
+        free(e->artifact);
+        predictor_free(e->pred);
+        e->artifact = strdup(artifact);
+        e->pred = loaded;
+        e->refs = 1;
+        e->evicted = 0;
+        e->last_use = ++p->cache_clock;
+        if (!e->artifact) {
+            e->pred = NULL;
+            e->refs = 0;
+            victim = -1;
+        }
+    }
+    pthread_mutex_unlock(&p->cache_mu);
+    if (victim < 0) {
+        /* Cache full of in-use entries: serve this request uncached. */
+        err_set(err, ERR_INTERNAL, "predictor cache is full");
+        predictor_free(loaded);
+        return NULL;
+    }
+    return loaded;
+}
+
+void pool_cache_put(struct pool *p, const struct predictor *pred)
+{
+    pthread_mutex_lock(&p->cache_mu);
+    for (int i = 0; i < CACHE_MAX; i++) {
+        struct cache_entry *e = &p->cache[i];
+
+        if (e->pred == pred) {
+            e->refs--;
+            if (e->refs == 0 && e->evicted) {
+                free(e->artifact);
+                predictor_free(e->pred);
+                memset(e, 0, sizeof(*e));
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->cache_mu);
+}
+
+void pool_cache_evict(struct pool *p, const char *artifact)
+{
+    pthread_mutex_lock(&p->cache_mu);
+    for (int i = 0; i < CACHE_MAX; i++) {
+        struct cache_entry *e = &p->cache[i];
+
+        if (e->artifact && strcmp(e->artifact, artifact) == 0) {
+            if (e->refs == 0) {
+                free(e->artifact);
+                predictor_free(e->pred);
+                memset(e, 0, sizeof(*e));
+            } else {
+                e->evicted = 1;
+            }
+        }
+    }
+    pthread_mutex_unlock(&p->cache_mu);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* problem: RFC 9457 problem details for every error reply (see problem.h). */
+#include "problem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static const char *status_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* Problem type URIs; plain HTTP errors use about:blank as RFC 9457 suggests. */
+static const char *status_type(int status)
+{
+    switch (status) {
+    case 400: return "urn:modeld:problem:invalid-request";
+    case 401: return "urn:modeld:problem:unauthenticated";
+    case 403: return "urn:modeld:problem:forbidden";
+    case 409: return "urn:modeld:problem:conflict";
+    default: return "about:blank";
+    }
+}
+
+int problem_status(enum err_code code)
+{
+    switch (code) {
+    case ERR_INVALID: return 400;
+    case ERR_DATA: return 400;
+    case ERR_NOT_FOUND: return 404;
+    case ERR_CONFLICT: return 409;
+    case ERR_UNAUTHORIZED: return 401;
+    case ERR_FORBIDDEN: return 403;
+    case ERR_TOO_LARGE: return 413;
+    case ERR_MEDIA_TYPE: return 415;
+    default: return 500;
+    }
+}
+
+static void fill(struct response *resp, int status, const char *detail)
+{
+    json_decref(resp->body);
+    resp->status = status;
+    resp->content_type = "application/problem+json";
+    resp->body = json_pack("{s:s, s:s, s:i, s:s}", "type", status_type(status), "title",
+                           status_title(status), "status", status, "detail", detail);
+    if (status == 401 && !resp->www_authenticate)
+        resp->www_authenticate = 1;
+}
+
+void problem_set(struct response *resp, int status, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    fill(resp, status, detail);
+}
+
+void problem_from_err(struct response *resp, const struct err *err, const char *request_id)
+{
+    int status = problem_status(err->code);
+
+    if (status == 500) {
+        LOG_ERROR("request %s: %s: %s", request_id ? request_id : "-", err_code_name(err->code),
+                  err->msg);
+        fill(resp, 500, "The server could not complete the request; it has been logged.");
+        return;
+    }
+    fill(resp, status, err->msg);
+    if (status == 400 && resp->body) {
+        json_t *errors = NULL;
+
+        problem_field(&errors, "body", "%s", err->msg);
+        json_object_set_new(resp->body, "errors", errors);
+    }
+}
+
+void problem_field(json_t **errors, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!*errors)
+        *errors = json_array();
+    json_array_append_new(*errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
+}
+
+void problem_validation(struct response *resp, json_t *errors)
+{
+    size_t n = json_array_size(errors);
+    const char *first = json_string_value(json_object_get(json_array_get(errors, 0), "message"));
+    const char *field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
+
+    if (n == 1)
+        problem_set(resp, 400, "%s: %s", field ? field : "body", first ? first : "invalid");
+    else
+        problem_set(resp, 400, "The request has %zu invalid fields; see errors.", n);
+    json_object_set_new(resp->body, "errors", errors ? errors : json_array());
+}

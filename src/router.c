@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * router: the static route table and the checks every request passes before
+ * its handler runs: route match (404/405), bearer token (401), project role
+ * and read-only flag (403), media type (415). See router.h.
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "problem.h"
+#include "util.h"
+
+static const char *const media_json[] = {"application/json", NULL};
+static const char *const media_patch[] = {"application/json", "application/merge-patch+json",
+                                          NULL};
+static const char *const media_docs[] = {"application/json", "application/x-ndjson",
+                                         "application/jsonl", "application/jsonlines", NULL};
+
+#define P ROUTE_PROJECT
+#define W ROUTE_WRITE
+#define J ROUTE_JSON
+
+static const struct route routes[] = {
+    {"GET", "/openapi.json", ROLE_NONE, ROUTE_PUBLIC, handler_meta_openapi_json, NULL, NULL},
+    {"GET", "/openapi.yaml", ROLE_NONE, ROUTE_PUBLIC, handler_meta_openapi_yaml, NULL, NULL},
+    {"GET", "/health", ROLE_NONE, ROUTE_PUBLIC, handler_meta_health, NULL, NULL},
+    {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
+    {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
+    {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J, handler_annotations_create,
+     NULL, media_json},
+    {"GET", "/projects/{id}/annotations/{id}", ROLE_VIEWER, P, handler_annotations_get, NULL,
+     NULL},
+    {"POST", "/projects/{id}/annotations/{id}/documents", ROLE_ANNOTATOR, P | W | ROUTE_STREAM,
+     handler_annotations_upload, &handler_annotations_upload_stream, media_docs},
+    {"GET", "/projects/{id}/models", ROLE_VIEWER, P, handler_models_list, NULL, NULL},
+    {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J, handler_models_create, NULL,
+     media_json},
+    {"GET", "/projects/{id}/models/{id}", ROLE_VIEWER, P, handler_models_get, NULL, NULL},
+    {"PATCH", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W | J, handler_models_patch, NULL,
+     media_patch},
+    {"DELETE", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W, handler_models_delete, NULL,
+     NULL},
+    {"POST", "/projects/{id}/models/{id}/cancel", ROLE_MANAGER, P | W, handler_models_cancel,
+     NULL, NULL},
+    {"POST", "/projects/{id}/models/{id}/predict", ROLE_VIEWER, P | J, handler_models_predict,
+     NULL, media_json},
+};
+
+#undef P
+#undef W
+#undef J
+
+const struct route *router_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}
+
+enum role router_role_rank(const char *name)
+{
+    if (!name)
+        return ROLE_NONE;
+    if (strcmp(name, "VIEWER") == 0)
+        return ROLE_VIEWER;
+    if (strcmp(name, "ANNOTATOR") == 0)
+        return ROLE_ANNOTATOR;
+    if (strcmp(name, "MANAGER") == 0)
+        return ROLE_MANAGER;
+    if (strcmp(name, "OWNER") == 0)
+        return ROLE_OWNER;
+    return ROLE_NONE;
+}
+
+const char *request_query(const struct request *r, const char *key)
+{
+    for (size_t i = 0; i < r->nq; i++)
+        if (strcmp(r->qkeys[i], key) == 0)
+            return r->qvals[i];
+    return NULL;
+}
+
+void response_release(struct response *r)
+{
+    if (!r)
+        return;
+    json_decref(r->body);
+    r->body = NULL;
+    free(r->raw);
+    r->raw = NULL;
+}
+
+/* Match path against pattern; fills args. 1 on match. */
+static int path_match(const char *pattern, const char *path, int64_t args[2], int *nargs)
+{
+    const char *p = pattern, *s = path;
+    int n = 0;
+
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++;
+        s++;
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+
+        if (plen == 4 && memcmp(p, "{id}", 4) == 0) {
+            char num[24];
+            int64_t v;
+
+            if (slen == 0 || slen >= sizeof(num) || n >= 2)
+                return 0;
+            memcpy(num, s, slen);
+            num[slen] = '\0';
+            if (num[0] == '-' || util_parse_i64(num, 1, INT64_MAX, &v) != 0)
+                return 0;
+            args[n++] = v;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || (*s && strcmp(s, "/") != 0))
+        return 0;
+    *nargs = n;
+    return 1;
+}
+
+const struct route *router_match(const char *method, const char *path, struct request *req,
+                                 struct response *resp)
+{
+    size_t n = sizeof(routes) / sizeof(routes[0]);
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    char allow[64] = "";
+    int path_known = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int64_t args[2];
+        int nargs = 0;
+
+        if (!path_match(routes[i].pattern, path, args, &nargs))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, m) == 0) {
+            memcpy(req->args, args, sizeof(args));
+            req->nargs = nargs;
+            return &routes[i];
+        }
+        if (!strstr(allow, routes[i].method)) {
+            size_t len = strlen(allow);
+
+            snprintf(allow + len, sizeof(allow) - len, "%s%s", len ? ", " : "", routes[i].method);
+            if (strcmp(routes[i].method, "GET") == 0 && !strstr(allow, "HEAD")) {
+                len = strlen(allow);
+                snprintf(allow + len, sizeof(allow) - len, ", HEAD");
+            }
+        }
+    }
+    if (path_known) {
+        problem_set(resp, 405, "%s is not allowed on %s; allowed: %s", method, path, allow);
+        snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
+    } else {
+        problem_set(resp, 404, "There is no resource at %s.", path);
+    }
+    return NULL;
+}
+
+static int media_ok(const struct route *route, const char *content_type)
+{
+    const char *const *types = route->media_types ? route->media_types : media_json;
+    size_t len;
+
+    if (!content_type)
+        return 0;
+    while (*content_type == ' ')
+        content_type++;
+    len = strcspn(content_type, "; \t");
+    for (; *types; types++)
+        if (strlen(*types) == len && strncasecmp(*types, content_type, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Extract the token of "Bearer <token>"; NULL when absent or malformed. */
+static const char *bearer_token(const char *authorization)
+{
+    const char *t;
+
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    t = authorization + 7;
+    while (*t == ' ')
+        t++;
+    if (!*t || strlen(t) > 256)
+        return NULL;
+    for (const char *c = t; *c; c++)
+        if (*c == ' ' || *c == '\t')
+            return NULL;
+    return t;
+}
+
+int router_authorize(const struct route *route, const char *authorization, struct request *req,
+                     struct response *resp)
+{
+    struct db_conn *c = NULL;
+    struct db_caller who = {0};
+    struct err err = {0};
+    const char *token;
+    char hash[65], role[16];
+    int ret = -1;
+
+    if (route->flags & ROUTE_PUBLIC)
+        goto media;
+    token = bearer_token(authorization);
+    if (!token) {
+        problem_set(resp, 401, authorization ? "The Authorization header must be 'Bearer <token>'."
+                                             : "This request needs an 'Authorization: Bearer "
+                                               "<token>' header.");
+        return -1;
+    }
+    util_hash_hex(token, hash);
+    c = db_acquire(req->app->db);
+    if (db_token_lookup(c, hash, util_now_unix(), &who, &err) != 0) {
+        if (err.code == ERR_UNAUTHORIZED)
+            resp->www_authenticate = 2;
+        problem_from_err(resp, &err, req->request_id);
+        goto out;
+    }
+    req->caller.user_id = who.user_id;
+    req->caller.user_name = who.user_name;
+    who.user_name = NULL;
+    req->caller.read_only = who.read_only;
+    if (route->flags & ROUTE_PROJECT) {
+        if (db_member_role(c, req->args[0], who.user_id, role, &req->caller.workspace_id, &err)) {
+            if (err.code == ERR_NOT_FOUND)
+                problem_set(resp, 403, "You have no role in project %lld.",
+                            (long long)req->args[0]);
+            else
+                problem_from_err(resp, &err, req->request_id);
+            goto out;
+        }
+        req->caller.role = router_role_rank(role);
+        if (req->caller.role < route->min_role) {
+            problem_set(resp, 403, "This needs the project role %s or above; you are %s.",
+                        route->min_role == ROLE_MANAGER     ? "MANAGER"
+                        : route->min_role == ROLE_ANNOTATOR ? "ANNOTATOR"
+                                                            : "VIEWER",
+                        role);
+            goto out;
+        }
+    }
+    if ((route->flags & ROUTE_WRITE) && req->caller.read_only) {
+        problem_set(resp, 403, "Your user is read-only.");
+        goto out;
+    }
+media:
+    if ((route->flags & (ROUTE_JSON | ROUTE_STREAM)) && !media_ok(route, req->content_type)) {
+        char want[160] = "";
+        const char *const *t = route->media_types ? route->media_types : media_json;
+
+        for (; *t; t++) {
+            size_t len = strlen(want);
+
+            snprintf(want + len, sizeof(want) - len, "%s%s", len ? " or " : "", *t);
+        }
+        problem_set(resp, 415, "Send the body as %s (got %s).", want,
+                    req->content_type ? req->content_type : "no Content-Type");
+        goto out;
+    }
+    ret = 0;
+out:
+    if (c)
+        db_release(req->app->db, c);
+    db_caller_release(&who);
+    return ret;
+}

@@ -1,0 +1,1416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trainer: the machine-learning pipeline behind include/trainer.h.
+ *
+ * trainer_run: validate the documents, split them (split_), analyze and hash
+ * them on two threads (text_, feat_), fit the vocabulary and IDF on the
+ * training set, then train one or two "heads" with LIBLINEAR (learn_):
+ *   CLASS       one multiclass head over the classes;
+ *   LABEL       one multi-label head (one-vs-rest + tuned threshold);
+ *   CLASSLABEL  both;
+ *   ABSA        a multi-label aspect-category head, and one polarity head
+ *               trained on the gold (document, category) pairs over the
+ *               document features plus a category indicator feature.
+ * C (and the threshold of multi-label heads) is chosen by stratified k-fold
+ * cross-validation on the training set only. The heads are converted to
+ * float32 and evaluated on the test set through the same code the predictor
+ * uses, so the reported score is the score of the stored model.
+ *
+ * predictor_*: an immutable loaded artifact; each predict call makes its own
+ * text analyzer, so one predictor serves any number of threads.
+ */
+#include "trainer.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "artifact.h"
+#include "feat.h"
+#include "learn.h"
+#include "metrics.h"
+#include "split.h"
+#include "text.h"
+
+#define N_THREADS 2
+#define N_FOLDS 3
+#define PATIENCE 2
+
+static const double C_GRID[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+#define N_GRID (sizeof C_GRID / sizeof C_GRID[0])
+
+static const char *const POLARITIES[] = {"positive", "negative", "neutral", "conflict"};
+#define N_POL 4
+
+enum mtype { T_CLASS, T_LABEL, T_CLASSLABEL, T_ABSA };
+
+static int parse_type(const char *s, enum mtype *t)
+{
+    static const char *const names[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
+    for (int i = 0; i < 4; i++)
+        if (s && !strcmp(s, names[i])) {
+            *t = (enum mtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- sorted string sets (label inventories) ---- */
+
+struct strset {
+    const char **s; /* borrowed from the documents */
+    size_t n, cap;
+};
+
+static int cmp_pstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int strset_add(struct strset *ss, const char *s)
+{
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap ? ss->cap * 2 : 16;
+        const char **p = realloc(ss->s, cap * sizeof *p);
+        if (!p)
+            return -1;
+        ss->s = p;
+        ss->cap = cap;
+    }
+    ss->s[ss->n++] = s;
+    return 0;
+}
+
+static void strset_finish(struct strset *ss)
+{
+    if (ss->n == 0)
+        return;
+    qsort(ss->s, ss->n, sizeof *ss->s, cmp_pstr);
+    size_t k = 1;
+    for (size_t i = 1; i < ss->n; i++)
+        if (strcmp(ss->s[i], ss->s[k - 1]) != 0)
+            ss->s[k++] = ss->s[i];
+    ss->n = k;
+}
+
+static long strset_find(const struct strset *ss, const char *s)
+{
+    size_t lo = 0, hi = ss->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ss->s[mid], s);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static int pol_id(const char *p)
+{
+    for (int i = 0; i < N_POL; i++)
+        if (p && !strcmp(p, POLARITIES[i]))
+            return i;
+    return -1;
+}
+
+/* ---- head evaluation (shared by training evaluation and the predictor) ---- */
+
+static double sigmoid(double z)
+{
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/*
+ * Probabilities of the n_out outputs of head h for the weighted vector x,
+ * plus an optional extra input row (category indicator) with value 1.
+ */
+static void head_probs(const struct artifact_head *h, const struct feat_vec *x, long extra,
+                       double *prob)
+{
+    double s[64], *sc = h->n_w <= 64 ? s : malloc(h->n_w * sizeof *sc);
+    if (!sc) {
+        for (uint32_t k = 0; k < h->n_out; k++)
+            prob[k] = 0.0;
+        return;
+    }
+    for (uint32_t k = 0; k < h->n_w; k++)
+        sc[k] = h->bias[k];
+    for (size_t i = 0; i < x->n; i++) {
+        const float *row = artifact_head_row(h, x->idx[i]);
+        if (row)
+            for (uint32_t k = 0; k < h->n_w; k++)
+                sc[k] += (double)row[k] * x->val[i];
+    }
+    if (extra >= 0) {
+        const float *row = artifact_head_row(h, (uint32_t)extra);
+        if (row)
+            for (uint32_t k = 0; k < h->n_w; k++)
+                sc[k] += row[k];
+    }
+    if (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_out == 1) {
+        prob[0] = 1.0;
+    } else if (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_w == 1) {
+        prob[1] = sigmoid(sc[0]);
+        prob[0] = 1.0 - prob[1];
+    } else {
+        double sum = 0.0;
+        for (uint32_t k = 0; k < h->n_out; k++) {
+            prob[k] = sigmoid(sc[k]);
+            sum += prob[k];
+        }
+        if (h->kind == ARTIFACT_HEAD_MULTICLASS && sum > 0.0)
+            for (uint32_t k = 0; k < h->n_out; k++)
+                prob[k] /= sum;
+    }
+    if (sc != s)
+        free(sc);
+}
+
+static uint32_t argmax(const double *p, uint32_t n)
+{
+    uint32_t b = 0;
+    for (uint32_t k = 1; k < n; k++)
+        if (p[k] > p[b])
+            b = k;
+    return b;
+}
+
+/* ---- training state ---- */
+
+struct run {
+    const struct trainer_job *job;
+    enum mtype type;
+    size_t n;           /* documents */
+    unsigned char *set; /* SPLIT_* per document */
+    size_t *tr, n_tr, *te, n_te;
+    size_t dups;
+    struct strset classes, labels, cats;
+    struct feat_config fcfg;
+    struct feat_vec *raw; /* per document (unused ones empty) */
+    struct feat_vec *wv;  /* weighted, per document */
+    struct feat_vocab vocab;
+    struct feature_node *nodes; /* rows of the training documents */
+    struct feature_node **x;    /* n_tr rows */
+    int *fold;                  /* n_tr */
+    struct artifact *art;
+    struct artifact *base; /* base model for warm starts, or NULL */
+    double pct, lo, hi;    /* progress: last reported, current phase range */
+    json_t *selected;      /* per-head selection details */
+};
+
+static void report(struct run *r, double pct)
+{
+    if (pct > 100.0)
+        pct = 100.0;
+    if (pct <= r->pct)
+        return;
+    r->pct = pct;
+    if (r->job->progress)
+        r->job->progress(r->job->progress_ctx, pct);
+}
+
+static void phase(struct run *r, double lo, double hi)
+{
+    report(r, lo);
+    r->lo = lo;
+    r->hi = hi;
+}
+
+static void tick(void *ctx, size_t done, size_t total)
+{
+    struct run *r = ctx;
+    if (total > 0)
+        report(r, r->lo + (r->hi - r->lo) * (double)done / (double)total);
+}
+
+static int canceled(const struct run *r, struct err *err)
+{
+    if (r->job->cancel && atomic_load(r->job->cancel)) {
+        err_set(err, ERR_CANCELED, "training was canceled");
+        return 1;
+    }
+    return 0;
+}
+
+static void run_release(struct run *r)
+{
+    free(r->set);
+    free(r->tr);
+    free(r->te);
+    free(r->classes.s);
+    free(r->labels.s);
+    free(r->cats.s);
+    if (r->raw)
+        for (size_t i = 0; i < r->n; i++)
+            feat_vec_release(&r->raw[i]);
+    free(r->raw);
+    if (r->wv)
+        for (size_t i = 0; i < r->n; i++)
+            feat_vec_release(&r->wv[i]);
+    free(r->wv);
+    feat_vocab_release(&r->vocab);
+    free(r->nodes);
+    free(r->x);
+    free(r->fold);
+    artifact_free(r->art);
+    artifact_free(r->base);
+    json_decref(r->selected);
+}
+
+/* ---- validation and label inventories ---- */
+
+static int validate(struct run *r, struct err *err)
+{
+    const struct trainer_job *job = r->job;
+    if (job->n_docs == 0 || !job->docs) {
+        err_set(err, ERR_DATA, "the training data has no documents");
+        return -1;
+    }
+    for (size_t i = 0; i < job->n_docs; i++) {
+        const struct tdoc *d = &job->docs[i];
+        if (!d->text || !d->text[0]) {
+            err_set(err, ERR_DATA, "document %zu has no text", i + 1);
+            return -1;
+        }
+        if (d->set != TDOC_AUTO && d->set != TDOC_TRAIN && d->set != TDOC_TEST) {
+            err_set(err, ERR_DATA, "document %zu has an invalid set", i + 1);
+            return -1;
+        }
+        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && (!d->cls || !d->cls[0])) {
+            err_set(err, ERR_DATA, "document %zu has no class", i + 1);
+            return -1;
+        }
+        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+            for (size_t j = 0; j < d->n_labels; j++)
+                if (!d->labels || !d->labels[j] || !d->labels[j][0]) {
+                    err_set(err, ERR_DATA, "document %zu has an empty label", i + 1);
+                    return -1;
+                }
+        if (r->type == T_ABSA)
+            for (size_t j = 0; j < d->n_aspects; j++) {
+                if (!d->aspects || !d->aspects[j].category || !d->aspects[j].category[0]) {
+                    err_set(err, ERR_DATA, "document %zu has an aspect without category", i + 1);
+                    return -1;
+                }
+                if (pol_id(d->aspects[j].polarity) < 0) {
+                    err_set(err, ERR_DATA,
+                            "document %zu has an invalid polarity (expected positive, negative, "
+                            "neutral or conflict)",
+                            i + 1);
+                    return -1;
+                }
+            }
+    }
+    return 0;
+}
+
+/* Build the inventories from the training set and check the test set against them. */
+static int inventories(struct run *r, struct err *err)
+{
+    const struct tdoc *docs = r->job->docs;
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct tdoc *d = &docs[r->tr[j]];
+        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && strset_add(&r->classes, d->cls) < 0)
+            goto oom;
+        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+            for (size_t k = 0; k < d->n_labels; k++)
+                if (strset_add(&r->labels, d->labels[k]) < 0)
+                    goto oom;
+        if (r->type == T_ABSA)
+            for (size_t k = 0; k < d->n_aspects; k++)
+                if (strset_add(&r->cats, d->aspects[k].category) < 0)
+                    goto oom;
+    }
+    strset_finish(&r->classes);
+    strset_finish(&r->labels);
+    strset_finish(&r->cats);
+    if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && r->classes.n < 2) {
+        err_set(err, ERR_DATA, "the training set needs at least 2 different classes, it has %zu",
+                r->classes.n);
+        return -1;
+    }
+    if ((r->type == T_LABEL || r->type == T_CLASSLABEL) && r->labels.n < 1) {
+        err_set(err, ERR_DATA, "no training document has a label");
+        return -1;
+    }
+    if (r->type == T_ABSA && r->cats.n < 1) {
+        err_set(err, ERR_DATA, "no training document has an aspect");
+        return -1;
+    }
+    for (size_t j = 0; j < r->n_te; j++) {
+        const struct tdoc *d = &docs[r->te[j]];
+        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && strset_find(&r->classes, d->cls) < 0) {
+            err_set(err, ERR_DATA, "class \"%s\" has no training document (only test documents)",
+                    d->cls);
+            return -1;
+        }
+        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+            for (size_t k = 0; k < d->n_labels; k++)
+                if (strset_find(&r->labels, d->labels[k]) < 0) {
+                    err_set(err, ERR_DATA,
+                            "label \"%s\" has no training document (only test documents)",
+                            d->labels[k]);
+                    return -1;
+                }
+        if (r->type == T_ABSA)
+            for (size_t k = 0; k < d->n_aspects; k++)
+                if (strset_find(&r->cats, d->aspects[k].category) < 0) {
+                    err_set(err, ERR_DATA,
+                            "aspect category \"%s\" has no training document (only test documents)",
+                            d->aspects[k].category);
+                    return -1;
+                }
+    }
+    return 0;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+    return -1;
+}
+
+static int do_split(struct run *r, struct err *err)
+{
+    const char *tname = r->job->type;
+    r->set = malloc(r->n);
+    r->tr = malloc(r->n * sizeof *r->tr);
+    r->te = malloc(r->n * sizeof *r->te);
+    if (!r->set || !r->tr || !r->te) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    if (split_assign(r->job->docs, r->n, tname, r->job->seed, r->set, err) < 0 ||
+        split_dedupe(r->job->docs, r->n, r->set, &r->dups, err) < 0)
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->set[i] == SPLIT_TRAIN)
+            r->tr[r->n_tr++] = i;
+        else if (r->set[i] == SPLIT_TEST)
+            r->te[r->n_te++] = i;
+    }
+    if (r->n_tr == 0) {
+        err_set(err, ERR_DATA, "the training set is empty");
+        return -1;
+    }
+    if (r->n_te == 0) {
+        err_set(err, ERR_DATA, "the test set is empty%s",
+                r->dups ? " (all test documents also occur in the training set)" : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- featurization on two threads ---- */
+
+struct fz {
+    struct run *r;
+    const size_t *docs; /* document indices to analyze */
+    size_t n;
+    atomic_size_t next, done;
+    atomic_int failed; /* 0 ok, 1 error (err of the thread), 2 canceled */
+    struct err terr;   /* helper thread's error */
+};
+
+static int fz_loop(struct fz *z, int main_thread, struct err *err)
+{
+    struct text_analyzer *a = text_analyzer_new(z->r->job->language, err);
+    struct text_tokens t;
+    int rc = -1;
+
+    text_tokens_init(&t);
+    if (!a)
+        goto out;
+    for (;;) {
+        if (atomic_load(&z->failed))
+            break;
+        if (z->r->job->cancel && atomic_load(z->r->job->cancel)) {
+            atomic_store(&z->failed, 2);
+            break;
+        }
+        size_t j = atomic_fetch_add(&z->next, 1);
+        if (j >= z->n)
+            break;
+        size_t i = z->docs[j];
+        const char *text = z->r->job->docs[i].text;
+        if (text_analyze(a, text, strlen(text), &t, err) < 0) {
+            if (err && err->code == ERR_INVALID)
+                err_set(err, ERR_DATA, "document %zu: %s", i + 1, err->msg);
+            goto out;
+        }
+        if (feat_extract(&z->r->fcfg, &t, &z->r->raw[i], err) < 0)
+            goto out;
+        size_t d = atomic_fetch_add(&z->done, 1) + 1;
+        if (main_thread && (d & 31) == 0)
+            tick(z->r, d, z->n);
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        atomic_store(&z->failed, 1);
+    text_tokens_release(&t);
+    text_analyzer_free(a);
+    return rc;
+}
+
+static void *fz_thread(void *arg)
+{
+    struct fz *z = arg;
+    fz_loop(z, 0, &z->terr);
+    return NULL;
+}
+
+static int featurize(struct run *r, struct err *err)
+{
+    int rc = -1;
+    size_t *all = malloc((r->n_tr + r->n_te) * sizeof *all);
+    struct fz z = {.r = r};
+    pthread_t th;
+    int started = 0;
+
+    r->raw = calloc(r->n, sizeof *r->raw);
+    r->wv = calloc(r->n, sizeof *r->wv);
+    if (!all || !r->raw || !r->wv) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(all, r->tr, r->n_tr * sizeof *all);
+    memcpy(all + r->n_tr, r->te, r->n_te * sizeof *all);
+    z.docs = all;
+    z.n = r->n_tr + r->n_te;
+    atomic_init(&z.next, 0);
+    atomic_init(&z.done, 0);
+    atomic_init(&z.failed, 0);
+    err_clear(&z.terr);
+    if (N_THREADS > 1 && z.n > 64 && pthread_create(&th, NULL, fz_thread, &z) == 0)
+        started = 1;
+    struct err merr;
+    err_clear(&merr);
+    int mrc = fz_loop(&z, 1, &merr);
+    if (started)
+        pthread_join(th, NULL);
+    if (atomic_load(&z.failed) == 2 || canceled(r, err)) {
+        err_set(err, ERR_CANCELED, "training was canceled");
+        goto out;
+    }
+    if (atomic_load(&z.failed)) {
+        const struct err *e = mrc < 0 ? &merr : &z.terr;
+        err_set(err, e->code, "%s", e->msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(all);
+    return rc;
+}
+
+/* Vocabulary on the training set, weighted vectors for all used documents and
+ * LIBLINEAR rows for the training documents. */
+static int vectorize(struct run *r, struct err *err)
+{
+    struct feat_vec *trv = malloc(r->n_tr * sizeof *trv);
+    int rc = -1;
+
+    if (!trv)
+        goto oom;
+    for (size_t j = 0; j < r->n_tr; j++)
+        trv[j] = r->raw[r->tr[j]];
+    if (feat_vocab_fit(&r->fcfg, trv, r->n_tr, &r->vocab, err) < 0)
+        goto out;
+    if (r->vocab.n >= (size_t)INT32_MAX - 1024) {
+        err_set(err, ERR_DATA, "too many features");
+        goto out;
+    }
+    size_t total = 0;
+    for (size_t j = 0; j < r->n_tr + r->n_te; j++) {
+        size_t i = j < r->n_tr ? r->tr[j] : r->te[j - r->n_tr];
+        if (feat_weight(&r->fcfg, &r->vocab, &r->raw[i], &r->wv[i], err) < 0)
+            goto out;
+        feat_vec_release(&r->raw[i]);
+        if (j < r->n_tr)
+            total += r->wv[i].n + 2;
+    }
+    r->nodes = malloc(total * sizeof *r->nodes);
+    r->x = malloc(r->n_tr * sizeof *r->x);
+    if (!r->nodes || !r->x)
+        goto oom;
+    struct feature_node *p = r->nodes;
+    int bias_index = (int)r->vocab.n + 1;
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct feat_vec *v = &r->wv[r->tr[j]];
+        r->x[j] = p;
+        for (size_t k = 0; k < v->n; k++)
+            *p++ = (struct feature_node){(int)v->idx[k] + 1, v->val[k]};
+        *p++ = (struct feature_node){bias_index, 1.0};
+        *p++ = (struct feature_node){-1, 0.0};
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    free(trv);
+    return rc;
+}
+
+/* ---- one head: model selection, final fit, conversion ---- */
+
+struct head_job {
+    const char *name;
+    uint32_t kind;
+    size_t n_out;
+    const char *const *labels; /* n_out names */
+    struct learn_data data;
+    const unsigned char *Y; /* data.n × K, K = columns trained */
+    size_t K;               /* n_out, or 1 for a binary multiclass head */
+    const int *fold;        /* data.n */
+    double threshold;       /* result for multi-label heads */
+    double C;
+    double cv_score;
+    double *thr_by_level; /* N_GRID */
+};
+
+/* Micro-F1 of thresholded probabilities over all outputs, best threshold. */
+static double best_threshold(const double *dec, const unsigned char *Y, size_t n, size_t K,
+                             double *thr)
+{
+    enum { NB = 40 };
+    size_t tp[NB] = {0}, fp[NB] = {0}, pos = 0;
+    for (size_t i = 0; i < n * K; i++) {
+        double p = sigmoid(dec[i]);
+        pos += Y[i];
+        /* threshold t_b = 0.025 * (b + 1): predicted when p >= t_b */
+        for (int b = 0; b < NB; b++) {
+            if (p < 0.025 * (b + 1))
+                break;
+            if (Y[i])
+                tp[b]++;
+            else
+                fp[b]++;
+        }
+    }
+    double best = -1.0;
+    for (int b = 0; b < NB; b++) {
+        size_t den = 2 * tp[b] + fp[b] + (pos - tp[b]);
+        double f = den ? 2.0 * (double)tp[b] / (double)den : 0.0;
+        if (f > best + 1e-12) {
+            best = f;
+            *thr = 0.025 * (b + 1);
+        }
+    }
+    return best;
+}
+
+static double score_head(void *ctx, size_t level, const double *dec)
+{
+    struct head_job *h = ctx;
+    size_t n = h->data.n;
+    if (h->kind == ARTIFACT_HEAD_MULTILABEL) {
+        double thr = 0.5;
+        double f = best_threshold(dec, h->Y, n, h->K, &thr);
+        h->thr_by_level[level] = thr;
+        return f;
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h->K == 1) {
+            ok += (dec[i] > 0.0) == (h->Y[i] != 0);
+        } else {
+            size_t b = 0;
+            for (size_t k = 1; k < h->K; k++)
+                if (dec[i * h->K + k] > dec[i * h->K + b])
+                    b = k;
+            ok += h->Y[i * h->K + b] != 0;
+        }
+    }
+    return n ? (double)ok / (double)n : 0.0;
+}
+
+/* Starting weights from the base model's head of the same name (shared labels only). */
+static double *base_init(struct run *r, const struct head_job *h)
+{
+    if (!r->base)
+        return NULL;
+    const struct artifact_head *bh = NULL;
+    for (uint32_t i = 0; i < r->base->n_heads; i++)
+        if (!strcmp(r->base->heads[i].name, h->name) && r->base->heads[i].kind == h->kind)
+            bh = &r->base->heads[i];
+    if (!bh || (bh->n_w == 1) != (h->K == 1 && h->n_out == 2))
+        return NULL;
+    size_t nf = (size_t)h->data.n_feat;
+    long col[64];
+    if (h->K > 64)
+        return NULL;
+    int any = 0;
+    for (size_t k = 0; k < h->K; k++) {
+        col[k] = -1;
+        if (h->K == 1) {
+            if (!strcmp(bh->labels[0], h->labels[0]) && !strcmp(bh->labels[1], h->labels[1]))
+                col[k] = 0;
+        } else {
+            for (uint32_t b = 0; b < bh->n_out; b++)
+                if (!strcmp(bh->labels[b], h->labels[k]))
+                    col[k] = b;
+        }
+        any |= col[k] >= 0;
+    }
+    if (!any)
+        return NULL;
+    double *init = calloc(h->K * nf, sizeof *init);
+    if (!init)
+        return NULL;
+    for (size_t j = 0; j < r->vocab.n; j++) {
+        long bp = feat_vocab_find(&r->base->vocab, r->vocab.idx[j]);
+        const float *row = bp >= 0 ? artifact_head_row(bh, (uint32_t)bp) : NULL;
+        if (!row)
+            continue;
+        for (size_t k = 0; k < h->K; k++)
+            if (col[k] >= 0)
+                init[k * nf + j] = row[col[k]];
+    }
+    for (size_t k = 0; k < h->K; k++)
+        if (col[k] >= 0)
+            init[k * nf + nf - 1] = bh->bias[col[k]];
+    return init;
+}
+
+static int train_head(struct run *r, struct head_job *h, struct artifact_head *out, double p_lo,
+                      double p_hi, struct err *err)
+{
+    int rc = -1;
+    size_t nf = (size_t)h->data.n_feat, best = 0, ran = 0;
+    double thr[N_GRID];
+    double *W = NULL, *init = NULL;
+    struct learn_opts o = {.n_threads = N_THREADS, .cancel = r->job->cancel, .tick = tick, .ctx = r};
+    struct artifact_head a = {0};
+
+    for (size_t i = 0; i < N_GRID; i++)
+        thr[i] = 0.5;
+    h->thr_by_level = thr;
+    double t0 = now_s();
+    phase(r, p_lo, p_lo + (p_hi - p_lo) * 0.8);
+    if (learn_cv(&h->data, h->Y, h->K, h->fold, N_FOLDS, C_GRID, N_GRID, PATIENCE, score_head, h,
+                 &best, NULL, &ran, &o, err) < 0)
+        goto out;
+    h->C = C_GRID[best];
+    h->threshold = h->kind == ARTIFACT_HEAD_MULTILABEL ? thr[best] : 0.5;
+    double t1 = now_s();
+    phase(r, p_lo + (p_hi - p_lo) * 0.8, p_hi);
+    W = malloc(h->K * nf * sizeof *W);
+    if (!W) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    init = base_init(r, h);
+    if (learn_fit(&h->data, h->Y, h->K, h->C, init, W, &o, err) < 0)
+        goto out;
+    double t2 = now_s();
+    /* convert to a float32 head: rows = inputs, columns = outputs */
+    a.name = strdup(h->name);
+    a.kind = h->kind;
+    a.n_out = (uint32_t)h->n_out;
+    a.labels = calloc(h->n_out, sizeof *a.labels);
+    a.n_w = (uint32_t)h->K;
+    a.n_in = (uint32_t)(nf - 1);
+    a.n_rows = a.n_in;
+    a.w = malloc(((nf - 1) * h->K + 1) * sizeof *a.w);
+    a.bias = malloc(h->K * sizeof *a.bias);
+    if (!a.name || !a.labels || !a.w || !a.bias)
+        goto oom;
+    for (size_t k = 0; k < h->n_out; k++)
+        if (!(a.labels[k] = strdup(h->labels[k])))
+            goto oom;
+    for (size_t j = 0; j + 1 < nf; j++)
+        for (size_t k = 0; k < h->K; k++)
+            a.w[j * h->K + k] = (float)W[k * nf + j];
+    for (size_t k = 0; k < h->K; k++)
+        a.bias[k] = (float)W[k * nf + nf - 1];
+    a.threshold = (float)h->threshold;
+    a.C = h->C;
+    json_t *sel = json_pack("{s:s, s:f, s:s, s:f, s:i, s:i, s:b, s:f, s:f}", "head", h->name, "C",
+                            h->C, "solver", "L2R_LR", "threshold", h->threshold, "cv_folds",
+                            N_FOLDS, "grid_levels", (int)ran, "warm_start_from_base",
+                            init != NULL, "cv_seconds", t1 - t0, "fit_seconds", t2 - t1);
+    if (!sel || json_array_append_new(r->selected, sel) < 0)
+        goto oom;
+    *out = a;
+    memset(&a, 0, sizeof a);
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    artifact_head_release(&a);
+    free(W);
+    free(init);
+    return rc;
+}
+
+static int add_head(struct run *r, struct artifact_head *h, struct err *err)
+{
+    struct artifact_head *p = realloc(r->art->heads, (r->art->n_heads + 1) * sizeof *p);
+    if (!p) {
+        artifact_head_release(h);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    r->art->heads = p;
+    p[r->art->n_heads++] = *h;
+    memset(h, 0, sizeof *h);
+    return 0;
+}
+
+/* CLASS head over the training rows. */
+static int train_class_head(struct run *r, double lo, double hi, struct err *err)
+{
+    size_t K = r->classes.n == 2 ? 1 : r->classes.n;
+    unsigned char *Y = calloc(r->n_tr * K, 1);
+    struct artifact_head a = {0};
+    int rc = -1;
+
+    if (!Y) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t j = 0; j < r->n_tr; j++) {
+        long c = strset_find(&r->classes, r->job->docs[r->tr[j]].cls);
+        if (K == 1)
+            Y[j] = c == 1;
+        else
+            Y[j * K + (size_t)c] = 1;
+    }
+    struct head_job h = {.name = "class",
+                         .kind = ARTIFACT_HEAD_MULTICLASS,
+                         .n_out = r->classes.n,
+                         .labels = r->classes.s,
+                         .data = {r->n_tr, r->x, (int)r->vocab.n + 1},
+                         .Y = Y,
+                         .K = K,
+                         .fold = r->fold};
+    if (train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(Y);
+    return rc;
+}
+
+/* Multi-label head ("label" or "category") over the training rows. */
+static int train_multilabel_head(struct run *r, const char *name, const struct strset *inv,
+                                 double lo, double hi, struct err *err)
+{
+    size_t K = inv->n;
+    unsigned char *Y = calloc(r->n_tr * K, 1);
+    struct artifact_head a = {0};
+    int rc = -1;
+
+    if (!Y) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct tdoc *d = &r->job->docs[r->tr[j]];
+        if (r->type == T_ABSA) {
+            for (size_t k = 0; k < d->n_aspects; k++)
+                Y[j * K + (size_t)strset_find(inv, d->aspects[k].category)] = 1;
+        } else {
+            for (size_t k = 0; k < d->n_labels; k++)
+                Y[j * K + (size_t)strset_find(inv, d->labels[k])] = 1;
+        }
+    }
+    struct head_job h = {.name = name,
+                         .kind = ARTIFACT_HEAD_MULTILABEL,
+                         .n_out = K,
+                         .labels = inv->s,
+                         .data = {r->n_tr, r->x, (int)r->vocab.n + 1},
+                         .Y = Y,
+                         .K = K,
+                         .fold = r->fold};
+    if (train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(Y);
+    return rc;
+}
+
+/* ABSA polarity head: one instance per gold (document, category) pair, with
+ * the document's features plus an indicator feature of the category. */
+static int train_polarity_head(struct run *r, double lo, double hi, struct err *err)
+{
+    int rc = -1;
+    size_t np = 0, total = 0, m = r->vocab.n, Kc = r->cats.n;
+    int present[N_POL] = {0}, map[N_POL];
+    const char *names[N_POL];
+    size_t P = 0;
+    struct feature_node *nodes = NULL, **x = NULL;
+    unsigned char *Y = NULL;
+    int *fold = NULL;
+    struct artifact_head a = {0};
+
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct tdoc *d = &r->job->docs[r->tr[j]];
+        np += d->n_aspects;
+        total += d->n_aspects * (r->wv[r->tr[j]].n + 3);
+        for (size_t k = 0; k < d->n_aspects; k++)
+            present[pol_id(d->aspects[k].polarity)] = 1;
+    }
+    for (int p = 0; p < N_POL; p++) {
+        map[p] = present[p] ? (int)P : -1;
+        if (present[p])
+            names[P++] = POLARITIES[p];
+    }
+    if (P == 1) {
+        /* a single polarity: a constant head */
+        a.name = strdup("polarity");
+        a.kind = ARTIFACT_HEAD_MULTICLASS;
+        a.n_out = 1;
+        a.labels = calloc(1, sizeof *a.labels);
+        a.n_w = 1;
+        a.n_in = (uint32_t)(m + Kc);
+        a.n_rows = 0;
+        a.rows = malloc(sizeof *a.rows);
+        a.w = malloc(sizeof *a.w);
+        a.bias = calloc(1, sizeof *a.bias);
+        if (!a.name || !a.labels || !a.rows || !a.w || !a.bias || !(a.labels[0] = strdup(names[0])))
+            goto oom;
+        a.threshold = 0.5f;
+        rc = add_head(r, &a, err);
+        goto out;
+    }
+    size_t K = P == 2 ? 1 : P;
+    nodes = malloc((total ? total : 1) * sizeof *nodes);
+    x = malloc((np ? np : 1) * sizeof *x);
+    Y = calloc(np * K + 1, 1);
+    fold = malloc((np ? np : 1) * sizeof *fold);
+    if (!nodes || !x || !Y || !fold)
+        goto oom;
+    struct feature_node *q = nodes;
+    size_t i = 0;
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct tdoc *d = &r->job->docs[r->tr[j]];
+        const struct feat_vec *v = &r->wv[r->tr[j]];
+        for (size_t k = 0; k < d->n_aspects; k++, i++) {
+            long c = strset_find(&r->cats, d->aspects[k].category);
+            int p = map[pol_id(d->aspects[k].polarity)];
+            x[i] = q;
+            for (size_t e = 0; e < v->n; e++)
+                *q++ = (struct feature_node){(int)v->idx[e] + 1, v->val[e]};
+            *q++ = (struct feature_node){(int)(m + (size_t)c) + 1, 1.0};
+            *q++ = (struct feature_node){(int)(m + Kc) + 1, 1.0};
+            *q++ = (struct feature_node){-1, 0.0};
+            if (K == 1)
+                Y[i] = p == 1;
+            else
+                Y[i * K + (size_t)p] = 1;
+            fold[i] = r->fold[j];
+        }
+    }
+    struct head_job h = {.name = "polarity",
+                         .kind = ARTIFACT_HEAD_MULTICLASS,
+                         .n_out = P,
+                         .labels = names,
+                         .data = {np, x, (int)(m + Kc) + 1},
+                         .Y = Y,
+                         .K = K,
+                         .fold = fold};
+    if (train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0)
+        goto out;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    artifact_head_release(&a);
+    free(nodes);
+    free(x);
+    free(Y);
+    free(fold);
+    return rc;
+}
+
+/* ---- evaluation ---- */
+
+static const struct artifact_head *find_head(const struct artifact *a, const char *name)
+{
+    for (uint32_t i = 0; i < a->n_heads; i++)
+        if (!strcmp(a->heads[i].name, name))
+            return &a->heads[i];
+    return NULL;
+}
+
+static long head_label(const struct artifact_head *h, const char *s)
+{
+    for (uint32_t k = 0; k < h->n_out; k++)
+        if (!strcmp(h->labels[k], s))
+            return k;
+    return -1;
+}
+
+static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err *err)
+{
+    const struct artifact_head *hc = find_head(r->art, "class");
+    const struct artifact_head *hl = find_head(r->art, r->type == T_ABSA ? "category" : "label");
+    const struct artifact_head *hp = find_head(r->art, "polarity");
+    const char *chead = r->type == T_CLASSLABEL ? "class" : NULL;
+    const char *lhead = r->type == T_CLASSLABEL ? "label" : NULL;
+    size_t cbase = 0, lbase = 0;
+    double *pc = NULL, *pl = NULL, *pp = NULL;
+    unsigned char *gold = NULL;
+    int *gpol = NULL;
+    size_t ctp = 0, cfp = 0, cfn = 0, pol_ok = 0, pol_n = 0;
+    int rc = -1;
+
+    if (hc) {
+        cbase = m->n;
+        for (uint32_t k = 0; k < hc->n_out; k++)
+            if (metrics_add(m, hc->labels[k], chead, err) < 0)
+                goto out;
+        pc = malloc(hc->n_out * sizeof *pc);
+        if (!pc)
+            goto oom;
+    }
+    if (hl) {
+        lbase = m->n;
+        for (uint32_t k = 0; k < hl->n_out; k++)
+            if (metrics_add(m, hl->labels[k], lhead, err) < 0)
+                goto out;
+        pl = malloc(hl->n_out * sizeof *pl);
+        gold = malloc(hl->n_out);
+        gpol = malloc(hl->n_out * sizeof *gpol);
+        if (!pl || !gold || !gpol)
+            goto oom;
+    }
+    if (hp) {
+        pp = malloc(hp->n_out * sizeof *pp);
+        if (!pp)
+            goto oom;
+    }
+    for (size_t j = 0; j < r->n_te; j++) {
+        const struct tdoc *d = &r->job->docs[r->te[j]];
+        const struct feat_vec *v = &r->wv[r->te[j]];
+        if (hc) {
+            head_probs(hc, v, -1, pc);
+            uint32_t b = argmax(pc, hc->n_out);
+            long g = head_label(hc, d->cls);
+            if ((long)b == g) {
+                m->e[cbase + b].tp++;
+            } else {
+                m->e[cbase + b].fp++;
+                m->e[cbase + (size_t)g].fn++;
+            }
+        }
+        if (hl) {
+            head_probs(hl, v, -1, pl);
+            memset(gold, 0, hl->n_out);
+            if (r->type == T_ABSA) {
+                for (size_t k = 0; k < d->n_aspects; k++) {
+                    long c = head_label(hl, d->aspects[k].category);
+                    gold[c] = 1;
+                    gpol[c] = pol_id(d->aspects[k].polarity);
+                }
+            } else {
+                for (size_t k = 0; k < d->n_labels; k++)
+                    gold[head_label(hl, d->labels[k])] = 1;
+            }
+            for (uint32_t k = 0; k < hl->n_out; k++) {
+                int pred = pl[k] >= hl->threshold;
+                struct metrics_entry *e = &m->e[lbase + k];
+                if (r->type != T_ABSA) {
+                    e->tp += pred && gold[k];
+                    e->fp += pred && !gold[k];
+                    e->fn += !pred && gold[k];
+                    continue;
+                }
+                ctp += pred && gold[k];
+                cfp += pred && !gold[k];
+                cfn += !pred && gold[k];
+                if (!pred) {
+                    e->fn += gold[k];
+                    continue;
+                }
+                head_probs(hp, v, (long)(r->vocab.n + k), pp);
+                int ppol = pol_id(hp->labels[argmax(pp, hp->n_out)]);
+                if (!gold[k]) {
+                    e->fp++;
+                } else if (ppol == gpol[k]) {
+                    e->tp++;
+                    pol_ok++;
+                    pol_n++;
+                } else {
+                    e->fp++;
+                    e->fn++;
+                    pol_n++;
+                }
+            }
+        }
+    }
+    if (r->type == T_ABSA) {
+        double p, rr, f;
+        metrics_prf(ctp, cfp, cfn, &p, &rr, &f);
+        *absa = json_pack("{s:{s:f, s:f, s:f}, s:f, s:I}", "category", "precision", p, "recall",
+                          rr, "f1", f, "polarity_accuracy",
+                          pol_n ? (double)pol_ok / (double)pol_n : 0.0, "polarity_evaluated",
+                          (json_int_t)pol_n);
+        if (!*absa)
+            goto oom;
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    free(pc);
+    free(pl);
+    free(pp);
+    free(gold);
+    free(gpol);
+    return rc;
+}
+
+/* ---- trainer_run ---- */
+
+static int load_base(struct run *r)
+{
+    struct err e;
+    if (!r->job->base_artifact)
+        return 0;
+    r->base = artifact_read(r->job->base_artifact, &e);
+    if (r->base && memcmp(&r->base->fcfg, &r->fcfg, sizeof r->fcfg) != 0) {
+        /* another hashing / tokenizer setup: weights would not line up */
+        artifact_free(r->base);
+        r->base = NULL;
+    }
+    return 0;
+}
+
+int trainer_run(const struct trainer_job *job, struct trainer_result *out, struct err *err)
+{
+    struct run r = {.job = job};
+    struct metrics m;
+    json_t *metrics = NULL, *absa = NULL;
+    int rc = -1;
+    double t0 = now_s();
+
+    metrics_init(&m);
+    if (!job || !out) {
+        err_set(err, ERR_INVALID, "no training job");
+        return -1;
+    }
+    if (parse_type(job->type, &r.type) < 0) {
+        err_set(err, ERR_INVALID, "unknown model type");
+        return -1;
+    }
+    if (!job->language || !job->artifact_path) {
+        err_set(err, ERR_INVALID, "training job lacks a language or artifact path");
+        return -1;
+    }
+    if (sodium_init() < 0) {
+        err_set(err, ERR_INTERNAL, "libsodium initialization failed");
+        return -1;
+    }
+    learn_global_init();
+    r.n = job->n_docs;
+    feat_config_default(&r.fcfg);
+    r.selected = json_array();
+    if (!r.selected)
+        goto oom;
+    report(&r, 0.0);
+    if (validate(&r, err) < 0 || do_split(&r, err) < 0 || inventories(&r, err) < 0)
+        goto out;
+    load_base(&r);
+    /* progress budget: featurize 0-25, vectorize 25-30, heads 30-92, eval 92-97, write 97-100 */
+    phase(&r, 0.5, 25.0);
+    if (featurize(&r, err) < 0)
+        goto out;
+    phase(&r, 25.0, 30.0);
+    if (vectorize(&r, err) < 0 || canceled(&r, err))
+        goto out;
+    r.fold = malloc(r.n_tr * sizeof *r.fold);
+    if (!r.fold)
+        goto oom;
+    if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, N_FOLDS, r.fold, err) < 0)
+        goto out;
+    r.art = artifact_new(err);
+    if (!r.art)
+        goto out;
+    r.art->type = strdup(job->type);
+    r.art->language = strdup(job->language);
+    if (!r.art->type || !r.art->language)
+        goto oom;
+    r.art->fcfg = r.fcfg;
+    switch (r.type) {
+    case T_CLASS:
+        if (train_class_head(&r, 30, 92, err) < 0)
+            goto out;
+        break;
+    case T_LABEL:
+        if (train_multilabel_head(&r, "label", &r.labels, 30, 92, err) < 0)
+            goto out;
+        break;
+    case T_CLASSLABEL:
+        if (train_class_head(&r, 30, 61, err) < 0 ||
+            train_multilabel_head(&r, "label", &r.labels, 61, 92, err) < 0)
+            goto out;
+        break;
+    case T_ABSA:
+        if (train_multilabel_head(&r, "category", &r.cats, 30, 75, err) < 0 ||
+            train_polarity_head(&r, 75, 92, err) < 0)
+            goto out;
+        break;
+    }
+    if (canceled(&r, err))
+        goto out;
+    /* the vocabulary moves into the artifact after training used it */
+    phase(&r, 92, 97);
+    if (evaluate(&r, &m, &absa, err) < 0)
+        goto out;
+    static const char *const units[] = {"class", "label", "class+label", "aspect_category_polarity"};
+    metrics = metrics_to_json(&m, units[r.type], err);
+    if (!metrics)
+        goto out;
+    double f1;
+    metrics_micro(&m, NULL, NULL, &f1);
+    json_t *first = json_array_get(r.selected, r.type == T_CLASSLABEL ? 1 : 0);
+    json_t *sel = json_deep_copy(first);
+    if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
+        json_object_set_new(metrics, "selected", sel) < 0 ||
+        json_object_set_new(metrics, "train_size", json_integer((json_int_t)r.n_tr)) < 0 ||
+        json_object_set_new(metrics, "test_size", json_integer((json_int_t)r.n_te)) < 0 ||
+        json_object_set_new(metrics, "duplicates_removed", json_integer((json_int_t)r.dups)) < 0 ||
+        json_object_set_new(metrics, "features", json_integer((json_int_t)r.vocab.n)) < 0)
+        goto oom;
+    if (absa && json_object_set_new(metrics, "absa", absa) < 0) {
+        absa = NULL;
+        goto oom;
+    }
+    absa = NULL;
+    r.art->vocab = r.vocab;
+    memset(&r.vocab, 0, sizeof r.vocab);
+    r.art->meta = json_dumps(r.selected, JSON_COMPACT);
+    if (!r.art->meta)
+        goto oom;
+    phase(&r, 97, 100);
+    if (canceled(&r, err) || artifact_write(r.art, job->artifact_path, err) < 0)
+        goto out;
+    if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0)
+        goto oom;
+    report(&r, 100.0);
+    out->score = f1;
+    out->metrics = metrics;
+    metrics = NULL;
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    json_decref(metrics);
+    json_decref(absa);
+    metrics_release(&m);
+    run_release(&r);
+    return rc;
+}
+
+void trainer_result_release(struct trainer_result *r)
+{
+    if (!r)
+        return;
+    json_decref(r->metrics);
+    r->metrics = NULL;
+    r->score = 0.0;
+}
+
+/* ---- predictor ---- */
+
+struct predictor {
+    struct artifact *a;
+    enum mtype type;
+    const struct artifact_head *hc, *hl, *hp;
+};
+
+struct predictor *predictor_load(const char *path, struct err *err)
+{
+    struct predictor *p = NULL;
+    struct artifact *a = artifact_read(path, err);
+    enum mtype t;
+
+    if (!a)
+        return NULL;
+    if (parse_type(a->type, &t) < 0) {
+        err_set(err, ERR_CORRUPT, "model artifact has an unknown model type");
+        goto bad;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto bad;
+    }
+    p->a = a;
+    p->type = t;
+    p->hc = find_head(a, "class");
+    p->hl = find_head(a, t == T_ABSA ? "category" : "label");
+    p->hp = find_head(a, "polarity");
+    /* every head a type needs must be there and line up with the vocabulary */
+    int ok = 1;
+    if ((t == T_CLASS || t == T_CLASSLABEL) && (!p->hc || p->hc->n_in != a->vocab.n))
+        ok = 0;
+    if (t != T_CLASS && (!p->hl || p->hl->n_in != a->vocab.n))
+        ok = 0;
+    if (t == T_ABSA && (!p->hp || p->hp->n_in != a->vocab.n + p->hl->n_out))
+        ok = 0;
+    if (t == T_ABSA && p->hp)
+        for (uint32_t k = 0; k < p->hp->n_out; k++)
+            ok &= pol_id(p->hp->labels[k]) >= 0;
+    if (!ok) {
+        err_set(err, ERR_CORRUPT, "model artifact lacks a head its type needs");
+        free(p);
+        p = NULL;
+        goto bad;
+    }
+    return p;
+bad:
+    artifact_free(a);
+    return NULL;
+}
+
+void predictor_free(struct predictor *p)
+{
+    if (!p)
+        return;
+    artifact_free(p->a);
+    free(p);
+}
+
+const char *predictor_type(const struct predictor *p)
+{
+    return p->a->type;
+}
+
+const char *predictor_language(const struct predictor *p)
+{
+    return p->a->language;
+}
+
+struct ranked {
+    uint32_t k;
+    double p;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err)
+{
+    struct text_analyzer *an = NULL;
+    struct text_tokens t;
+    struct feat_vec raw, v;
+    json_t *res = NULL, *arr = NULL;
+    double *pr = NULL, *pp = NULL;
+    struct ranked *rk = NULL;
+
+    text_tokens_init(&t);
+    feat_vec_init(&raw);
+    feat_vec_init(&v);
+    if (!text)
+        text = "";
+    an = text_analyzer_new(p->a->language, err);
+    if (!an)
+        goto out;
+    if (text_analyze(an, text, strlen(text), &t, err) < 0 ||
+        feat_extract(&p->a->fcfg, &t, &raw, err) < 0 ||
+        feat_weight(&p->a->fcfg, &p->a->vocab, &raw, &v, err) < 0)
+        goto out;
+    uint32_t maxo = 1;
+    if (p->hc && p->hc->n_out > maxo)
+        maxo = p->hc->n_out;
+    if (p->hl && p->hl->n_out > maxo)
+        maxo = p->hl->n_out;
+    pr = malloc(maxo * sizeof *pr);
+    rk = malloc(maxo * sizeof *rk);
+    pp = malloc(N_POL * sizeof *pp);
+    res = json_object();
+    if (!pr || !rk || !pp || !res)
+        goto oom;
+    if (p->type == T_CLASS || p->type == T_CLASSLABEL) {
+        const struct artifact_head *h = p->hc;
+        head_probs(h, &v, -1, pr);
+        for (uint32_t k = 0; k < h->n_out; k++)
+            rk[k] = (struct ranked){k, pr[k]};
+        qsort(rk, h->n_out, sizeof *rk, cmp_ranked);
+        arr = json_array();
+        if (!arr)
+            goto oom;
+        for (uint32_t k = 0; k < h->n_out; k++)
+            if (json_array_append_new(arr, json_pack("{s:s, s:f}", "class", h->labels[rk[k].k],
+                                                     "probability", rk[k].p)) < 0)
+                goto oom;
+        if (json_object_set_new(res, "class", json_string(h->labels[rk[0].k])) < 0 ||
+            json_object_set_new(res, "probability", json_real(rk[0].p)) < 0)
+            goto oom;
+        int e = json_object_set_new(res, "classes", arr);
+        arr = NULL;
+        if (e < 0)
+            goto oom;
+    }
+    if (p->type == T_LABEL || p->type == T_CLASSLABEL || p->type == T_ABSA) {
+        const struct artifact_head *h = p->hl;
+        head_probs(h, &v, -1, pr);
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < h->n_out; k++)
+            if (pr[k] >= h->threshold)
+                rk[n++] = (struct ranked){k, pr[k]};
+        qsort(rk, n, sizeof *rk, cmp_ranked);
+        arr = json_array();
+        if (!arr)
+            goto oom;
+        for (uint32_t j = 0; j < n; j++) {
+            json_t *o;
+            if (p->type == T_ABSA) {
+                head_probs(p->hp, &v, (long)(p->a->vocab.n + rk[j].k), pp);
+                uint32_t b = argmax(pp, p->hp->n_out);
+                o = json_pack("{s:s, s:f, s:s, s:f}", "category", h->labels[rk[j].k], "confidence",
+                              rk[j].p, "polarity", p->hp->labels[b], "polarity_confidence", pp[b]);
+            } else {
+                o = json_pack("{s:s, s:f}", "label", h->labels[rk[j].k], "probability", rk[j].p);
+            }
+            if (json_array_append_new(arr, o) < 0)
+                goto oom;
+        }
+        int e = json_object_set_new(res, p->type == T_ABSA ? "aspects" : "labels", arr);
+        arr = NULL;
+        if (e < 0)
+            goto oom;
+    }
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+    json_decref(res);
+    res = NULL;
+out:
+    json_decref(arr);
+    free(pr);
+    free(pp);
+    free(rk);
+    feat_vec_release(&raw);
+    feat_vec_release(&v);
+    text_tokens_release(&t);
+    text_analyzer_free(an);
+    return res;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* util: clocks, parsing, cursors and hashing helpers (see util.h). */
+#include "util.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void util_now_rfc3339(char out[UTIL_TIME_LEN])
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, UTIL_TIME_LEN, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
+}
+
+int64_t util_now_unix(void)
+{
+    return (int64_t)time(NULL);
+}
+
+double util_monotonic(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    long long v;
+
+    if (!s || !*s)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if ((*p < '0' || *p > '9') && !(p == s && *p == '-'))
+            return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+size_t util_utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+char *util_cursor_encode(int64_t id)
+{
+    char raw[32];
+    size_t raw_len, out_len;
+    char *out;
+
+    raw_len = (size_t)snprintf(raw, sizeof(raw), "m1:%lld", (long long)id);
+    out_len = sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    out = malloc(out_len);
+    if (!out)
+        return NULL;
+    sodium_bin2base64(out, out_len, (const unsigned char *)raw, raw_len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+int util_cursor_decode(const char *cursor, int64_t *id)
+{
+    unsigned char raw[32];
+    size_t raw_len = 0;
+
+    if (!cursor || strlen(cursor) > 40)
+        return -1;
+    if (sodium_base642bin(raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &raw_len, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return -1;
+    raw[raw_len] = '\0';
+    if (raw_len < 4 || memcmp(raw, "m1:", 3) != 0)
+        return -1;
+    return util_parse_i64((const char *)raw + 3, 1, INT64_MAX, id);
+}
+
+void util_random_hex(char *out, size_t n)
+{
+    unsigned char buf[64];
+
+    if (n > sizeof(buf))
+        n = sizeof(buf);
+    randombytes_buf(buf, n);
+    sodium_bin2hex(out, 2 * n + 1, buf, n);
+    sodium_memzero(buf, sizeof(buf));
+}
+
+void util_hash_hex(const char *s, char out[65])
+{
+    unsigned char h[32];
+
+    crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s), NULL, 0);
+    sodium_bin2hex(out, 65, h, sizeof(h));
+}

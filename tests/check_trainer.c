@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of trainer_ (and split_): training of each model type on small
+ * hand-written English, German and Arabic data, the metrics contract (micro-F1
+ * recomputed from the per-label counts equals the score exactly), split
+ * determinism and stratification, duplicate removal, ERR_DATA cases, cancel,
+ * progress, and the predictor's output shape (also from two threads at once).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "split.h"
+#include "trainer.h"
+
+Suite *trainer_suite(void);
+
+#define MAXD 200
+
+/* Documents and the storage behind their strings. */
+struct corpus {
+    struct tdoc d[MAXD];
+    char text[MAXD][200];
+    const char *labels[MAXD][3];
+    struct tdoc_aspect asp[MAXD][2];
+    size_t n;
+};
+
+static const char *const W_EN[3][8] = {
+    {"football", "match", "goal", "team", "player", "coach", "league", "stadium"},
+    {"pizza", "pasta", "cheese", "dinner", "recipe", "bread", "sauce", "soup"},
+    {"computer", "software", "laptop", "code", "program", "internet", "server", "keyboard"}};
+static const char *const C_EN[3] = {"sports", "food", "tech"};
+static const char *const FILL[5] = {"really", "quite", "very", "rather", "truly"};
+
+static void add_class_docs(struct corpus *c, const char *const w[][8], const char *const *cls,
+                           int ncls, int per, int set_test_every)
+{
+    for (int k = 0; k < ncls; k++)
+        for (int i = 0; i < per; i++) {
+            size_t j = c->n++;
+            snprintf(c->text[j], sizeof c->text[j], "%s %s %s %s %s", w[k][i % 8],
+                     w[k][(3 * i + 1) % 8], FILL[i % 5], w[k][(5 * i + 2) % 8],
+                     i % 2 ? "today" : "yesterday");
+            c->d[j] = (struct tdoc){.text = c->text[j], .cls = cls[k]};
+            c->d[j].set = set_test_every ? (i % set_test_every == 0 ? TDOC_TEST : TDOC_TRAIN)
+                                         : TDOC_AUTO;
+        }
+}
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/check_trainer.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+struct prog {
+    double last;
+    int calls, monotone;
+};
+
+static void on_progress(void *ctx, double pct)
+{
+    struct prog *p = ctx;
+    if (pct < p->last || pct < 0 || pct > 100)
+        p->monotone = 0;
+    p->last = pct;
+    p->calls++;
+}
+
+/* Run a job; checks the metrics contract on success. */
+static int run(const char *type, const char *lang, struct corpus *c, const char *seed,
+               struct trainer_result *res, struct err *e, const atomic_int *cancel, char *path)
+{
+    struct prog pr = {0, 0, 1};
+    snprintf(path, 128, "%s/%s.art", tmpdir, type);
+    struct trainer_job job = {.type = type,
+                              .language = lang,
+                              .seed = seed,
+                              .docs = c->d,
+                              .n_docs = c->n,
+                              .artifact_path = path,
+                              .progress = on_progress,
+                              .progress_ctx = &pr,
+                              .cancel = cancel};
+    int rc = trainer_run(&job, res, e);
+    if (rc == 0) {
+        ck_assert(pr.monotone);
+        ck_assert(pr.last == 100.0);
+        ck_assert(res->score >= 0.0 && res->score <= 1.0);
+        json_t *labels = json_object_get(res->metrics, "labels");
+        ck_assert(json_array_size(labels) > 0);
+        json_int_t tp = 0, fp = 0, fn = 0;
+        size_t i;
+        json_t *l;
+        json_array_foreach(labels, i, l)
+        {
+            tp += json_integer_value(json_object_get(l, "tp"));
+            fp += json_integer_value(json_object_get(l, "fp"));
+            fn += json_integer_value(json_object_get(l, "fn"));
+            ck_assert_int_eq(json_integer_value(json_object_get(l, "support")),
+                             json_integer_value(json_object_get(l, "tp")) +
+                                 json_integer_value(json_object_get(l, "fn")));
+        }
+        double f1 = 2 * tp + fp + fn ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0.0;
+        ck_assert(f1 == res->score);
+        ck_assert(json_real_value(json_object_get(json_object_get(res->metrics, "micro"), "f1")) ==
+                  res->score);
+        ck_assert_ptr_nonnull(json_object_get(res->metrics, "macro"));
+        ck_assert_ptr_nonnull(json_object_get(res->metrics, "selected"));
+        ck_assert(json_integer_value(json_object_get(res->metrics, "train_size")) > 0);
+        ck_assert(json_integer_value(json_object_get(res->metrics, "test_size")) > 0);
+        ck_assert_ptr_nonnull(json_object_get(res->metrics, "duplicates_removed"));
+        ck_assert_ptr_nonnull(json_object_get(res->metrics, "training_seconds"));
+        ck_assert(access(path, R_OK) == 0);
+    }
+    return rc;
+}
+
+static struct corpus *new_corpus(void)
+{
+    struct corpus *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+START_TEST(test_class_en_and_predict)
+{
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_EN, C_EN, 3, 20, 0);
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("CLASS", "en", c, "seed-1", &res, &e, NULL, path), 0);
+    ck_assert(res.score > 0.6);
+    ck_assert_str_eq(json_string_value(json_object_get(res.metrics, "unit")), "class");
+    ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 12);
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(predictor_type(p), "CLASS");
+    ck_assert_str_eq(predictor_language(p), "en");
+    json_t *o = predictor_predict(p, "the pizza and pasta with cheese sauce", &e);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "food");
+    ck_assert(json_real_value(json_object_get(o, "probability")) > 0.34);
+    json_t *cl = json_object_get(o, "classes");
+    ck_assert_uint_eq(json_array_size(cl), 3);
+    double sum = 0;
+    for (size_t i = 0; i < 3; i++)
+        sum += json_real_value(json_object_get(json_array_get(cl, i), "probability"));
+    ck_assert_double_eq_tol(sum, 1.0, 1e-9);
+    json_decref(o);
+    predictor_free(p);
+    predictor_free(NULL);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_class_de_binary_explicit_split)
+{
+    static const char *const W_DE[2][8] = {
+        {"Fußball", "Spiel", "Tor", "Mannschaft", "Spieler", "Trainer", "Liga", "Stadion"},
+        {"Brötchen", "Käse", "Suppe", "Abendessen", "Rezept", "Brot", "Soße", "Kuchen"}};
+    static const char *const C_DE[2] = {"sport", "essen"};
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_DE, C_DE, 2, 20, 4);
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("CLASS", "de", c, "s", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 10);
+    ck_assert(res.score > 0.7);
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    json_t *o = predictor_predict(p, "Das Spiel im Stadion, ein Tor für die Mannschaft", &e);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "sport");
+    json_decref(o);
+    predictor_free(p);
+    free(c);
+}
+END_TEST
+
+/* Arabic multi-label: label "sport" and/or "economy"; some documents have none. */
+START_TEST(test_label_ar)
+{
+    static const char *const S[6] = {"كرة", "القدم", "المباراة", "الفريق", "اللاعب", "الهدف"};
+    static const char *const E[6] = {"الاقتصاد", "السوق", "الأسعار", "البنك", "التجارة", "المال"};
+    static const char *const N[6] = {"الطقس", "اليوم", "جميل", "السماء", "صافية", "المساء"};
+    struct corpus *c = new_corpus();
+    for (int i = 0; i < 60; i++) {
+        size_t j = c->n++;
+        int kind = i % 4; /* 0 sport, 1 economy, 2 both, 3 none */
+        const char *const *a = kind == 1 ? E : kind == 3 ? N : S;
+        const char *const *b = kind == 0 ? S : kind == 3 ? N : E;
+        snprintf(c->text[j], sizeof c->text[j], "%s %s %s %s %d", a[i % 6], a[(i + 2) % 6],
+                 b[(i * 5 + 1) % 6], b[(i + 3) % 6], i);
+        size_t nl = 0;
+        if (kind == 0 || kind == 2)
+            c->labels[j][nl++] = "sport";
+        if (kind == 1 || kind == 2)
+            c->labels[j][nl++] = "economy";
+        c->d[j] = (struct tdoc){.text = c->text[j], .labels = c->labels[j], .n_labels = nl};
+    }
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("LABEL", "ar", c, "seed-ar", &res, &e, NULL, path), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(res.metrics, "unit")), "label");
+    ck_assert_uint_eq(json_array_size(json_object_get(res.metrics, "labels")), 2);
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    json_t *o = predictor_predict(p, "المباراة الفريق الهدف", &e);
+    json_t *labels = json_object_get(o, "labels");
+    ck_assert(json_is_array(labels));
+    for (size_t i = 0; i < json_array_size(labels); i++) {
+        ck_assert(json_is_string(json_object_get(json_array_get(labels, i), "label")));
+        ck_assert(json_is_number(json_object_get(json_array_get(labels, i), "probability")));
+    }
+    json_decref(o);
+    predictor_free(p);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_classlabel)
+{
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_EN, C_EN, 3, 15, 0);
+    for (size_t j = 0; j < c->n; j++) {
+        size_t nl = 0;
+        if (strstr(c->text[j], "today"))
+            c->labels[j][nl++] = "recent";
+        if (j % 3 == 0)
+            c->labels[j][nl++] = "flagged";
+        c->d[j].labels = c->labels[j];
+        c->d[j].n_labels = nl;
+    }
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("CLASSLABEL", "en", c, "cl", &res, &e, NULL, path), 0);
+    json_t *labels = json_object_get(res.metrics, "labels");
+    ck_assert_uint_eq(json_array_size(labels), 5);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(labels, 0), "head")), "class");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(labels, 4), "head")), "label");
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    json_t *o = predictor_predict(p, "football goal today", &e);
+    ck_assert(json_is_string(json_object_get(o, "class")));
+    ck_assert(json_is_array(json_object_get(o, "classes")));
+    ck_assert(json_is_array(json_object_get(o, "labels")));
+    json_decref(o);
+    predictor_free(p);
+    free(c);
+}
+END_TEST
+
+static struct corpus *absa_corpus(void)
+{
+    static const char *const FOOD[4] = {"pizza", "pasta", "steak", "salad"};
+    static const char *const STAFF[4] = {"waiter", "staff", "service", "waitress"};
+    static const char *const POS[4] = {"great", "excellent", "wonderful", "good"};
+    static const char *const NEG[4] = {"terrible", "awful", "bad", "horrible"};
+    struct corpus *c = new_corpus();
+    for (int i = 0; i < 80; i++) {
+        size_t j = c->n++;
+        int kind = i % 5;
+        size_t na = 0;
+        switch (kind) {
+        case 0:
+        case 1:
+            snprintf(c->text[j], sizeof c->text[j], "The %s was %s number %d.", FOOD[i % 4],
+                     kind ? NEG[i % 4] : POS[i % 4], i);
+            c->asp[j][na++] = (struct tdoc_aspect){"FOOD#QUALITY", kind ? "negative" : "positive"};
+            break;
+        case 2:
+        case 3:
+            snprintf(c->text[j], sizeof c->text[j], "Our %s was %s, visit %d.", STAFF[i % 4],
+                     kind == 3 ? NEG[i % 4] : POS[i % 4], i);
+            c->asp[j][na++] =
+                (struct tdoc_aspect){"SERVICE#GENERAL", kind == 3 ? "negative" : "positive"};
+            break;
+        default:
+            if (i % 2) {
+                snprintf(c->text[j], sizeof c->text[j], "The %s was %s but the %s was %s (%d).",
+                         FOOD[i % 4], POS[i % 4], STAFF[i % 4], NEG[i % 4], i);
+                c->asp[j][na++] = (struct tdoc_aspect){"FOOD#QUALITY", "positive"};
+                c->asp[j][na++] = (struct tdoc_aspect){"SERVICE#GENERAL", "negative"};
+            } else {
+                snprintf(c->text[j], sizeof c->text[j], "We arrived at %d o'clock.", i);
+            }
+        }
+        c->d[j] = (struct tdoc){.text = c->text[j], .aspects = c->asp[j], .n_aspects = na};
+    }
+    return c;
+}
+
+struct pred_thread {
+    const struct predictor *p;
+    int ok;
+};
+
+static void *predict_many(void *arg)
+{
+    struct pred_thread *t = arg;
+    struct err e;
+    t->ok = 1;
+    for (int i = 0; i < 20; i++) {
+        json_t *o = predictor_predict(t->p, "The pizza was great but the waiter was awful.", &e);
+        if (!o || !json_is_array(json_object_get(o, "aspects")))
+            t->ok = 0;
+        json_decref(o);
+    }
+    return NULL;
+}
+
+START_TEST(test_absa_and_threads)
+{
+    struct corpus *c = absa_corpus();
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("ABSA", "en", c, "absa", &res, &e, NULL, path), 0);
+    json_t *absa = json_object_get(res.metrics, "absa");
+    ck_assert_ptr_nonnull(absa);
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(absa, "category"), "f1"));
+    ck_assert_ptr_nonnull(json_object_get(absa, "polarity_accuracy"));
+    ck_assert_ptr_nonnull(json_object_get(absa, "polarity_evaluated"));
+    ck_assert(res.score > 0.5);
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    json_t *o = predictor_predict(p, "The steak was excellent.", &e);
+    json_t *asp = json_object_get(o, "aspects");
+    ck_assert(json_array_size(asp) >= 1);
+    json_t *a0 = json_array_get(asp, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(a0, "category")), "FOOD#QUALITY");
+    ck_assert_str_eq(json_string_value(json_object_get(a0, "polarity")), "positive");
+    ck_assert(json_is_number(json_object_get(a0, "confidence")));
+    ck_assert(json_is_number(json_object_get(a0, "polarity_confidence")));
+    json_decref(o);
+    struct pred_thread t[2] = {{p, 0}, {p, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, predict_many, &t[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert(t[i].ok);
+    }
+    predictor_free(p);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_split_determinism)
+{
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_EN, C_EN, 3, 40, 0);
+    unsigned char a[MAXD], b[MAXD], d[MAXD];
+    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", a, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", b, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-2", d, NULL), 0);
+    ck_assert_int_eq(memcmp(a, b, c->n), 0);
+    ck_assert_int_ne(memcmp(a, d, c->n), 0);
+    /* stratified: 8 of 40 per class in test */
+    for (int k = 0; k < 3; k++) {
+        int t = 0;
+        for (size_t j = 0; j < c->n; j++)
+            t += a[j] == SPLIT_TEST && !strcmp(c->d[j].cls, C_EN[k]);
+        ck_assert_int_eq(t, 8);
+    }
+    /* order of the documents does not matter */
+    struct tdoc *rev = malloc(c->n * sizeof *rev);
+    for (size_t j = 0; j < c->n; j++)
+        rev[j] = c->d[c->n - 1 - j];
+    ck_assert_int_eq(split_assign(rev, c->n, "CLASS", "uuid-1", d, NULL), 0);
+    for (size_t j = 0; j < c->n; j++)
+        ck_assert_int_eq(d[j], a[c->n - 1 - j]);
+    /* explicit sets are kept */
+    c->d[0].set = TDOC_TEST;
+    c->d[1].set = TDOC_TRAIN;
+    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", a, NULL), 0);
+    ck_assert_int_eq(a[0], SPLIT_TEST);
+    ck_assert_int_eq(a[1], SPLIT_TRAIN);
+    /* folds: balanced, every value used */
+    size_t idx[MAXD];
+    int fold[MAXD], cnt[3] = {0};
+    for (size_t j = 0; j < c->n; j++)
+        idx[j] = j;
+    ck_assert_int_eq(split_folds(c->d, idx, c->n, "CLASS", "x", 3, fold, NULL), 0);
+    for (size_t j = 0; j < c->n; j++)
+        cnt[fold[j]]++;
+    ck_assert_int_eq(cnt[0], 40);
+    ck_assert_int_eq(cnt[1], 40);
+    ck_assert_int_eq(cnt[2], 40);
+    free(rev);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_duplicates_removed)
+{
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_EN, C_EN, 3, 20, 5);
+    /* make two test documents copies of training documents */
+    strcpy(c->text[0], c->text[1]);
+    strcpy(c->text[20], c->text[21]);
+    ck_assert_int_eq(c->d[0].set, TDOC_TEST);
+    ck_assert_int_eq(c->d[1].set, TDOC_TRAIN);
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("CLASS", "en", c, "d", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "duplicates_removed")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 10);
+    trainer_result_release(&res);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_err_data)
+{
+    struct corpus *c = new_corpus();
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    /* zero documents */
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    /* one class only */
+    add_class_docs(c, W_EN, C_EN, 1, 20, 0);
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    ck_assert(strstr(e.msg, "2") != NULL);
+    /* a class only in the test set is named */
+    add_class_docs(c, W_EN, C_EN + 1, 1, 20, 0);
+    c->n++;
+    strcpy(c->text[c->n - 1], "a lonely laptop");
+    c->d[c->n - 1] = (struct tdoc){.text = c->text[c->n - 1], .cls = "tech", .set = TDOC_TEST};
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    ck_assert(strstr(e.msg, "tech") != NULL);
+    /* empty test set */
+    for (size_t j = 0; j < c->n; j++)
+        c->d[j].set = TDOC_TRAIN;
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    /* empty training set */
+    for (size_t j = 0; j < c->n; j++)
+        c->d[j].set = TDOC_TEST;
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    /* missing class */
+    c->d[0].set = TDOC_AUTO;
+    c->d[0].cls = NULL;
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    free(c);
+    /* bad polarity */
+    c = absa_corpus();
+    c->asp[0][0].polarity = "great";
+    ck_assert_int_eq(run("ABSA", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_DATA);
+    /* unknown type is the caller's error */
+    ck_assert_int_eq(run("NOPE", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+    struct corpus *c = new_corpus();
+    add_class_docs(c, W_EN, C_EN, 3, 20, 0);
+    atomic_int cancel;
+    atomic_init(&cancel, 1);
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, &cancel, path), -1);
+    ck_assert_int_eq(e.code, ERR_CANCELED);
+    ck_assert(access(path, F_OK) != 0);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_predictor_corrupt)
+{
+    struct err e;
+    char path[128];
+    snprintf(path, sizeof path, "%s/garbage.art", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("this is not a model", f);
+    fclose(f);
+    ck_assert_ptr_null(predictor_load(path, &e));
+    ck_assert_int_eq(e.code, ERR_CORRUPT);
+    snprintf(path, sizeof path, "%s/missing.art", tmpdir);
+    ck_assert_ptr_null(predictor_load(path, &e));
+    ck_assert_int_eq(e.code, ERR_IO);
+}
+END_TEST
+
+Suite *trainer_suite(void)
+{
+    Suite *s = suite_create("trainer");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_class_en_and_predict);
+    tcase_add_test(tc, test_class_de_binary_explicit_split);
+    tcase_add_test(tc, test_label_ar);
+    tcase_add_test(tc, test_classlabel);
+    tcase_add_test(tc, test_absa_and_threads);
+    tcase_add_test(tc, test_split_determinism);
+    tcase_add_test(tc, test_duplicates_removed);
+    tcase_add_test(tc, test_err_data);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_predictor_corrupt);
+    suite_add_tcase(s, tc);
+    return s;
+}
