@@ -26,11 +26,11 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util db migrate problem validate router http ingest openapi handler_models \
-            handler_annotations handler_meta pool server cli
-ML_MODS  ?= text features metrics artifact trainer
+            handler_model_ops handler_annotations handler_meta pool server cli
+ML_MODS  ?= text feat learn metrics split artifact trainer
 EXTRA_OBJS ?=
 MODS     := $(SRV_MODS) $(ML_MODS)
-TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c))
+TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
 
 SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread
@@ -61,7 +61,14 @@ deps-bench:
 
 # ---- generated sources --------------------------------------------------
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
-GEN := $(BUILD)/gen/migrations_data.h $(BUILD)/gen/openapi_data.h
+GEN := $(BUILD)/gen/migrations_data.h $(BUILD)/gen/openapi_data.h $(BUILD)/gen/suites_gen.h
+# The runner's suite list: every `Suite *X_suite(void)` defined in tests/check_*.c.
+$(BUILD)/gen/suites_gen.h: $(wildcard tests/check_*.c)
+	@mkdir -p $(BUILD)/gen
+	{ sed -n 's/^Suite \*\([a-z0-9_]*_suite\)(void)$$/Suite *\1(void);/p' $^ | sort -u; \
+	  printf '#define SUITES(X)'; \
+	  sed -n 's/^Suite \*\([a-z0-9_]*_suite\)(void)$$/ X(\1)/p' $^ | sort -u | tr -d '\n'; \
+	  echo; } > $@.tmp && mv $@.tmp $@
 $(BUILD)/gen/migrations_data.h: $(MIGRATIONS) tools/embed_migrations.sh
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
@@ -74,7 +81,7 @@ define variant
 $(BUILD)/$(1)/%.o: src/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS_ALL) $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
-$(BUILD)/$(1)/t_%.o: tests/%.c | $(BUILD)/.deps
+$(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS_ALL) -Itests $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)

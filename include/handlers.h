@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * handlers: the request handlers of every route, grouped by resource in
- * src/handler_models.c (models, base models, predict), src/handler_annotations.c
+ * src/handler_models.c (create, list, get), src/handler_model_ops.c (patch,
+ * delete, cancel, predict, base models), src/handler_annotations.c
  * (labeling sessions and document uploads) and src/handler_meta.c (OpenAPI,
  * health). Each takes a routed, authorized struct request and fills a struct
  * response; none of them touches libmicrohttpd.

@@ -494,7 +494,8 @@ int artifact_write(const struct artifact *a, const char *path, struct err *err)
         err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
-    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     const char *slash = strrchr(path, '/');
     if (!slash)
         strcpy(dir, ".");

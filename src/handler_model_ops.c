@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handler_model_ops: what happens to a model after creation: PATCH (names,
+ * descriptions, READY/ACTIVE/PUBLISHED), DELETE, cancel, predict, and the
+ * base-model catalog.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "pool.h"
+#include "problem.h"
+#include "trainer.h"
+#include "validate.h"
+
+#define MAX_PREDICT_TEXTS 1000
+
+static int is_trained(const char *status)
+{
+    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
+                      strcmp(status, "PUBLISHED") == 0);
+}
+
+/* ---- update / delete / cancel ------------------------------------------------- */
+
+void handler_models_patch(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"display_name", "short_description", "long_description",
+                                          "status", NULL};
+    static const char *const user_statuses[] = {"READY", "ACTIVE", "PUBLISHED", NULL};
+    struct db_model_patch p = {0};
+    char *display = NULL, *short_d = NULL, *long_d = NULL;
+    json_t *errors = NULL, *view = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+
+    validate_known_fields(req->body, allowed, &errors);
+    validate_string(req->body, "display_name", 1, 255, VALIDATE_TRIM | VALIDATE_SINGLE_LINE,
+                    &display, NULL, &errors);
+    validate_string(req->body, "short_description", 0, 255, VALIDATE_NULLABLE, &short_d,
+                    &p.clear_short, &errors);
+    validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &long_d,
+                    &p.clear_long, &errors);
+    if (json_object_get(req->body, "status"))
+        validate_enum(req->body, "status", user_statuses, VALIDATE_REQUIRED, &p.status, &errors);
+    if (!errors && json_object_size(req->body) == 0)
+        problem_field(&errors, "body", "names no field to change");
+    if (errors) {
+        problem_validation(resp, errors);
+        goto out;
+    }
+    p.display_name = display;
+    p.short_description = short_d;
+    p.long_description = long_d;
+    c = db_acquire(req->app->db);
+    if (db_model_patch(c, req->args[0], req->args[1], &p, &err) == 0)
+        view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+    db_release(req->app->db, c);
+    if (!view) {
+        if (err.code == ERR_INVALID) {
+            problem_field(&errors, "status", "%s", err.msg);
+            problem_validation(resp, errors);
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        goto out;
+    }
+    resp->status = 200;
+    resp->body = view;
+out:
+    free(display);
+    free(short_d);
+    free(long_d);
+}
+
+void handler_models_delete(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c;
+    char *artifact = NULL;
+    int rc;
+
+    c = db_acquire(req->app->db);
+    rc = db_model_delete(c, req->args[0], req->args[1], &artifact, &err);
+    db_release(req->app->db, c);
+    if (rc != 0) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    if (req->app->pool)
+        pool_cancel(req->app->pool, req->args[1]);
+    if (artifact) {
+        if (req->app->pool)
+            pool_cache_evict(req->app->pool, artifact);
+        unlink(artifact);
+        free(artifact);
+    }
+    resp->status = 204;
+}
+
+void handler_models_cancel(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c;
+    char status[16];
+    json_t *view = NULL;
+    int applied = 0;
+
+    c = db_acquire(req->app->db);
+    if (db_model_status(c, req->args[0], req->args[1], status, NULL, &err) == 0) {
+        applied = db_job_failed(c, req->args[1], "canceled", &err);
+        if (applied >= 0)
+            view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+    }
+    db_release(req->app->db, c);
+    if (!view) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    if (applied == 0) {
+        json_decref(view);
+        problem_set(resp, 409, "Model %lld is %s; only CREATED, QUEUED or TRAINING models can be "
+                    "canceled.", (long long)req->args[1], status);
+        return;
+    }
+    if (req->app->pool)
+        pool_cancel(req->app->pool, req->args[1]);
+    resp->status = 200;
+    resp->body = view;
+}
+
+/* ---- predict ------------------------------------------------------------------ */
+
+void handler_models_predict(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"texts", NULL};
+    json_t *errors = NULL, *texts = json_object_get(req->body, "texts"), *v, *out = NULL;
+    const struct predictor *pred = NULL;
+    struct err err = {0};
+    struct db_conn *c;
+    char status[16], *artifact = NULL;
+    size_t i;
+
+    validate_known_fields(req->body, allowed, &errors);
+    if (!texts)
+        problem_field(&errors, "texts", "is required");
+    else if (!json_is_array(texts))
+        problem_field(&errors, "texts", "must be an array of strings");
+    else if (json_array_size(texts) == 0 || json_array_size(texts) > MAX_PREDICT_TEXTS)
+        problem_field(&errors, "texts", "must have 1 to %d items", MAX_PREDICT_TEXTS);
+    else
+        json_array_foreach(texts, i, v) if (!json_is_string(v)) {
+            char f[32];
+
+            snprintf(f, sizeof(f), "texts[%zu]", i);
+            problem_field(&errors, f, "must be a string");
+        }
+    if (errors) {
+        problem_validation(resp, errors);
+        return;
+    }
+    c = db_acquire(req->app->db);
+    if (db_model_status(c, req->args[0], req->args[1], status, &artifact, &err) != 0) {
+        db_release(req->app->db, c);
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    db_release(req->app->db, c);
+    if (!is_trained(status) || !artifact) {
+        problem_set(resp, 409, "Model %lld is %s; predictions need a READY, ACTIVE or PUBLISHED "
+                    "model.", (long long)req->args[1], status);
+        goto out;
+    }
+    pred = pool_cache_get(req->app->pool, artifact, &err);
+    if (!pred) {
+        if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
+            LOG_ERROR("request %s: model %lld artifact: %s", req->request_id,
+                      (long long)req->args[1], err.msg);
+            problem_set(resp, 500, "The model's artifact is damaged or missing; retrain the "
+                        "model.");
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        goto out;
+    }
+    out = json_array();
+    json_array_foreach(texts, i, v)
+    {
+        json_t *p = predictor_predict(pred, json_string_value(v), &err);
+
+        if (!p) {
+            json_decref(out);
+            out = NULL;
+            problem_from_err(resp, &err, req->request_id);
+            goto out;
+        }
+        json_object_set_new(p, "text", json_incref(v));
+        json_array_append_new(out, p);
+    }
+    resp->status = 200;
+    resp->body = json_pack("{s:I, s:s, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
+                           predictor_type(pred), "language", predictor_language(pred),
+                           "predictions", out);
+out:
+    if (pred)
+        pool_cache_put(req->app->pool, pred);
+    free(artifact);
+}
+
+/* ---- base models ----------------------------------------------------------------- */
+
+void handler_base_list(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    json_t *items = db_base_list(c, &err);
+
+    db_release(req->app->db, c);
+    if (!items) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->body = json_pack("{s:o}", "items", items);
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/* testutil: helpers shared by the suites (see testutil.h). */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "testutil.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "ingest.h"
+#include "util.h"
+
+void tserver_start(struct tserver *ts, int workers)
+{
+    struct err err = {0};
+    char tmpl[] = "/tmp/modeld-test-XXXXXX";
+
+    memset(ts, 0, sizeof(*ts));
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(ts->dir, sizeof(ts->dir), "%s", tmpl);
+    snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
+    snprintf(ts->data_dir, sizeof(ts->data_dir), "%s/data", ts->dir);
+    ts->cfg.db_path = ts->db_path;
+    ts->cfg.bind = "127.0.0.1";
+    ts->cfg.port = 0;
+    ts->cfg.workers = workers > 0 ? workers : 1;
+    ts->cfg.data_dir = ts->data_dir;
+    ts->cfg.http_threads = 4;
+    ts->srv = server_start(&ts->cfg, &err);
+    ck_assert_msg(ts->srv != NULL, "server_start: %s", err.msg);
+    ts->port = server_port(ts->srv);
+}
+
+void tserver_stop(struct tserver *ts)
+{
+    server_stop(ts->srv);
+    ts->srv = NULL;
+}
+
+void tserver_restart(struct tserver *ts, int workers)
+{
+    struct err err = {0};
+
+    if (ts->srv)
+        tserver_stop(ts);
+    ts->cfg.workers = workers > 0 ? workers : 1;
+    ts->srv = server_start(&ts->cfg, &err);
+    ck_assert_msg(ts->srv != NULL, "server_start: %s", err.msg);
+    ts->port = server_port(ts->srv);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tserver_cleanup(struct tserver *ts)
+{
+    if (ts->srv)
+        tserver_stop(ts);
+    if (ts->dir[0])
+        nftw(ts->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct db *fx_db(struct tserver *ts)
+{
+    struct err err = {0};
+    struct db *db = db_open(ts->db_path, 1, &err);
+
+    ck_assert_msg(db != NULL, "db_open: %s", err.msg);
+    return db;
+}
+
+int64_t tfx_workspace(struct tserver *ts, const char *name)
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    int64_t id = db_workspace_create(c, name, &err);
+
+    db_release(db, c);
+    db_close(db);
+    ck_assert_msg(id > 0, "%s", err.msg);
+    return id;
+}
+
+int64_t tfx_project(struct tserver *ts, int64_t workspace, const char *name)
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    int64_t id = db_project_create(c, workspace, name, &err);
+
+    db_release(db, c);
+    db_close(db);
+    ck_assert_msg(id > 0, "%s", err.msg);
+    return id;
+}
+
+int64_t tfx_user(struct tserver *ts, const char *name, int read_only, char token[65])
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    char hash[65];
+    int64_t id = db_user_create(c, name, read_only, &err);
+
+    ck_assert_msg(id > 0, "%s", err.msg);
+    util_random_hex(token, 32);
+    util_hash_hex(token, hash);
+    ck_assert_int_gt(db_token_create(c, id, hash, 0, &err), 0);
+    db_release(db, c);
+    db_close(db);
+    return id;
+}
+
+void tfx_member(struct tserver *ts, int64_t project, int64_t user, const char *role)
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+
+    ck_assert_msg(db_member_add(c, project, user, role, &err) == 0, "%s", err.msg);
+    db_release(db, c);
+    db_close(db);
+}
+
+int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const char *type,
+                    const char *lang, const char *jsonl)
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    struct ingest *in = ingest_new(type);
+    json_t *errors = NULL;
+    int64_t id;
+
+    ingest_feed(in, jsonl, strlen(jsonl));
+    if (ingest_finish(in, &errors) != 0) {
+        char *s = json_dumps(errors, 0);
+
+        ck_abort_msg("fixture documents invalid: %s", s);
+    }
+    ck_assert_int_eq(db_begin(c, &err), 0);
+    id = db_annotation_create(c, project, name, type, lang, 0, &err);
+    ck_assert_msg(id > 0, "%s", err.msg);
+    for (size_t i = 0; i < ingest_count(in); i++)
+        ck_assert_int_eq(db_document_insert(c, id, ingest_doc(in, i), &err), 0);
+    ck_assert_int_eq(db_commit(c, &err), 0);
+    ingest_free(in);
+    db_release(db, c);
+    db_close(db);
+    return id;
+}
+
+void tresp_release(struct tresp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct tresp *r = ud;
+    size_t n = size * nmemb;
+    char *b = realloc(r->body, r->len + n + 1);
+
+    if (!b)
+        return 0;
+    r->body = b;
+    memcpy(r->body + r->len, ptr, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+
+    if (n > nl + 1 && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+        const char *v = line + nl + 1;
+        size_t len = n - nl - 1;
+
+        while (len && (*v == ' '))
+            v++, len--;
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n'))
+            len--;
+        snprintf(out, outlen, "%.*s", (int)len, v);
+    }
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct tresp *r = ud;
+    size_t n = size * nmemb;
+
+    header_value(ptr, n, "Content-Type", r->content_type, sizeof(r->content_type));
+    header_value(ptr, n, "Location", r->location, sizeof(r->location));
+    header_value(ptr, n, "Allow", r->allow, sizeof(r->allow));
+    header_value(ptr, n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
+    return n;
+}
+
+void thttp(struct tserver *ts, const char *method, const char *path, const char *token,
+           const char *content_type, const char *body, struct tresp *out)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[1024], hdr[512];
+    CURLcode rc;
+
+    memset(out, 0, sizeof(*out));
+    ck_assert_ptr_nonnull(curl);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)ts->port, path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (token) {
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, hdr);
+    }
+    if (content_type) {
+        snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
+        h = curl_slist_append(h, hdr);
+    } else {
+        h = curl_slist_append(h, "Content-Type:");
+    }
+    h = curl_slist_append(h, "Expect:");
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    rc = curl_easy_perform(curl);
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    if (out->body)
+        out->json = json_loads(out->body, 0, NULL);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(curl);
+}
+
+void tjson(struct tserver *ts, const char *method, const char *path, const char *token,
+           const char *body, struct tresp *out)
+{
+    thttp(ts, method, path, token, "application/json", body, out);
+}
+
+json_t *twait_status(struct tserver *ts, const char *path, const char *token, const char *until,
+                     double timeout)
+{
+    double t0 = util_monotonic();
+    json_t *last = NULL;
+
+    for (;;) {
+        struct tresp r;
+        const char *st;
+        char pad[32];
+
+        thttp(ts, "GET", path, token, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        json_decref(last);
+        last = json_incref(r.json);
+        tresp_release(&r);
+        st = json_string_value(json_object_get(last, "status"));
+        snprintf(pad, sizeof(pad), " %s ", st ? st : "");
+        {
+            char hay[256];
+
+            snprintf(hay, sizeof(hay), " %s ", until);
+            if (strstr(hay, pad))
+                return last;
+        }
+        if (util_monotonic() - t0 > timeout)
+            return last;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+}
+
+int trun(const char *const *args, char *out, size_t outlen)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    const char *argv[32];
+    int pipefd[2], status = 0;
+    size_t n = 0, i;
+    pid_t pid;
+
+    argv[0] = bin;
+    for (i = 0; args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
+    argv[i + 1] = NULL;
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", 1);
+
+        dup2(pipefd[1], 1);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        close(pipefd[0]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    if (out && outlen)
+        out[0] = '\0';
+    for (;;) {
+        char buf[4096];
+        ssize_t k = read(pipefd[0], buf, sizeof(buf));
+
+        if (k <= 0)
+            break;
+        if (out && n + 1 < outlen) {
+            size_t take = (size_t)k < outlen - n - 1 ? (size_t)k : outlen - n - 1;
+
+            memcpy(out + n, buf, take);
+            n += take;
+            out[n] = '\0';
+        }
+    }
+    close(pipefd[0]);
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+const char *tdata(const char *file, char *buf, size_t len)
+{
+    const char *dir = getenv("MODELD_DATA") ? getenv("MODELD_DATA") : "../shared/data";
+
+    snprintf(buf, len, "%s/%s", dir, file);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+void tassert_problem(const struct tresp *r, long status)
+{
+    ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status,
+                  r->body ? r->body : "");
+    ck_assert_str_eq(r->content_type, "application/problem+json");
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+    ck_assert(json_is_string(json_object_get(r->json, "type")));
+    ck_assert(json_is_string(json_object_get(r->json, "title")));
+    ck_assert(json_is_string(json_object_get(r->json, "detail")));
+    if (status == 400)
+        ck_assert(json_array_size(json_object_get(r->json, "errors")) > 0);
+}
