@@ -39,7 +39,8 @@ OPT_asan := -O1
 OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
-.PHONY: all deps test test-rel test-asan test-tsan asan tsan run bench bench-train fuzz install clean format
+.PHONY: all deps deps-bench test test-rel test-asan test-tsan asan tsan run bench bench-train fuzz \
+        install clean format
 
 all: deps $(BUILD)/modeld
 
@@ -135,3 +136,18 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I$(BUILD)/gen
+FUZZ_TARGETS := ingest artifact
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(patsubst %,src/%.c,$(MODS)) $(LIBS)
+fuzz: deps $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    $(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; \
+	done

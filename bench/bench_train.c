@@ -124,8 +124,14 @@ static int run_fasttext(const struct set *s, const char *dir, const char *opts, 
     FILE *ft = fopen(tr, "w"), *fe = fopen(te, "w");
     if (!ft || !fe)
         return -1;
-    for (size_t i = 0; i < s->n; i++)
-        write_ft_line(s->docs[i].set == TDOC_TEST ? fe : ft, &s->docs[i], s->absa);
+    for (size_t i = 0; i < s->n; i++) {
+        /* the trainer drops test documents whose text is also in train: do the same */
+        int dup = 0;
+        for (size_t j = 0; s->docs[i].set == TDOC_TEST && j < s->n && !dup; j++)
+            dup = s->docs[j].set == TDOC_TRAIN && !strcmp(s->docs[i].text, s->docs[j].text);
+        if (!dup)
+            write_ft_line(s->docs[i].set == TDOC_TEST ? fe : ft, &s->docs[i], s->absa);
+    }
     fclose(ft);
     fclose(fe);
     snprintf(cmd, sizeof cmd, "fasttext supervised -input %s -output %s %s >/dev/null 2>&1", tr,
@@ -146,6 +152,11 @@ static int run_fasttext(const struct set *s, const char *dir, const char *opts, 
     for (size_t i = 0; i < s->n; i++) {
         const struct tdoc *d = &s->docs[i];
         if (d->set != TDOC_TEST)
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < s->n && !dup; j++)
+            dup = s->docs[j].set == TDOC_TRAIN && !strcmp(d->text, s->docs[j].text);
+        if (dup)
             continue;
         if (getline(&line, &cap, p) < 0)
             break;

@@ -26,7 +26,7 @@ void feat_config_default(struct feat_config *c)
 {
     c->hash_bits = 20;
     c->word_ngrams = 2;
-    c->char_min = 2;
+    c->char_min = 1;
     c->char_max = 5;
     c->sublinear_tf = 1;
     c->min_df = 2;

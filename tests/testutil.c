@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+#include <uuid/uuid.h>
+
 #include "db.h"
 #include "ingest.h"
 #include "util.h"
@@ -136,6 +139,100 @@ void tfx_member(struct tserver *ts, int64_t project, int64_t user, const char *r
     db_close(db);
 }
 
+void tfx_token(struct tserver *ts, int64_t user, int64_t expires_at, char token[65])
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    char hash[65];
+    int64_t id;
+
+    util_random_hex(token, 32);
+    util_hash_hex(token, hash);
+    id = db_token_create(c, user, hash, 0, &err);
+    db_release(db, c);
+    db_close(db);
+    ck_assert_msg(id > 0, "%s", err.msg);
+    if (expires_at != 0) {
+        char sql[128];
+
+        snprintf(sql, sizeof(sql), "UPDATE tokens SET expires_at = %lld WHERE id = %lld",
+                 (long long)expires_at, (long long)id);
+        tsql(ts, sql);
+    }
+}
+
+int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_t owner,
+                  const char *name, const char *lang, const char *type, const char *status)
+{
+    struct db *db = fx_db(ts);
+    struct db_conn *c = db_acquire(db);
+    struct err err = {0};
+    char uuid[40], sql[160];
+    struct db_model_new m = {0};
+    int64_t id;
+    uuid_t uu;
+
+    uuid_generate_random(uu);
+    uuid_unparse_lower(uu, uuid);
+    m.uuid = uuid;
+    m.name = name;
+    m.display_name = name;
+    m.language = lang;
+    m.type = type;
+    m.project_id = project;
+    m.workspace_id = workspace;
+    m.owner_id = owner;
+    id = db_model_create(c, &m, &err);
+    db_release(db, c);
+    db_close(db);
+    ck_assert_msg(id > 0, "db_model_create: %s", err.msg);
+    if (status && strcmp(status, "CREATED") != 0) {
+        snprintf(sql, sizeof(sql), "UPDATE models SET status = '%s' WHERE id = %lld", status,
+                 (long long)id);
+        tsql(ts, sql);
+    }
+    return id;
+}
+
+static sqlite3 *raw_db(struct tserver *ts)
+{
+    sqlite3 *h = NULL;
+
+    ck_assert_int_eq(sqlite3_open_v2(ts->db_path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    return h;
+}
+
+void tsql(struct tserver *ts, const char *sql)
+{
+    sqlite3 *h = raw_db(ts);
+    char *msg = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(h);
+}
+
+int64_t tsql_int(struct tserver *ts, const char *sql)
+{
+    sqlite3 *h = raw_db(ts);
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    int rc;
+
+    ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(h));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s", sql);
+    return v;
+}
+
 int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const char *type,
                     const char *lang, const char *jsonl)
 {
@@ -214,8 +311,23 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-void thttp(struct tserver *ts, const char *method, const char *path, const char *token,
-           const char *content_type, const char *body, struct tresp *out)
+struct tgen {
+    tgen_fn fn;
+    void *ctx;
+};
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct tgen *g = ud;
+
+    return g->fn(buf, size * nitems, g->ctx);
+}
+
+/* The one request function behind thttp*, returns the curl result. */
+static CURLcode request(struct tserver *ts, const char *method, const char *path,
+                        const char *token, const char *content_type,
+                        const char *const *headers, const char *body, struct tgen *gen,
+                        long long content_length, struct tresp *out)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -227,6 +339,7 @@ void thttp(struct tserver *ts, const char *method, const char *path, const char 
     snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)ts->port, path);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     if (token) {
@@ -239,24 +352,78 @@ void thttp(struct tserver *ts, const char *method, const char *path, const char 
     } else {
         h = curl_slist_append(h, "Content-Type:");
     }
+    for (; headers && *headers; headers++)
+        h = curl_slist_append(h, *headers);
     h = curl_slist_append(h, "Expect:");
     if (body) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else if (gen) {
+        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(curl, CURLOPT_READDATA, gen);
+        if (content_length >= 0)
+            curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)content_length);
+        else
+            h = curl_slist_append(h, "Transfer-Encoding: chunked");
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
     rc = curl_easy_perform(curl);
-    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
     if (out->body)
         out->json = json_loads(out->body, 0, NULL);
     curl_slist_free_all(h);
     curl_easy_cleanup(curl);
+    return rc;
+}
+
+void thttp(struct tserver *ts, const char *method, const char *path, const char *token,
+           const char *content_type, const char *body, struct tresp *out)
+{
+    CURLcode rc = request(ts, method, path, token, content_type, NULL, body, NULL, -1, out);
+
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+}
+
+void thttp_headers(struct tserver *ts, const char *method, const char *path,
+                   const char *const *headers, const char *body, struct tresp *out)
+{
+    CURLcode rc = request(ts, method, path, NULL, body ? "application/json" : NULL, headers,
+                          body, NULL, -1, out);
+
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+}
+
+int thttp_stream(struct tserver *ts, const char *method, const char *path, const char *token,
+                 const char *content_type, tgen_fn gen, void *ctx, long long content_length,
+                 struct tresp *out)
+{
+    struct tgen g = {gen, ctx};
+
+    return request(ts, method, path, token, content_type, NULL, NULL, &g, content_length,
+                   out) == CURLE_OK
+               ? 0
+               : -1;
+}
+
+const char *terror(const struct tresp *r, const char *field)
+{
+    json_t *errors = json_object_get(r->json, "errors"), *e;
+    size_t i;
+
+    json_array_foreach(errors, i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "field"));
+
+        if (f && strcmp(f, field) == 0)
+            return json_string_value(json_object_get(e, "message"));
+    }
+    return NULL;
 }
 
 void tjson(struct tserver *ts, const char *method, const char *path, const char *token,
@@ -296,11 +463,12 @@ json_t *twait_status(struct tserver *ts, const char *path, const char *token, co
     }
 }
 
-int trun(const char *const *args, char *out, size_t outlen)
+int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
     const char *argv[32];
-    int pipefd[2], status = 0;
+    char errpath[] = "/tmp/modeld-test-stderr-XXXXXX";
+    int pipefd[2], status = 0, errfd;
     size_t n = 0, i;
     pid_t pid;
 
@@ -308,15 +476,15 @@ int trun(const char *const *args, char *out, size_t outlen)
     for (i = 0; args[i] && i < 30; i++)
         argv[i + 1] = args[i];
     argv[i + 1] = NULL;
+    errfd = mkstemp(errpath);
+    ck_assert_int_ge(errfd, 0);
+    unlink(errpath);
     ck_assert_int_eq(pipe(pipefd), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        int devnull = open("/dev/null", 1);
-
         dup2(pipefd[1], 1);
-        if (devnull >= 0)
-            dup2(devnull, 2);
+        dup2(errfd, 2);
         close(pipefd[0]);
         execv(bin, (char *const *)argv);
         _exit(127);
@@ -340,7 +508,18 @@ int trun(const char *const *args, char *out, size_t outlen)
     }
     close(pipefd[0]);
     waitpid(pid, &status, 0);
+    if (err && errlen) {
+        ssize_t k = pread(errfd, err, errlen - 1, 0);
+
+        err[k > 0 ? k : 0] = '\0';
+    }
+    close(errfd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int trun(const char *const *args, char *out, size_t outlen)
+{
+    return trun2(args, out, outlen, NULL, 0);
 }
 
 const char *tdata(const char *file, char *buf, size_t len)

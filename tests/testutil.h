@@ -41,6 +41,17 @@ int64_t tfx_project(struct tserver *ts, int64_t workspace, const char *name);
 /* Creates a user and a token; token receives 64 hex chars + NUL. */
 int64_t tfx_user(struct tserver *ts, const char *name, int read_only, char token[65]);
 void tfx_member(struct tserver *ts, int64_t project, int64_t user, const char *role);
+/* Another token for user; expires_at is unix seconds (0 = never, may be in the past). */
+void tfx_token(struct tserver *ts, int64_t user, int64_t expires_at, char token[65]);
+/* Model row through the storage API (never submitted to the pool), then its
+ * status forced to status (e.g. "READY") so base_id rules can be tested. */
+int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_t owner,
+                  const char *name, const char *lang, const char *type, const char *status);
+/* Run one SQL statement on the server's database (its own connection).
+ * tsql_int returns the first column of the first row (or -1 when no row). */
+void tsql(struct tserver *ts, const char *sql);
+int64_t tsql_int(struct tserver *ts, const char *sql);
+
 /* Labeling session with documents given as JSON lines text. */
 int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const char *type,
                     const char *lang, const char *jsonl);
@@ -64,6 +75,24 @@ void thttp(struct tserver *ts, const char *method, const char *path, const char 
 void tjson(struct tserver *ts, const char *method, const char *path, const char *token,
            const char *body, struct tresp *out);
 
+/*
+ * Streamed request: the body comes from gen (called until it returns 0, like
+ * a curl read callback: fill at most len bytes of buf). content_length < 0
+ * sends it chunked, otherwise that length is declared. Never buffers the body.
+ * Returns 0, or -1 when the transfer failed (e.g. the server closed early)
+ * with whatever status and body were received.
+ */
+typedef size_t (*tgen_fn)(char *buf, size_t len, void *ctx);
+int thttp_stream(struct tserver *ts, const char *method, const char *path, const char *token,
+                 const char *content_type, tgen_fn gen, void *ctx, long long content_length,
+                 struct tresp *out);
+/* Request with extra raw header lines (NULL-terminated; e.g. "Authorization: Basic x"). */
+void thttp_headers(struct tserver *ts, const char *method, const char *path,
+                   const char *const *headers, const char *body, struct tresp *out);
+
+/* The message of the first error of a 400 problem for field, or NULL. */
+const char *terror(const struct tresp *r, const char *field);
+
 /* Poll GET path until status (of the JSON "status" field) is one of the
  * space-separated values, or timeout seconds pass. Returns the last body. */
 json_t *twait_status(struct tserver *ts, const char *path, const char *token, const char *until,
@@ -72,6 +101,9 @@ json_t *twait_status(struct tserver *ts, const char *path, const char *token, co
 /* Run the modeld binary (MODELD_BIN) with argv (NULL-terminated, without
  * argv[0]); stdout into out. Returns the exit status. */
 int trun(const char *const *args, char *out, size_t outlen);
+
+/* Like trun, and stderr into err (may be NULL). */
+int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Path of a shared data file, or NULL when absent (tests skip then). */
 const char *tdata(const char *file, char *buf, size_t len);

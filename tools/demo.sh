@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `make run`: a fresh demo database under ./var with a workspace, a project, a
+# demo user (OWNER) and token, three labeling sessions written by this project
+# (English ABSA, German and Arabic classes, tools/demo-data/), then serve on
+# 127.0.0.1:8080 (override with PORT=...). The demo database is recreated on
+# every run; your own databases are never touched.
+set -eu
+BIN=${1:-build/modeld}
+PORT=${PORT:-8080}
+VAR=var
+DB=$VAR/demo.db
+DATA=tools/demo-data
+
+mkdir -p "$VAR"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+rm -rf "$VAR/artifacts"
+
+"$BIN" migrate --db "$DB" >/dev/null
+WS=$("$BIN" workspace create --db "$DB" --name "Demo workspace")
+PROJECT=$("$BIN" project create --db "$DB" --workspace "$WS" --name "Demo project")
+USER_ID=$("$BIN" user create --db "$DB" --name demo)
+TOKEN=$("$BIN" token create --db "$DB" --user "$USER_ID")
+"$BIN" member add --db "$DB" --project "$PROJECT" --user "$USER_ID" --role OWNER >/dev/null
+EN=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "Restaurant reviews (en)" \
+    --type ABSA --language en "$DATA/restaurants_en.jsonl")
+DE=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "Bewertungen (de)" \
+    --type CLASS --language de "$DATA/reviews_de.jsonl")
+AR=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "مراجعات (ar)" \
+    --type CLASS --language ar "$DATA/reviews_ar.jsonl")
+
+cat <<MSG
+
+modeld demo
+  database:  $DB
+  project:   $PROJECT   labeling sessions: en ABSA=$EN, de CLASS=$DE, ar CLASS=$AR
+  token:     $TOKEN
+
+Train a model, then read it:
+  export TOKEN=$TOKEN
+  curl -s -X POST http://127.0.0.1:$PORT/projects/$PROJECT/models \\
+       -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"name": "demo-absa", "language": "en", "annotation_ids": [$EN]}'
+  curl -s http://127.0.0.1:$PORT/projects/$PROJECT/models/1 -H "Authorization: Bearer \$TOKEN"
+
+Stop with Ctrl-C.
+
+MSG
+exec "$BIN" serve --db "$DB" --bind 127.0.0.1 --port "$PORT"
