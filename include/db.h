@@ -152,6 +152,7 @@ int db_job_claim(struct db_conn *c, int64_t *id, struct err *err);
 struct db_job {
     int64_t id;
     char *uuid, *type, *language, *base_artifact; /* base_artifact may be NULL */
+    char status[16]; /* the row's status when read (a worker checks it is still TRAINING) */
 };
 void db_job_release(struct db_job *j);
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);

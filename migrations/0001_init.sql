@@ -1,6 +1,8 @@
 -- SPDX-License-Identifier: MIT
--- Initial schema. Portable SQL (SQLite and PostgreSQL): timestamps are RFC 3339
--- UTC text written by the application, booleans are 0/1 integers.
+-- Initial schema. Portable SQL where it costs nothing (timestamps are RFC 3339
+-- UTC text written by the application, booleans are 0/1 integers). Ids that
+-- clients see are AUTOINCREMENT so a deleted model's id is never reused (a
+-- PostgreSQL schema uses GENERATED ALWAYS AS IDENTITY for the same guarantee).
 CREATE TABLE workspaces (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -23,7 +25,7 @@ CREATE TABLE users (
 
 -- Tokens are stored only as a BLAKE2b-256 hash (hex) of the token text.
 CREATE TABLE tokens (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id    INTEGER NOT NULL REFERENCES users(id),
     hash       TEXT NOT NULL UNIQUE,
     created    TEXT NOT NULL,
@@ -40,7 +42,7 @@ CREATE TABLE members (
 
 -- Labeling sessions.
 CREATE TABLE annotations (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id INTEGER NOT NULL REFERENCES projects(id),
     name       TEXT NOT NULL,
     type       TEXT NOT NULL CHECK (type IN ('ABSA', 'CLASS', 'LABEL', 'CLASSLABEL')),
@@ -64,7 +66,7 @@ CREATE INDEX documents_annotation ON documents (annotation_id, id);
 
 -- Trained models and, with type BASE and no project, the global base catalog.
 CREATE TABLE models (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     uuid              TEXT NOT NULL UNIQUE,
     workspace_id      INTEGER REFERENCES workspaces(id),
     project_id        INTEGER REFERENCES projects(id),

@@ -425,7 +425,8 @@ struct artifact *artifact_decode(const unsigned char *buf, size_t len, struct er
         if (!r.bad)
             a->vocab.n = nv;
     }
-    uint64_t dim = (uint64_t)2 << a->fcfg.hash_bits;
+    /* hash_bits is only trusted once feat_config_check passed */
+    uint64_t dim = r.bad ? 0 : (uint64_t)2 << a->fcfg.hash_bits;
     for (uint32_t i = 0; i < nv && !r.bad; i++) {
         a->vocab.idx[i] = get_u32(&r);
         if (a->vocab.idx[i] >= dim || (i > 0 && a->vocab.idx[i] <= a->vocab.idx[i - 1]))

@@ -108,7 +108,7 @@
       "UPDATE models SET status = 'TRAINING', progress = 0, started_at = ?2, updated = ?2 "     \
       "WHERE id = ?1 AND status = 'QUEUED'")                                                    \
     X(JOB_GET,                                                                                  \
-      "SELECT m.id, m.uuid, m.type, m.language, b.artifact FROM models m "                      \
+      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status FROM models m "            \
       "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = ?1")                                 \
     X(JOB_DOCS,                                                                                 \
       "SELECT ma.role, d.text, d.class, d.labels, d.aspects FROM model_annotations ma "         \
@@ -1246,6 +1246,7 @@ int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *er
         out->type = col_dup(st, 2);
         out->language = col_dup(st, 3);
         out->base_artifact = col_dup(st, 4);
+        snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 5));
         ret = 0;
     } else if (rc == SQLITE_DONE) {
         err_set(err, ERR_NOT_FOUND, "no model %lld", (long long)id);

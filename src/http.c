@@ -269,17 +269,38 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return send_response(conn, ctx);
 }
 
+/* Copy s into out for a log line: control bytes (MHD has already decoded
+ * %0A and friends in the path) become \xNN so a client cannot forge log lines;
+ * long values are cut. */
+static const char *log_safe(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (; s && *s && o + 5 < outlen; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct rctx *ctx = *con_cls;
+    char method[64], path[512];
 
     (void)cls;
     (void)conn;
     if (!ctx)
         return;
-    LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid, ctx->method,
-             ctx->path ? ctx->path : "?", ctx->resp.status,
+    LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
+             log_safe(ctx->method, method, sizeof(method)),
+             ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,
              (util_monotonic() - ctx->t0) * 1000.0,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (ctx->req.stream && ctx->route && ctx->route->stream)

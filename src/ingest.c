@@ -117,10 +117,12 @@ static int non_empty_string(const json_t *v)
            strlen(json_string_value(v)) == json_string_length(v);
 }
 
-static int only_space(const char *s)
+/* 1 when the n bytes at s are all white space. Counted, not NUL-terminated:
+ * a line holding a NUL byte is not blank and must be reported, not dropped. */
+static int only_space(const char *s, size_t n)
 {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
             return 0;
     return 1;
 }
@@ -187,7 +189,8 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
         add_error(in, field, "must be a JSON object");
         return;
     }
-    if (!non_empty_string(text) || only_space(json_string_value(text))) {
+    if (!non_empty_string(text) ||
+        only_space(json_string_value(text), json_string_length(text))) {
         add_error(in, field, "'text' must be a non-empty string");
         return;
     }
@@ -317,7 +320,7 @@ static void lines_byte(struct ingest *in, char c)
         piece_add(in, c);
         return;
     }
-    if (in->len > 0 && !(in->buf[in->len] = '\0', only_space(in->buf))) {
+    if (in->len > 0 && !only_space(in->buf, in->len)) {
         char field[32];
 
         snprintf(field, sizeof(field), "line %zu", in->line);
@@ -435,8 +438,7 @@ void ingest_feed(struct ingest *in, const char *data, size_t len)
 int ingest_finish(struct ingest *in, json_t **errors)
 {
     if (in->mode == MODE_LINES && in->len > 0) {
-        in->buf[in->len] = '\0';
-        if (!only_space(in->buf)) {
+        if (!only_space(in->buf, in->len)) {
             char field[32];
 
             snprintf(field, sizeof(field), "line %zu", in->line);

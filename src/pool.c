@@ -309,12 +309,33 @@ static void run_job(struct pool *p, int64_t id)
     int rc;
     double t0 = util_monotonic();
 
+    /*
+     * Register before reading the row. A cancel or delete that lands after
+     * the claim either finds the slot (pool_cancel sets its flag) or changed
+     * the row before pool_cancel, and then the read below no longer sees
+     * TRAINING; either way the job is not trained to the end for nothing.
+     */
+    slot = run_register(p, id);
+    if (!slot) {
+        LOG_ERROR("job %lld: too many running jobs", (long long)id);
+        fail_job(p, id, "internal error: too many jobs");
+        goto out;
+    }
     c = db_acquire(p->app->db);
     rc = db_job_get(c, id, &job, &err);
+    if (rc == 0 && strcmp(job.status, "TRAINING") != 0) {
+        db_release(p->app->db, c);
+        LOG_INFO("job %lld: %s before training started; dropped", (long long)id, job.status);
+        goto out;
+    }
     if (rc == 0)
         rc = db_job_documents(c, id, add_doc, &jd, &err);
     db_release(p->app->db, c);
     if (rc != 0) {
+        if (err.code == ERR_NOT_FOUND) {
+            LOG_INFO("job %lld: deleted before training started; dropped", (long long)id);
+            goto out;
+        }
         LOG_ERROR("job %lld: cannot load: %s", (long long)id, err.msg);
         fail_job(p, id, "internal error while loading the training data");
         goto out;
@@ -326,12 +347,6 @@ static void run_job(struct pool *p, int64_t id)
         goto out;
     }
     snprintf(path, sizeof(path), "%s/%s.model", dir, job.uuid);
-    slot = run_register(p, id);
-    if (!slot) {
-        LOG_ERROR("job %lld: too many running jobs", (long long)id);
-        fail_job(p, id, "internal error: too many jobs");
-        goto out;
-    }
     LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id, job.type, job.language,
              jd.n);
     {

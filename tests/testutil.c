@@ -390,6 +390,13 @@ void thttp(struct tserver *ts, const char *method, const char *path, const char 
     ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
 }
 
+int thttp_try(struct tserver *ts, const char *method, const char *path, const char *token,
+              struct tresp *out)
+{
+    return request(ts, method, path, token, NULL, NULL, NULL, NULL, -1, out) == CURLE_OK ? 0
+                                                                                      : -1;
+}
+
 void thttp_headers(struct tserver *ts, const char *method, const char *path,
                    const char *const *headers, const char *body, struct tresp *out)
 {

@@ -86,6 +86,10 @@ typedef size_t (*tgen_fn)(char *buf, size_t len, void *ctx);
 int thttp_stream(struct tserver *ts, const char *method, const char *path, const char *token,
                  const char *content_type, tgen_fn gen, void *ctx, long long content_length,
                  struct tresp *out);
+/* Like thttp, but a transport failure (nothing listening...) returns -1
+ * instead of failing the test; 0 otherwise. */
+int thttp_try(struct tserver *ts, const char *method, const char *path, const char *token,
+              struct tresp *out);
 /* Request with extra raw header lines (NULL-terminated; e.g. "Authorization: Basic x"). */
 void thttp_headers(struct tserver *ts, const char *method, const char *path,
                    const char *const *headers, const char *body, struct tresp *out);

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the admin command line (issue 2), run as a separate process
+ * (MODELD_BIN): each command prints only the new id or token on stdout;
+ * errors go to stderr with exit status 1; migrate is idempotent; tokens are
+ * 64 hex characters and only their hash is stored; `serve` logs one line per
+ * request without the token and stops cleanly on SIGTERM.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "util.h"
+
+/* A database path in a fresh temp dir (the tserver is not started). */
+struct cdb {
+    char dir[64];
+    char db[128];
+};
+
+static void cdb_init(struct cdb *c)
+{
+    char tmpl[] = "/tmp/modeld-cli-XXXXXX";
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(c->dir, sizeof(c->dir), "%s", tmpl);
+    snprintf(c->db, sizeof(c->db), "%s/m.db", c->dir);
+}
+
+static void cdb_cleanup(struct cdb *c)
+{
+    char cmd[160];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* stdout is exactly one line holding a positive decimal id. */
+static int64_t only_id(const char *out)
+{
+    size_t n = strlen(out);
+    int64_t id;
+    char buf[32];
+
+    ck_assert_msg(n >= 2 && n < sizeof(buf) && out[n - 1] == '\n', "stdout: '%s'", out);
+    memcpy(buf, out, n - 1);
+    buf[n - 1] = '\0';
+    ck_assert_msg(util_parse_i64(buf, 1, INT64_MAX, &id) == 0, "stdout: '%s'", out);
+    return id;
+}
+
+#define RUN_OK(...)                                                                             \
+    do {                                                                                        \
+        const char *a_[] = {__VA_ARGS__, NULL};                                                 \
+        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                \
+        ck_assert_msg(rc_ == 0, "%s %s: exit %d, stderr %s", a_[0], a_[1], rc_, err);           \
+    } while (0)
+
+/* Exit 1, nothing on stdout, a message on stderr. */
+#define RUN_FAIL(...)                                                                           \
+    do {                                                                                        \
+        const char *a_[] = {__VA_ARGS__, NULL};                                                 \
+        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                \
+        ck_assert_msg(rc_ == 1, "%s %s: exit %d (stdout '%s')", a_[0], a_[1], rc_, out);       \
+        ck_assert_msg(out[0] == '\0', "%s %s: stdout '%s'", a_[0], a_[1], out);                 \
+        ck_assert_msg(strlen(err) > 0, "%s %s: empty stderr", a_[0], a_[1]);                    \
+    } while (0)
+
+static int64_t db_int(const char *db, const char *sql)
+{
+    struct tserver fake;
+
+    memset(&fake, 0, sizeof(fake));
+    snprintf(fake.db_path, sizeof(fake.db_path), "%s", db);
+    return tsql_int(&fake, sql);
+}
+
+START_TEST(test_admin_commands)
+{
+    struct cdb c;
+    char out[512], err[2048], id_ws[24], id_pr[24], id_u[24], id_ro[24];
+    int64_t ws, pr, u, ro;
+
+    cdb_init(&c);
+    RUN_OK("workspace", "create", "--db", c.db, "--name", "Acme");
+    ws = only_id(out);
+    snprintf(id_ws, sizeof(id_ws), "%lld", (long long)ws);
+    RUN_OK("project", "create", "--db", c.db, "--workspace", id_ws, "--name", "Reviews");
+    pr = only_id(out);
+    snprintf(id_pr, sizeof(id_pr), "%lld", (long long)pr);
+    /* --opt=value works like --opt value */
+    {
+        char dbopt[160];
+
+        snprintf(dbopt, sizeof(dbopt), "--db=%s", c.db);
+        RUN_OK("user", "create", dbopt, "--name=J\xc3\xbcrgen");
+        only_id(out);
+        ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM users WHERE name = 'J\xc3\xbcrgen'"),
+                         1);
+    }
+    RUN_OK("user", "create", "--db", c.db, "--name=Mia");
+    u = only_id(out);
+    snprintf(id_u, sizeof(id_u), "%lld", (long long)u);
+    RUN_OK("user", "create", "--db", c.db, "--name", "reader", "--read-only");
+    ro = only_id(out);
+    snprintf(id_ro, sizeof(id_ro), "%lld", (long long)ro);
+    ck_assert_int_eq(db_int(c.db, "SELECT read_only FROM users WHERE name = 'reader'"), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT read_only FROM users WHERE name = 'Mia'"), 0);
+    for (const char *const *role = (const char *const[]){"VIEWER", "ANNOTATOR", "MANAGER",
+                                                          "OWNER", NULL};
+         *role; role++) {
+        RUN_OK("member", "add", "--db", c.db, "--project", id_pr, "--user", id_u, "--role",
+               *role);
+        only_id(out);
+        ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 1);
+    }
+    RUN_OK("member", "add", "--db", c.db, "--project", id_pr, "--user", id_ro, "--role", "VIEWER");
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 2);
+    RUN_OK("base", "create", "--db", c.db, "--name", "Hotel", "--language", "de");
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM models WHERE type = 'BASE' AND "
+                                  "language = 'de' AND name = 'Hotel'"),
+                     only_id(out) > 0);
+    cdb_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_errors_exit_1)
+{
+    struct cdb c;
+    char out[512], err[2048];
+
+    cdb_init(&c);
+    RUN_OK("workspace", "create", "--db", c.db, "--name", "W");
+    RUN_OK("project", "create", "--db", c.db, "--workspace", "1", "--name", "P");
+    RUN_OK("user", "create", "--db", c.db, "--name", "U");
+    /* usage errors */
+    RUN_FAIL("frobnicate");
+    RUN_FAIL("workspace");
+    RUN_FAIL("workspace", "delete", "--db", c.db);
+    RUN_FAIL("workspace", "create", "--db", c.db, "--name", "W", "--colour", "red");
+    ck_assert_ptr_nonnull(strstr(err, "colour"));
+    RUN_FAIL("workspace", "create", "--db", c.db, "--name");
+    RUN_FAIL("workspace", "create", "--db", c.db);
+    RUN_FAIL("workspace", "create", "--name", "W");
+    RUN_FAIL("workspace", "create", "--db", c.db, "--name", "");
+    RUN_FAIL("workspace", "create", "--db", c.db, "--name", "W", "stray");
+    RUN_FAIL("migrate");
+    /* bad values */
+    RUN_FAIL("project", "create", "--db", c.db, "--workspace", "abc", "--name", "P");
+    RUN_FAIL("project", "create", "--db", c.db, "--workspace", "0", "--name", "P");
+    RUN_FAIL("project", "create", "--db", c.db, "--workspace", "99", "--name", "P");
+    RUN_FAIL("member", "add", "--db", c.db, "--project", "1", "--user", "1", "--role", "KING");
+    RUN_FAIL("member", "add", "--db", c.db, "--project", "1", "--user", "1", "--role", "viewer");
+    RUN_FAIL("member", "add", "--db", c.db, "--project", "1", "--user", "77", "--role", "OWNER");
+    RUN_FAIL("member", "add", "--db", c.db, "--project", "77", "--user", "1", "--role", "OWNER");
+    RUN_FAIL("token", "create", "--db", c.db, "--user", "77");
+    RUN_FAIL("token", "create", "--db", c.db, "--user", "1", "--expires-in", "0");
+    RUN_FAIL("token", "create", "--db", c.db, "--user", "1", "--expires-in", "10s");
+    RUN_FAIL("token", "revoke", "--db", c.db, "--token", "deadbeef");
+    RUN_FAIL("user", "create", "--db", c.db, "--name", "U"); /* taken */
+    RUN_FAIL("base", "create", "--db", c.db, "--name", "B", "--language", "fr");
+    RUN_FAIL("base", "create", "--db", c.db, "--name", "B", "--language", "en", "--from-model",
+             "42");
+    RUN_OK("base", "create", "--db", c.db, "--name", "B", "--language", "en");
+    RUN_FAIL("base", "create", "--db", c.db, "--name", "B", "--language", "en"); /* taken */
+    RUN_FAIL("annotations", "import", "--db", c.db, "--project", "1", "--name", "s", "--type",
+             "BASE", "--language", "en", "/dev/null");
+    RUN_FAIL("annotations", "import", "--db", c.db, "--project", "1", "--name", "s", "--type",
+             "ABSA", "--language", "en");
+    RUN_FAIL("annotations", "import", "--db", c.db, "--project", "1", "--name", "s", "--type",
+             "ABSA", "--language", "en", "/nonexistent/file.jsonl");
+    RUN_FAIL("workspace", "create", "--db", "/nonexistent/dir/m.db", "--name", "W");
+    /* nothing of the failures was written */
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM workspaces"), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM projects"), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 0);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens"), 0);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM annotations"), 0);
+    cdb_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_migrate_idempotent)
+{
+    struct cdb c;
+    char out[512], err[2048], first[512];
+
+    cdb_init(&c);
+    RUN_OK("migrate", "--db", c.db);
+    snprintf(first, sizeof(first), "%s", out);
+    ck_assert_int_ge(only_id(first), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM schema_migrations"), only_id(first));
+    RUN_OK("migrate", "--db", c.db);
+    ck_assert_str_eq(out, first);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM schema_migrations"), only_id(first));
+    /* every command migrates by itself: a brand-new file works for any command */
+    cdb_cleanup(&c);
+    cdb_init(&c);
+    RUN_OK("user", "create", "--db", c.db, "--name", "x");
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM schema_migrations"), only_id(first));
+    /* WAL and foreign keys are the database's settings */
+    {
+        struct tserver fake;
+
+        memset(&fake, 0, sizeof(fake));
+        snprintf(fake.db_path, sizeof(fake.db_path), "%s", c.db);
+        ck_assert_int_eq(tsql_int(&fake, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
+                         1);
+    }
+    cdb_cleanup(&c);
+}
+END_TEST
+
+/* 1 when the file contains the bytes. */
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = strlen(needle), cap = 1 << 16, len = 0;
+    char *buf;
+    int found = 0;
+
+    if (!f)
+        return 0;
+    buf = malloc(cap);
+    for (;;) {
+        size_t k;
+
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        k = fread(buf + len, 1, cap - len, f);
+        if (k == 0)
+            break;
+        len += k;
+    }
+    fclose(f);
+    for (size_t i = 0; i + n <= len && !found; i++)
+        found = memcmp(buf + i, needle, n) == 0;
+    free(buf);
+    return found;
+}
+
+START_TEST(test_token_format_and_hash)
+{
+    struct cdb c;
+    char out[512], err[2048], tok[80], tok2[80], path[160], sql[256];
+
+    cdb_init(&c);
+    RUN_OK("user", "create", "--db", c.db, "--name", "u");
+    RUN_OK("token", "create", "--db", c.db, "--user", "1");
+    ck_assert_uint_eq(strlen(out), 65);
+    ck_assert_int_eq(out[64], '\n');
+    for (int i = 0; i < 64; i++)
+        ck_assert_msg(isxdigit((unsigned char)out[i]) && !isupper((unsigned char)out[i]),
+                      "token '%s'", out);
+    memcpy(tok, out, 64);
+    tok[64] = '\0';
+    RUN_OK("token", "create", "--db", c.db, "--user", "1", "--expires-in", "3600");
+    memcpy(tok2, out, 64);
+    tok2[64] = '\0';
+    ck_assert_str_ne(tok, tok2);
+    /* only the hash is stored: the plaintext is nowhere in the database files */
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM tokens WHERE hash = '%s'", tok);
+    ck_assert_int_eq(db_int(c.db, sql), 0);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens WHERE length(hash) = 64"), 2);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens WHERE expires_at IS NULL"), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens WHERE expires_at > "
+                                  "strftime('%s','now') + 3500"),
+                     1);
+    ck_assert(!file_contains(c.db, tok));
+    snprintf(path, sizeof(path), "%s-wal", c.db);
+    ck_assert(!file_contains(path, tok));
+    ck_assert(!file_contains(path, tok2));
+    /* revoke prints an id, twice is an error */
+    RUN_OK("token", "revoke", "--db", c.db, "--token", tok);
+    only_id(out);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL"), 1);
+    RUN_FAIL("token", "revoke", "--db", c.db, "--token", tok);
+    cdb_cleanup(&c);
+}
+END_TEST
+
+START_TEST(test_import)
+{
+    struct cdb c;
+    char out[512], err[4096], file[160], bad[160], data[512];
+    FILE *f;
+
+    cdb_init(&c);
+    RUN_OK("workspace", "create", "--db", c.db, "--name", "W");
+    RUN_OK("project", "create", "--db", c.db, "--workspace", "1", "--name", "P");
+    snprintf(file, sizeof(file), "%s/docs.jsonl", c.dir);
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"id\":\"1\",\"text\":\"gut\",\"lang\":\"de\",\"labels\":[\"OTHER\"],\"split\":\"train\"}\n"
+          "{\"id\":\"2\",\"text\":\"\xc3\xbc\xc3\xa4\",\"labels\":[\"OFFENSE\"]}\n",
+          f);
+    fclose(f);
+    RUN_OK("annotations", "import", "--db", c.db, "--project", "1", "--name", "g", "--type",
+           "CLASS", "--language", "de", file);
+    only_id(out);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM documents WHERE class IS NOT NULL"), 2);
+    /* a bad line: exit 1, the line named, nothing imported */
+    snprintf(bad, sizeof(bad), "%s/bad.jsonl", c.dir);
+    f = fopen(bad, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"text\":\"a\",\"labels\":[\"X\"]}\n{\"text\":\"b\"}\n", f);
+    fclose(f);
+    RUN_FAIL("annotations", "import", "--db", c.db, "--project", "1", "--name", "b", "--type",
+             "CLASS", "--language", "de", bad);
+    ck_assert_msg(strstr(err, "line 2") != NULL, "%s", err);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM annotations"), 1);
+    /* an unknown project */
+    RUN_FAIL("annotations", "import", "--db", c.db, "--project", "9", "--name", "g", "--type",
+             "CLASS", "--language", "de", file);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM annotations"), 1);
+    /* the real data file, when present */
+    if (tdata("semeval16_en_restaurants.jsonl", data, sizeof(data))) {
+        RUN_OK("annotations", "import", "--db", c.db, "--project", "1", "--name", "semeval",
+               "--type", "ABSA", "--language", "en", data);
+        ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM documents d JOIN annotations a ON "
+                                      "a.id = d.annotation_id WHERE a.name = 'semeval'"),
+                         2579);
+    }
+    cdb_cleanup(&c);
+}
+END_TEST
+
+/* A free TCP port on 127.0.0.1 (closed again; a small race is acceptable in tests). */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+START_TEST(test_serve_logs_and_stops)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    struct cdb c;
+    struct tserver ts;
+    char out[512], err[2048], tok[80], port[16], logpath[160], *log = NULL;
+    struct tresp r;
+    int status = 0, fd;
+    pid_t pid;
+
+    cdb_init(&c);
+    RUN_OK("user", "create", "--db", c.db, "--name", "u");
+    RUN_OK("token", "create", "--db", c.db, "--user", "1");
+    memcpy(tok, out, 64);
+    tok[64] = '\0';
+    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(logpath, sizeof(logpath), "%s/serve.log", c.dir);
+    fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(bin, bin, "serve", "--db", c.db, "--port", port, "--workers", "1", (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    memset(&ts, 0, sizeof(ts));
+    ts.port = (uint16_t)atoi(port);
+    /* wait for it to listen */
+    for (int i = 0; i < 200; i++) {
+        if (thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200) {
+            tresp_release(&r);
+            break;
+        }
+        tresp_release(&r);
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    thttp(&ts, "GET", "/base-models", tok, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tresp_release(&r);
+    /* a path with an encoded line break must not forge a log line */
+    thttp(&ts, "GET", "/x%0Afake-line%0D", tok, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    tresp_release(&r);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "serve exit status %d", status);
+    {
+        FILE *f = fopen(logpath, "rb");
+        long len;
+
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        log = calloc(1, (size_t)len + 1);
+        ck_assert_int_eq(fread(log, 1, (size_t)len, f), len);
+        fclose(f);
+    }
+    ck_assert_msg(strstr(log, "GET /base-models") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "200") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, tok) == NULL, "the token is in the log:\n%s", log);
+    ck_assert_msg(strstr(log, "\nfake-line") == NULL, "log injection:\n%s", log);
+    /* one line per request: the three requests after start-up each have one */
+    {
+        int n = 0;
+
+        for (const char *p = log; (p = strstr(p, "request ")) != NULL; p++)
+            n++;
+        ck_assert_int_ge(n, 3);
+    }
+    free(log);
+    cdb_cleanup(&c);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("admin");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_admin_commands);
+    tcase_add_test(tc, test_errors_exit_1);
+    tcase_add_test(tc, test_migrate_idempotent);
+    tcase_add_test(tc, test_token_format_and_hash);
+    tcase_add_test(tc, test_import);
+    tcase_add_test(tc, test_serve_logs_and_stops);
+    suite_add_tcase(s, tc);
+    return s;
+}

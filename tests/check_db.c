@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the storage module: migrations are applied once and
+ * recorded, the database is in WAL mode, foreign keys are enforced on every
+ * pooled connection, and the model name is unique per workspace.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "migrate.h"
+#include "testutil.h"
+
+struct tmpdb {
+    char dir[64];
+    char path[128];
+};
+
+static void tmpdb_init(struct tmpdb *t)
+{
+    char tmpl[] = "/tmp/modeld-db-XXXXXX";
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
+    snprintf(t->path, sizeof(t->path), "%s/m.db", t->dir);
+}
+
+static void tmpdb_cleanup(struct tmpdb *t)
+{
+    char p[160];
+
+    snprintf(p, sizeof(p), "%s-wal", t->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", t->path);
+    unlink(p);
+    unlink(t->path);
+    rmdir(t->dir);
+}
+
+static int64_t q(const char *path, const char *sql)
+{
+    struct tserver fake;
+
+    memset(&fake, 0, sizeof(fake));
+    snprintf(fake.db_path, sizeof(fake.db_path), "%s", path);
+    return tsql_int(&fake, sql);
+}
+
+START_TEST(test_migrations_recorded_once)
+{
+    struct tmpdb t;
+    struct err err = {0};
+    struct db *db;
+    sqlite3 *h;
+
+    tmpdb_init(&t);
+    db = db_open(t.path, 2, &err);
+    ck_assert_msg(db != NULL, "%s", err.msg);
+    db_close(db);
+    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
+    ck_assert_int_eq(q(t.path, "SELECT MAX(version) FROM schema_migrations"), migrate_latest());
+    db = db_open(t.path, 2, &err);
+    ck_assert_ptr_nonnull(db);
+    db_close(db);
+    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
+    /* applying again is a no-op */
+    ck_assert_int_eq(sqlite3_open(t.path, &h), SQLITE_OK);
+    ck_assert_int_eq(migrate_apply(h, &err), 0);
+    sqlite3_close(h);
+    ck_assert_int_eq(q(t.path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    tmpdb_cleanup(&t);
+}
+END_TEST
+
+START_TEST(test_foreign_keys_every_connection)
+{
+    enum { N = 3 };
+    struct tmpdb t;
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c[N];
+
+    tmpdb_init(&t);
+    db = db_open(t.path, N, &err);
+    ck_assert_ptr_nonnull(db);
+    for (int i = 0; i < N; i++)
+        c[i] = db_acquire(db);
+    for (int i = 0; i < N; i++) {
+        err_clear(&err);
+        ck_assert_int_lt(db_project_create(c[i], 4242, "p", &err), 0);
+        ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+        err_clear(&err);
+        ck_assert_int_lt(db_token_create(c[i], 4242, "abc", 0, &err), 0);
+        ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    }
+    for (int i = 0; i < N; i++)
+        db_release(db, c[i]);
+    db_close(db);
+    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM projects"), 0);
+    tmpdb_cleanup(&t);
+}
+END_TEST
+
+START_TEST(test_model_name_unique_in_workspace)
+{
+    struct tmpdb t;
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    int64_t ws, ws2, p, p2, p3, u;
+    struct db_model_new m = {.uuid = "00000000-0000-4000-8000-000000000001",
+                             .name = "n",
+                             .display_name = "n",
+                             .language = "en",
+                             .type = "ABSA"};
+
+    tmpdb_init(&t);
+    db = db_open(t.path, 1, &err);
+    ck_assert_ptr_nonnull(db);
+    c = db_acquire(db);
+    ws = db_workspace_create(c, "w", &err);
+    ws2 = db_workspace_create(c, "w2", &err);
+    p = db_project_create(c, ws, "p", &err);
+    p2 = db_project_create(c, ws, "p2", &err);
+    p3 = db_project_create(c, ws2, "p3", &err);
+    u = db_user_create(c, "u", 0, &err);
+    m.workspace_id = ws;
+    m.project_id = p;
+    m.owner_id = u;
+    ck_assert_int_gt(db_model_create(c, &m, &err), 0);
+    m.uuid = "00000000-0000-4000-8000-000000000002";
+    m.project_id = p2;
+    ck_assert_int_lt(db_model_create(c, &m, &err), 0);
+    ck_assert_int_eq(err.code, ERR_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "taken"));
+    m.workspace_id = ws2;
+    m.project_id = p3;
+    ck_assert_int_gt(db_model_create(c, &m, &err), 0);
+    db_release(db, c);
+    db_close(db);
+    tmpdb_cleanup(&t);
+}
+END_TEST
+
+Suite *db_suite(void)
+{
+    Suite *s = suite_create("db");
+    TCase *tc = tcase_create("storage");
+
+    tcase_add_test(tc, test_migrations_recorded_once);
+    tcase_add_test(tc, test_foreign_keys_every_connection);
+    tcase_add_test(tc, test_model_name_unique_in_workspace);
+    suite_add_tcase(s, tc);
+    return s;
+}
