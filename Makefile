@@ -12,7 +12,7 @@ DATA    ?= ../shared/data
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
             libsodium-dev libcurl4-openssl-dev libyaml-dev
-BENCH_PKGS := fasttext
+BENCH_PKGS := fasttext wrk curl
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wwrite-strings -Wvla -fno-common
@@ -39,7 +39,7 @@ OPT_asan := -O1
 OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
-.PHONY: all deps deps-bench test test-rel test-asan test-tsan asan tsan run bench bench-train fuzz \
+.PHONY: all deps deps-bench test test-rel test-asan test-tsan asan tsan run bench bench-train bench-http fuzz \
         install clean format
 
 all: deps $(BUILD)/modeld
@@ -58,7 +58,9 @@ $(BUILD)/.deps:
 	@touch $@
 
 deps-bench:
-	@command -v fasttext >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BENCH_PKGS))
+	@missing=""; for p in $(BENCH_PKGS); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 
 # ---- generated sources --------------------------------------------------
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
@@ -124,7 +126,9 @@ $(BUILD)/rel/bench_train: bench/bench_train.c $(patsubst %,$(BUILD)/rel/%.o,$(MO
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(OPT) -o $@ $^ $(LIBS)
 bench-train: deps deps-bench $(BUILD)/rel/bench_train
 	$(BUILD)/rel/bench_train $(DATA)
-bench: bench-train
+bench-http: deps deps-bench $(BUILD)/rel/modeld
+	sh bench/http_bench.sh $(BUILD)/rel/modeld
+bench: bench-train bench-http
 
 # ---- install / housekeeping ---------------------------------------------
 install: $(BUILD)/modeld
