@@ -5,17 +5,32 @@
  * evaluation, artifact write) with the official train/test split of the
  * `split` field, and the same split with fastText, and prints a table.
  *
- * Usage: bench_train [DATA_DIR] [--no-fasttext]   (DATA_DIR default ../shared/data)
+ * Usage: bench_train [DATA_DIR] [--no-fasttext] [--no-base] [--base-only]
+ * (DATA_DIR default ../shared/data)
  * CLASS sets take labels[0] as the class; lines with "aspects" make an ABSA set.
  * fastText gets one "__label__X" per class (CLASS) or per CATEGORY#polarity
  * pair (ABSA, predicted with `predict-prob model test.txt -1 0.5`: every pair
  * with p >= 0.5; per category the most probable polarity is kept), text with
  * all whitespace collapsed to single spaces. Scores: micro-F1 over the same
  * units as the trainer (class / (category, polarity) pair).
+ *
+ * Base-model experiment (after the main table; --no-base skips it, --base-only
+ * runs only it): for each data set the official train split is shuffled and halved; a base model is trained on half A, then
+ * small models on n = 100, 200, 400 documents drawn from half B (each class /
+ * category seen in the test set gets at least one document) with the base
+ * ignored, with the former warm start, with forced stacked transfer and with
+ * the default (transfer chosen by CV per head), all evaluated on the official
+ * test split, BASE_SEEDS draws each. A second base trained on half A with
+ * its labels shuffled among the documents (a useless base) checks that the
+ * default falls back when transfer does not help. Mean micro-F1 (± standard
+ * deviation), mean training seconds and how many heads used the base are
+ * printed per variant.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,13 +223,262 @@ static int run_fasttext(const struct set *s, const char *dir, const char *opts, 
     return 0;
 }
 
+/* ---- base-model experiment ---- */
+
+#define BASE_SEEDS 3
+static const size_t BASE_SIZES[] = {100, 200, 400};
+#define N_BASE_SIZES (sizeof BASE_SIZES / sizeof BASE_SIZES[0])
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void shuffle(size_t *a, size_t n, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(splitmix(&st) % i);
+        size_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+/* Labels (class or categories) of a document: up to 64 borrowed names. */
+static size_t doc_labels(const struct tdoc *d, const char **out)
+{
+    if (d->cls) {
+        out[0] = d->cls;
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < d->n_aspects && n < 64; k++)
+        out[n++] = d->aspects[k].category;
+    return n;
+}
+
+static int in_list(const char *const *l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(l[i], s))
+            return 1;
+    return 0;
+}
+
+struct variant {
+    const char *name;
+    enum trainer_base_mode mode;
+    int use_base; /* 0 none, 1 the base, 2 the random-label base */
+};
+
+static const struct variant VARIANTS[] = {
+    {"no base", TRAINER_BASE_IGNORE, 0},
+    {"warm start (former)", TRAINER_BASE_WARM, 1},
+    {"stacked, forced", TRAINER_BASE_STACK, 1},
+    {"default (CV picks)", TRAINER_BASE_AUTO, 1},
+    {"random base, forced", TRAINER_BASE_STACK, 2},
+    {"random base, default", TRAINER_BASE_AUTO, 2},
+};
+#define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
+
+/* Count heads whose selected.base_transfer is "stacked". */
+static int stacked_heads(const json_t *metrics, int *heads)
+{
+    json_t *arr = json_object_get(json_object_get(metrics, "selected"), "heads");
+    size_t i;
+    json_t *h;
+    int n = 0;
+    json_array_foreach(arr, i, h)
+    {
+        const char *t = json_string_value(json_object_get(h, "base_transfer"));
+        n += t && !strcmp(t, "stacked");
+        (*heads)++;
+    }
+    return n;
+}
+
+static void base_experiment(const struct set *s, const char *name, const char *lang,
+                            const char *tmp)
+{
+    size_t ntr = 0, nte = 0;
+    size_t *tr = malloc(s->n * sizeof *tr), *te = malloc(s->n * sizeof *te);
+    struct tdoc *docs = malloc(s->n * sizeof *docs);
+    const char **test_labels = malloc(s->n * 64 * sizeof *test_labels);
+    size_t n_test_labels = 0;
+    char base_art[1024], rand_art[1024], art[1024];
+    struct err e;
+
+    if (!tr || !te || !docs || !test_labels)
+        goto out;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->docs[i].set == TDOC_TEST) {
+            te[nte++] = i;
+            const char *l[64];
+            size_t nl = doc_labels(&s->docs[i], l);
+            for (size_t k = 0; k < nl; k++)
+                if (!in_list(test_labels, n_test_labels, l[k]))
+                    test_labels[n_test_labels++] = l[k];
+        } else {
+            tr[ntr++] = i;
+        }
+    }
+    shuffle(tr, ntr, 20240601);
+    size_t na = ntr / 2;
+    const size_t *half_b = tr + na;
+    size_t nb = ntr - na;
+    snprintf(base_art, sizeof base_art, "%s/base.art", tmp);
+    snprintf(art, sizeof art, "%s/small.art", tmp);
+    snprintf(rand_art, sizeof rand_art, "%s/random.art", tmp);
+    const char *type = s->absa ? "ABSA" : "CLASS";
+
+    /* the base: half A + the official test */
+    size_t m = 0;
+    for (size_t j = 0; j < na; j++) {
+        docs[m] = s->docs[tr[j]];
+        docs[m++].set = TDOC_TRAIN;
+    }
+    for (size_t j = 0; j < nte; j++) {
+        docs[m] = s->docs[te[j]];
+        docs[m++].set = TDOC_TEST;
+    }
+    struct trainer_job job = {.type = type, .language = lang, .seed = "bench-base",
+                              .docs = docs, .n_docs = m, .artifact_path = base_art};
+    struct trainer_result res = {0};
+    double t0 = now_s();
+    if (trainer_run(&job, &res, &e) < 0) {
+        printf("%s: base training failed: %s\n", name, e.msg);
+        goto out;
+    }
+    printf("\nbase-model experiment: %s (%s), base trained on %zu of %zu training documents: "
+           "micro-F1 %.4f, %.2f s; small models from the other %zu, test %zu, %d draws\n",
+           name, type, na, ntr, res.score, now_s() - t0, nb, nte, BASE_SEEDS);
+    trainer_result_release(&res);
+    /* the random-label base: same documents, labels permuted among them */
+    {
+        size_t *perm = malloc((na ? na : 1) * sizeof *perm);
+        if (!perm)
+            goto out;
+        for (size_t j = 0; j < na; j++)
+            perm[j] = j;
+        shuffle(perm, na, 777);
+        for (size_t j = 0; j < na; j++) {
+            const struct tdoc *src = &s->docs[tr[perm[j]]];
+            docs[j].cls = src->cls;
+            docs[j].aspects = src->aspects;
+            docs[j].n_aspects = src->n_aspects;
+        }
+        free(perm);
+        job.artifact_path = rand_art;
+        if (trainer_run(&job, &res, &e) < 0) {
+            printf("%s: random-label base training failed: %s\n", name, e.msg);
+            goto out;
+        }
+        printf("random-label base: micro-F1 %.4f\n", res.score);
+        trainer_result_release(&res);
+    }
+    printf("%6s  %-22s %16s %8s %s\n", "n", "variant", "micro-F1 (sd)", "train_s",
+           "heads stacked");
+    for (size_t si = 0; si < N_BASE_SIZES; si++) {
+        size_t n = BASE_SIZES[si];
+        double sum[N_VARIANTS] = {0}, sq[N_VARIANTS] = {0}, secs[N_VARIANTS] = {0};
+        int st[N_VARIANTS] = {0}, heads[N_VARIANTS] = {0}, runs = 0;
+        if (n > nb)
+            break;
+        for (int seed = 1; seed <= BASE_SEEDS; seed++) {
+            size_t *pick = malloc(nb * sizeof *pick);
+            unsigned char *used = calloc(nb, 1);
+            const char **cov = malloc(n_test_labels * sizeof *cov);
+            size_t ncov = 0;
+            if (!pick || !used || !cov) {
+                free(pick);
+                free(used);
+                free(cov);
+                goto out;
+            }
+            for (size_t j = 0; j < nb; j++)
+                pick[j] = j;
+            shuffle(pick, nb, (uint64_t)seed * 7919u + n);
+            m = 0;
+            /* first one document per test label, then fill in shuffled order */
+            for (size_t j = 0; j < nb && m < n; j++) {
+                const char *l[64];
+                size_t nl = doc_labels(&s->docs[half_b[pick[j]]], l), add = 0;
+                for (size_t k = 0; k < nl; k++)
+                    if (!in_list(cov, ncov, l[k]) && in_list(test_labels, n_test_labels, l[k]))
+                        add = 1;
+                if (!add)
+                    continue;
+                for (size_t k = 0; k < nl; k++)
+                    if (!in_list(cov, ncov, l[k]))
+                        cov[ncov++] = l[k];
+                used[j] = 1;
+                docs[m] = s->docs[half_b[pick[j]]];
+                docs[m++].set = TDOC_TRAIN;
+            }
+            for (size_t j = 0; j < nb && m < n; j++)
+                if (!used[j]) {
+                    docs[m] = s->docs[half_b[pick[j]]];
+                    docs[m++].set = TDOC_TRAIN;
+                }
+            for (size_t j = 0; j < nte; j++) {
+                docs[m] = s->docs[te[j]];
+                docs[m++].set = TDOC_TEST;
+            }
+            free(pick);
+            free(used);
+            free(cov);
+            runs++;
+            for (size_t v = 0; v < N_VARIANTS; v++) {
+                struct trainer_job sj = {.type = type, .language = lang, .seed = "bench-small",
+                                         .docs = docs, .n_docs = m, .artifact_path = art,
+                                         .base_artifact = VARIANTS[v].use_base == 2   ? rand_art
+                                                          : VARIANTS[v].use_base ? base_art
+                                                                                 : NULL};
+                struct trainer_result sr = {0};
+                double t1 = now_s();
+                if (trainer_run_mode(&sj, VARIANTS[v].mode, &sr, &e) < 0) {
+                    printf("%6zu  %-22s failed: %s\n", n, VARIANTS[v].name, e.msg);
+                    continue;
+                }
+                secs[v] += now_s() - t1;
+                sum[v] += sr.score;
+                sq[v] += sr.score * sr.score;
+                st[v] += stacked_heads(sr.metrics, &heads[v]);
+                trainer_result_release(&sr);
+            }
+        }
+        for (size_t v = 0; v < N_VARIANTS && runs > 0; v++) {
+            double mean = sum[v] / runs, var = sq[v] / runs - mean * mean;
+            printf("%6zu  %-22s %9.4f (%.3f) %8.2f %d/%d\n", n, VARIANTS[v].name, mean,
+                   var > 0 ? sqrt(var) : 0.0, secs[v] / runs, st[v], heads[v]);
+        }
+        fflush(stdout);
+    }
+    unlink(art);
+    unlink(base_art);
+    unlink(rand_art);
+out:
+    free(tr);
+    free(te);
+    free(docs);
+    free(test_labels);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "../shared/data";
-    int fasttext = 1;
+    int fasttext = 1, base = 1, main_table = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--no-fasttext"))
             fasttext = 0;
+        else if (!strcmp(argv[i], "--no-base"))
+            base = 0;
+        else if (!strcmp(argv[i], "--base-only"))
+            main_table = 0;
         else
             dir = argv[i];
     }
@@ -239,9 +503,10 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    printf("%-34s %-5s %6s %8s %8s %8s %8s\n", "data set / system", "type", "docs", "train_s",
-           "docs/s", "micro", "macro");
-    for (size_t i = 0; i < nn; i++) {
+    if (main_table)
+        printf("%-34s %-5s %6s %8s %8s %8s %8s\n", "data set / system", "type", "docs",
+               "train_s", "docs/s", "micro", "macro");
+    for (size_t i = 0; i < nn && main_table; i++) {
         struct set s = {0};
         char path[8192], art[1024];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -303,6 +568,18 @@ int main(int argc, char **argv)
             if (system(cmd) != 0)
                 fprintf(stderr, "cleanup failed\n");
         }
+        free_set(&s);
+    }
+    for (size_t i = 0; i < nn && base; i++) {
+        struct set s = {0};
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (load_set(path, &s) < 0 || s.n == 0) {
+            free_set(&s);
+            continue;
+        }
+        json_t *lang = json_object_get(json_array_get(s.root, 0), "lang");
+        base_experiment(&s, names[i], json_is_string(lang) ? json_string_value(lang) : "en", tmp);
         free_set(&s);
     }
     rmdir(tmp);

@@ -39,7 +39,8 @@ int pool_running(struct pool *p);
 
 /* Predictor cache: a loaded artifact shared read-only between request
  * threads. pool_cache_get returns a reference (release with pool_cache_put)
- * or NULL with err (ERR_CORRUPT, ERR_IO...). */
+ * or NULL with err (ERR_CORRUPT, ERR_IO...). When every slot is in use the
+ * predictor is served uncached and pool_cache_put frees it. */
 const struct predictor *pool_cache_get(struct pool *p, const char *artifact, struct err *err);
 void pool_cache_put(struct pool *p, const struct predictor *pred);
 /* Drop a cached artifact (after delete); in-flight users keep their reference. */

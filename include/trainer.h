@@ -71,6 +71,22 @@ struct trainer_result {
 int trainer_run(const struct trainer_job *job, struct trainer_result *out, struct err *err);
 void trainer_result_release(struct trainer_result *r);
 
+/*
+ * How a base model (job->base_artifact) is used. trainer_run() is
+ * trainer_run_mode(TRAINER_BASE_AUTO); the other modes exist for the
+ * benchmark's base-model experiment and for tests (docs/ML.md, "Base models").
+ */
+enum trainer_base_mode {
+    TRAINER_BASE_AUTO = 0, /* stacked transfer per head where CV on train says it helps */
+    TRAINER_BASE_IGNORE,   /* train as if there were no base */
+    TRAINER_BASE_WARM,     /* only warm-start the final fit from the base (no model change) */
+    TRAINER_BASE_STACK     /* stacked transfer wherever a base head matches, no CV choice */
+};
+
+/* trainer_run() with an explicit base-model mode; same contract otherwise. */
+int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
+                     struct trainer_result *out, struct err *err);
+
 struct predictor;
 
 /* Load and verify an artifact (checksum). ERR_CORRUPT for a damaged file, ERR_IO

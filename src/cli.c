@@ -106,6 +106,10 @@ static int parse_opts(int argc, char **argv, int from, const char *const *allowe
             fail("too many options");
             return -1;
         }
+        if (is_flag && eq) { /* --read-only=no must not silently mean "read-only" */
+            fail("option --%s takes no value", name);
+            return -1;
+        }
         o->keys[o->n] = *p;
         if (is_flag) {
             o->vals[o->n++] = "1";

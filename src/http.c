@@ -128,7 +128,12 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
     if (router_authorize(ctx->route, auth, req, &ctx->resp) != 0)
         return 1;
     if (req->query_overflow) {
-        problem_set(&ctx->resp, 400, "Too many query parameters.");
+        json_t *errors = NULL;
+
+        /* a 400 always names what is wrong (errors[]), like every validation failure */
+        problem_field(&errors, "query", "at most %d query parameters are accepted",
+                      REQ_MAX_QUERY);
+        problem_validation(&ctx->resp, errors);
         return 1;
     }
     ctx->limit = (ctx->route->flags & ROUTE_STREAM) ? ROUTER_STREAM_MAX : ROUTER_JSON_MAX;

@@ -27,6 +27,8 @@ struct doc_store {
 struct ingest {
     char type[16];
     enum mode mode;
+    size_t bom; /* bytes of a leading UTF-8 byte-order mark seen so far (skipped) */
+    size_t fed; /* bytes fed so far */
     /* current piece */
     char *buf;
     size_t len, cap;
@@ -412,9 +414,16 @@ static void array_byte(struct ingest *in, char c)
 
 void ingest_feed(struct ingest *in, const char *data, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
+    static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
+    for (size_t i = 0; i < len; i++, in->fed++) {
         char c = data[i];
 
+        /* Editors on some systems start files with a byte-order mark: skip it. */
+        if (in->fed < 3 && in->fed == in->bom && (unsigned char)c == bom[in->bom]) {
+            in->bom++;
+            continue;
+        }
         if (in->mode == MODE_DETECT) {
             if (is_ws(c)) {
                 if (c == '\n')

@@ -581,22 +581,23 @@ const struct predictor *pool_cache_get(struct pool *p, const char *artifact, str
         }
     }
     pthread_mutex_unlock(&p->cache_mu);
-    if (victim < 0) {
-        /* Cache full of in-use entries: serve this request uncached. */
-        err_set(err, ERR_INTERNAL, "predictor cache is full");
-        predictor_free(loaded);
-        return NULL;
-    }
+    /* With every slot in use the predictor is served uncached: pool_cache_put
+     * does not find it in the cache and frees it. */
     return loaded;
 }
 
 void pool_cache_put(struct pool *p, const struct predictor *pred)
 {
+    int cached = 0;
+
+    if (!pred)
+        return;
     pthread_mutex_lock(&p->cache_mu);
     for (int i = 0; i < CACHE_MAX; i++) {
         struct cache_entry *e = &p->cache[i];
 
         if (e->pred == pred) {
+            cached = 1;
             e->refs--;
             if (e->refs == 0 && e->evicted) {
                 free(e->artifact);
@@ -607,6 +608,8 @@ void pool_cache_put(struct pool *p, const struct predictor *pred)
         }
     }
     pthread_mutex_unlock(&p->cache_mu);
+    if (!cached) /* served uncached (the cache was full): this was the only user */
+        predictor_free((struct predictor *)pred);
 }
 
 void pool_cache_evict(struct pool *p, const char *artifact)

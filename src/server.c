@@ -1,8 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* server: start/stop of db + pool + http in dependency order (see server.h). */
+/*
+ * server: start/stop of db + pool + http in dependency order (see server.h).
+ *
+ * One daemon per database: the start-up requeue in pool_start() assumes that
+ * no other process trains from the same queue (otherwise the other daemon's
+ * running jobs would be queued again and trained twice at once). The server
+ * holds a POSIX record lock on "<db>.lock" while it runs; the kernel drops it
+ * when the process dies, so a kill -9 leaves nothing to clean up.
+ */
 #include "server.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "http.h"
@@ -11,7 +24,42 @@
 struct server {
     struct app app;
     struct http_server *http;
+    int lock_fd; /* -1 = none */
 };
+
+/*
+ * Take the database's daemon lock. Returns the descriptor holding it, or -1
+ * with ERR_CONFLICT (another daemon serves the database) or ERR_IO. Record
+ * locks belong to the process: two servers inside one process (tests) are
+ * not told apart.
+ */
+static int lock_database(const char *db_path, struct err *err)
+{
+    char path[4200];
+    struct flock fl;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s.lock", db_path);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err_set(err, ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+
+        close(fd);
+        if (e == EACCES || e == EAGAIN)
+            err_set(err, ERR_CONFLICT, "another modeld is already serving %s", db_path);
+        else
+            err_set(err, ERR_IO, "cannot lock %s: %s", path, strerror(e));
+        return -1;
+    }
+    return fd;
+}
 
 struct server *server_start(const struct app_config *cfg, struct err *err)
 {
@@ -23,6 +71,12 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
         return NULL;
     }
     s->app.cfg = cfg;
+    s->lock_fd = -1;
+    if (strcmp(cfg->db_path, ":memory:") != 0) {
+        s->lock_fd = lock_database(cfg->db_path, err);
+        if (s->lock_fd < 0)
+            goto fail;
+    }
     /* one connection per HTTP thread and per worker, plus one spare */
     s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 1, err);
     if (!s->app.db)
@@ -51,5 +105,7 @@ void server_stop(struct server *s)
     http_stop(s->http);
     pool_stop(s->app.pool);
     db_close(s->app.db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     free(s);
 }

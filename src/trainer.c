@@ -190,6 +190,9 @@ static uint32_t argmax(const double *p, uint32_t n)
     return b;
 }
 
+static const struct artifact_head *find_head(const struct artifact *a, const char *name);
+static long head_label(const struct artifact_head *h, const char *s);
+
 /* ---- training state ---- */
 
 struct run {
@@ -208,7 +211,8 @@ struct run {
     struct feature_node **x;    /* n_tr rows */
     int *fold;                  /* n_tr */
     struct artifact *art;
-    struct artifact *base; /* base model for warm starts, or NULL */
+    struct artifact *base; /* base model (transfer or warm start), or NULL */
+    enum trainer_base_mode mode;
     double pct, lo, hi;    /* progress: last reported, current phase range */
     json_t *selected;      /* per-head selection details */
 };
@@ -638,84 +642,309 @@ static double score_head(void *ctx, size_t level, const double *dec)
     return n ? (double)ok / (double)n : 0.0;
 }
 
-/* Starting weights from the base model's head of the same name (shared labels only). */
-static double *base_init(struct run *r, const struct head_job *h)
+/* ---- base models ----
+ *
+ * A base head is used by a new head of the same name and kind that shares at
+ * least one output label with it. Its weights are carried into the new
+ * model's input space by hashed feature index (never by column position: the
+ * two vocabularies differ), rescaled by idf_base / idf_new so that w·x on the
+ * new TF-IDF vector approximates the base model's own score, and, for the
+ * ABSA polarity head, the category indicator inputs are matched by category
+ * name. Inputs the base does not know get weight 0.
+ *
+ * Stacked transfer: every training row gets one extra input per base output,
+ * STACK_SCALE × the mapped base score (w̃_b·x + bias_b), and the head is
+ * cross-validated and fitted with them. Because the mapped score is linear in
+ * x, the fitted weights v_kb of those inputs fold back exactly into an
+ * ordinary linear head (w_k += STACK_SCALE Σ_b v_kb w̃_b), so the artifact and
+ * the predictor do not change. The L2 penalty on v is small next to the
+ * text weights, so this acts like a prior "start from the base model's
+ * opinion, learn corrections from the new data" whose strength CV picks.
+ */
+#define STACK_SCALE 1.0
+#define STACK_MAX 64 /* base outputs used as inputs at most */
+
+struct base_map {
+    const struct artifact_head *bh;
+    size_t E;     /* base outputs = extra inputs */
+    size_t n_in;  /* inputs of the new head (without bias) */
+    double *wm;   /* E × n_in mapped base weights */
+    double *bb;   /* E base biases */
+};
+
+static void base_map_release(struct base_map *m)
+{
+    free(m->wm);
+    free(m->bb);
+    memset(m, 0, sizeof *m);
+}
+
+/* The base head matching h (same name, kind, a shared label), or NULL. */
+static const struct artifact_head *base_head(const struct run *r, const struct head_job *h)
 {
     if (!r->base)
         return NULL;
-    const struct artifact_head *bh = NULL;
-    for (uint32_t i = 0; i < r->base->n_heads; i++)
-        if (!strcmp(r->base->heads[i].name, h->name) && r->base->heads[i].kind == h->kind)
-            bh = &r->base->heads[i];
-    if (!bh || (bh->n_w == 1) != (h->K == 1 && h->n_out == 2))
+    const struct artifact_head *bh = find_head(r->base, h->name);
+    if (!bh || bh->kind != h->kind || bh->n_w == 0 || bh->n_w > STACK_MAX)
         return NULL;
-    size_t nf = (size_t)h->data.n_feat;
-    long col[64];
-    if (h->K > 64)
-        return NULL;
+    for (size_t k = 0; k < h->n_out; k++)
+        if (head_label(bh, h->labels[k]) >= 0)
+            return bh;
+    return NULL;
+}
+
+/*
+ * Base input index for input j of the new head h (and the factor its weight
+ * is multiplied by), or -1 when the base has no such input.
+ */
+static long base_input(const struct run *r, const struct head_job *h,
+                       const struct artifact_head *bh, size_t j, double *scale)
+{
+    *scale = 1.0;
+    if (j < r->vocab.n) {
+        long bp = feat_vocab_find(&r->base->vocab, r->vocab.idx[j]);
+        if (bp < 0 || (uint32_t)bp >= bh->n_in)
+            return -1;
+        if (r->vocab.idf[j] > 0.0f)
+            *scale = (double)r->base->vocab.idf[bp] / (double)r->vocab.idf[j];
+        return bp;
+    }
+    /* polarity head: category indicators, matched by category name */
+    const struct artifact_head *bcat = find_head(r->base, "category");
+    size_t c = j - r->vocab.n;
+    if (strcmp(h->name, "polarity") != 0 || !bcat || c >= r->cats.n)
+        return -1;
+    long bc = head_label(bcat, r->cats.s[c]);
+    if (bc < 0 || r->base->vocab.n + (size_t)bc >= bh->n_in)
+        return -1;
+    return (long)(r->base->vocab.n + (size_t)bc);
+}
+
+/* Fill m with the base head's weights mapped onto h's inputs. 0, 1 if no base head
+ * matches (m empty), -1 out of memory. */
+static int base_map_build(struct run *r, const struct head_job *h, struct base_map *m)
+{
+    memset(m, 0, sizeof *m);
+    const struct artifact_head *bh = base_head(r, h);
+    if (!bh)
+        return 1;
+    m->bh = bh;
+    m->E = bh->n_w;
+    m->n_in = (size_t)h->data.n_feat - 1;
+    m->wm = calloc(m->E * m->n_in + 1, sizeof *m->wm);
+    m->bb = malloc(m->E * sizeof *m->bb);
+    if (!m->wm || !m->bb) {
+        base_map_release(m);
+        return -1;
+    }
+    for (size_t e = 0; e < m->E; e++)
+        m->bb[e] = bh->bias[e];
+    for (size_t j = 0; j < m->n_in; j++) {
+        double sc;
+        long bi = base_input(r, h, bh, j, &sc);
+        const float *row = bi >= 0 ? artifact_head_row(bh, (uint32_t)bi) : NULL;
+        if (row)
+            for (size_t e = 0; e < m->E; e++)
+                m->wm[e * m->n_in + j] = sc * row[e];
+    }
+    return 0;
+}
+
+/*
+ * Rows of d with the E stacked base scores inserted before the bias node:
+ * fills *out (rows point into *nodes, both owned by the caller). -1 out of memory.
+ */
+static int stack_rows(const struct learn_data *d, const struct base_map *m,
+                      struct learn_data *out, struct feature_node **nodes)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct feature_node *x = d->x[i];
+        while (x->index != -1)
+            x++;
+        total += (size_t)(x - d->x[i]) + 1 + m->E;
+    }
+    struct feature_node *q = malloc((total ? total : 1) * sizeof *q);
+    struct feature_node **rows = malloc((d->n ? d->n : 1) * sizeof *rows);
+    if (!q || !rows) {
+        free(q);
+        free(rows);
+        return -1;
+    }
+    *nodes = q;
+    int bias = (int)(m->n_in + m->E) + 1;
+    for (size_t i = 0; i < d->n; i++) {
+        rows[i] = q;
+        const struct feature_node *x = d->x[i];
+        for (; x->index != -1 && (size_t)x->index <= m->n_in; x++)
+            *q++ = *x;
+        for (size_t e = 0; e < m->E; e++) {
+            double z = m->bb[e];
+            for (const struct feature_node *y = d->x[i]; y->index != -1; y++)
+                if ((size_t)y->index <= m->n_in)
+                    z += m->wm[e * m->n_in + (size_t)y->index - 1] * y->value;
+            *q++ = (struct feature_node){(int)(m->n_in + e) + 1, STACK_SCALE * z};
+        }
+        *q++ = (struct feature_node){bias, 1.0};
+        *q++ = (struct feature_node){-1, 0.0};
+    }
+    out->n = d->n;
+    out->x = rows;
+    out->n_feat = bias;
+    return 0;
+}
+
+/* Fold stacked weights Ws (K × (n_in + E + 1)) into plain weights W (K × (n_in + 1)). */
+static void stack_fold(const struct base_map *m, size_t K, const double *Ws, double *W)
+{
+    size_t ns = m->n_in + m->E + 1, nf = m->n_in + 1;
+    for (size_t k = 0; k < K; k++) {
+        const double *ws = Ws + k * ns;
+        double *w = W + k * nf;
+        memcpy(w, ws, m->n_in * sizeof *w);
+        w[nf - 1] = ws[ns - 1];
+        for (size_t e = 0; e < m->E; e++) {
+            double v = STACK_SCALE * ws[m->n_in + e];
+            if (v == 0.0)
+                continue;
+            const double *wm = m->wm + e * m->n_in;
+            for (size_t j = 0; j < m->n_in; j++)
+                w[j] += v * wm[j];
+            w[nf - 1] += v * m->bb[e];
+        }
+    }
+}
+
+/*
+ * Starting weights for the final fit from the base head (TRAINER_BASE_WARM):
+ * mapped weights of the outputs whose label the base also has, else 0.
+ * NULL when nothing matches (or out of memory: a warm start is optional).
+ */
+static double *base_init(struct run *r, const struct head_job *h)
+{
+    struct base_map m;
+    long col[STACK_MAX];
+    double *init = NULL;
     int any = 0;
+
+    if (h->K > STACK_MAX || base_map_build(r, h, &m) != 0)
+        return NULL;
     for (size_t k = 0; k < h->K; k++) {
         col[k] = -1;
-        if (h->K == 1) {
-            if (!strcmp(bh->labels[0], h->labels[0]) && !strcmp(bh->labels[1], h->labels[1]))
+        if (h->K == 1 && h->n_out == 2 && m.E == 1 && m.bh->n_out == 2) {
+            /* binary heads store the score of labels[1] */
+            if (!strcmp(m.bh->labels[0], h->labels[0]) && !strcmp(m.bh->labels[1], h->labels[1]))
                 col[k] = 0;
-        } else {
-            for (uint32_t b = 0; b < bh->n_out; b++)
-                if (!strcmp(bh->labels[b], h->labels[k]))
-                    col[k] = b;
+        } else if (h->K == h->n_out && m.E == m.bh->n_out) {
+            col[k] = head_label(m.bh, h->labels[k]);
         }
         any |= col[k] >= 0;
     }
-    if (!any)
-        return NULL;
-    double *init = calloc(h->K * nf, sizeof *init);
-    if (!init)
-        return NULL;
-    for (size_t j = 0; j < r->vocab.n; j++) {
-        long bp = feat_vocab_find(&r->base->vocab, r->vocab.idx[j]);
-        const float *row = bp >= 0 ? artifact_head_row(bh, (uint32_t)bp) : NULL;
-        if (!row)
-            continue;
-        for (size_t k = 0; k < h->K; k++)
-            if (col[k] >= 0)
-                init[k * nf + j] = row[col[k]];
-    }
-    for (size_t k = 0; k < h->K; k++)
-        if (col[k] >= 0)
-            init[k * nf + nf - 1] = bh->bias[col[k]];
+    size_t nf = m.n_in + 1;
+    if (any && (init = calloc(h->K * nf, sizeof *init)) != NULL)
+        for (size_t k = 0; k < h->K; k++) {
+            if (col[k] < 0)
+                continue;
+            memcpy(init + k * nf, m.wm + (size_t)col[k] * m.n_in, m.n_in * sizeof *init);
+            init[k * nf + nf - 1] = m.bb[col[k]];
+        }
+    base_map_release(&m);
     return init;
+}
+
+/* CV over the grid on d: *best level, *score its CV score (thresholds in h->thr_by_level). */
+static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d, double lo,
+                   double hi, size_t *best, size_t *ran, double *score, struct err *err)
+{
+    struct learn_opts o = {.n_threads = N_THREADS, .cancel = r->job->cancel, .tick = tick, .ctx = r};
+    size_t nd = d->n * h->K;
+    double *dec = malloc((nd ? nd : 1) * sizeof *dec);
+    int rc = -1;
+
+    if (!dec) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    struct learn_data saved = h->data;
+    h->data = *d; /* score_head reads the row count */
+    phase(r, lo, hi);
+    if (learn_cv(d, h->Y, h->K, h->fold, N_FOLDS, C_GRID, N_GRID, PATIENCE, score_head, h, best,
+                 dec, ran, &o, err) == 0) {
+        *score = score_head(h, *best, dec);
+        rc = 0;
+    }
+    h->data = saved;
+    free(dec);
+    return rc;
 }
 
 static int train_head(struct run *r, struct head_job *h, struct artifact_head *out, double p_lo,
                       double p_hi, struct err *err)
 {
     int rc = -1;
-    size_t nf = (size_t)h->data.n_feat, best = 0, ran = 0;
-    double thr[N_GRID];
-    double *W = NULL, *init = NULL;
+    size_t nf = (size_t)h->data.n_feat, best = 0, ran = 0, best_s = 0, ran_s = 0;
+    double thr[N_GRID], thr_s[N_GRID], cv_plain = 0.0, cv_stack = 0.0;
+    double *W = NULL, *Ws = NULL, *init = NULL;
     struct learn_opts o = {.n_threads = N_THREADS, .cancel = r->job->cancel, .tick = tick, .ctx = r};
     struct artifact_head a = {0};
+    struct base_map bm = {0};
+    struct learn_data sd = {0};
+    struct feature_node *snodes = NULL;
+    int stacked = 0, have_base = 0;
+    const char *transfer = "none";
 
     for (size_t i = 0; i < N_GRID; i++)
-        thr[i] = 0.5;
-    h->thr_by_level = thr;
+        thr[i] = thr_s[i] = 0.5;
     double t0 = now_s();
-    phase(r, p_lo, p_lo + (p_hi - p_lo) * 0.8);
-    if (learn_cv(&h->data, h->Y, h->K, h->fold, N_FOLDS, C_GRID, N_GRID, PATIENCE, score_head, h,
-                 &best, NULL, &ran, &o, err) < 0)
-        goto out;
-    h->C = C_GRID[best];
-    h->threshold = h->kind == ARTIFACT_HEAD_MULTILABEL ? thr[best] : 0.5;
-    double t1 = now_s();
-    phase(r, p_lo + (p_hi - p_lo) * 0.8, p_hi);
-    W = malloc(h->K * nf * sizeof *W);
-    if (!W) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        goto out;
+    double p_cv = p_lo + (p_hi - p_lo) * 0.8;
+    if (r->base && (r->mode == TRAINER_BASE_AUTO || r->mode == TRAINER_BASE_STACK)) {
+        int b = base_map_build(r, h, &bm);
+        if (b < 0)
+            goto oom;
+        if (b == 0) {
+            have_base = 1;
+            if (stack_rows(&h->data, &bm, &sd, &snodes) < 0)
+                goto oom;
+        }
     }
-    init = base_init(r, h);
-    if (learn_fit(&h->data, h->Y, h->K, h->C, init, W, &o, err) < 0)
-        goto out;
+    double p_mid = have_base && r->mode == TRAINER_BASE_AUTO ? (p_lo + p_cv) / 2 : p_cv;
+    if (!have_base || r->mode == TRAINER_BASE_AUTO) {
+        h->thr_by_level = thr;
+        if (cv_head(r, h, &h->data, p_lo, p_mid, &best, &ran, &cv_plain, err) < 0)
+            goto out;
+    }
+    if (have_base) {
+        h->thr_by_level = thr_s;
+        if (cv_head(r, h, &sd, p_mid, p_cv, &best_s, &ran_s, &cv_stack, err) < 0)
+            goto out;
+        /* ties keep the simpler model without transfer */
+        stacked = r->mode == TRAINER_BASE_STACK || cv_stack > cv_plain + 1e-9;
+        transfer = stacked ? "stacked" : "rejected_by_cv";
+    }
+    if (stacked) {
+        best = best_s;
+        ran = ran_s;
+    }
+    h->C = C_GRID[best];
+    h->threshold = h->kind == ARTIFACT_HEAD_MULTILABEL ? (stacked ? thr_s : thr)[best] : 0.5;
+    double t1 = now_s();
+    phase(r, p_cv, p_hi);
+    W = malloc(h->K * nf * sizeof *W);
+    if (!W)
+        goto oom;
+    if (stacked) {
+        Ws = malloc(h->K * (size_t)sd.n_feat * sizeof *Ws);
+        if (!Ws)
+            goto oom;
+        if (learn_fit(&sd, h->Y, h->K, h->C, NULL, Ws, &o, err) < 0)
+            goto out;
+        stack_fold(&bm, h->K, Ws, W);
+    } else {
+        if (r->base && r->mode == TRAINER_BASE_WARM)
+            init = base_init(r, h);
+        if (learn_fit(&h->data, h->Y, h->K, h->C, init, W, &o, err) < 0)
+            goto out;
+    }
     double t2 = now_s();
     /* convert to a float32 head: rows = inputs, columns = outputs */
     a.name = strdup(h->name);
@@ -739,11 +968,15 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
         a.bias[k] = (float)W[k * nf + nf - 1];
     a.threshold = (float)h->threshold;
     a.C = h->C;
-    json_t *sel = json_pack("{s:s, s:f, s:s, s:f, s:i, s:i, s:b, s:f, s:f}", "head", h->name, "C",
-                            h->C, "solver", "L2R_LR", "threshold", h->threshold, "cv_folds",
+    json_t *sel = json_pack("{s:s, s:f, s:s, s:f, s:i, s:i, s:b, s:s, s:f, s:f}", "head", h->name,
+                            "C", h->C, "solver", "L2R_LR", "threshold", h->threshold, "cv_folds",
                             N_FOLDS, "grid_levels", (int)ran, "warm_start_from_base",
-                            init != NULL, "cv_seconds", t1 - t0, "fit_seconds", t2 - t1);
+                            init != NULL, "base_transfer", transfer, "cv_seconds", t1 - t0,
+                            "fit_seconds", t2 - t1);
     if (!sel || json_array_append_new(r->selected, sel) < 0)
+        goto oom;
+    if (have_base && (json_object_set_new(sel, "cv_score_without_base", json_real(cv_plain)) < 0 ||
+                      json_object_set_new(sel, "cv_score_with_base", json_real(cv_stack)) < 0))
         goto oom;
     *out = a;
     memset(&a, 0, sizeof a);
@@ -753,7 +986,11 @@ oom:
     err_set(err, ERR_NOMEM, "out of memory");
 out:
     artifact_head_release(&a);
+    base_map_release(&bm);
+    free(sd.x);
+    free(snodes);
     free(W);
+    free(Ws);
     free(init);
     return rc;
 }
@@ -1085,7 +1322,7 @@ out:
 static int load_base(struct run *r)
 {
     struct err e;
-    if (!r->job->base_artifact)
+    if (!r->job->base_artifact || r->mode == TRAINER_BASE_IGNORE)
         return 0;
     r->base = artifact_read(r->job->base_artifact, &e);
     if (r->base && memcmp(&r->base->fcfg, &r->fcfg, sizeof r->fcfg) != 0) {
@@ -1098,7 +1335,13 @@ static int load_base(struct run *r)
 
 int trainer_run(const struct trainer_job *job, struct trainer_result *out, struct err *err)
 {
-    struct run r = {.job = job};
+    return trainer_run_mode(job, TRAINER_BASE_AUTO, out, err);
+}
+
+int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
+                     struct trainer_result *out, struct err *err)
+{
+    struct run r = {.job = job, .mode = mode};
     struct metrics m;
     json_t *metrics = NULL, *absa = NULL;
     int rc = -1;

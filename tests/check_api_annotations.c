@@ -191,14 +191,16 @@ START_TEST(test_upload_array_and_ndjson)
     world_up(&w);
     s = session(&w, "s", "ABSA", "en");
     upload(&w, s, "application/json",
-           "[{\"text\":\"Great food\",\"aspects\":[{\"category\":\"FOOD\",\"polarity\":\"positive\"}]},"
+           "[{\"text\":\"Great "
+           "food\",\"aspects\":[{\"category\":\"FOOD\",\"polarity\":\"positive\"}]},"
            " {\"text\":\"Nothing to say\",\"aspects\":[]}]",
            &r);
     ck_assert_msg(r.status == 200 || r.status == 201, "%s", r.body);
     ck_assert_int_eq(jint(r.json, "documents_added"), 2);
     tresp_release(&r);
     upload(&w, s, "application/x-ndjson",
-           "{\"text\":\"Slow service\",\"aspects\":[{\"category\":\"SERVICE\",\"polarity\":\"negative\"},"
+           "{\"text\":\"Slow "
+           "service\",\"aspects\":[{\"category\":\"SERVICE\",\"polarity\":\"negative\"},"
            "{\"category\":\"FOOD\",\"polarity\":\"positive\"}]}\n"
            "\n"
            "{\"text\":\"Mixed\",\"aspects\":[{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
@@ -224,9 +226,8 @@ START_TEST(test_upload_array_and_ndjson)
 
         snprintf(path, sizeof(path), "/projects/%lld/annotations", (long long)w.pr);
         thttp(&w.ts, "GET", path, w.tok, NULL, NULL, &r);
-        ck_assert_int_eq(jint(json_array_get(json_object_get(r.json, "items"), 0),
-                              "document_count"),
-                         4);
+        ck_assert_int_eq(
+            jint(json_array_get(json_object_get(r.json, "items"), 0), "document_count"), 4);
         tresp_release(&r);
     }
     tserver_cleanup(&w.ts);
@@ -352,10 +353,12 @@ START_TEST(test_upload_type_rules)
     ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"t\"}"), 400);
     ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[{\"category\":\"A\"}]}"), 400);
     ck_assert_int_eq(
-        one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[{\"category\":\"A\",\"polarity\":\"good\"}]}"),
+        one(&w, "ABSA",
+            "{\"text\":\"t\",\"aspects\":[{\"category\":\"A\",\"polarity\":\"good\"}]}"),
         400);
     ck_assert_int_eq(
-        one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[{\"category\":\"\",\"polarity\":\"neutral\"}]}"),
+        one(&w, "ABSA",
+            "{\"text\":\"t\",\"aspects\":[{\"category\":\"\",\"polarity\":\"neutral\"}]}"),
         400);
     ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[\"A\"]}"), 400);
     /* text: required, a non-empty string */
@@ -367,8 +370,9 @@ START_TEST(test_upload_type_rules)
     ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"\xc3\x28\",\"aspects\":[]}"), 400);
     /* external_id must be a string; extra keys are ignored */
     ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[],\"external_id\":3}"), 400);
-    ck_assert_int_eq(one(&w, "ABSA", "{\"text\":\"t\",\"aspects\":[],\"external_id\":\"e1\","
-                                     "\"id\":9,\"lang\":\"en\",\"split\":\"test\",\"x\":{}}"),
+    ck_assert_int_eq(one(&w, "ABSA",
+                         "{\"text\":\"t\",\"aspects\":[],\"external_id\":\"e1\","
+                         "\"id\":9,\"lang\":\"en\",\"split\":\"test\",\"x\":{}}"),
                      201);
     /* a document must be an object */
     ck_assert_int_eq(one(&w, "ABSA", "[1]"), 400);
@@ -382,7 +386,8 @@ START_TEST(test_utf8_round_trip)
     struct world w;
     struct tresp r;
     int64_t s;
-    const char *de = "Gr\xc3\xbc\xc3\x9f" "e aus M\xc3\xbcnchen \xc3\x84\xc3\x96\xc3\x9c";
+    const char *de = "Gr\xc3\xbc\xc3\x9f"
+                     "e aus M\xc3\xbcnchen \xc3\x84\xc3\x96\xc3\x9c";
     const char *ar = "\xd8\xa7\xd9\x84\xd8\xb7\xd8\xb9\xd8\xa7\xd9\x85 \xd9\x84\xd8\xb0\xd9\x8a"
                      "\xd8\xb0";
     char body[512];
@@ -424,7 +429,8 @@ START_TEST(test_utf8_round_trip)
         int64_t m = tfx_user(&w.ts, "mgr", 0, tok);
 
         tfx_member(&w.ts, w.pr, m, "MANAGER");
-        upload(&w, s, "application/x-ndjson", "{\"text\":\"\xd8\xac\xd9\x8a\xd8\xaf\",\"aspects\":[]}", &r);
+        upload(&w, s, "application/x-ndjson",
+               "{\"text\":\"\xd8\xac\xd9\x8a\xd8\xaf\",\"aspects\":[]}", &r);
         ck_assert_int_eq(r.status, 201);
         tresp_release(&r);
         snprintf(path, sizeof(path), "/projects/%lld/models", (long long)w.pr);
@@ -529,8 +535,8 @@ START_TEST(test_upload_413)
              (long long)s);
     /* declared length over the cap: refused before the body is read */
     b = (struct big){over, 0};
-    thttp_stream(&w.ts, "POST", path, w.tok, "application/x-ndjson", gen_big, &b,
-                 (long long)over, &r);
+    thttp_stream(&w.ts, "POST", path, w.tok, "application/x-ndjson", gen_big, &b, (long long)over,
+                 &r);
     tassert_problem(&r, 413);
     tresp_release(&r);
     /* chunked, no length: refused once the cap is crossed */

@@ -82,9 +82,12 @@ START_TEST(test_401_kinds)
     tresp_release(&r);
     /* malformed headers */
     {
-        const char *const bad[] = {"Authorization: Basic dXNlcjpwYXNz", "Authorization: Bearer",
-                                   "Authorization: Bearer ", "Authorization: Token abc",
-                                   "Authorization: Bearerabc", NULL};
+        const char *const bad[] = {"Authorization: Basic dXNlcjpwYXNz",
+                                   "Authorization: Bearer",
+                                   "Authorization: Bearer ",
+                                   "Authorization: Token abc",
+                                   "Authorization: Bearerabc",
+                                   NULL};
 
         for (const char *const *b = bad; *b; b++) {
             const char *h[] = {*b, NULL};
@@ -266,8 +269,8 @@ START_TEST(test_role_matrix)
         ck_assert_msg(e < n, "route %s %s is not in the test's table", rt->method, rt->pattern);
         ck_assert_msg(rt->min_role == expected_roles[e].min, "%s %s: min role %d, expected %d",
                       rt->method, rt->pattern, rt->min_role, expected_roles[e].min);
-        ck_assert_msg(!!(rt->flags & ROUTE_WRITE) == expected_roles[e].write,
-                      "%s %s: write flag", rt->method, rt->pattern);
+        ck_assert_msg(!!(rt->flags & ROUTE_WRITE) == expected_roles[e].write, "%s %s: write flag",
+                      rt->method, rt->pattern);
         fill_path(rt->pattern, w.pr, path, sizeof(path));
         if (rt->flags & ROUTE_JSON) {
             ctype = strcmp(rt->method, "PATCH") == 0 ? "application/merge-patch+json"
@@ -459,8 +462,8 @@ START_TEST(test_404_405)
     snprintf(p, sizeof(p), "/projects/%lld/models/1", (long long)w.pr);
     thttp(&w.ts, "POST", p, w.tok[W_OWNER], "application/json", "{}", &r);
     tassert_problem(&r, 405);
-    ck_assert_msg(strstr(r.allow, "GET") && strstr(r.allow, "PATCH") &&
-                      strstr(r.allow, "DELETE") && !strstr(r.allow, "POST"),
+    ck_assert_msg(strstr(r.allow, "GET") && strstr(r.allow, "PATCH") && strstr(r.allow, "DELETE") &&
+                      !strstr(r.allow, "POST"),
                   "Allow: %s", r.allow);
     tresp_release(&r);
     snprintf(p, sizeof(p), "/projects/%lld/models/1/cancel", (long long)w.pr);

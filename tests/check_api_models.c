@@ -131,13 +131,25 @@ static int is_rfc3339_utc(const char *s)
 
 START_TEST(test_create_fields_exact)
 {
-    static const char *const expected[] = {
-        "id",     "uuid",       "name",  "display_name",      "language",         "base",
-        "created", "owner",     "progress", "project_id",     "score",            "short_description",
-        "long_description", "status", "type", NULL};
+    static const char *const expected[] = {"id",
+                                           "uuid",
+                                           "name",
+                                           "display_name",
+                                           "language",
+                                           "base",
+                                           "created",
+                                           "owner",
+                                           "progress",
+                                           "project_id",
+                                           "score",
+                                           "short_description",
+                                           "long_description",
+                                           "status",
+                                           "type",
+                                           NULL};
     /* documented extras (openapi): allowed, but nothing else */
-    static const char *const extras[] = {"updated",   "failure_reason", "queued_at",
-                                         "started_at", "finished_at",   "metrics", NULL};
+    static const char *const extras[] = {"updated",     "failure_reason", "queued_at", "started_at",
+                                         "finished_at", "metrics",        NULL};
     struct world w;
     struct tresp r, g;
     char loc[128];
@@ -310,8 +322,7 @@ START_TEST(test_name_rules)
          (long long)w.absa1);
     expect_field(&r, "name", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":42,\"language\":\"en\",\"annotation_ids\":[%lld]}",
-         (long long)w.absa1);
+    post(&w, &r, "{\"name\":42,\"language\":\"en\",\"annotation_ids\":[%lld]}", (long long)w.absa1);
     expect_field(&r, "name", NULL);
     tresp_release(&r);
     /* 128 characters are fine, 129 are not (counted in characters, not bytes) */
@@ -375,8 +386,7 @@ START_TEST(test_name_unique_per_workspace)
 
         snprintf(path2, sizeof(path2), "/projects/%lld/models", (long long)w.pr_other);
         snprintf(body, sizeof(body),
-                 "{\"name\":\"dup\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
-                 (long long)s);
+                 "{\"name\":\"dup\",\"language\":\"en\",\"annotation_ids\":[%lld]}", (long long)s);
         tjson(&w.ts, "POST", path2, w.tok, body, &r);
         ck_assert_msg(r.status == 201, "%s", r.body);
         tresp_release(&r);
@@ -443,37 +453,48 @@ START_TEST(test_other_string_fields)
     char big[5200];
 
     world_up(&w);
-    post(&w, &r, "{\"name\":\"d1\",\"display_name\":\"\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"display_name\":\"\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
          (long long)w.absa1);
     expect_field(&r, "display_name", NULL);
     tresp_release(&r);
     memset(big, 'y', 256);
     big[256] = '\0';
-    post(&w, &r, "{\"name\":\"d1\",\"display_name\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"display_name\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
          big, (long long)w.absa1);
     expect_field(&r, "display_name", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"d1\",\"short_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"short_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%"
+         "lld]}",
          big, (long long)w.absa1);
     expect_field(&r, "short_description", NULL);
     tresp_release(&r);
     memset(big, 'z', 4001);
     big[4001] = '\0';
-    post(&w, &r, "{\"name\":\"d1\",\"long_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"long_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%"
+         "lld]}",
          big, (long long)w.absa1);
     expect_field(&r, "long_description", NULL);
     tresp_release(&r);
     big[4000] = '\0';
-    post(&w, &r, "{\"name\":\"d1\",\"long_description\":\"%s\",\"short_description\":7,\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"long_description\":\"%s\",\"short_description\":7,\"language\":\"en\","
+         "\"annotation_ids\":[%lld]}",
          big, (long long)w.absa1);
     expect_field(&r, "short_description", NULL);
     ck_assert_ptr_null(terror(&r, "long_description"));
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"d1\",\"long_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d1\",\"long_description\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%"
+         "lld]}",
          big, (long long)w.absa1);
     ck_assert_msg(r.status == 201, "%s", r.body);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"d2\",\"colour\":\"red\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"d2\",\"colour\":\"red\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
          (long long)w.absa1);
     expect_field(&r, "colour", "unknown");
     tresp_release(&r);
@@ -483,16 +504,23 @@ END_TEST
 
 START_TEST(test_every_invalid_field_listed)
 {
-    static const char *const fields[] = {"name", "display_name", "language", "base_id",
-                                         "annotation_ids", "short_description",
-                                         "long_description", "extra", NULL};
+    static const char *const fields[] = {"name",
+                                         "display_name",
+                                         "language",
+                                         "base_id",
+                                         "annotation_ids",
+                                         "short_description",
+                                         "long_description",
+                                         "extra",
+                                         NULL};
     struct world w;
     struct tresp r;
 
     world_up(&w);
-    post(&w, &r, "{\"name\":\"\",\"display_name\":5,\"language\":\"fr\",\"base_id\":0,"
-                 "\"annotation_ids\":\"x\",\"short_description\":[],\"long_description\":{},"
-                 "\"extra\":1}");
+    post(&w, &r,
+         "{\"name\":\"\",\"display_name\":5,\"language\":\"fr\",\"base_id\":0,"
+         "\"annotation_ids\":\"x\",\"short_description\":[],\"long_description\":{},"
+         "\"extra\":1}");
     tassert_problem(&r, 400);
     for (const char *const *f = fields; *f; f++)
         ck_assert_msg(terror(&r, *f) != NULL, "%s not listed in %s", *f, r.body);
@@ -505,11 +533,18 @@ END_TEST
 
 START_TEST(test_body_shapes)
 {
-    static const char *const bodies[] = {
-        "",      "null",        "[]",          "\"name\"", "42", "{",
-        "{\"name\":\"a\"} x",   "{\"name\":\"a\",\"name\":\"b\",\"language\":\"en\"}",
-        "\xff\xfe", "{\"name\":\"\xc3\x28\",\"language\":\"en\"}",
-        "{\"name\":\"a\\u0000b\",\"language\":\"en\"}", NULL};
+    static const char *const bodies[] = {"",
+                                         "null",
+                                         "[]",
+                                         "\"name\"",
+                                         "42",
+                                         "{",
+                                         "{\"name\":\"a\"} x",
+                                         "{\"name\":\"a\",\"name\":\"b\",\"language\":\"en\"}",
+                                         "\xff\xfe",
+                                         "{\"name\":\"\xc3\x28\",\"language\":\"en\"}",
+                                         "{\"name\":\"a\\u0000b\",\"language\":\"en\"}",
+                                         NULL};
     struct world w;
     struct tresp r;
 
@@ -556,8 +591,8 @@ END_TEST
 /* Create a BASE catalog row with the CLI; returns its id. */
 static int64_t cli_base(struct world *w, const char *name, const char *lang)
 {
-    const char *args[] = {"base", "create", "--db", w->ts.db_path, "--name", name,
-                          "--language", lang, NULL};
+    const char *args[] = {"base", "create",     "--db", w->ts.db_path, "--name",
+                          name,   "--language", lang,   NULL};
     char out[64];
     int64_t id;
 
@@ -620,8 +655,7 @@ START_TEST(test_base_trained_model_rules)
     published = tfx_model(&w.ts, w.ws, w.pr, w.mgr, "published", "en", "ABSA", "PUBLISHED");
     failed = tfx_model(&w.ts, w.ws, w.pr, w.mgr, "failed", "en", "ABSA", "FAILED");
     created = tfx_model(&w.ts, w.ws, w.pr, w.mgr, "created", "en", "ABSA", "CREATED");
-    ready_other = tfx_model(&w.ts, w.ws_other, w.pr_other, w.mgr, "ready-o", "en", "ABSA",
-                            "READY");
+    ready_other = tfx_model(&w.ts, w.ws_other, w.pr_other, w.mgr, "ready-o", "en", "ABSA", "READY");
     post(&w, &r, "{\"name\":\"t1\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
          (long long)ready_same, (long long)w.absa1);
     ck_assert_msg(r.status == 201, "%s", r.body);
@@ -632,20 +666,20 @@ START_TEST(test_base_trained_model_rules)
          (long long)ready_p2, (long long)w.absa1);
     ck_assert_msg(r.status == 201, "other project, same workspace: %s", r.body);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"t3\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
-         (long long)active, (long long)w.absa1);
+    post(&w, &r, "{\"name\":\"t3\",\"base_id\":%lld,\"annotation_ids\":[%lld]}", (long long)active,
+         (long long)w.absa1);
     ck_assert_int_eq(r.status, 201);
     tresp_release(&r);
     post(&w, &r, "{\"name\":\"t4\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
          (long long)published, (long long)w.absa1);
     ck_assert_int_eq(r.status, 201);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"t5\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
-         (long long)failed, (long long)w.absa1);
+    post(&w, &r, "{\"name\":\"t5\",\"base_id\":%lld,\"annotation_ids\":[%lld]}", (long long)failed,
+         (long long)w.absa1);
     expect_field(&r, "base_id", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"t6\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
-         (long long)created, (long long)w.absa1);
+    post(&w, &r, "{\"name\":\"t6\",\"base_id\":%lld,\"annotation_ids\":[%lld]}", (long long)created,
+         (long long)w.absa1);
     expect_field(&r, "base_id", NULL);
     tresp_release(&r);
     post(&w, &r, "{\"name\":\"t7\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
@@ -660,7 +694,8 @@ START_TEST(test_base_trained_model_rules)
          (long long)w.absa1);
     expect_field(&r, "base_id", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"t9\",\"base_id\":\"1\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"t9\",\"base_id\":\"1\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
          (long long)w.absa1);
     expect_field(&r, "base_id", NULL);
     tresp_release(&r);
@@ -673,8 +708,9 @@ START_TEST(test_base_trained_model_rules)
     expect_field(&r, "base_id", NULL);
     tresp_release(&r);
     /* a number beyond int64 is a 400, not a crash or a wrap-around */
-    post(&w, &r, "{\"name\":\"t9\",\"base_id\":99999999999999999999,\"language\":\"en\","
-                 "\"annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"t9\",\"base_id\":99999999999999999999,\"language\":\"en\","
+         "\"annotation_ids\":[%lld]}",
          (long long)w.absa1);
     tassert_problem(&r, 400);
     tresp_release(&r);
@@ -692,8 +728,9 @@ START_TEST(test_annotation_id_rules)
 
     world_up(&w);
     /* annotation_ids given: train/test sets are ignored, even when invalid */
-    post(&w, &r, "{\"name\":\"s1\",\"language\":\"en\",\"annotation_ids\":[%lld],"
-                 "\"trainset_annotation_ids\":\"junk\",\"testset_annotation_ids\":[0]}",
+    post(&w, &r,
+         "{\"name\":\"s1\",\"language\":\"en\",\"annotation_ids\":[%lld],"
+         "\"trainset_annotation_ids\":\"junk\",\"testset_annotation_ids\":[0]}",
          (long long)w.absa1);
     ck_assert_msg(r.status == 201, "%s", r.body);
     ck_assert_int_eq(tsql_int(&w.ts, "SELECT COUNT(*) FROM model_annotations"), 1);
@@ -730,19 +767,22 @@ START_TEST(test_annotation_id_rules)
          (long long)w.absa1);
     expect_field(&r, "trainset_annotation_ids", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[],"
-                 "\"testset_annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[],"
+         "\"testset_annotation_ids\":[%lld]}",
          (long long)w.absa1);
     expect_field(&r, "trainset_annotation_ids", NULL);
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld,%lld],"
-                 "\"testset_annotation_ids\":[%lld,%lld]}",
+    post(&w, &r,
+         "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld,%lld],"
+         "\"testset_annotation_ids\":[%lld,%lld]}",
          (long long)w.absa1, (long long)w.absa2, (long long)w.absa3, (long long)w.absa3);
     expect_field(&r, "testset_annotation_ids[1]", "duplicate");
     tresp_release(&r);
     /* overlap */
-    post(&w, &r, "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld,%lld],"
-                 "\"testset_annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld,%lld],"
+         "\"testset_annotation_ids\":[%lld]}",
          (long long)w.absa1, (long long)w.absa2, (long long)w.absa2);
     m = NULL;
     tassert_problem(&r, 400);
@@ -764,8 +804,9 @@ START_TEST(test_annotation_id_rules)
         ck_assert_msg(strstr(m, id) != NULL, "%s", m);
     }
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld],"
-                 "\"testset_annotation_ids\":[777]}",
+    post(&w, &r,
+         "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld],"
+         "\"testset_annotation_ids\":[777]}",
          (long long)w.absa1);
     expect_field(&r, "testset_annotation_ids", "777");
     tresp_release(&r);
@@ -779,8 +820,9 @@ START_TEST(test_annotation_id_rules)
          (long long)w.absa1, (long long)w.cls);
     expect_field(&r, "annotation_ids", "type");
     tresp_release(&r);
-    post(&w, &r, "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld],"
-                 "\"testset_annotation_ids\":[%lld]}",
+    post(&w, &r,
+         "{\"name\":\"s2\",\"language\":\"en\",\"trainset_annotation_ids\":[%lld],"
+         "\"testset_annotation_ids\":[%lld]}",
          (long long)w.absa1, (long long)w.cls);
     tassert_problem(&r, 400);
     tresp_release(&r);
@@ -922,12 +964,11 @@ END_TEST
 
 START_TEST(test_list_bad_params)
 {
-    static const char *const bad[] = {"?limit=0",     "?limit=201",  "?limit=-1",
-                                      "?limit=abc",   "?limit=1.5",  "?limit=",
-                                      "?limit=10x",   "?cursor=xyz", "?cursor=",
-                                      "?cursor=%21%21", "?cursor=bTE6YWJj", /* "m1:abc" */
-                                      "?status=DONE", "?status=created", "?type=BASE",
-                                      "?language=fr", NULL};
+    static const char *const bad[] = {
+        "?limit=0",         "?limit=201",      "?limit=-1",   "?limit=abc",   "?limit=1.5",
+        "?limit=",          "?limit=10x",      "?cursor=xyz", "?cursor=",     "?cursor=%21%21",
+        "?cursor=bTE6YWJj", /* "m1:abc" */
+        "?status=DONE",     "?status=created", "?type=BASE",  "?language=fr", NULL};
     struct world w;
     struct tresp r;
 
@@ -943,6 +984,10 @@ START_TEST(test_list_bad_params)
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
     ck_assert(json_is_null(json_object_get(r.json, "next_cursor")));
+    tresp_release(&r);
+    /* too many query parameters: still a 400 that names the problem */
+    list(&w, "?a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16&q=17", &r);
+    tassert_problem(&r, 400);
     tresp_release(&r);
     /* both bad: both listed */
     list(&w, "?limit=0&cursor=zz", &r);

@@ -17,7 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
+#include "pool.h"
 #include "testapi.h"
+#include "trainer.h"
 
 /* Force a model's status in the database (see the file comment). */
 static void set_status(struct tapi *a, int64_t id, const char *status)
@@ -27,9 +30,9 @@ static void set_status(struct tapi *a, int64_t id, const char *status)
 
     ck_assert_int_eq(sqlite3_open(a->ts.db_path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "UPDATE models SET status = ?2 WHERE id = ?1", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "UPDATE models SET status = ?2 WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -37,8 +40,7 @@ static void set_status(struct tapi *a, int64_t id, const char *status)
     sqlite3_close(db);
 }
 
-static void patch(struct tapi *a, int64_t id, const char *token, const char *body,
-                  struct tresp *r)
+static void patch(struct tapi *a, int64_t id, const char *token, const char *body, struct tresp *r)
 {
     char path[96];
 
@@ -254,8 +256,8 @@ START_TEST(test_delete_ready_and_failed)
     {
         char body[128];
 
-        snprintf(body, sizeof(body), "{\"name\":\"f\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
-                 (long long)s);
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"f\",\"language\":\"en\",\"annotation_ids\":[%lld]}", (long long)s);
         tjson(&a.ts, "POST", path, a.mgr, body, &r);
     }
     tassert_problem(&r, 400);
@@ -495,11 +497,11 @@ START_TEST(test_base_from_model)
     tapi_start(&a, 1);
     src = ready_model(&a, "src");
     snprintf(from, sizeof(from), "%lld", (long long)src);
-    ck_assert_int_eq(trun((const char *const[]){"base", "create", "--db", a.ts.db_path, "--name",
-                                                "en-topics", "--language", "en", "--from-model",
-                                                from, NULL},
-                          out, sizeof(out)),
-                     0);
+    ck_assert_int_eq(
+        trun((const char *const[]){"base", "create", "--db", a.ts.db_path, "--name", "en-topics",
+                                   "--language", "en", "--from-model", from, NULL},
+             out, sizeof(out)),
+        0);
     base_id = strtoll(out, NULL, 10);
     ck_assert_int_gt(base_id, 0);
     /* not from an untrained model, nor with another language */
@@ -508,23 +510,22 @@ START_TEST(test_base_from_model)
         char fid[32];
 
         snprintf(fid, sizeof(fid), "%lld", (long long)f);
-        ck_assert_int_ne(trun((const char *const[]){"base", "create", "--db", a.ts.db_path,
-                                                    "--name", "nope", "--language", "en",
-                                                    "--from-model", fid, NULL},
-                              out, sizeof(out)),
-                         0);
-        ck_assert_int_ne(trun((const char *const[]){"base", "create", "--db", a.ts.db_path,
-                                                    "--name", "nope2", "--language", "de",
-                                                    "--from-model", from, NULL},
-                              out, sizeof(out)),
-                         0);
+        ck_assert_int_ne(
+            trun((const char *const[]){"base", "create", "--db", a.ts.db_path, "--name", "nope",
+                                       "--language", "en", "--from-model", fid, NULL},
+                 out, sizeof(out)),
+            0);
+        ck_assert_int_ne(
+            trun((const char *const[]){"base", "create", "--db", a.ts.db_path, "--name", "nope2",
+                                       "--language", "de", "--from-model", from, NULL},
+                 out, sizeof(out)),
+            0);
     }
 
     thttp(&a.ts, "GET", "/base-models", a.viewer, NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    json_array_foreach(json_object_get(r.json, "items"), i, it) if (json_integer_value(
-                                                                        json_object_get(it, "id")) ==
-                                                                    base_id)
+    json_array_foreach(json_object_get(r.json, "items"), i,
+                       it) if (json_integer_value(json_object_get(it, "id")) == base_id)
     {
         ck_assert_str_eq(tapi_str(it, "name"), "en-topics");
         ck_assert_str_eq(tapi_str(it, "language"), "en");
@@ -572,6 +573,86 @@ START_TEST(test_base_from_model)
 }
 END_TEST
 
+/* ---- predictor cache ----------------------------------------------------------------------- */
+
+/* Copy src to dst (the cache is keyed by path: copies are distinct entries). */
+static void copy_file(const char *src, const char *dst)
+{
+    char buf[65536];
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    size_t n;
+
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
+/*
+ * More predictors in use at once than the cache has slots (a daemon with
+ * many HTTP threads): every request is still served, the overflow uncached;
+ * an evicted entry in use stays valid until its last user lets go.
+ */
+START_TEST(test_cache_overflow_and_evict)
+{
+    enum { N = 20 };
+    struct tapi a;
+    struct app_config cfg;
+    struct app app = {0};
+    struct err err = {0};
+    const struct predictor *held[N], *again;
+    char art[512], paths[N][600], dbp[400];
+    json_t *v;
+    int64_t id;
+
+    tapi_start(&a, 1);
+    id = ready_model(&a, "m");
+    v = tapi_get(&a, id);
+    tapi_artifact(&a, v, art, sizeof(art));
+    json_decref(v);
+    for (int i = 0; i < N; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "%s/copy-%d.model", a.ts.dir, i);
+        copy_file(art, paths[i]);
+    }
+    /* a pool of our own on a separate database: no jobs, only the cache */
+    snprintf(dbp, sizeof(dbp), "%s/cache.db", a.ts.dir);
+    cfg = a.ts.cfg;
+    cfg.db_path = dbp;
+    app.cfg = &cfg;
+    app.db = db_open(dbp, 2, &err);
+    ck_assert_msg(app.db != NULL, "%s", err.msg);
+    app.pool = pool_start(&app, 1, &err);
+    ck_assert_msg(app.pool != NULL, "%s", err.msg);
+    for (int i = 0; i < N; i++) {
+        held[i] = pool_cache_get(app.pool, paths[i], &err);
+        ck_assert_msg(held[i] != NULL, "predictor %d of %d in use: %s", i + 1, N, err.msg);
+    }
+    /* the same path while in use: the cached entry is shared */
+    again = pool_cache_get(app.pool, paths[0], &err);
+    ck_assert_ptr_eq(again, held[0]);
+    pool_cache_put(app.pool, again);
+    /* evict while in use: the holder keeps a working predictor, new users load afresh */
+    pool_cache_evict(app.pool, paths[1]);
+    again = pool_cache_get(app.pool, paths[1], &err);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_ptr_ne(again, held[1]);
+    {
+        json_t *p = predictor_predict(held[1], "football goal", &err);
+
+        ck_assert_ptr_nonnull(p);
+        json_decref(p);
+    }
+    pool_cache_put(app.pool, again);
+    for (int i = 0; i < N; i++)
+        pool_cache_put(app.pool, held[i]);
+    pool_stop(app.pool);
+    db_close(app.db);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_ops_suite(void)
 {
     Suite *s = suite_create("api_ops");
@@ -579,6 +660,7 @@ Suite *api_ops_suite(void)
     TCase *d = tcase_create("delete");
     TCase *pr = tcase_create("predict");
     TCase *b = tcase_create("base");
+    TCase *c = tcase_create("cache");
 
     tcase_set_timeout(p, 120 * TAPI_SLOW);
     tcase_add_test(p, test_patch_fields_and_roles);
@@ -595,5 +677,8 @@ Suite *api_ops_suite(void)
     tcase_set_timeout(b, 120 * TAPI_SLOW);
     tcase_add_test(b, test_base_from_model);
     suite_add_tcase(s, b);
+    tcase_set_timeout(c, 120 * TAPI_SLOW);
+    tcase_add_test(c, test_cache_overflow_and_evict);
+    suite_add_tcase(s, c);
     return s;
 }

@@ -12,6 +12,7 @@
  * GermEval set (MODELD_DATA) and skip, with a note on stderr, when it is absent.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -148,10 +149,10 @@ static int prediction_has(const json_t *p, const char *want)
 
     if (tapi_str(p, "class") && strcmp(tapi_str(p, "class"), want) == 0)
         return 1;
-    json_array_foreach(json_object_get(p, "labels"), i, e) if (strcmp(tapi_str(e, "label"), want) ==
-                                                               0) return 1;
-    json_array_foreach(json_object_get(p, "aspects"), i, e) if (strcmp(tapi_str(e, "category"),
-                                                                       want) == 0) return 1;
+    json_array_foreach(json_object_get(p, "labels"), i,
+                       e) if (strcmp(tapi_str(e, "label"), want) == 0) return 1;
+    json_array_foreach(json_object_get(p, "aspects"), i,
+                       e) if (strcmp(tapi_str(e, "category"), want) == 0) return 1;
     return 0;
 }
 
@@ -184,8 +185,8 @@ static void lifecycle(const char *type, const char *lang, char *jsonl, const cha
         st = tapi_str(v, "status");
         pct = json_number_value(json_object_get(v, "progress"));
         polls++;
-        ck_assert_msg(status_rank(st) >= rank, "status went from %s back to %s",
-                      STATUS_ORDER[rank], st ? st : "?");
+        ck_assert_msg(status_rank(st) >= rank, "status went from %s back to %s", STATUS_ORDER[rank],
+                      st ? st : "?");
         rank = status_rank(st);
         ck_assert_msg(pct >= last, "progress went down from %g to %g", last, pct);
         ck_assert(pct >= 0.0 && pct <= 100.0);
@@ -234,14 +235,15 @@ static void lifecycle(const char *type, const char *lang, char *jsonl, const cha
         json_array_foreach(preds, i, p)
         {
             check_prediction(p, type);
-            ck_assert_str_eq(tapi_str(p, "text"),
-                             json_string_value(json_array_get(probe_json, i)));
+            ck_assert_str_eq(tapi_str(p, "text"), json_string_value(json_array_get(probe_json, i)));
         }
         json_decref(probe_json);
     }
+    if (getenv("TAPI_SHOW"))
+        fprintf(stderr, "%s %s: %s\n", type, lang, r.body);
     if (expect)
-        ck_assert_msg(prediction_has(json_array_get(preds, 0), expect), "expected %s in %s",
-                      expect, r.body);
+        ck_assert_msg(prediction_has(json_array_get(preds, 0), expect), "expected %s in %s", expect,
+                      r.body);
     tresp_release(&r);
     tserver_cleanup(&a.ts);
 }
@@ -281,7 +283,7 @@ START_TEST(test_lifecycle_absa_en)
     lifecycle("ABSA", "en", tapi_data_absa(48),
               "[\"The pasta was wonderful\", \"The waiter was rude and the soup was awful\", "
               "\"We parked outside\"]",
-              NULL);
+              "FOOD#QUALITY");
 }
 END_TEST
 
@@ -320,24 +322,26 @@ START_TEST(test_too_little_data)
                        "{\"text\":\"laptop software code\",\"class\":\"tech\"}\n");
 
     expect_failed(&a, tapi_model_on(&a, "zero", "en", empty), "no documents");
-    expect_failed(&a,
-                  tapi_model(&a,
-                             "{\"name\":\"notrain\",\"language\":\"en\",\"trainset_annotation_ids\":"
-                             "[%lld],\"testset_annotation_ids\":[%lld]}",
-                             (long long)empty, (long long)docs),
-                  "training set is empty");
+    expect_failed(
+        &a,
+        tapi_model(&a,
+                   "{\"name\":\"notrain\",\"language\":\"en\",\"trainset_annotation_ids\":"
+                   "[%lld],\"testset_annotation_ids\":[%lld]}",
+                   (long long)empty, (long long)docs),
+        "training set is empty");
     expect_failed(&a,
                   tapi_model(&a,
                              "{\"name\":\"notest\",\"language\":\"en\",\"trainset_annotation_ids\":"
                              "[%lld],\"testset_annotation_ids\":[%lld]}",
                              (long long)docs, (long long)empty),
                   "test set is empty");
-    expect_failed(&a,
-                  tapi_model(&a,
-                             "{\"name\":\"nolabel\",\"language\":\"en\",\"trainset_annotation_ids\":"
-                             "[%lld],\"testset_annotation_ids\":[%lld]}",
-                             (long long)sports_food, (long long)tech),
-                  "tech");
+    expect_failed(
+        &a,
+        tapi_model(&a,
+                   "{\"name\":\"nolabel\",\"language\":\"en\",\"trainset_annotation_ids\":"
+                   "[%lld],\"testset_annotation_ids\":[%lld]}",
+                   (long long)sports_food, (long long)tech),
+        "tech");
     tserver_cleanup(&a.ts);
 }
 END_TEST
@@ -465,9 +469,9 @@ static int db_status_is(sqlite3 *db, int64_t id, const char *want)
     sqlite3_stmt *st = NULL;
     int is = 0;
 
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT status FROM models WHERE id = ?1", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT status FROM models WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
         is = strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
@@ -546,16 +550,10 @@ static void cancel_at_claim(int use_delete)
     tserver_cleanup(&a.ts);
 }
 
-START_TEST(test_cancel_at_claim)
-{
-    cancel_at_claim(0);
-}
+START_TEST(test_cancel_at_claim) { cancel_at_claim(0); }
 END_TEST
 
-START_TEST(test_delete_at_claim)
-{
-    cancel_at_claim(1);
-}
+START_TEST(test_delete_at_claim) { cancel_at_claim(1); }
 END_TEST
 
 /* Without the shared data: cancel a tiny job right after POST, whatever state it is in. */
@@ -602,6 +600,7 @@ START_TEST(test_restart_in_process)
     json_t *v;
     int64_t big, small, m1, m2;
     char started[64] = "";
+    double t0, stop_s;
 
     tapi_start(&a, 1);
     big = big_session(&a, 3000);
@@ -615,7 +614,18 @@ START_TEST(test_restart_in_process)
         m1 = tapi_model_on(&a, "big", "en", small);
     }
     m2 = tapi_model_on(&a, "small", "en", small);
+    t0 = util_monotonic();
     tserver_stop(&a.ts);
+    stop_s = util_monotonic() - t0;
+    fprintf(stderr, "in-process stop during training took %.3f s\n", stop_s);
+    ck_assert_msg(stop_s < 2.0 * TAPI_SLOW, "stopping took %.3f s", stop_s);
+    if (big) { /* interrupted, not failed: it stays TRAINING until the next start */
+        sqlite3 *db = NULL;
+
+        ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
+        ck_assert(db_status_is(db, m1, "TRAINING"));
+        sqlite3_close(db);
+    }
     tserver_restart(&a.ts, 1);
     v = tapi_wait_ready(&a, m1, 60);
     check_metrics(v, "CLASS");
@@ -705,8 +715,8 @@ static int count_training(struct tapi *a)
     tapi_path(a, 0, NULL, path, sizeof(path));
     thttp(&a->ts, "GET", path, a->viewer, NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    json_array_foreach(json_object_get(r.json, "items"), i, m) if (strcmp(tapi_str(m, "status"),
-                                                                          "TRAINING") == 0) n++;
+    json_array_foreach(json_object_get(r.json, "items"), i,
+                       m) if (strcmp(tapi_str(m, "status"), "TRAINING") == 0) n++;
     tresp_release(&r);
     return n;
 }
@@ -739,6 +749,13 @@ START_TEST(test_kill9_restart)
     ck_assert_int_eq(kill(pid, SIGKILL), 0);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    {
+        sqlite3 *db = NULL;
+
+        ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
+        ck_assert(db_status_is(db, m1, "TRAINING"));
+        sqlite3_close(db);
+    }
 
     pid = spawn_serve(&a, "1");
     t0 = util_monotonic();
@@ -769,6 +786,67 @@ START_TEST(test_kill9_restart)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "serve did not stop cleanly: %d",
                   status);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
+/*
+ * A second daemon started on the database of a running one (a typo in --port,
+ * a stale service unit) must refuse to start: its start-up requeue would put
+ * the running daemon's jobs back in the queue and they would train twice.
+ */
+START_TEST(test_second_daemon_refused)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    struct tapi a;
+    json_t *v;
+    int64_t big, m;
+    int status = 0;
+    double t0;
+    pid_t pid, w;
+    char port[16], art[512];
+    sqlite3 *db = NULL;
+
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "skipped: no MODELD_BIN\n");
+        return;
+    }
+    tapi_start(&a, 1);
+    if (!(big = big_session(&a, 4000))) {
+        tserver_cleanup(&a.ts);
+        return;
+    }
+    m = tapi_model_on(&a, "big", "de", big);
+    json_decref(tapi_wait_training(&a, m, 0.0, 30));
+    snprintf(port, sizeof(port), "%u", (unsigned)free_port());
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+
+        dup2(fd, 2);
+        execl(bin, bin, "serve", "--db", a.ts.db_path, "--port", port, "--workers", "1",
+              "--data-dir", a.ts.data_dir, (char *)NULL);
+        _exit(127);
+    }
+    t0 = util_monotonic();
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && util_monotonic() - t0 < 5 * TAPI_SLOW)
+        tapi_sleep(0.02);
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ck_abort_msg("a second daemon on the same database kept running");
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 127,
+                  "second daemon: status %d", status);
+    /* the running job was left alone */
+    ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
+    ck_assert_msg(!db_status_is(db, m, "QUEUED"), "the second daemon requeued a running job");
+    sqlite3_close(db);
+    v = tapi_wait_ready(&a, m, 60);
+    tapi_artifact(&a, v, art, sizeof(art));
+    ck_assert_msg(access(art, R_OK) == 0, "artifact of the READY model is missing");
+    json_decref(v);
     tserver_cleanup(&a.ts);
 }
 END_TEST
@@ -867,8 +945,8 @@ START_TEST(test_workers_and_concurrent_predict)
 
         tapi_predict(&a, ids[4 + k], a.viewer, bodies[k], &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
-        expect[k] = json_dumps(json_object_get(r.json, "predictions"),
-                               JSON_COMPACT | JSON_SORT_KEYS);
+        expect[k] =
+            json_dumps(json_object_get(r.json, "predictions"), JSON_COMPACT | JSON_SORT_KEYS);
         tresp_release(&r);
     }
     for (int t = 0; t < 4; t++) {
@@ -920,6 +998,7 @@ Suite *api_training_suite(void)
     tcase_set_timeout(restart, 180 * TAPI_SLOW);
     tcase_add_test(restart, test_restart_in_process);
     tcase_add_test(restart, test_kill9_restart);
+    tcase_add_test(restart, test_second_daemon_refused);
     suite_add_tcase(s, restart);
     tcase_set_timeout(conc, 120 * TAPI_SLOW);
     tcase_add_test(conc, test_workers_and_concurrent_predict);

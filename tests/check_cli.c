@@ -60,21 +60,21 @@ static int64_t only_id(const char *out)
     return id;
 }
 
-#define RUN_OK(...)                                                                             \
-    do {                                                                                        \
-        const char *a_[] = {__VA_ARGS__, NULL};                                                 \
-        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                \
-        ck_assert_msg(rc_ == 0, "%s %s: exit %d, stderr %s", a_[0], a_[1], rc_, err);           \
+#define RUN_OK(...)                                                                                \
+    do {                                                                                           \
+        const char *a_[] = {__VA_ARGS__, NULL};                                                    \
+        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                   \
+        ck_assert_msg(rc_ == 0, "%s %s: exit %d, stderr %s", a_[0], a_[1], rc_, err);              \
     } while (0)
 
 /* Exit 1, nothing on stdout, a message on stderr. */
-#define RUN_FAIL(...)                                                                           \
-    do {                                                                                        \
-        const char *a_[] = {__VA_ARGS__, NULL};                                                 \
-        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                \
-        ck_assert_msg(rc_ == 1, "%s %s: exit %d (stdout '%s')", a_[0], a_[1], rc_, out);       \
-        ck_assert_msg(out[0] == '\0', "%s %s: stdout '%s'", a_[0], a_[1], out);                 \
-        ck_assert_msg(strlen(err) > 0, "%s %s: empty stderr", a_[0], a_[1]);                    \
+#define RUN_FAIL(...)                                                                              \
+    do {                                                                                           \
+        const char *a_[] = {__VA_ARGS__, NULL};                                                    \
+        int rc_ = trun2(a_, out, sizeof(out), err, sizeof(err));                                   \
+        ck_assert_msg(rc_ == 1, "%s %s: exit %d (stdout '%s')", a_[0], a_[1], rc_, out);           \
+        ck_assert_msg(out[0] == '\0', "%s %s: stdout '%s'", a_[0], a_[1], out);                    \
+        ck_assert_msg(strlen(err) > 0, "%s %s: empty stderr", a_[0], a_[1]);                       \
     } while (0)
 
 static int64_t db_int(const char *db, const char *sql)
@@ -117,11 +117,10 @@ START_TEST(test_admin_commands)
     snprintf(id_ro, sizeof(id_ro), "%lld", (long long)ro);
     ck_assert_int_eq(db_int(c.db, "SELECT read_only FROM users WHERE name = 'reader'"), 1);
     ck_assert_int_eq(db_int(c.db, "SELECT read_only FROM users WHERE name = 'Mia'"), 0);
-    for (const char *const *role = (const char *const[]){"VIEWER", "ANNOTATOR", "MANAGER",
-                                                          "OWNER", NULL};
+    for (const char *const *role =
+             (const char *const[]){"VIEWER", "ANNOTATOR", "MANAGER", "OWNER", NULL};
          *role; role++) {
-        RUN_OK("member", "add", "--db", c.db, "--project", id_pr, "--user", id_u, "--role",
-               *role);
+        RUN_OK("member", "add", "--db", c.db, "--project", id_pr, "--user", id_u, "--role", *role);
         only_id(out);
         ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 1);
     }
@@ -169,6 +168,7 @@ START_TEST(test_errors_exit_1)
     RUN_FAIL("token", "create", "--db", c.db, "--user", "1", "--expires-in", "10s");
     RUN_FAIL("token", "revoke", "--db", c.db, "--token", "deadbeef");
     RUN_FAIL("user", "create", "--db", c.db, "--name", "U"); /* taken */
+    RUN_FAIL("user", "create", "--db", c.db, "--name", "V", "--read-only=no");
     RUN_FAIL("base", "create", "--db", c.db, "--name", "B", "--language", "fr");
     RUN_FAIL("base", "create", "--db", c.db, "--name", "B", "--language", "en", "--from-model",
              "42");
@@ -184,6 +184,7 @@ START_TEST(test_errors_exit_1)
     /* nothing of the failures was written */
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM workspaces"), 1);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM projects"), 1);
+    ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM users"), 1);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 0);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens"), 0);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM annotations"), 0);
@@ -304,7 +305,8 @@ START_TEST(test_import)
     snprintf(file, sizeof(file), "%s/docs.jsonl", c.dir);
     f = fopen(file, "w");
     ck_assert_ptr_nonnull(f);
-    fputs("{\"id\":\"1\",\"text\":\"gut\",\"lang\":\"de\",\"labels\":[\"OTHER\"],\"split\":\"train\"}\n"
+    fputs("{\"id\":\"1\",\"text\":\"gut\",\"lang\":\"de\",\"labels\":[\"OTHER\"],\"split\":"
+          "\"train\"}\n"
           "{\"id\":\"2\",\"text\":\"\xc3\xbc\xc3\xa4\",\"labels\":[\"OFFENSE\"]}\n",
           f);
     fclose(f);

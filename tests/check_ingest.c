@@ -15,8 +15,8 @@
 
 /* Parse text fed in chunks of chunk bytes (0 = all at once). Returns
  * ingest_finish's result; *errors_out (may be NULL) gets the errors. */
-static int parse(const char *type, const char *text, size_t len, size_t chunk,
-                 struct ingest **out, json_t **errors_out)
+static int parse(const char *type, const char *text, size_t len, size_t chunk, struct ingest **out,
+                 json_t **errors_out)
 {
     struct ingest *in = ingest_new(type);
     json_t *errors = NULL;
@@ -44,9 +44,8 @@ static int has_field(const json_t *errors, const char *field)
     size_t i;
     json_t *e;
 
-    json_array_foreach(errors, i, e)
-    if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
-        return 1;
+    json_array_foreach(errors, i, e) if (strcmp(json_string_value(json_object_get(e, "field")),
+                                                field) == 0) return 1;
     return 0;
 }
 
@@ -63,9 +62,8 @@ static char *summary(const char *type, const char *text, size_t len, size_t chun
             const struct db_doc *d = ingest_doc(in, i);
 
             json_array_append_new(out, json_pack("{s:s?, s:s, s:s?, s:s?, s:s?}", "external_id",
-                                                 d->external_id, "text", d->text, "class",
-                                                 d->cls, "labels", d->labels, "aspects",
-                                                 d->aspects));
+                                                 d->external_id, "text", d->text, "class", d->cls,
+                                                 "labels", d->labels, "aspects", d->aspects));
         }
     } else {
         json_array_append(out, errors);
@@ -136,7 +134,8 @@ START_TEST(test_lines_fields_and_count)
     ck_assert_uint_eq(ingest_count(in), 3);
     ck_assert_str_eq(ingest_doc(in, 0)->external_id, "e1");
     ck_assert_ptr_null(ingest_doc(in, 1)->external_id);
-    ck_assert_str_eq(ingest_doc(in, 0)->aspects, "[{\"category\":\"F\",\"polarity\":\"positive\"}]");
+    ck_assert_str_eq(ingest_doc(in, 0)->aspects,
+                     "[{\"category\":\"F\",\"polarity\":\"positive\"}]");
     ck_assert_str_eq(ingest_doc(in, 1)->aspects, "[]");
     ck_assert_ptr_null(ingest_doc(in, 0)->cls);
     ck_assert_ptr_null(ingest_doc(in, 0)->labels);
@@ -146,13 +145,13 @@ END_TEST
 
 START_TEST(test_line_numbers)
 {
-    static const char text[] = "\n"                             /* 1 */
-                               "{\"text\":\"a\",\"class\":\"x\"}\r\n" /* 2 */
-                               "\r\n"                           /* 3 */
-                               "{\"text\":\"b\"}\n"             /* 4: no class */
+    static const char text[] = "\n"                                          /* 1 */
+                               "{\"text\":\"a\",\"class\":\"x\"}\r\n"        /* 2 */
+                               "\r\n"                                        /* 3 */
+                               "{\"text\":\"b\"}\n"                          /* 4: no class */
                                "{\"text\":\"c\",\"class\":\"x\"} trailing\n" /* 5 */
-                               "{\"text\":\"d\",\"class\":\"x\"}\n" /* 6 */
-                               "{\"text\":";                    /* 7: cut */
+                               "{\"text\":\"d\",\"class\":\"x\"}\n"          /* 6 */
+                               "{\"text\":";                                 /* 7: cut */
     json_t *errors = NULL;
 
     for (size_t chunk = 0; chunk <= 3; chunk++) {
@@ -186,9 +185,9 @@ START_TEST(test_array_errors)
         for (size_t chunk = 0; chunk <= 2; chunk++) {
             json_t *errors = NULL;
 
-            ck_assert_msg(parse("CLASS", cases[i].text, strlen(cases[i].text), chunk, NULL,
-                                &errors) == -1,
-                          "%s accepted", cases[i].text);
+            ck_assert_msg(
+                parse("CLASS", cases[i].text, strlen(cases[i].text), chunk, NULL, &errors) == -1,
+                "%s accepted", cases[i].text);
             ck_assert_msg(has_field(errors, cases[i].field), "%s: %s", cases[i].text,
                           json_dumps(errors, 0));
             json_decref(errors);
@@ -227,16 +226,15 @@ END_TEST
 
 START_TEST(test_aspect_merge_rule)
 {
-    static const char text[] =
-        "{\"text\":\"t\",\"aspects\":["
-        "{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
-        "{\"category\":\"SERVICE\",\"polarity\":\"negative\"},"
-        "{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
-        "{\"category\":\"AMBIENCE\",\"polarity\":\"neutral\"},"
-        "{\"category\":\"SERVICE\",\"polarity\":\"positive\"},"
-        "{\"category\":\"SERVICE\",\"polarity\":\"neutral\"},"
-        "{\"category\":\"PRICE\",\"polarity\":\"conflict\"},"
-        "{\"category\":\"PRICE\",\"polarity\":\"conflict\"}]}\n";
+    static const char text[] = "{\"text\":\"t\",\"aspects\":["
+                               "{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
+                               "{\"category\":\"SERVICE\",\"polarity\":\"negative\"},"
+                               "{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
+                               "{\"category\":\"AMBIENCE\",\"polarity\":\"neutral\"},"
+                               "{\"category\":\"SERVICE\",\"polarity\":\"positive\"},"
+                               "{\"category\":\"SERVICE\",\"polarity\":\"neutral\"},"
+                               "{\"category\":\"PRICE\",\"polarity\":\"conflict\"},"
+                               "{\"category\":\"PRICE\",\"polarity\":\"conflict\"}]}\n";
     struct ingest *in = NULL;
     json_t *asp;
 
@@ -325,6 +323,21 @@ START_TEST(test_oversized_document)
 }
 END_TEST
 
+/* A UTF-8 byte-order mark before the first document is skipped, in any chunking. */
+START_TEST(test_bom_skipped)
+{
+    static const char text[] = "\xEF\xBB\xBF{\"text\":\"a\",\"class\":\"x\"}\n";
+    struct ingest *in = NULL;
+
+    for (size_t chunk = 1; chunk <= 4; chunk++) {
+        ck_assert_int_eq(parse("CLASS", text, strlen(text), chunk, &in, NULL), 0);
+        ck_assert_uint_eq(ingest_count(in), 1);
+        ck_assert_str_eq(ingest_doc(in, 0)->text, "a");
+        ingest_free(in);
+    }
+}
+END_TEST
+
 Suite *ingest_suite(void)
 {
     Suite *s = suite_create("ingest");
@@ -341,6 +354,7 @@ Suite *ingest_suite(void)
     tcase_add_test(tc, test_type_fields_stored);
     tcase_add_test(tc, test_error_cap);
     tcase_add_test(tc, test_oversized_document);
+    tcase_add_test(tc, test_bom_skipped);
     suite_add_tcase(s, tc);
     return s;
 }

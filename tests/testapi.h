@@ -103,8 +103,7 @@ static const char *const TAPI_EN[3][8] = {
 static const char *const TAPI_DE[3][8] = {
     {"Fußball", "Spiel", "Tor", "Mannschaft", "Spieler", "Trainer", "Liga", "Stadion"},
     {"Käse", "Brötchen", "Suppe", "Soße", "Kuchen", "Frühstück", "Gemüse", "Würstchen"},
-    {"Rechner", "Software", "Tastatur", "Bildschirm", "Programm", "Internet", "Server",
-     "Drucker"}};
+    {"Rechner", "Software", "Tastatur", "Bildschirm", "Programm", "Internet", "Server", "Drucker"}};
 static const char *const TAPI_AR[3][8] = {
     {"كرة", "مباراة", "هدف", "فريق", "لاعب", "مدرب", "دوري", "ملعب"},
     {"طعام", "خبز", "جبنة", "عشاء", "حساء", "مطعم", "طبق", "فطور"},
@@ -121,7 +120,7 @@ static inline const char *const (*tapi_words(const char *lang))[8]
 
 static inline const char *const *tapi_fill(const char *lang)
 {
-    return strcmp(lang, "de") == 0 ? TAPI_FILL_DE
+    return strcmp(lang, "de") == 0   ? TAPI_FILL_DE
            : strcmp(lang, "ar") == 0 ? TAPI_FILL_AR
                                      : TAPI_FILL_EN;
 }
@@ -198,8 +197,8 @@ static inline char *tapi_data_classlabel(int n)
                 tapi_sentence(&b, "en", k, i);
                 first = 0;
             }
-        tbuf_add(&b, " was %s\",\"class\":\"%s\",\"labels\":[", pos ? TAPI_POS[i % 4] : TAPI_NEG[i % 4],
-                 pos ? "positive" : "negative");
+        tbuf_add(&b, " was %s\",\"class\":\"%s\",\"labels\":[",
+                 pos ? TAPI_POS[i % 4] : TAPI_NEG[i % 4], pos ? "positive" : "negative");
         first = 1;
         for (int k = 0; k < 3; k++)
             if (m & (1 << k)) {
@@ -215,11 +214,11 @@ static inline char *tapi_data_classlabel(int n)
 static inline char *tapi_data_absa(int n)
 {
     static const char *const food[6] = {"pasta", "pizza", "soup", "steak", "salad", "dessert"};
-    static const char *const serv[6] = {"waiter", "staff", "service", "waitress", "host",
-                                        "bartender"};
+    static const char *const serv[6] = {"waiter",   "staff", "service",
+                                        "waitress", "host",  "bartender"};
     /* food polarity, service polarity: 1 positive, -1 negative, 0 absent */
-    static const int pat[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, -1}, {-1, 1}, {1, 1},
-                                  {0, 0}};
+    static const int pat[8][2] = {{1, 0},  {-1, 0}, {0, 1}, {0, -1},
+                                  {1, -1}, {-1, 1}, {1, 1}, {0, 0}};
     struct tbuf b = {0};
 
     for (int i = 0; i < n; i++) {
@@ -228,7 +227,8 @@ static inline char *tapi_data_absa(int n)
 
         tbuf_add(&b, "{\"text\":\"");
         if (p[0])
-            tbuf_add(&b, "The %s was %s", food[i % 6], p[0] > 0 ? TAPI_POS[i % 4] : TAPI_NEG[i % 4]);
+            tbuf_add(&b, "The %s was %s", food[i % 6],
+                     p[0] > 0 ? TAPI_POS[i % 4] : TAPI_NEG[i % 4]);
         if (p[1])
             tbuf_add(&b, "%sthe %s was %s", p[0] ? " and " : "The ", serv[(i / 2) % 6],
                      p[1] > 0 ? TAPI_POS[(i + 1) % 4] : TAPI_NEG[(i + 1) % 4]);
@@ -241,8 +241,8 @@ static inline char *tapi_data_absa(int n)
             first = 0;
         }
         if (p[1])
-            tbuf_add(&b, "%s{\"category\":\"SERVICE#GENERAL\",\"polarity\":\"%s\"}", first ? "" : ",",
-                     p[1] > 0 ? "positive" : "negative");
+            tbuf_add(&b, "%s{\"category\":\"SERVICE#GENERAL\",\"polarity\":\"%s\"}",
+                     first ? "" : ",", p[1] > 0 ? "positive" : "negative");
         tbuf_add(&b, "]}\n");
     }
     return b.s;
@@ -365,8 +365,9 @@ static inline json_t *tapi_wait(struct tapi *a, int64_t id, const char *until, d
     tapi_path(a, id, NULL, path, sizeof(path));
     v = twait_status(&a->ts, path, a->viewer, until, timeout * TAPI_SLOW);
     ck_assert_ptr_nonnull(v);
-    ck_assert_msg(strstr(until, tapi_str(v, "status")) != NULL, "model %lld: %s after %.0f s, wanted %s",
-                  (long long)id, tapi_str(v, "status"), timeout * TAPI_SLOW, until);
+    ck_assert_msg(strstr(until, tapi_str(v, "status")) != NULL,
+                  "model %lld: %s after %.0f s, wanted %s", (long long)id, tapi_str(v, "status"),
+                  timeout * TAPI_SLOW, until);
     return v;
 }
 
