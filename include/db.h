@@ -142,7 +142,9 @@ int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
 /* ---- job queue ---------------------------------------------------------- */
 /* CREATED -> QUEUED for one model (no-op in other states). */
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
-/* At start-up: CREATED, QUEUED and TRAINING rows become QUEUED with progress 0.
+/* At start-up: CREATED, QUEUED and TRAINING rows become QUEUED. progress is kept:
+ * it never goes down, and the job trained again from the beginning raises it
+ * once it passes the old value.
  * Returns the number of rows requeued. */
 int db_job_requeue_all(struct db_conn *c, struct err *err);
 /* Claim the oldest QUEUED job (QUEUED -> TRAINING in one transaction).

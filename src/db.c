@@ -99,13 +99,13 @@
       "UPDATE models SET status = 'QUEUED', queued_at = ?2, updated = ?2 "                      \
       "WHERE id = ?1 AND status = 'CREATED'")                                                   \
     X(JOB_REQUEUE_ALL,                                                                          \
-      "UPDATE models SET status = 'QUEUED', progress = 0, started_at = NULL, "                  \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, "                                \
       "queued_at = COALESCE(queued_at, ?1), updated = ?1 "                                      \
       "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING')")                                      \
     X(JOB_NEXT,                                                                                 \
       "SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1")          \
     X(JOB_START,                                                                                \
-      "UPDATE models SET status = 'TRAINING', progress = 0, started_at = ?2, updated = ?2 "     \
+      "UPDATE models SET status = 'TRAINING', started_at = ?2, updated = ?2 "                   \
       "WHERE id = ?1 AND status = 'QUEUED'")                                                    \
     X(JOB_GET,                                                                                  \
       "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status FROM models m "            \

@@ -177,7 +177,17 @@ void handler_models_predict(struct request *req, struct response *resp)
     }
     pred = pool_cache_get(req->app->pool, artifact, &err);
     if (!pred) {
-        if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
+        struct err err2 = {0};
+        int gone;
+
+        /* A DELETE that raced this request removed the file: that is a 404. */
+        c = db_acquire(req->app->db);
+        gone = db_model_status(c, req->args[0], req->args[1], status, NULL, &err2) != 0 &&
+               err2.code == ERR_NOT_FOUND;
+        db_release(req->app->db, c);
+        if (gone) {
+            problem_from_err(resp, &err2, req->request_id);
+        } else if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
             LOG_ERROR("request %s: model %lld artifact: %s", req->request_id,
                       (long long)req->args[1], err.msg);
             problem_set(resp, 500, "The model's artifact is damaged or missing; retrain the "
