@@ -73,8 +73,10 @@ typedef void (*handler_fn)(struct request *req, struct response *resp);
 
 /* Streaming request bodies (document uploads). */
 struct stream_ops {
-    /* Called once the request is authorized; returns state or NULL (500). */
-    void *(*open)(struct request *req);
+    /* Called once the request is authorized, before any body byte is read.
+     * Returns the state, or NULL after filling resp with the early answer
+     * (e.g. 404 for an unknown target; 500 when resp was left empty). */
+    void *(*open)(struct request *req, struct response *resp);
     /* Feed a chunk; never fails (errors are remembered for the handler). */
     void (*feed)(void *state, const char *data, size_t len);
     void (*close)(void *state);

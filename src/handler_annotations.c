@@ -86,22 +86,28 @@ void handler_annotations_get(struct request *req, struct response *resp)
 
 struct upload {
     struct ingest *in;
-    struct err err; /* session lookup failure */
+    struct err err;
 };
 
-static void *upload_open(struct request *req)
+static void *upload_open(struct request *req, struct response *resp)
 {
     struct upload *u = calloc(1, sizeof(*u));
     struct db_conn *c;
     char type[16], lang[4];
+    int rc;
 
     if (!u)
         return NULL;
     c = db_acquire(req->app->db);
-    if (db_annotation_meta(c, req->args[0], req->args[1], type, lang, &u->err) == 0)
-        u->in = ingest_new(type);
+    rc = db_annotation_meta(c, req->args[0], req->args[1], type, lang, &u->err);
     db_release(req->app->db, c);
-    if (!u->in && u->err.code == ERR_OK) {
+    if (rc != 0) { /* answer now (e.g. 404), without reading the body */
+        problem_from_err(resp, &u->err, req->request_id);
+        free(u);
+        return NULL;
+    }
+    u->in = ingest_new(type);
+    if (!u->in) {
         free(u);
         return NULL;
     }
@@ -137,10 +143,6 @@ void handler_annotations_upload(struct request *req, struct response *resp)
     struct db_conn *c;
     size_t n;
 
-    if (!u->in) {
-        problem_from_err(resp, &u->err, req->request_id);
-        return;
-    }
     if (ingest_finish(u->in, &errors) != 0) {
         problem_validation(resp, errors);
         return;

@@ -147,9 +147,10 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
         }
     }
     if (ctx->route->stream) {
-        req->stream = ctx->route->stream->open(req);
+        req->stream = ctx->route->stream->open(req, &ctx->resp);
         if (!req->stream) {
-            problem_set(&ctx->resp, 500, "Cannot start the upload.");
+            if (!ctx->resp.body)
+                problem_set(&ctx->resp, 500, "Cannot start the upload.");
             return 1;
         }
     }
