@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # `make run`: a fresh demo database under ./var with a workspace, a project, a
 # demo user (OWNER) and token, three labeling sessions written by this project
-# (English ABSA, German and Arabic classes, tools/demo-data/), then serve on
+# (English ABSA (two sessions), German and Arabic classes, tools/demo-data/), then serve on
 # 127.0.0.1:8080 (override with PORT=...). The demo database is recreated on
 # every run; your own databases are never touched.
 set -eu
@@ -24,6 +24,8 @@ TOKEN=$("$BIN" token create --db "$DB" --user "$USER_ID")
 "$BIN" member add --db "$DB" --project "$PROJECT" --user "$USER_ID" --role OWNER >/dev/null
 EN=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "Restaurant reviews (en)" \
     --type ABSA --language en "$DATA/restaurants_en.jsonl")
+EN2=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "More restaurant reviews (en)" \
+    --type ABSA --language en "$DATA/restaurants_en_more.jsonl")
 DE=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "Bewertungen (de)" \
     --type CLASS --language de "$DATA/reviews_de.jsonl")
 AR=$("$BIN" annotations import --db "$DB" --project "$PROJECT" --name "مراجعات (ar)" \
@@ -33,14 +35,14 @@ cat <<MSG
 
 modeld demo
   database:  $DB
-  project:   $PROJECT   labeling sessions: en ABSA=$EN, de CLASS=$DE, ar CLASS=$AR
+  project:   $PROJECT   labeling sessions: en ABSA=$EN,$EN2  de CLASS=$DE  ar CLASS=$AR
   token:     $TOKEN
 
 Train a model, then read it:
   export TOKEN=$TOKEN
   curl -s -X POST http://127.0.0.1:$PORT/projects/$PROJECT/models \\
        -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
-       -d '{"name": "demo-absa", "language": "en", "annotation_ids": [$EN]}'
+       -d '{"name": "demo-absa", "language": "en", "annotation_ids": [$EN, $EN2]}'
   curl -s http://127.0.0.1:$PORT/projects/$PROJECT/models/1 -H "Authorization: Bearer \$TOKEN"
 
 Stop with Ctrl-C.
