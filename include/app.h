@@ -19,6 +19,7 @@ struct app_config {
     int workers;          /* training threads */
     const char *data_dir; /* artifacts live in <data_dir>/models */
     int http_threads;
+    const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
 };
 
 struct app {

@@ -50,7 +50,8 @@ static const char usage[] =
     "ABSA|CLASS|LABEL|CLASSLABEL --language en|de|ar FILE.jsonl\n"
     "  modeld base      create --db FILE --name NAME --language en|de|ar [--from-model ID]\n"
     "  modeld serve     --db FILE [--bind 127.0.0.1] [--port 8080] [--workers N] "
-    "[--data-dir DIR]\n";
+    "[--data-dir DIR]\n"
+    "                   [--http-threads N] [--cors-origin ORIGIN|*]\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -485,8 +486,8 @@ done:
 
 static int cmd_serve(int argc, char **argv)
 {
-    static const char *const allowed[] = {"db", "bind", "port", "workers", "data-dir",
-                                          "http-threads", NULL};
+    static const char *const allowed[] = {"db",           "bind",        "port", "workers",
+                                          "data-dir",     "http-threads", "cors-origin", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -521,6 +522,14 @@ static int cmd_serve(int argc, char **argv)
         if (util_parse_i64(s, 1, 64, &v) != 0)
             return fail("--http-threads must be 1..64, got '%s'", s);
         cfg.http_threads = (int)v;
+    }
+    if ((s = opt(&o, "cors-origin"))) {
+        if (strcmp(s, "*") != 0 && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+            return fail("--cors-origin must be * or an origin like https://app.example.com, got "
+                        "'%s'", s);
+        if (strpbrk(s, "\r\n,; "))
+            return fail("--cors-origin must be a single origin, got '%s'", s);
+        cfg.cors_origin = s;
     }
     if ((s = opt(&o, "data-dir"))) {
         cfg.data_dir = s;

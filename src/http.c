@@ -45,6 +45,7 @@ struct rctx {
     size_t len, cap, limit;
     int too_large;
     int has_body;
+    int preflight;  /* answering a CORS preflight */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -103,6 +104,19 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
                                 r->www_authenticate == 2
                                     ? "Bearer realm=\"modeld\", error=\"invalid_token\""
                                     : "Bearer realm=\"modeld\"");
+    if (ctx->srv->app->cfg->cors_origin) {
+        MHD_add_response_header(mr, "Access-Control-Allow-Origin",
+                                ctx->srv->app->cfg->cors_origin);
+        MHD_add_response_header(mr, "Access-Control-Expose-Headers",
+                                "Location, X-Request-Id, WWW-Authenticate, Allow");
+        MHD_add_response_header(mr, "Vary", "Origin");
+        if (ctx->preflight) {
+            MHD_add_response_header(mr, "Access-Control-Allow-Methods", r->allow);
+            MHD_add_response_header(mr, "Access-Control-Allow-Headers",
+                                    "Authorization, Content-Type");
+            MHD_add_response_header(mr, "Access-Control-Max-Age", "600");
+        }
+    }
     ret = MHD_queue_response(conn, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -122,8 +136,18 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
     ctx->route = router_match(ctx->method, ctx->path, req, &ctx->resp);
-    if (!ctx->route)
+    if (!ctx->route) {
+        /* CORS preflight: OPTIONS on a known path lists its methods (no token needed). */
+        if (ctx->resp.status == 405 && strcmp(ctx->method, "OPTIONS") == 0 &&
+            req->app->cfg->cors_origin) {
+            json_decref(ctx->resp.body);
+            ctx->resp.body = NULL;
+            ctx->resp.content_type = NULL;
+            ctx->resp.status = 204;
+            ctx->preflight = 1;
+        }
         return 1;
+    }
     auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (router_authorize(ctx->route, auth, req, &ctx->resp) != 0)
         return 1;

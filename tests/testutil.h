@@ -65,6 +65,8 @@ struct tresp {
     char location[256];
     char allow[128];
     char www_auth[256];
+    char cors_origin[256];  /* Access-Control-Allow-Origin */
+    char cors_methods[128]; /* Access-Control-Allow-Methods */
 };
 void tresp_release(struct tresp *r);
 
