@@ -200,6 +200,26 @@ static int step_done(struct db_conn *c, sqlite3_stmt *st, struct err *err)
     return 0;
 }
 
+/*
+ * Step a statement that returns at most one row. Returns 1 when there is a
+ * row (read its columns, then call done(st)); 0 when there is none, with
+ * ERR_NOT_FOUND and the message not_found; -1 on error. Unless it returns 1,
+ * st is already reset.
+ */
+static int step_row(struct db_conn *c, sqlite3_stmt *st, const char *not_found, struct err *err)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        err_set(err, ERR_NOT_FOUND, "%s", not_found);
+    else
+        sql_fail(c, err);
+    done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
@@ -509,52 +529,44 @@ int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
                     struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_TOKEN_LOOKUP, err);
-    int rc, ret = -1;
+    int rc;
 
     if (!st)
         return -1;
     bind_text(st, 1, hash);
     sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->user_id = sqlite3_column_int64(st, 0);
-        out->user_name = col_dup(st, 1);
-        out->read_only = sqlite3_column_int(st, 2);
-        ret = out->user_name ? 0 : -1;
-        if (ret)
-            err_set(err, ERR_NOMEM, "out of memory");
-    } else if (rc == SQLITE_DONE) {
+    rc = step_row(c, st, "the token is unknown, revoked or expired", err);
+    if (rc == 0)
         err_set(err, ERR_UNAUTHORIZED, "the token is unknown, revoked or expired");
-    } else {
-        sql_fail(c, err);
-    }
+    if (rc != 1)
+        return -1;
+    out->user_id = sqlite3_column_int64(st, 0);
+    out->user_name = col_dup(st, 1);
+    out->read_only = sqlite3_column_int(st, 2);
     done(st);
-    return ret;
+    if (!out->user_name) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char role[16],
                    int64_t *workspace_id, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MEMBER_ROLE, err);
-    int rc, ret = -1;
 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, user_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-        if (workspace_id)
-            *workspace_id = sqlite3_column_int64(st, 1);
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no role in project");
-    } else {
-        sql_fail(c, err);
-    }
+    if (step_row(c, st, "no role in project", err) != 1)
+        return -1;
+    snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (workspace_id)
+        *workspace_id = sqlite3_column_int64(st, 1);
     done(st);
-    return ret;
+    return 0;
 }
 
 /* ---- labeling sessions ----------------------------------------------------- */
@@ -655,23 +667,22 @@ fail:
 json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
-    json_t *out = NULL, *inv;
-    int rc;
+    json_t *out, *inv;
+    char what[96];
 
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        out = annotation_row(st);
-    else if (rc == SQLITE_DONE)
-        err_set(err, ERR_NOT_FOUND, "no labeling session %lld in this project", (long long)id);
-    else
-        sql_fail(c, err);
-    done(st);
-    if (!out)
+    snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
+    if (step_row(c, st, what, err) != 1)
         return NULL;
+    out = annotation_row(st);
+    done(st);
+    if (!out) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     inv = annotation_inventory(c, id, err);
     if (!inv) {
         json_decref(out);
@@ -685,24 +696,19 @@ int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char t
                        char language[4], struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
-    int rc, ret = -1;
+    char what[96];
 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(type, 16, "%s", (const char *)sqlite3_column_text(st, 3));
-        snprintf(language, 4, "%s", (const char *)sqlite3_column_text(st, 4));
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no labeling session %lld in this project", (long long)id);
-    } else {
-        sql_fail(c, err);
-    }
+    snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
+    if (step_row(c, st, what, err) != 1)
+        return -1;
+    snprintf(type, 16, "%s", (const char *)sqlite3_column_text(st, 3));
+    snprintf(language, 4, "%s", (const char *)sqlite3_column_text(st, 4));
     done(st);
-    return ret;
+    return 0;
 }
 
 json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err)
@@ -864,24 +870,20 @@ json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with
                      struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MODEL_GET, err);
-    json_t *out = NULL;
-    int rc;
+    json_t *out;
+    char what[96];
 
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out = model_row(st, with_metrics);
-        if (!out)
-            err_set(err, ERR_NOMEM, "out of memory");
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no model %lld in this project", (long long)id);
-    } else {
-        sql_fail(c, err);
-    }
+    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
+    if (step_row(c, st, what, err) != 1)
+        return NULL;
+    out = model_row(st, with_metrics);
     done(st);
+    if (!out)
+        err_set(err, ERR_NOMEM, "out of memory");
     return out;
 }
 
@@ -937,29 +939,29 @@ void db_base_release(struct db_base *b)
 int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MODEL_BASE_INFO, err);
-    int rc, ret = -1;
+    char what[64];
 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        out->id = sqlite3_column_int64(st, 0);
-        out->name = col_dup(st, 1);
-        out->language = col_dup(st, 2);
-        out->type = col_dup(st, 3);
-        out->status = col_dup(st, 4);
-        out->artifact = col_dup(st, 5);
-        out->workspace_id = sqlite3_column_int64(st, 6);
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no model %lld", (long long)id);
-    } else {
-        sql_fail(c, err);
-    }
+    snprintf(what, sizeof(what), "no model %lld", (long long)id);
+    if (step_row(c, st, what, err) != 1)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->name = col_dup(st, 1);
+    out->language = col_dup(st, 2);
+    out->type = col_dup(st, 3);
+    out->status = col_dup(st, 4);
+    out->artifact = col_dup(st, 5);
+    out->workspace_id = sqlite3_column_int64(st, 6);
     done(st);
-    return ret;
+    if (!out->name || !out->language || !out->type || !out->status) {
+        db_base_release(out);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
@@ -1045,25 +1047,20 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char stat
                     char **artifact, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MODEL_STATUS, err);
-    int rc, ret = -1;
+    char what[96];
 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-        if (artifact)
-            *artifact = col_dup(st, 1);
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no model %lld in this project", (long long)id);
-    } else {
-        sql_fail(c, err);
-    }
+    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
+    if (step_row(c, st, what, err) != 1)
+        return -1;
+    snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (artifact)
+        *artifact = col_dup(st, 1);
     done(st);
-    return ret;
+    return 0;
 }
 
 static int status_transition_ok(const char *from, const char *to)
@@ -1233,28 +1230,28 @@ void db_job_release(struct db_job *j)
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_JOB_GET, err);
-    int rc, ret = -1;
+    char what[64];
 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        out->id = sqlite3_column_int64(st, 0);
-        out->uuid = col_dup(st, 1);
-        out->type = col_dup(st, 2);
-        out->language = col_dup(st, 3);
-        out->base_artifact = col_dup(st, 4);
-        snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 5));
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        err_set(err, ERR_NOT_FOUND, "no model %lld", (long long)id);
-    } else {
-        sql_fail(c, err);
-    }
+    snprintf(what, sizeof(what), "no model %lld", (long long)id);
+    if (step_row(c, st, what, err) != 1)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->uuid = col_dup(st, 1);
+    out->type = col_dup(st, 2);
+    out->language = col_dup(st, 3);
+    out->base_artifact = col_dup(st, 4);
+    snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 5));
     done(st);
-    return ret;
+    if (!out->uuid || !out->type || !out->language) {
+        db_job_release(out);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err)
