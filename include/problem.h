@@ -29,6 +29,11 @@ void problem_field(json_t **errors, const char *field, const char *fmt, ...)
 /* 400 validation problem with the collected errors (stolen). */
 void problem_validation(struct response *resp, json_t *errors);
 
+/* Reply `status` with body (stolen) when body is not NULL; otherwise reply the
+ * problem for err (the usual tail of a handler that fetched a view). */
+void problem_or_reply(struct response *resp, int status, json_t *body, const struct err *err,
+                      const char *request_id);
+
 /* HTTP status for an error code. */
 int problem_status(enum err_code code);
 

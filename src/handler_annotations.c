@@ -59,12 +59,8 @@ void handler_annotations_list(struct request *req, struct response *resp)
     json_t *items = db_annotation_list(c, req->args[0], &err);
 
     db_release(req->app->db, c);
-    if (!items) {
-        problem_from_err(resp, &err, req->request_id);
-        return;
-    }
-    resp->status = 200;
-    resp->body = json_pack("{s:o}", "items", items);
+    problem_or_reply(resp, 200, items ? json_pack("{s:o}", "items", items) : NULL, &err,
+                     req->request_id);
 }
 
 void handler_annotations_get(struct request *req, struct response *resp)
@@ -74,12 +70,7 @@ void handler_annotations_get(struct request *req, struct response *resp)
     json_t *view = db_annotation_get(c, req->args[0], req->args[1], &err);
 
     db_release(req->app->db, c);
-    if (!view) {
-        problem_from_err(resp, &err, req->request_id);
-        return;
-    }
-    resp->status = 200;
-    resp->body = view;
+    problem_or_reply(resp, 200, view, &err, req->request_id);
 }
 
 /* ---- streamed upload ---------------------------------------------------------- */

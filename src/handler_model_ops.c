@@ -230,10 +230,6 @@ void handler_base_list(struct request *req, struct response *resp)
     json_t *items = db_base_list(c, &err);
 
     db_release(req->app->db, c);
-    if (!items) {
-        problem_from_err(resp, &err, req->request_id);
-        return;
-    }
-    resp->status = 200;
-    resp->body = json_pack("{s:o}", "items", items);
+    problem_or_reply(resp, 200, items ? json_pack("{s:o}", "items", items) : NULL, &err,
+                     req->request_id);
 }

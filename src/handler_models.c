@@ -295,12 +295,7 @@ void handler_models_get(struct request *req, struct response *resp)
     json_t *view = db_model_get(c, req->args[0], req->args[1], 1, &err);
 
     db_release(req->app->db, c);
-    if (!view) {
-        problem_from_err(resp, &err, req->request_id);
-        return;
-    }
-    resp->status = 200;
-    resp->body = view;
+    problem_or_reply(resp, 200, view, &err, req->request_id);
 }
 
 void handler_models_list(struct request *req, struct response *resp)

@@ -116,3 +116,14 @@ void problem_validation(struct response *resp, json_t *errors)
         problem_set(resp, 400, "The request has %zu invalid fields; see errors.", n);
     json_object_set_new(resp->body, "errors", errors ? errors : json_array());
 }
+
+void problem_or_reply(struct response *resp, int status, json_t *body, const struct err *err,
+                      const char *request_id)
+{
+    if (!body) {
+        problem_from_err(resp, err, request_id);
+        return;
+    }
+    resp->status = status;
+    resp->body = body;
+}
