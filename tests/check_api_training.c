@@ -603,7 +603,7 @@ START_TEST(test_restart_in_process)
 {
     struct tapi a;
     json_t *v;
-    int64_t big, small, m1, m2;
+    int64_t big, small, m1, m2, before_milli;
     char started[64] = "";
     double t0, stop_s;
 
@@ -631,7 +631,28 @@ START_TEST(test_restart_in_process)
         ck_assert(db_status_is(db, m1, "TRAINING"));
         sqlite3_close(db);
     }
+    {
+        char sql[128];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT CAST(progress * 1000 AS INTEGER) FROM models WHERE id = %lld",
+                 (long long)m1);
+        before_milli = tsql_int(&a.ts, sql);
+    }
     tserver_restart(&a.ts, 1);
+    { /* trained again from the beginning, but the progress a client sees never goes down */
+        char path[128];
+        struct tresp r;
+
+        snprintf(path, sizeof(path), "/projects/%lld/models/%lld", (long long)a.pr,
+                 (long long)m1);
+        thttp(&a.ts, "GET", path, a.mgr, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(json_number_value(json_object_get(r.json, "progress")) * 1000 >=
+                          (double)before_milli - 1,
+                      "progress went down across the restart: %s", r.body);
+        tresp_release(&r);
+    }
     v = tapi_wait_ready(&a, m1, 60);
     check_metrics(v, "CLASS");
     if (started[0])
