@@ -57,6 +57,19 @@ struct request {
 /* Value of query parameter key, or NULL. */
 const char *request_query(const struct request *r, const char *key);
 
+/*
+ * A server-sent event source (text/event-stream replies). http_ calls poll
+ * whenever the stream may have news (at start, then 4 times a second) on an
+ * HTTP thread; poll must not block for long.
+ */
+struct event_source {
+    /* Set *out to zero or more complete SSE events (malloc'd, may be NULL).
+     * Returns 0 to go on, 1 when the stream ends after *out, -1 on error. */
+    int (*poll)(void *state, char **out, size_t *len);
+    void (*free)(void *state); /* called once when the stream is gone */
+    void *state;
+};
+
 struct response {
     int status;
     json_t *body;             /* owned; sent as JSON */
@@ -66,6 +79,7 @@ struct response {
     char location[160];
     char allow[64];
     int www_authenticate; /* 1: add WWW-Authenticate: Bearer; 2: with error="invalid_token" */
+    struct event_source events; /* when events.poll is set: an event stream (owned) */
 };
 void response_release(struct response *r);
 

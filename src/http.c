@@ -13,22 +13,45 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 #include "problem.h"
 #include "router.h"
 #include "util.h"
 
+/* One open event stream (text/event-stream reply). */
+struct sse {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    struct event_source src;
+    char *pending; /* bytes polled but not yet sent */
+    size_t off, len;
+    int ended;
+    int suspended;  /* guarded by srv->sse_mu */
+    double last_send;
+    struct sse *prev, *next; /* srv->streams, guarded by srv->sse_mu */
+};
+
 struct http_server {
     struct MHD_Daemon *d;
     struct app *app;
     uint16_t port;
     atomic_uint_fast64_t seq;
+    /* Event streams: a parked stream is suspended in MHD; the waker thread
+     * resumes every parked stream 4 times a second so it polls its source. */
+    pthread_mutex_t sse_mu;
+    pthread_cond_t sse_cv;
+    struct sse *streams;
+    int closing;
+    int waker_started;
+    pthread_t waker;
 };
 
 struct rctx {
@@ -64,6 +87,153 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* ---- server-sent events ------------------------------------------------------ */
+
+#define SSE_WAKE_NS (250 * 1000 * 1000L)
+#define SSE_KEEPALIVE_S 15.0
+
+static ssize_t sse_copy(struct sse *s, char *buf, size_t max)
+{
+    size_t n = s->len - s->off < max ? s->len - s->off : max;
+
+    memcpy(buf, s->pending + s->off, n);
+    s->off += n;
+    s->last_send = util_monotonic();
+    return (ssize_t)n;
+}
+
+static void sse_take(struct sse *s, char *text, size_t len)
+{
+    free(s->pending);
+    s->pending = text;
+    s->off = 0;
+    s->len = text ? len : 0;
+}
+
+/* MHD content reader: hand out pending bytes, poll the source, or park. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sse *s = cls;
+    char *out = NULL;
+    size_t len = 0;
+    int rc, closing;
+
+    (void)pos;
+    if (s->off < s->len)
+        return sse_copy(s, buf, max);
+    if (s->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&s->srv->sse_mu);
+    closing = s->srv->closing;
+    pthread_mutex_unlock(&s->srv->sse_mu);
+    if (closing)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    rc = s->src.poll(s->src.state, &out, &len);
+    if (rc < 0) {
+        free(out);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (rc == 1)
+        s->ended = 1;
+    if (!out && util_monotonic() - s->last_send >= SSE_KEEPALIVE_S) {
+        out = strdup(": keep-alive\n\n"); /* proxies drop idle connections */
+        len = out ? strlen(out) : 0;
+    }
+    sse_take(s, out, len);
+    if (s->len > 0)
+        return sse_copy(s, buf, max);
+    if (s->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&s->srv->sse_mu);
+    if (s->srv->closing) {
+        pthread_mutex_unlock(&s->srv->sse_mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    s->suspended = 1;
+    MHD_suspend_connection(s->conn);
+    pthread_mutex_unlock(&s->srv->sse_mu);
+    return 0;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse *s = cls;
+
+    pthread_mutex_lock(&s->srv->sse_mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->srv->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    pthread_mutex_unlock(&s->srv->sse_mu);
+    if (s->src.free)
+        s->src.free(s->src.state);
+    free(s->pending);
+    free(s);
+}
+
+/* Resume every parked stream; caller holds sse_mu. */
+static void sse_wake_all(struct http_server *srv)
+{
+    for (struct sse *s = srv->streams; s; s = s->next) {
+        if (s->suspended) {
+            s->suspended = 0;
+            MHD_resume_connection(s->conn);
+        }
+    }
+}
+
+static void *sse_waker(void *arg)
+{
+    struct http_server *srv = arg;
+
+    pthread_mutex_lock(&srv->sse_mu);
+    while (!srv->closing) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += SSE_WAKE_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->sse_cv, &srv->sse_mu, &ts);
+        sse_wake_all(srv);
+    }
+    pthread_mutex_unlock(&srv->sse_mu);
+    return NULL;
+}
+
+/* Build the MHD response of an event stream; takes ownership of r->events. */
+static struct MHD_Response *sse_response(struct MHD_Connection *conn, struct rctx *ctx)
+{
+    struct sse *s = calloc(1, sizeof(*s));
+    struct MHD_Response *mr;
+
+    if (!s)
+        return NULL;
+    s->srv = ctx->srv;
+    s->conn = conn;
+    s->src = ctx->resp.events;
+    s->last_send = util_monotonic();
+    memset(&ctx->resp.events, 0, sizeof(ctx->resp.events));
+    mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
+    if (!mr) {
+        ctx->resp.events = s->src; /* released with the request */
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&ctx->srv->sse_mu);
+    s->next = ctx->srv->streams;
+    if (s->next)
+        s->next->prev = s;
+    ctx->srv->streams = s;
+    pthread_mutex_unlock(&ctx->srv->sse_mu);
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    return mr;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *ctx)
 {
     struct response *r = &ctx->resp;
@@ -72,6 +242,12 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
     size_t len = 0;
     enum MHD_Result ret;
 
+    if (r->events.poll) {
+        mr = sse_response(conn, ctx);
+        if (!mr)
+            return MHD_NO;
+        goto headers;
+    }
     if (r->raw) {
         body = r->raw;
         len = r->raw_len;
@@ -93,6 +269,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
     if (r->status != 204)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 r->content_type ? r->content_type : "application/json");
+headers:
     MHD_add_response_header(mr, "X-Request-Id", ctx->rid);
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->location[0])
@@ -373,8 +550,12 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         return NULL;
     }
     s->app = app;
+    pthread_mutex_init(&s->sse_mu, NULL);
+    pthread_cond_init(&s->sse_cv, NULL);
     s->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        (uint16_t)port,
         NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
@@ -383,9 +564,15 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     if (!s->d) {
         err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted)",
                 bind ? bind : "127.0.0.1", port);
-        free(s);
+        http_stop(s);
         return NULL;
     }
+    if (pthread_create(&s->waker, NULL, sse_waker, s) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot start the event-stream thread");
+        http_stop(s);
+        return NULL;
+    }
+    s->waker_started = 1;
     info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : (uint16_t)port;
     return s;
@@ -400,6 +587,17 @@ void http_stop(struct http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->d);
+    /* MHD must not be stopped with parked connections: end every stream first. */
+    pthread_mutex_lock(&s->sse_mu);
+    s->closing = 1;
+    sse_wake_all(s);
+    pthread_cond_broadcast(&s->sse_cv);
+    pthread_mutex_unlock(&s->sse_mu);
+    if (s->waker_started)
+        pthread_join(s->waker, NULL);
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->sse_mu);
+    pthread_cond_destroy(&s->sse_cv);
     free(s);
 }

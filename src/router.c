@@ -42,6 +42,8 @@ static const struct route routes[] = {
     {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J, handler_models_create, NULL,
      media_json},
     {"GET", "/projects/{id}/models/{id}", ROLE_VIEWER, P, handler_models_get, NULL, NULL},
+    {"GET", "/projects/{id}/models/{id}/events", ROLE_VIEWER, P, handler_models_events, NULL,
+     NULL},
     {"PATCH", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W | J, handler_models_patch, NULL,
      media_patch},
     {"DELETE", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W, handler_models_delete, NULL,
@@ -93,6 +95,9 @@ void response_release(struct response *r)
     r->body = NULL;
     free(r->raw);
     r->raw = NULL;
+    if (r->events.free)
+        r->events.free(r->events.state);
+    memset(&r->events, 0, sizeof(r->events));
 }
 
 /* Match path against pattern; fills args. 1 on match. */
