@@ -77,6 +77,14 @@ void feat_vocab_release(struct feat_vocab *v);
 int feat_vocab_fit(const struct feat_config *c, const struct feat_vec *docs,
                        size_t n_docs, struct feat_vocab *out, struct err *err);
 
+/*
+ * Union of two vocabularies into *out (caller releases): every index of a or
+ * b, sorted; an index in both keeps a's IDF. Used to keep a base model's
+ * features in a model trained from it. -1 with ERR_NOMEM (out untouched).
+ */
+int feat_vocab_merge(const struct feat_vocab *a, const struct feat_vocab *b,
+                     struct feat_vocab *out, struct err *err);
+
 /* Position of hashed index h in v, or -1 if absent (binary search). */
 long feat_vocab_find(const struct feat_vocab *v, uint32_t h);
 

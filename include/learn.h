@@ -37,6 +37,9 @@ struct learn_opts {
     /* progress: called on the calling thread after finished fits, may be NULL */
     void (*tick)(void *ctx, size_t done, size_t total);
     void *ctx;
+    /* 1: weight each binary problem's two classes by n / (2 × class count),
+     * so a rare output weighs as much as a frequent one; 0: unweighted */
+    int balanced;
 };
 
 /* Silence LIBLINEAR's printing once per process (thread-safe, idempotent). */

@@ -301,6 +301,36 @@ out:
     return rc;
 }
 
+int feat_vocab_merge(const struct feat_vocab *a, const struct feat_vocab *b,
+                     struct feat_vocab *out, struct err *err)
+{
+    size_t cap = a->n + b->n, i = 0, j = 0, n = 0;
+    uint32_t *idx = malloc((cap ? cap : 1) * sizeof *idx);
+    float *idf = malloc((cap ? cap : 1) * sizeof *idf);
+
+    if (!idx || !idf) {
+        free(idx);
+        free(idf);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    while (i < a->n || j < b->n) {
+        if (j >= b->n || (i < a->n && a->idx[i] <= b->idx[j])) {
+            if (j < b->n && a->idx[i] == b->idx[j])
+                j++;
+            idx[n] = a->idx[i];
+            idf[n++] = a->idf[i++];
+        } else {
+            idx[n] = b->idx[j];
+            idf[n++] = b->idf[j++];
+        }
+    }
+    out->n = n;
+    out->idx = idx;
+    out->idf = idf;
+    return 0;
+}
+
 long feat_vocab_find(const struct feat_vocab *v, uint32_t h)
 {
     size_t lo = 0, hi = v->n;

@@ -123,10 +123,11 @@ static int pool_run(struct pool *p, const struct learn_opts *o, size_t tick_base
 
 /*
  * Train a binary L2R_LR model on the rows x[0..l) with labels y (+1/-1) and
- * write its weights to w (n_feat doubles). init may be NULL.
+ * write its weights to w (n_feat doubles). init may be NULL. balanced: the
+ * loss of each class is weighted by l / (2 × its count).
  */
 static int fit_binary(struct feature_node **x, double *y, int l, int n_feat, double C,
-                      const double *init, double *w)
+                      const double *init, int balanced, double *w)
 {
     int pos = 0;
     for (int i = 0; i < l; i++)
@@ -138,6 +139,13 @@ static int fit_binary(struct feature_node **x, double *y, int l, int n_feat, dou
     }
     struct problem prob = {.l = l, .n = n_feat, .y = y, .x = x, .bias = 1.0};
     struct parameter param = {.solver_type = L2R_LR, .eps = 0.01, .C = C};
+    int wl[2] = {1, -1};
+    double wv[2] = {(double)l / (2.0 * pos), (double)l / (2.0 * (l - pos))};
+    if (balanced) {
+        param.nr_weight = 2;
+        param.weight_label = wl;
+        param.weight = wv;
+    }
     /* LIBLINEAR only reads init_sol; its field is not const-qualified */
     param.init_sol = (double *)(uintptr_t)init;
     struct model *m = train(&prob, &param);
@@ -161,6 +169,7 @@ struct fit_ctx {
     double C;
     const double *init;
     double *W;
+    int balanced;
 };
 
 static int fit_task(void *arg, size_t k)
@@ -174,7 +183,7 @@ static int fit_task(void *arg, size_t k)
         y[i] = c->Y[i * c->K + k] ? 1.0 : -1.0;
     size_t nf = (size_t)d->n_feat;
     int rc = fit_binary(d->x, y, (int)d->n, d->n_feat, c->C, c->init ? c->init + k * nf : NULL,
-                        c->W + k * nf);
+                        c->balanced, c->W + k * nf);
     free(y);
     return rc;
 }
@@ -182,7 +191,7 @@ static int fit_task(void *arg, size_t k)
 int learn_fit(const struct learn_data *d, const unsigned char *Y, size_t K, double C,
               const double *init, double *W, const struct learn_opts *o, struct err *err)
 {
-    struct fit_ctx c = {d, Y, K, C, init, W};
+    struct fit_ctx c = {d, Y, K, C, init, W, o->balanced};
     struct pool p = {.run = fit_task, .arg = &c, .n_tasks = K};
     learn_global_init();
     return pool_run(&p, o, 0, K, err);
@@ -202,6 +211,7 @@ struct cv_ctx {
     double *chain; /* n_folds × K × n_feat warm-start weights, or NULL */
     int warm;      /* chain holds a previous level's solution */
     double *dec;   /* n × K out-of-fold decision values */
+    int balanced;
 };
 
 static int cv_task(void *arg, size_t t)
@@ -221,7 +231,7 @@ static int cv_task(void *arg, size_t t)
         if (c->fold[i] != f)
             y[j++] = c->Y[i * c->K + k] ? 1.0 : -1.0;
     if (fit_binary(c->fx[f], y, (int)c->fl[f], d->n_feat, c->C, c->chain && c->warm ? w : NULL,
-                   w) < 0)
+                   c->balanced, w) < 0)
         goto out;
     for (size_t i = 0; i < d->n; i++)
         if (c->fold[i] == f)
@@ -240,7 +250,8 @@ int learn_cv(const struct learn_data *d, const unsigned char *Y, size_t K, const
              const struct learn_opts *o, struct err *err)
 {
     int rc = -1;
-    struct cv_ctx c = {.d = d, .Y = Y, .K = K, .fold = fold, .n_folds = n_folds};
+    struct cv_ctx c = {
+        .d = d, .Y = Y, .K = K, .fold = fold, .n_folds = n_folds, .balanced = o->balanced};
     size_t nf = (size_t)d->n_feat, ran = 0, best_c = 0;
     double best_s = -1.0;
 

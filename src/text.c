@@ -58,8 +58,6 @@ struct text_analyzer {
     struct text_cache_slot *cache; /* TEXT_CACHE_SLOTS slots */
     utf8proc_int32_t *cp;          /* code points of the current chunk */
     size_t cp_cap;
-    char *pre; /* the document after text_predecode() */
-    size_t pre_cap;
 };
 
 /* Character classes of the tokenizer. */
@@ -190,7 +188,6 @@ void text_analyzer_free(struct text_analyzer *a)
     sb_stemmer_delete(a->stemmer);
     free(a->cache);
     free(a->cp);
-    free(a->pre);
     free(a);
 }
 
@@ -696,218 +693,6 @@ static size_t text_lbr(const unsigned char *p, size_t len)
                : 0;
 }
 
-/* ---- mail and HTML decoding (before anything else) ---- */
-
-static int text_hex(unsigned char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* UTF-8 encoding of code point c at o (4 bytes room); returns the bytes written. */
-static size_t text_put_utf8(char *o, uint32_t c)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-/* Named character references decoded (lower case; a capitalized name gives the
- * same code point: case folding follows anyway). Latin-1 letters and the
- * punctuation that occurs in mail; anything else is left as it is. */
-static const struct {
-    const char *name;
-    uint32_t cp;
-} text_entities[] = {
-    {"nbsp", 0x20},   {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},
-    {"apos", '\''},   {"agrave", 0xE0},  {"aacute", 0xE1},  {"acirc", 0xE2},   {"atilde", 0xE3},
-    {"auml", 0xE4},   {"aring", 0xE5},   {"aelig", 0xE6},   {"ccedil", 0xE7},  {"egrave", 0xE8},
-    {"eacute", 0xE9}, {"ecirc", 0xEA},   {"euml", 0xEB},    {"igrave", 0xEC},  {"iacute", 0xED},
-    {"icirc", 0xEE},  {"iuml", 0xEF},    {"ntilde", 0xF1},  {"ograve", 0xF2},  {"oacute", 0xF3},
-    {"ocirc", 0xF4},  {"otilde", 0xF5},  {"ouml", 0xF6},    {"oslash", 0xF8},  {"ugrave", 0xF9},
-    {"uacute", 0xFA}, {"ucirc", 0xFB},   {"uuml", 0xFC},    {"yacute", 0xFD},  {"yuml", 0xFF},
-    {"szlig", 0xDF},  {"iexcl", 0xA1},   {"iquest", 0xBF},  {"copy", 0xA9},    {"reg", 0xAE},
-    {"trade", 0x2122}, {"euro", 0x20AC}, {"pound", 0xA3},   {"yen", 0xA5},     {"cent", 0xA2},
-    {"sect", 0xA7},   {"deg", 0xB0},     {"middot", 0xB7},  {"bull", 0x2022},  {"hellip", 0x2026},
-    {"ndash", 0x2013}, {"mdash", 0x2014}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C},
-    {"rdquo", 0x201D}, {"laquo", 0xAB},  {"raquo", 0xBB},   {"times", 0xD7},
-};
-
-/*
- * Code point of the character reference at p ("&...;", len bytes left) and
- * its length in *n, or -1 if p does not start one we decode.
- */
-static long text_entity(const unsigned char *p, size_t len, size_t *n)
-{
-    size_t i = 1;
-    uint32_t c = 0;
-
-    if (len < 4 || p[0] != '&')
-        return -1;
-    if (p[1] == '#') {
-        int hex = len > 2 && (p[2] == 'x' || p[2] == 'X');
-        size_t d0 = i = hex ? 3 : 2;
-        for (; i < len && i < d0 + 7; i++) {
-            int v = hex ? (p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
-                           : (p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f' ? (p[i] | 0x20) - 'a' + 10
-                                                                          : -1)
-                        : (p[i] >= '0' && p[i] <= '9' ? p[i] - '0' : -1);
-            if (v < 0)
-                break;
-            c = c * (hex ? 16u : 10u) + (uint32_t)v;
-        }
-        if (i == d0 || i >= len || p[i] != ';' || c == 0 || c > 0x10FFFF ||
-            (c >= 0xD800 && c <= 0xDFFF))
-            return -1;
-        *n = i + 1;
-        return c < 0x20 ? 0x20 : (long)c;
-    }
-    char name[8];
-    for (; i < len && i < 8 && ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z'); i++)
-        name[i - 1] = (char)(p[i] | 0x20);
-    if (i == 1 || i >= len || p[i] != ';')
-        return -1;
-    name[i - 1] = '\0';
-    for (size_t k = 0; k < sizeof text_entities / sizeof text_entities[0]; k++)
-        if (!strcmp(text_entities[k].name, name)) {
-            *n = i + 1;
-            return (long)text_entities[k].cp;
-        }
-    return -1;
-}
-
-/* 1 if the document looks quoted-printable: a soft line break ("=" ending a
- * line) or an encoded "=" ("=3D"). */
-static int text_is_qp(const unsigned char *p, size_t len)
-{
-    for (const unsigned char *q = memchr(p, '=', len); q; q = memchr(q + 1, '=', len - (size_t)(q + 1 - p))) {
-        size_t left = len - (size_t)(q - p);
-        if (left >= 2 && (q[1] == '\n' || (q[1] == '\r' && left >= 3 && q[2] == '\n')))
-            return 1;
-        if (left >= 3 && q[1] == '3' && q[2] == 'D')
-            return 1;
-        if (q + 1 >= p + len)
-            break;
-    }
-    return 0;
-}
-
-/*
- * Mail and HTML decoding (docs/TEXT.md, "Mail and HTML"): in a
- * quoted-printable document, soft line breaks are removed and "=XX" becomes
- * byte XX (a run of such bytes that is not valid UTF-8 is read as Latin-1);
- * everywhere, HTML character references from text_entities and numeric ones
- * are decoded. Returns the decoded document in a->pre (*out_len bytes), or
- * NULL when there is nothing to decode (use the input as it is), or sets
- * *failed on out of memory.
- */
-static const char *text_predecode(struct text_analyzer *a, const unsigned char *p, size_t len,
-                                  size_t *out_len, int *failed, struct err *err)
-{
-    *failed = 0;
-    if (len == 0)
-        return NULL;
-    const char *ex = getenv("MODELD_TEXT_EXP");
-    int strip = ex && strstr(ex, "strip");
-    int qp = !(ex && strstr(ex, "noqp")) && text_is_qp(p, len);
-    int ent = !(ex && strstr(ex, "noent"));
-    if (!qp && !(ent && memchr(p, '&', len)) && !(strip && memchr(p, '<', len)))
-        return NULL;
-    /* the output is never longer than the input, except Latin-1 QP bytes
-     * (=XX, 3 bytes) that become 2 and numeric references of 4+ bytes: at most len */
-    if (text_grow((void **)&a->pre, &a->pre_cap, len + 8, 1, err) < 0) {
-        *failed = 1;
-        return NULL;
-    }
-    char *o = a->pre;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        if (qp && c == '=') {
-            if (i + 1 < len && p[i + 1] == '\n') {
-                i += 2;
-                continue;
-            }
-            if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n') {
-                i += 3;
-                continue;
-            }
-            if (i + 2 < len && text_hex(p[i + 1]) >= 0 && text_hex(p[i + 2]) >= 0) {
-                /* a run of =XX: decode, keep if valid UTF-8, else Latin-1 */
-                unsigned char run[64];
-                size_t nr = 0, j = i;
-                while (nr < sizeof run && j + 2 < len && p[j] == '=' && text_hex(p[j + 1]) >= 0 &&
-                       text_hex(p[j + 2]) >= 0) {
-                    run[nr++] = (unsigned char)(text_hex(p[j + 1]) * 16 + text_hex(p[j + 2]));
-                    j += 3;
-                }
-                utf8proc_int32_t cp;
-                size_t k = 0;
-                int valid = 1;
-                while (k < nr) {
-                    utf8proc_ssize_t m = utf8proc_iterate(run + k, (utf8proc_ssize_t)(nr - k), &cp);
-                    if (m <= 0) {
-                        valid = 0;
-                        break;
-                    }
-                    k += (size_t)m;
-                }
-                for (k = 0; k < nr; k++) {
-                    if (valid || run[k] < 0x80)
-                        *o++ = (char)run[k];
-                    else
-                        o += text_put_utf8(o, run[k]);
-                }
-                i = j;
-                continue;
-            }
-        }
-        if (strip && c == '<' && i + 1 < len &&
-            (((p[i + 1] | 0x20) >= 'a' && (p[i + 1] | 0x20) <= 'z') || p[i + 1] == '/' ||
-             p[i + 1] == '!')) {
-            size_t j = i + 1;
-            while (j < len && j < i + 1024 && p[j] != '>' && p[j] != '<')
-                j++;
-            if (j < len && p[j] == '>') {
-                *o++ = ' ';
-                i = j + 1;
-                continue;
-            }
-        }
-        if (ent && c == '&') {
-            size_t n;
-            long cp = text_entity(p + i, len - i, &n);
-            if (cp >= 0) {
-                /* n >= 4 > the at most 4 bytes written, except &lt; etc. (1 byte) */
-                size_t w = text_put_utf8(o, (uint32_t)cp);
-                o += w;
-                i += n;
-                continue;
-            }
-        }
-        *o++ = (char)c;
-        i++;
-    }
-    *out_len = (size_t)(o - a->pre);
-    return a->pre;
-}
-
 int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
                  struct err *err)
 {
@@ -927,17 +712,6 @@ int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct t
     if (len > TEXT_MAX_INPUT) {
         err_set(err, ERR_TOO_LARGE, "text: document too large");
         return -1;
-    }
-    {
-        int failed;
-        size_t dlen;
-        const char *d = text_predecode(a, p, len, &dlen, &failed, err);
-        if (failed)
-            goto fail;
-        if (d) {
-            p = (const unsigned char *)d;
-            len = dlen;
-        }
     }
     memset(&r, 0, sizeof(r));
     r.a = a;

@@ -11,8 +11,11 @@
  *   ABSA        a multi-label aspect-category head, and one polarity head
  *               trained on the gold (document, category) pairs over the
  *               document features plus a category indicator feature.
- * C (and the threshold of multi-label heads) is chosen by stratified k-fold
- * cross-validation on the training set only. The heads are converted to
+ * C (and the threshold of multi-label heads, and the class weighting of
+ * binary heads) is chosen by stratified k-fold cross-validation on the
+ * training set only. With a base model, each head may take the base's
+ * scores as extra inputs (stacked transfer, folded back into a plain linear
+ * head) when CV says it helps; see "base models" below and docs/ML.md. The heads are converted to
  * float32 and evaluated on the test set through the same code the predictor
  * uses, so the reported score is the score of the stored model.
  *
@@ -213,6 +216,8 @@ struct run {
     struct artifact *art;
     struct artifact *base; /* base model (transfer or warm start), or NULL */
     enum trainer_base_mode mode;
+    int keep_raw;          /* raw count vectors are needed for a second model pass */
+    size_t n_stacked;      /* heads of the current pass that use the base */
     double pct, lo, hi;    /* progress: last reported, current phase range */
     json_t *selected;      /* per-head selection details */
 };
@@ -533,6 +538,16 @@ static int vectorize(struct run *r, struct err *err)
         trv[j] = r->raw[r->tr[j]];
     if (feat_vocab_fit(&r->fcfg, trv, r->n_tr, &r->vocab, err) < 0)
         goto out;
+    if (r->base && (r->mode == TRAINER_BASE_AUTO || r->mode == TRAINER_BASE_STACK)) {
+        /* keep the base's features: through stacked transfer their mapped
+         * base weights carry what the base learned about words the new
+         * training set lacks (they stay 0 without transfer) */
+        struct feat_vocab u;
+        if (feat_vocab_merge(&r->vocab, &r->base->vocab, &u, err) < 0)
+            goto out;
+        feat_vocab_release(&r->vocab);
+        r->vocab = u;
+    }
     if (r->vocab.n >= (size_t)INT32_MAX - 1024) {
         err_set(err, ERR_DATA, "too many features");
         goto out;
@@ -542,7 +557,8 @@ static int vectorize(struct run *r, struct err *err)
         size_t i = j < r->n_tr ? r->tr[j] : r->te[j - r->n_tr];
         if (feat_weight(&r->fcfg, &r->vocab, &r->raw[i], &r->wv[i], err) < 0)
             goto out;
-        feat_vec_release(&r->raw[i]);
+        if (!r->keep_raw)
+            feat_vec_release(&r->raw[i]);
         if (j < r->n_tr)
             total += r->wv[i].n + 2;
     }
@@ -853,10 +869,14 @@ static double *base_init(struct run *r, const struct head_job *h)
 }
 
 /* CV over the grid on d: *best level, *score its CV score (thresholds in h->thr_by_level). */
-static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d, double lo,
-                   double hi, size_t *best, size_t *ran, double *score, struct err *err)
+static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d, int balanced,
+                   double lo, double hi, size_t *best, size_t *ran, double *score, struct err *err)
 {
-    struct learn_opts o = {.n_threads = N_THREADS, .cancel = r->job->cancel, .tick = tick, .ctx = r};
+    struct learn_opts o = {.n_threads = N_THREADS,
+                           .cancel = r->job->cancel,
+                           .tick = tick,
+                           .ctx = r,
+                           .balanced = balanced};
     size_t nd = d->n * h->K;
     double *dec = malloc((nd ? nd : 1) * sizeof *dec);
     int rc = -1;
@@ -890,7 +910,7 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
     struct base_map bm = {0};
     struct learn_data sd = {0};
     struct feature_node *snodes = NULL;
-    int stacked = 0, have_base = 0;
+    int stacked = 0, have_base = 0, balanced = 0;
     const char *transfer = "none";
 
     for (size_t i = 0; i < N_GRID; i++)
@@ -907,19 +927,52 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
                 goto oom;
         }
     }
-    double p_mid = have_base && r->mode == TRAINER_BASE_AUTO ? (p_lo + p_cv) / 2 : p_cv;
-    if (!have_base || r->mode == TRAINER_BASE_AUTO) {
+    /*
+     * CV runs: plain (unweighted, and class-balanced for binary heads), then
+     * stacked. Balancing is tried on binary heads only: there it trades
+     * precision of one class for recall of the other, which CV can judge,
+     * while on one-vs-rest outputs of a multiclass head it re-calibrates each
+     * output differently and the argmax over them loses its meaning (and it
+     * would double the CV time of the larger multiclass sets).
+     */
+    int plain = !have_base || r->mode == TRAINER_BASE_AUTO;
+    int weigh = plain && h->kind == ARTIFACT_HEAD_MULTICLASS && h->K == 1;
+    int n_cv = plain + weigh + have_base, cv_i = 0;
+#define CV_LO (p_lo + (p_cv - p_lo) * cv_i / n_cv)
+#define CV_HI (p_lo + (p_cv - p_lo) * (cv_i + 1) / n_cv)
+    if (plain) {
         h->thr_by_level = thr;
-        if (cv_head(r, h, &h->data, p_lo, p_mid, &best, &ran, &cv_plain, err) < 0)
+        if (cv_head(r, h, &h->data, 0, CV_LO, CV_HI, &best, &ran, &cv_plain, err) < 0)
             goto out;
+        cv_i++;
+    }
+    if (weigh) {
+        /* class weighting is a model choice like C: kept only if CV prefers it */
+        size_t best_b = 0, ran_b = 0;
+        double cv_bal = 0.0;
+        if (cv_head(r, h, &h->data, 1, CV_LO, CV_HI, &best_b, &ran_b, &cv_bal, err) < 0)
+            goto out;
+        cv_i++;
+        if (cv_bal > cv_plain + 1e-9) {
+            balanced = 1;
+            best = best_b;
+            ran = ran_b;
+            cv_plain = cv_bal;
+        }
     }
     if (have_base) {
         h->thr_by_level = thr_s;
-        if (cv_head(r, h, &sd, p_mid, p_cv, &best_s, &ran_s, &cv_stack, err) < 0)
+        if (cv_head(r, h, &sd, balanced, CV_LO, CV_HI, &best_s, &ran_s, &cv_stack, err) < 0)
             goto out;
-        /* ties keep the simpler model without transfer */
-        stacked = r->mode == TRAINER_BASE_STACK || cv_stack > cv_plain + 1e-9;
+#undef CV_LO
+#undef CV_HI
+        /* the base must win by more than one training row's worth of CV
+         * score (one more document right): a smaller edge is within the
+         * noise of CV on a small set, and ties keep the simpler model */
+        double margin = h->data.n ? 1.0 / (double)h->data.n : 0.0;
+        stacked = r->mode == TRAINER_BASE_STACK || cv_stack > cv_plain + margin + 1e-9;
         transfer = stacked ? "stacked" : "rejected_by_cv";
+        r->n_stacked += (size_t)stacked;
     }
     if (stacked) {
         best = best_s;
@@ -929,6 +982,7 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
     h->threshold = h->kind == ARTIFACT_HEAD_MULTILABEL ? (stacked ? thr_s : thr)[best] : 0.5;
     double t1 = now_s();
     phase(r, p_cv, p_hi);
+    o.balanced = balanced;
     W = malloc(h->K * nf * sizeof *W);
     if (!W)
         goto oom;
@@ -968,9 +1022,10 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
         a.bias[k] = (float)W[k * nf + nf - 1];
     a.threshold = (float)h->threshold;
     a.C = h->C;
-    json_t *sel = json_pack("{s:s, s:f, s:s, s:f, s:i, s:i, s:b, s:s, s:f, s:f}", "head", h->name,
-                            "C", h->C, "solver", "L2R_LR", "threshold", h->threshold, "cv_folds",
-                            N_FOLDS, "grid_levels", (int)ran, "warm_start_from_base",
+    json_t *sel = json_pack("{s:s, s:f, s:s, s:s, s:f, s:i, s:i, s:b, s:s, s:f, s:f}", "head",
+                            h->name, "C", h->C, "solver", "L2R_LR", "class_weight",
+                            balanced ? "balanced" : "none", "threshold", h->threshold,
+                            "cv_folds", N_FOLDS, "grid_levels", (int)ran, "warm_start_from_base",
                             init != NULL, "base_transfer", transfer, "cv_seconds", t1 - t0,
                             "fit_seconds", t2 - t1);
     if (!sel || json_array_append_new(r->selected, sel) < 0)
@@ -1317,6 +1372,85 @@ out:
     return rc;
 }
 
+/* ---- one model: vocabulary, vectors, heads ---- */
+
+/* Drop the current pass's vocabulary, vectors, rows and heads (raw vectors stay). */
+static void model_reset(struct run *r)
+{
+    feat_vocab_release(&r->vocab);
+    if (r->wv)
+        for (size_t i = 0; i < r->n; i++)
+            feat_vec_release(&r->wv[i]);
+    free(r->nodes);
+    r->nodes = NULL;
+    free(r->x);
+    r->x = NULL;
+    artifact_free(r->art);
+    r->art = NULL;
+    json_decref(r->selected);
+    r->selected = json_array();
+    r->n_stacked = 0;
+}
+
+/* Vectorize and train every head of the model type into a new r->art,
+ * progress from lo to hi. */
+static int fit_model(struct run *r, double lo, double hi, struct err *err)
+{
+    const struct trainer_job *job = r->job;
+    double a = lo + (hi - lo) * 5.0 / 67.0, b = hi;
+
+    phase(r, lo, a);
+    if (vectorize(r, err) < 0 || canceled(r, err))
+        return -1;
+    r->art = artifact_new(err);
+    if (!r->art)
+        return -1;
+    r->art->type = strdup(job->type);
+    r->art->language = strdup(job->language);
+    if (!r->art->type || !r->art->language) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    r->art->fcfg = r->fcfg;
+    switch (r->type) {
+    case T_CLASS:
+        return train_class_head(r, a, b, err);
+    case T_LABEL:
+        return train_multilabel_head(r, "label", &r->labels, a, b, err);
+    case T_CLASSLABEL:
+        if (train_class_head(r, a, (a + b) / 2, err) < 0)
+            return -1;
+        return train_multilabel_head(r, "label", &r->labels, (a + b) / 2, b, err);
+    case T_ABSA:
+        if (train_multilabel_head(r, "category", &r->cats, a, a + (b - a) * 0.73, err) < 0)
+            return -1;
+        return train_polarity_head(r, a + (b - a) * 0.73, b, err);
+    }
+    return -1;
+}
+
+/* Record in the heads of r->selected that the base was tried and rejected,
+ * with the CV scores of the attempt (heads of `tried`, same order). */
+static int note_rejected(struct run *r, const json_t *tried)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(r->selected, i, h)
+    {
+        const json_t *t = json_array_get(tried, i);
+        const char *what = json_string_value(json_object_get(t, "base_transfer"));
+        if (!what || strcmp(what, "rejected_by_cv") != 0)
+            continue;
+        if (json_object_set_new(h, "base_transfer", json_string("rejected_by_cv")) < 0 ||
+            json_object_set(h, "cv_score_with_base", json_object_get(t, "cv_score_with_base")) <
+                0 ||
+            json_object_set(h, "cv_score_without_base",
+                            json_object_get(t, "cv_score_without_base")) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- trainer_run ---- */
 
 static int load_base(struct run *r)
@@ -1378,41 +1512,35 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     phase(&r, 0.5, 25.0);
     if (featurize(&r, err) < 0)
         goto out;
-    phase(&r, 25.0, 30.0);
-    if (vectorize(&r, err) < 0 || canceled(&r, err))
-        goto out;
     r.fold = malloc(r.n_tr * sizeof *r.fold);
     if (!r.fold)
         goto oom;
     if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, N_FOLDS, r.fold, err) < 0)
         goto out;
-    r.art = artifact_new(err);
-    if (!r.art)
+    if (r.base && r.mode == TRAINER_BASE_AUTO) {
+        /* with the base (its vocabulary kept, transfer per head where CV
+         * prefers it); if no head takes the transfer, the model is trained
+         * again exactly as without a base, so a useless base changes nothing */
+        r.keep_raw = 1;
+        if (fit_model(&r, 25, 85, err) < 0)
+            goto out;
+        if (r.n_stacked == 0) {
+            json_t *first = r.selected;
+            r.selected = NULL;
+            model_reset(&r);
+            r.mode = TRAINER_BASE_IGNORE;
+            int rc2 = r.selected ? fit_model(&r, 85, 92, err) : -1;
+            if (rc2 == 0 && note_rejected(&r, first) < 0)
+                rc2 = -1;
+            json_decref(first);
+            if (rc2 < 0) {
+                if (!r.selected)
+                    goto oom;
+                goto out;
+            }
+        }
+    } else if (fit_model(&r, 25, 92, err) < 0) {
         goto out;
-    r.art->type = strdup(job->type);
-    r.art->language = strdup(job->language);
-    if (!r.art->type || !r.art->language)
-        goto oom;
-    r.art->fcfg = r.fcfg;
-    switch (r.type) {
-    case T_CLASS:
-        if (train_class_head(&r, 30, 92, err) < 0)
-            goto out;
-        break;
-    case T_LABEL:
-        if (train_multilabel_head(&r, "label", &r.labels, 30, 92, err) < 0)
-            goto out;
-        break;
-    case T_CLASSLABEL:
-        if (train_class_head(&r, 30, 61, err) < 0 ||
-            train_multilabel_head(&r, "label", &r.labels, 61, 92, err) < 0)
-            goto out;
-        break;
-    case T_ABSA:
-        if (train_multilabel_head(&r, "category", &r.cats, 30, 75, err) < 0 ||
-            train_polarity_head(&r, 75, 92, err) < 0)
-            goto out;
-        break;
     }
     if (canceled(&r, err))
         goto out;

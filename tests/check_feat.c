@@ -163,6 +163,35 @@ START_TEST(test_config_check)
 }
 END_TEST
 
+/* Union of vocabularies: sorted, each index once, a's IDF wins. */
+START_TEST(test_vocab_merge)
+{
+    uint32_t ai[] = {2, 5, 9};
+    float af[] = {1.5f, 2.0f, 3.0f};
+    uint32_t bi[] = {1, 5, 10, 11};
+    float bf[] = {4.0f, 9.0f, 5.0f, 6.0f};
+    struct feat_vocab a = {3, ai, af}, b = {4, bi, bf}, e = {0, NULL, NULL}, u;
+    struct err err;
+
+    ck_assert_int_eq(feat_vocab_merge(&a, &b, &u, &err), 0);
+    ck_assert_uint_eq(u.n, 6);
+    static const uint32_t want[] = {1, 2, 5, 9, 10, 11};
+    static const float wantf[] = {4.0f, 1.5f, 2.0f, 3.0f, 5.0f, 6.0f};
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_uint_eq(u.idx[i], want[i]);
+        ck_assert(u.idf[i] == wantf[i]);
+    }
+    feat_vocab_release(&u);
+    ck_assert_int_eq(feat_vocab_merge(&e, &e, &u, &err), 0);
+    ck_assert_uint_eq(u.n, 0);
+    feat_vocab_release(&u);
+    ck_assert_int_eq(feat_vocab_merge(&a, &e, &u, &err), 0);
+    ck_assert_uint_eq(u.n, 3);
+    ck_assert_int_eq(feat_vocab_find(&u, 9), 2);
+    feat_vocab_release(&u);
+}
+END_TEST
+
 Suite *feat_suite(void)
 {
     Suite *s = suite_create("feat");
@@ -173,6 +202,7 @@ Suite *feat_suite(void)
     tcase_add_test(tc, test_deterministic_hash);
     tcase_add_test(tc, test_vocab_and_weight);
     tcase_add_test(tc, test_config_check);
+    tcase_add_test(tc, test_vocab_merge);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -119,7 +119,11 @@ static int run(const char *type, const char *lang, struct corpus *c, const char 
         ck_assert(json_real_value(json_object_get(json_object_get(res->metrics, "micro"), "f1")) ==
                   res->score);
         ck_assert_ptr_nonnull(json_object_get(res->metrics, "macro"));
-        ck_assert_ptr_nonnull(json_object_get(res->metrics, "selected"));
+        json_t *sel = json_object_get(res->metrics, "selected");
+        ck_assert_ptr_nonnull(sel);
+        const char *cw = json_string_value(json_object_get(sel, "class_weight"));
+        ck_assert(cw && (!strcmp(cw, "none") || !strcmp(cw, "balanced")));
+        ck_assert_ptr_nonnull(json_object_get(sel, "base_transfer"));
         ck_assert(json_integer_value(json_object_get(res->metrics, "train_size")) > 0);
         ck_assert(json_integer_value(json_object_get(res->metrics, "test_size")) > 0);
         ck_assert_ptr_nonnull(json_object_get(res->metrics, "duplicates_removed"));
@@ -516,6 +520,182 @@ START_TEST(test_predictor_corrupt)
 }
 END_TEST
 
+/* Run a job with a base model and a base mode; *path gets the artifact. */
+static int run_base(const char *base, enum trainer_base_mode mode, struct corpus *c,
+                    struct trainer_result *res, struct err *e, char *path, const char *name)
+{
+    snprintf(path, 128, "%s/%s.art", tmpdir, name);
+    struct trainer_job job = {.type = "CLASS",
+                              .language = "en",
+                              .seed = "small",
+                              .docs = c->d,
+                              .n_docs = c->n,
+                              .base_artifact = base,
+                              .artifact_path = path};
+    return trainer_run_mode(&job, mode, res, e);
+}
+
+static const char *head_transfer(const struct trainer_result *res)
+{
+    return json_string_value(
+        json_object_get(json_object_get(res->metrics, "selected"), "base_transfer"));
+}
+
+/*
+ * Base models: a base trained on the full word lists; small models trained
+ * on a few documents that use only half of the words (so the two
+ * vocabularies differ). Stacked transfer must map the base by hashed feature,
+ * keep the base's features, give valid predictions (also on words only the
+ * base has seen) and round-trip through the artifact; the other modes run.
+ */
+START_TEST(test_base_transfer)
+{
+    static const char *const W_HALF[3][8] = {
+        {"football", "match", "goal", "team", "football", "match", "goal", "team"},
+        {"pizza", "pasta", "cheese", "dinner", "pizza", "pasta", "cheese", "dinner"},
+        {"computer", "software", "laptop", "code", "computer", "software", "laptop", "code"}};
+    struct corpus *big = new_corpus(), *small = new_corpus();
+    struct trainer_result res;
+    struct err e;
+    char base[128], path[128];
+
+    add_class_docs(big, W_EN, C_EN, 3, 20, 0);
+    ck_assert_int_eq(run("CLASS", "en", big, "base", &res, &e, NULL, base), 0);
+    trainer_result_release(&res);
+    add_class_docs(small, W_HALF, C_EN, 3, 5, 5); /* 4 train + 1 test per class */
+
+    /* no base, and a base that is ignored: no transfer */
+    ck_assert_int_eq(run_base(NULL, TRAINER_BASE_AUTO, small, &res, &e, path, "plain"), 0);
+    ck_assert_str_eq(head_transfer(&res), "none");
+    json_int_t plain_features = json_integer_value(json_object_get(res.metrics, "features"));
+    trainer_result_release(&res);
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_IGNORE, small, &res, &e, path, "ignore"), 0);
+    ck_assert_str_eq(head_transfer(&res), "none");
+    trainer_result_release(&res);
+
+    /* the former warm start */
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_WARM, small, &res, &e, path, "warm"), 0);
+    ck_assert(json_boolean_value(json_object_get(json_object_get(res.metrics, "selected"),
+                                                 "warm_start_from_base")));
+    trainer_result_release(&res);
+
+    /* forced stacked transfer */
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_STACK, small, &res, &e, path, "stack"), 0);
+    ck_assert_str_eq(head_transfer(&res), "stacked");
+    /* the base's vocabulary was kept */
+    ck_assert(json_integer_value(json_object_get(res.metrics, "features")) > plain_features);
+    ck_assert(res.score > 0.6);
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    /* words the small set never had, known to the base only */
+    static const char *const probe[3] = {"the coach in the stadium of the league",
+                                         "bread and soup with a recipe",
+                                         "the server and the keyboard on the internet"};
+    for (int k = 0; k < 3; k++) {
+        json_t *o = predictor_predict(p, probe[k], &e);
+        ck_assert_ptr_nonnull(o);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "class")), C_EN[k]);
+        json_t *cl = json_object_get(o, "classes");
+        double sum = 0;
+        for (size_t i = 0; i < json_array_size(cl); i++) {
+            double q = json_real_value(json_object_get(json_array_get(cl, i), "probability"));
+            ck_assert(q >= 0.0 && q <= 1.0);
+            sum += q;
+        }
+        ck_assert_double_eq_tol(sum, 1.0, 1e-9);
+        json_decref(o);
+    }
+    predictor_free(p);
+
+    /* default: CV decides; either way a valid model with its decision recorded */
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_AUTO, small, &res, &e, path, "auto"), 0);
+    const char *t = head_transfer(&res);
+    ck_assert(!strcmp(t, "stacked") || !strcmp(t, "rejected_by_cv"));
+    json_t *sel = json_object_get(res.metrics, "selected");
+    ck_assert_ptr_nonnull(json_object_get(sel, "cv_score_with_base"));
+    ck_assert_ptr_nonnull(json_object_get(sel, "cv_score_without_base"));
+    trainer_result_release(&res);
+    p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    predictor_free(p);
+
+    /* a base of another type / with no shared label: ignored, no transfer */
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_STACK, small, &res, &e, path, "stack2"), 0);
+    trainer_result_release(&res);
+    struct corpus *other = new_corpus();
+    static const char *const C_OTHER[3] = {"a", "b", "c"};
+    add_class_docs(other, W_HALF, C_OTHER, 3, 5, 5);
+    ck_assert_int_eq(run_base(base, TRAINER_BASE_STACK, other, &res, &e, path, "other"), 0);
+    ck_assert_str_eq(head_transfer(&res), "none");
+    trainer_result_release(&res);
+    /* a missing or corrupt base is not an error: training goes on without it */
+    snprintf(path, sizeof path, "%s/garbage.art", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("not a model", f);
+    fclose(f);
+    char out[128];
+    ck_assert_int_eq(run_base(path, TRAINER_BASE_AUTO, small, &res, &e, out, "corrupt"), 0);
+    ck_assert_str_eq(head_transfer(&res), "none");
+    trainer_result_release(&res);
+    free(other);
+    free(big);
+    free(small);
+}
+END_TEST
+
+/* ABSA with a base: the polarity head maps category indicators by name. */
+START_TEST(test_base_transfer_absa)
+{
+    struct corpus *c = new_corpus();
+    static const char *const food[4] = {"pizza", "pasta", "soup", "bread"};
+    static const char *const serv[4] = {"waiter", "staff", "service", "waitress"};
+    static const char *const good[3] = {"great", "delicious", "excellent"};
+    static const char *const bad[3] = {"awful", "terrible", "rude"};
+    for (int i = 0; i < 60; i++) {
+        size_t j = c->n++;
+        int cat = i % 2, w = (i / 2) % 4, pos = (i / 8) % 2; /* every word with both polarities */
+        snprintf(c->text[j], sizeof c->text[j], "the %s was %s %s", cat ? serv[w] : food[w],
+                 pos ? good[(i / 2) % 3] : bad[(i / 2) % 3], FILL[i % 5]);
+        c->asp[j][0] = (struct tdoc_aspect){cat ? "SERVICE#GENERAL" : "FOOD#QUALITY",
+                                            pos ? "positive" : "negative"};
+        c->d[j] = (struct tdoc){.text = c->text[j], .aspects = c->asp[j], .n_aspects = 1};
+    }
+    struct trainer_result res;
+    struct err e;
+    char base[128], path[128];
+    ck_assert_int_eq(run("ABSA", "en", c, "b", &res, &e, NULL, base), 0);
+    trainer_result_release(&res);
+    c->n = 20; /* a small set from the same distribution */
+    snprintf(path, sizeof path, "%s/absa-small.art", tmpdir);
+    struct trainer_job job = {.type = "ABSA", .language = "en", .seed = "s", .docs = c->d,
+                              .n_docs = c->n, .base_artifact = base, .artifact_path = path};
+    ck_assert_int_eq(trainer_run_mode(&job, TRAINER_BASE_STACK, &res, &e), 0);
+    json_t *heads = json_object_get(json_object_get(res.metrics, "selected"), "heads");
+    ck_assert_uint_eq(json_array_size(heads), 2);
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_str_eq(
+            json_string_value(json_object_get(json_array_get(heads, i), "base_transfer")),
+            "stacked");
+    trainer_result_release(&res);
+    struct predictor *p = predictor_load(path, &e);
+    ck_assert_ptr_nonnull(p);
+    json_t *o = predictor_predict(p, "the waiter was terrible", &e);
+    json_t *a = json_object_get(o, "aspects");
+    ck_assert_uint_ge(json_array_size(a), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "category")),
+                     "SERVICE#GENERAL");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "polarity")),
+                     "negative");
+    json_decref(o);
+    predictor_free(p);
+    job.docs = c->d;
+    ck_assert_int_eq(trainer_run_mode(&job, TRAINER_BASE_AUTO, &res, &e), 0);
+    trainer_result_release(&res);
+    free(c);
+}
+END_TEST
+
 Suite *trainer_suite(void)
 {
     Suite *s = suite_create("trainer");
@@ -532,6 +712,8 @@ Suite *trainer_suite(void)
     tcase_add_test(tc, test_err_data);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_predictor_corrupt);
+    tcase_add_test(tc, test_base_transfer);
+    tcase_add_test(tc, test_base_transfer_absa);
     suite_add_tcase(s, tc);
     return s;
 }
