@@ -118,6 +118,11 @@ void handler_models_create(struct request *req, struct response *resp)
     uuid_t uu;
 
     validate_known_fields(req->body, allowed, &errors);
+    /* Clients often send optional fields as null: null means absent, except
+     * for the required name (whose null is reported below). */
+    for (const char *const *f = allowed + 1; *f; f++)
+        if (json_is_null(json_object_get(req->body, *f)))
+            json_object_del(req->body, *f);
     validate_string(req->body, "name", 1, 128, VALIDATE_REQUIRED | VALIDATE_TRIM |
                     VALIDATE_SINGLE_LINE, &r.name, NULL, &errors);
     validate_string(req->body, "display_name", 1, 255, VALIDATE_TRIM | VALIDATE_SINGLE_LINE,

@@ -1058,6 +1058,26 @@ START_TEST(test_list_filters)
 }
 END_TEST
 
+/* Optional fields sent as null mean "absent": defaults apply and nothing fails. */
+START_TEST(test_create_null_optionals)
+{
+    struct world w;
+    struct tresp r;
+
+    world_up(&w);
+    post(&w, &r,
+         "{\"name\":\"n\",\"display_name\":null,\"base_id\":null,\"language\":\"en\","
+         "\"annotation_ids\":[%lld],\"trainset_annotation_ids\":null,"
+         "\"short_description\":null,\"long_description\":null}",
+         (long long)w.absa1);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "display_name")), "n");
+    ck_assert(json_is_null(json_object_get(r.json, "base")));
+    tresp_release(&r);
+    world_down(&w);
+}
+END_TEST
+
 Suite *api_models_suite(void)
 {
     Suite *s = suite_create("api_models");
@@ -1067,6 +1087,7 @@ Suite *api_models_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_set_timeout(rd, 60);
     tcase_add_test(tc, test_create_fields_exact);
+    tcase_add_test(tc, test_create_null_optionals);
     tcase_add_test(tc, test_create_uuid_fresh);
     tcase_add_test(tc, test_create_all_fields_and_trim);
     tcase_add_test(tc, test_create_durable_after_restart);
