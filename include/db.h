@@ -26,7 +26,8 @@ struct db;
 struct db_conn;
 
 /* Open (create) the database at path with pool_size connections and apply
- * pending migrations. */
+ * pending migrations. ":memory:" gets one connection (SQLite gives each
+ * connection its own in-memory database). */
 struct db *db_open(const char *path, int pool_size, struct err *err);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);

@@ -24,7 +24,9 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
                                struct err *err);
 /* The port actually bound. */
 uint16_t http_port(const struct http_server *s);
-/* Stop accepting, finish in-flight requests, free. Accepts NULL. */
+/* Stop: end every event stream, then stop MHD, which closes all connections
+ * (a reply still being sent is cut off; handlers already running finish
+ * first). Frees s. Accepts NULL. */
 void http_stop(struct http_server *s);
 
 #endif

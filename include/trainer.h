@@ -4,7 +4,8 @@
  * loads such models back for prediction.
  *
  * This is the only interface the server side (pool_, handlers) uses from the
- * machine-learning side (text_, features_, metrics_, artifact_ ...).
+ * machine-learning side (text_, feat_, metrics_, artifact_ ...); it includes
+ * predictor.h, which declares the predictor_* functions.
  *
  * Model types: "ABSA", "CLASS", "LABEL", "CLASSLABEL". Languages: "en", "de", "ar".
  *
@@ -20,6 +21,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "predictor.h"
 
 struct tdoc_aspect {
     const char *category;
@@ -87,25 +89,6 @@ enum trainer_base_mode {
 int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
                      struct trainer_result *out, struct err *err);
 
-struct predictor;
-
-/* Load and verify an artifact (checksum). ERR_CORRUPT for a damaged file, ERR_IO
- * when it cannot be read. Never crashes on bad input. Caller frees with predictor_free(). */
-struct predictor *predictor_load(const char *path, struct err *err);
-void predictor_free(struct predictor *p);
-
-/* The artifact's model type and language (borrowed strings). */
-const char *predictor_type(const struct predictor *p);
-const char *predictor_language(const struct predictor *p);
-
-/*
- * Predict one text. Returns a new JSON object (caller owns):
- *   CLASS:      {"class": str, "probability": num, "classes": [{"class","probability"}...]}
- *   LABEL:      {"labels": [{"label","probability"}...]}   (labels above threshold)
- *   CLASSLABEL: both of the above
- *   ABSA:       {"aspects": [{"category","confidence","polarity","polarity_confidence"}...]}
- * NULL only on allocation failure.
- */
-json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err);
+/* predictor_load(), predictor_predict() ...: include/predictor.h (included above). */
 
 #endif

@@ -281,7 +281,9 @@ struct db *db_open(const char *path, int pool_size, struct err *err)
 {
     struct db *db = NULL;
 
-    if (pool_size < 1)
+    /* Every connection to ":memory:" is a database of its own: only one can
+     * be the migrated one that all threads share. */
+    if (pool_size < 1 || strcmp(path, ":memory:") == 0)
         pool_size = 1;
     db = calloc(1, sizeof(*db));
     if (!db)

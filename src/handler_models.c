@@ -259,7 +259,12 @@ void handler_models_create(struct request *req, struct response *resp)
     }
     if (id < 0) {
         if (err.code == ERR_CONFLICT) {
-            problem_field(&errors, "name", "%s", err.msg);
+            /* not err.msg: a long name would push "taken" out of its buffer */
+            if (strlen(r.name) <= 256)
+                problem_field(&errors, "name", "the name '%s' is already taken in this workspace",
+                              r.name);
+            else
+                problem_field(&errors, "name", "the name is already taken in this workspace");
             goto invalid;
         }
         goto fail_err;
@@ -303,6 +308,24 @@ void handler_models_get(struct request *req, struct response *resp)
     problem_or_reply(resp, 200, view, &err, req->request_id);
 }
 
+/* Filter query parameter key, when given, must be one of values (*out borrows it). */
+static void query_enum(const struct request *req, const char *key, const char *const *values,
+                       const char **out, json_t **errors)
+{
+    const char *v = request_query(req, key);
+    json_t *o;
+
+    if (!v)
+        return;
+    /* A value that is not UTF-8 cannot be a JSON string, and is no allowed value either:
+     * an empty string makes validate_enum report it instead of dropping the filter. */
+    o = json_pack("{s:s}", key, v);
+    if (!o)
+        o = json_pack("{s:s}", key, "");
+    validate_enum(o, key, values, 0, out, errors);
+    json_decref(o);
+}
+
 void handler_models_list(struct request *req, struct response *resp)
 {
     struct db_model_filter f = {0};
@@ -317,21 +340,9 @@ void handler_models_list(struct request *req, struct response *resp)
         problem_field(&errors, "limit", "must be an integer from 1 to 200");
     if ((v = request_query(req, "cursor")) && util_cursor_decode(v, &f.before_id) != 0)
         problem_field(&errors, "cursor", "is not a cursor this server returned");
-    if ((v = request_query(req, "status"))) {
-        json_t *o = json_pack("{s:s}", "status", v);
-        validate_enum(o, "status", statuses, 0, &f.status, &errors);
-        json_decref(o);
-    }
-    if ((v = request_query(req, "type"))) {
-        json_t *o = json_pack("{s:s}", "type", v);
-        validate_enum(o, "type", model_types, 0, &f.type, &errors);
-        json_decref(o);
-    }
-    if ((v = request_query(req, "language"))) {
-        json_t *o = json_pack("{s:s}", "language", v);
-        validate_enum(o, "language", languages, 0, &f.language, &errors);
-        json_decref(o);
-    }
+    query_enum(req, "status", statuses, &f.status, &errors);
+    query_enum(req, "type", model_types, &f.type, &errors);
+    query_enum(req, "language", languages, &f.language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         return;

@@ -3,6 +3,7 @@
 #include "problem.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -50,6 +51,33 @@ int problem_status(enum err_code code)
     }
 }
 
+/*
+ * Replace every byte of s that does not start a valid UTF-8 sequence with '?'.
+ * Details quote client input (the percent-decoded path) and vsnprintf may cut
+ * a character in two; jansson refuses such strings, which would leave the
+ * problem without a body.
+ */
+static void utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                                                       : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        uint32_t cp = n == 2 ? *p & 0x1Fu : n == 3 ? *p & 0x0Fu : *p & 0x07u;
+        size_t i;
+
+        for (i = 1; i < n && (p[i] & 0xC0) == 0x80; i++)
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        if (n == 0 || i < n || (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 static void fill(struct response *resp, int status, const char *detail)
 {
     json_decref(resp->body);
@@ -69,6 +97,7 @@ void problem_set(struct response *resp, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
+    utf8_repair(detail);
     fill(resp, status, detail);
 }
 
@@ -82,7 +111,7 @@ void problem_from_err(struct response *resp, const struct err *err, const char *
         fill(resp, 500, "The server could not complete the request; it has been logged.");
         return;
     }
-    fill(resp, status, err->msg);
+    problem_set(resp, status, "%s", err->msg);
     if (status == 400 && resp->body) {
         json_t *errors = NULL;
 
@@ -99,6 +128,7 @@ void problem_field(json_t **errors, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_repair(msg);
     if (!*errors)
         *errors = json_array();
     json_array_append_new(*errors, json_pack("{s:s, s:s}", "field", field, "message", msg));

@@ -14,17 +14,14 @@
  * C (and the threshold of multi-label heads, and the class weighting of
  * binary heads) is chosen by stratified k-fold cross-validation on the
  * training set only. With a base model, each head may take the base's
- * scores as extra inputs (stacked transfer, folded back into a plain linear
- * head) when CV says it helps; see "base models" below and docs/ML.md. The heads are converted to
- * float32 and evaluated on the test set through the same code the predictor
- * uses, so the reported score is the score of the stored model.
- *
- * predictor_*: an immutable loaded artifact; each predict call makes its own
- * text analyzer, so one predictor serves any number of threads.
+ * scores as extra inputs (stacked transfer through transfer_, folded back
+ * into a plain linear head) when CV says it helps; see docs/ML.md. The heads
+ * are converted to float32 and evaluated on the test set with heads_probs(),
+ * the code the predictor (predictor.c) uses, so the reported score is the
+ * score of the stored model.
  */
 #include "trainer.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -34,10 +31,12 @@
 
 #include "artifact.h"
 #include "feat.h"
+#include "heads.h"
 #include "learn.h"
 #include "metrics.h"
 #include "split.h"
 #include "text.h"
+#include "transfer.h"
 
 #define N_THREADS 2
 #define N_FOLDS 3
@@ -45,22 +44,6 @@
 
 static const double C_GRID[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 #define N_GRID (sizeof C_GRID / sizeof C_GRID[0])
-
-static const char *const POLARITIES[] = {"positive", "negative", "neutral", "conflict"};
-#define N_POL 4
-
-enum mtype { T_CLASS, T_LABEL, T_CLASSLABEL, T_ABSA };
-
-static int parse_type(const char *s, enum mtype *t)
-{
-    static const char *const names[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
-    for (int i = 0; i < 4; i++)
-        if (s && !strcmp(s, names[i])) {
-            *t = (enum mtype)i;
-            return 0;
-        }
-    return -1;
-}
 
 static double now_s(void)
 {
@@ -123,84 +106,11 @@ static long strset_find(const struct strset *ss, const char *s)
     return -1;
 }
 
-static int pol_id(const char *p)
-{
-    for (int i = 0; i < N_POL; i++)
-        if (p && !strcmp(p, POLARITIES[i]))
-            return i;
-    return -1;
-}
-
-/* ---- head evaluation (shared by training evaluation and the predictor) ---- */
-
-static double sigmoid(double z)
-{
-    return 1.0 / (1.0 + exp(-z));
-}
-
-/*
- * Probabilities of the n_out outputs of head h for the weighted vector x,
- * plus an optional extra input row (category indicator) with value 1.
- */
-static void head_probs(const struct artifact_head *h, const struct feat_vec *x, long extra,
-                       double *prob)
-{
-    double s[64], *sc = h->n_w <= 64 ? s : malloc(h->n_w * sizeof *sc);
-    if (!sc) {
-        for (uint32_t k = 0; k < h->n_out; k++)
-            prob[k] = 0.0;
-        return;
-    }
-    for (uint32_t k = 0; k < h->n_w; k++)
-        sc[k] = h->bias[k];
-    for (size_t i = 0; i < x->n; i++) {
-        const float *row = artifact_head_row(h, x->idx[i]);
-        if (row)
-            for (uint32_t k = 0; k < h->n_w; k++)
-                sc[k] += (double)row[k] * x->val[i];
-    }
-    if (extra >= 0) {
-        const float *row = artifact_head_row(h, (uint32_t)extra);
-        if (row)
-            for (uint32_t k = 0; k < h->n_w; k++)
-                sc[k] += row[k];
-    }
-    if (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_out == 1) {
-        prob[0] = 1.0;
-    } else if (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_w == 1) {
-        prob[1] = sigmoid(sc[0]);
-        prob[0] = 1.0 - prob[1];
-    } else {
-        double sum = 0.0;
-        for (uint32_t k = 0; k < h->n_out; k++) {
-            prob[k] = sigmoid(sc[k]);
-            sum += prob[k];
-        }
-        if (h->kind == ARTIFACT_HEAD_MULTICLASS && sum > 0.0)
-            for (uint32_t k = 0; k < h->n_out; k++)
-                prob[k] /= sum;
-    }
-    if (sc != s)
-        free(sc);
-}
-
-static uint32_t argmax(const double *p, uint32_t n)
-{
-    uint32_t b = 0;
-    for (uint32_t k = 1; k < n; k++)
-        if (p[k] > p[b])
-            b = k;
-    return b;
-}
-
-static const struct artifact_head *find_head(const struct artifact *a, const char *name);
-static long head_label(const struct artifact_head *h, const char *s);
-
 /* ---- training state ---- */
 
 struct run {
     const struct trainer_job *job;
-    enum mtype type;
+    enum heads_type type;
     size_t n;           /* documents */
     unsigned char *set; /* SPLIT_* per document */
     size_t *tr, n_tr, *te, n_te;
@@ -300,23 +210,23 @@ static int validate(struct run *r, struct err *err)
             err_set(err, ERR_DATA, "document %zu has an invalid set", i + 1);
             return -1;
         }
-        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && (!d->cls || !d->cls[0])) {
+        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) && (!d->cls || !d->cls[0])) {
             err_set(err, ERR_DATA, "document %zu has no class", i + 1);
             return -1;
         }
-        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
             for (size_t j = 0; j < d->n_labels; j++)
                 if (!d->labels || !d->labels[j] || !d->labels[j][0]) {
                     err_set(err, ERR_DATA, "document %zu has an empty label", i + 1);
                     return -1;
                 }
-        if (r->type == T_ABSA)
+        if (r->type == HEADS_ABSA)
             for (size_t j = 0; j < d->n_aspects; j++) {
                 if (!d->aspects || !d->aspects[j].category || !d->aspects[j].category[0]) {
                     err_set(err, ERR_DATA, "document %zu has an aspect without category", i + 1);
                     return -1;
                 }
-                if (pol_id(d->aspects[j].polarity) < 0) {
+                if (heads_polarity_id(d->aspects[j].polarity) < 0) {
                     err_set(err, ERR_DATA,
                             "document %zu has an invalid polarity (expected positive, negative, "
                             "neutral or conflict)",
@@ -334,13 +244,14 @@ static int inventories(struct run *r, struct err *err)
     const struct tdoc *docs = r->job->docs;
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
-        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && strset_add(&r->classes, d->cls) < 0)
+        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) &&
+            strset_add(&r->classes, d->cls) < 0)
             goto oom;
-        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
             for (size_t k = 0; k < d->n_labels; k++)
                 if (strset_add(&r->labels, d->labels[k]) < 0)
                     goto oom;
-        if (r->type == T_ABSA)
+        if (r->type == HEADS_ABSA)
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (strset_add(&r->cats, d->aspects[k].category) < 0)
                     goto oom;
@@ -348,27 +259,28 @@ static int inventories(struct run *r, struct err *err)
     strset_finish(&r->classes);
     strset_finish(&r->labels);
     strset_finish(&r->cats);
-    if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && r->classes.n < 2) {
+    if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) && r->classes.n < 2) {
         err_set(err, ERR_DATA, "the training set needs at least 2 different classes, it has %zu",
                 r->classes.n);
         return -1;
     }
-    if ((r->type == T_LABEL || r->type == T_CLASSLABEL) && r->labels.n < 1) {
+    if ((r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL) && r->labels.n < 1) {
         err_set(err, ERR_DATA, "no training document has a label");
         return -1;
     }
-    if (r->type == T_ABSA && r->cats.n < 1) {
+    if (r->type == HEADS_ABSA && r->cats.n < 1) {
         err_set(err, ERR_DATA, "no training document has an aspect");
         return -1;
     }
     for (size_t j = 0; j < r->n_te; j++) {
         const struct tdoc *d = &docs[r->te[j]];
-        if ((r->type == T_CLASS || r->type == T_CLASSLABEL) && strset_find(&r->classes, d->cls) < 0) {
+        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) &&
+            strset_find(&r->classes, d->cls) < 0) {
             err_set(err, ERR_DATA, "class \"%s\" has no training document (only test documents)",
                     d->cls);
             return -1;
         }
-        if (r->type == T_LABEL || r->type == T_CLASSLABEL)
+        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
             for (size_t k = 0; k < d->n_labels; k++)
                 if (strset_find(&r->labels, d->labels[k]) < 0) {
                     err_set(err, ERR_DATA,
@@ -376,7 +288,7 @@ static int inventories(struct run *r, struct err *err)
                             d->labels[k]);
                     return -1;
                 }
-        if (r->type == T_ABSA)
+        if (r->type == HEADS_ABSA)
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (strset_find(&r->cats, d->aspects[k].category) < 0) {
                     err_set(err, ERR_DATA,
@@ -609,7 +521,7 @@ static double best_threshold(const double *dec, const unsigned char *Y, size_t n
     enum { NB = 40 };
     size_t tp[NB] = {0}, fp[NB] = {0}, pos = 0;
     for (size_t i = 0; i < n * K; i++) {
-        double p = sigmoid(dec[i]);
+        double p = heads_sigmoid(dec[i]);
         pos += Y[i];
         /* threshold t_b = 0.025 * (b + 1): predicted when p >= t_b */
         for (int b = 0; b < NB; b++) {
@@ -658,214 +570,21 @@ static double score_head(void *ctx, size_t level, const double *dec)
     return n ? (double)ok / (double)n : 0.0;
 }
 
-/* ---- base models ----
- *
- * A base head is used by a new head of the same name and kind that shares at
- * least one output label with it. Its weights are carried into the new
- * model's input space by hashed feature index (never by column position: the
- * two vocabularies differ), rescaled by idf_base / idf_new so that w·x on the
- * new TF-IDF vector approximates the base model's own score, and, for the
- * ABSA polarity head, the category indicator inputs are matched by category
- * name. Inputs the base does not know get weight 0.
- *
- * Stacked transfer: every training row gets one extra input per base output,
- * STACK_SCALE × the mapped base score (w̃_b·x + bias_b), and the head is
- * cross-validated and fitted with them. Because the mapped score is linear in
- * x, the fitted weights v_kb of those inputs fold back exactly into an
- * ordinary linear head (w_k += STACK_SCALE Σ_b v_kb w̃_b), so the artifact and
- * the predictor do not change. The L2 penalty on v is small next to the
- * text weights, so this acts like a prior "start from the base model's
- * opinion, learn corrections from the new data" whose strength CV picks.
- */
-#define STACK_SCALE 1.0
-#define STACK_MAX 64 /* base outputs used as inputs at most */
-
-struct base_map {
-    const struct artifact_head *bh;
-    size_t E;     /* base outputs = extra inputs */
-    size_t n_in;  /* inputs of the new head (without bias) */
-    double *wm;   /* E × n_in mapped base weights */
-    double *bb;   /* E base biases */
-};
-
-static void base_map_release(struct base_map *m)
+/* Base models (transfer_): the new model's inputs as transfer_ sees them. */
+static struct transfer_inputs transfer_in(const struct run *r)
 {
-    free(m->wm);
-    free(m->bb);
-    memset(m, 0, sizeof *m);
+    return (struct transfer_inputs){.vocab = &r->vocab, .cats = r->cats.s, .n_cats = r->cats.n};
 }
 
-/* The base head matching h (same name, kind, a shared label), or NULL. */
-static const struct artifact_head *base_head(const struct run *r, const struct head_job *h)
+/* Head h as transfer_ sees it. */
+static struct transfer_head transfer_of(const struct head_job *h)
 {
-    if (!r->base)
-        return NULL;
-    const struct artifact_head *bh = find_head(r->base, h->name);
-    if (!bh || bh->kind != h->kind || bh->n_w == 0 || bh->n_w > STACK_MAX)
-        return NULL;
-    for (size_t k = 0; k < h->n_out; k++)
-        if (head_label(bh, h->labels[k]) >= 0)
-            return bh;
-    return NULL;
-}
-
-/*
- * Base input index for input j of the new head h (and the factor its weight
- * is multiplied by), or -1 when the base has no such input.
- */
-static long base_input(const struct run *r, const struct head_job *h,
-                       const struct artifact_head *bh, size_t j, double *scale)
-{
-    *scale = 1.0;
-    if (j < r->vocab.n) {
-        long bp = feat_vocab_find(&r->base->vocab, r->vocab.idx[j]);
-        if (bp < 0 || (uint32_t)bp >= bh->n_in)
-            return -1;
-        if (r->vocab.idf[j] > 0.0f)
-            *scale = (double)r->base->vocab.idf[bp] / (double)r->vocab.idf[j];
-        return bp;
-    }
-    /* polarity head: category indicators, matched by category name */
-    const struct artifact_head *bcat = find_head(r->base, "category");
-    size_t c = j - r->vocab.n;
-    if (strcmp(h->name, "polarity") != 0 || !bcat || c >= r->cats.n)
-        return -1;
-    long bc = head_label(bcat, r->cats.s[c]);
-    if (bc < 0 || r->base->vocab.n + (size_t)bc >= bh->n_in)
-        return -1;
-    return (long)(r->base->vocab.n + (size_t)bc);
-}
-
-/* Fill m with the base head's weights mapped onto h's inputs. 0, 1 if no base head
- * matches (m empty), -1 out of memory. */
-static int base_map_build(struct run *r, const struct head_job *h, struct base_map *m)
-{
-    memset(m, 0, sizeof *m);
-    const struct artifact_head *bh = base_head(r, h);
-    if (!bh)
-        return 1;
-    m->bh = bh;
-    m->E = bh->n_w;
-    m->n_in = (size_t)h->data.n_feat - 1;
-    m->wm = calloc(m->E * m->n_in + 1, sizeof *m->wm);
-    m->bb = malloc(m->E * sizeof *m->bb);
-    if (!m->wm || !m->bb) {
-        base_map_release(m);
-        return -1;
-    }
-    for (size_t e = 0; e < m->E; e++)
-        m->bb[e] = bh->bias[e];
-    for (size_t j = 0; j < m->n_in; j++) {
-        double sc;
-        long bi = base_input(r, h, bh, j, &sc);
-        const float *row = bi >= 0 ? artifact_head_row(bh, (uint32_t)bi) : NULL;
-        if (row)
-            for (size_t e = 0; e < m->E; e++)
-                m->wm[e * m->n_in + j] = sc * row[e];
-    }
-    return 0;
-}
-
-/*
- * Rows of d with the E stacked base scores inserted before the bias node:
- * fills *out (rows point into *nodes, both owned by the caller). -1 out of memory.
- */
-static int stack_rows(const struct learn_data *d, const struct base_map *m,
-                      struct learn_data *out, struct feature_node **nodes)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        const struct feature_node *x = d->x[i];
-        while (x->index != -1)
-            x++;
-        total += (size_t)(x - d->x[i]) + 1 + m->E;
-    }
-    struct feature_node *q = malloc((total ? total : 1) * sizeof *q);
-    struct feature_node **rows = malloc((d->n ? d->n : 1) * sizeof *rows);
-    if (!q || !rows) {
-        free(q);
-        free(rows);
-        return -1;
-    }
-    *nodes = q;
-    int bias = (int)(m->n_in + m->E) + 1;
-    for (size_t i = 0; i < d->n; i++) {
-        rows[i] = q;
-        const struct feature_node *x = d->x[i];
-        for (; x->index != -1 && (size_t)x->index <= m->n_in; x++)
-            *q++ = *x;
-        for (size_t e = 0; e < m->E; e++) {
-            double z = m->bb[e];
-            for (const struct feature_node *y = d->x[i]; y->index != -1; y++)
-                if ((size_t)y->index <= m->n_in)
-                    z += m->wm[e * m->n_in + (size_t)y->index - 1] * y->value;
-            *q++ = (struct feature_node){(int)(m->n_in + e) + 1, STACK_SCALE * z};
-        }
-        *q++ = (struct feature_node){bias, 1.0};
-        *q++ = (struct feature_node){-1, 0.0};
-    }
-    out->n = d->n;
-    out->x = rows;
-    out->n_feat = bias;
-    return 0;
-}
-
-/* Fold stacked weights Ws (K × (n_in + E + 1)) into plain weights W (K × (n_in + 1)). */
-static void stack_fold(const struct base_map *m, size_t K, const double *Ws, double *W)
-{
-    size_t ns = m->n_in + m->E + 1, nf = m->n_in + 1;
-    for (size_t k = 0; k < K; k++) {
-        const double *ws = Ws + k * ns;
-        double *w = W + k * nf;
-        memcpy(w, ws, m->n_in * sizeof *w);
-        w[nf - 1] = ws[ns - 1];
-        for (size_t e = 0; e < m->E; e++) {
-            double v = STACK_SCALE * ws[m->n_in + e];
-            if (v == 0.0)
-                continue;
-            const double *wm = m->wm + e * m->n_in;
-            for (size_t j = 0; j < m->n_in; j++)
-                w[j] += v * wm[j];
-            w[nf - 1] += v * m->bb[e];
-        }
-    }
-}
-
-/*
- * Starting weights for the final fit from the base head (TRAINER_BASE_WARM):
- * mapped weights of the outputs whose label the base also has, else 0.
- * NULL when nothing matches (or out of memory: a warm start is optional).
- */
-static double *base_init(struct run *r, const struct head_job *h)
-{
-    struct base_map m;
-    long col[STACK_MAX];
-    double *init = NULL;
-    int any = 0;
-
-    if (h->K > STACK_MAX || base_map_build(r, h, &m) != 0)
-        return NULL;
-    for (size_t k = 0; k < h->K; k++) {
-        col[k] = -1;
-        if (h->K == 1 && h->n_out == 2 && m.E == 1 && m.bh->n_out == 2) {
-            /* binary heads store the score of labels[1] */
-            if (!strcmp(m.bh->labels[0], h->labels[0]) && !strcmp(m.bh->labels[1], h->labels[1]))
-                col[k] = 0;
-        } else if (h->K == h->n_out && m.E == m.bh->n_out) {
-            col[k] = head_label(m.bh, h->labels[k]);
-        }
-        any |= col[k] >= 0;
-    }
-    size_t nf = m.n_in + 1;
-    if (any && (init = calloc(h->K * nf, sizeof *init)) != NULL)
-        for (size_t k = 0; k < h->K; k++) {
-            if (col[k] < 0)
-                continue;
-            memcpy(init + k * nf, m.wm + (size_t)col[k] * m.n_in, m.n_in * sizeof *init);
-            init[k * nf + nf - 1] = m.bb[col[k]];
-        }
-    base_map_release(&m);
-    return init;
+    return (struct transfer_head){.name = h->name,
+                                  .kind = h->kind,
+                                  .n_out = h->n_out,
+                                  .labels = h->labels,
+                                  .K = h->K,
+                                  .n_in = (size_t)h->data.n_feat - 1};
 }
 
 /* CV over the grid on d: *best level, *score its CV score (thresholds in h->thr_by_level). */
@@ -907,7 +626,9 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
     double *W = NULL, *Ws = NULL, *init = NULL;
     struct learn_opts o = {.n_threads = N_THREADS, .cancel = r->job->cancel, .tick = tick, .ctx = r};
     struct artifact_head a = {0};
-    struct base_map bm = {0};
+    struct transfer_map bm = {0};
+    struct transfer_inputs tin = transfer_in(r);
+    struct transfer_head th = transfer_of(h);
     struct learn_data sd = {0};
     struct feature_node *snodes = NULL;
     int stacked = 0, have_base = 0, balanced = 0;
@@ -918,13 +639,13 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
     double t0 = now_s();
     double p_cv = p_lo + (p_hi - p_lo) * 0.8;
     if (r->base && (r->mode == TRAINER_BASE_AUTO || r->mode == TRAINER_BASE_STACK)) {
-        int b = base_map_build(r, h, &bm);
+        int b = transfer_map_build(r->base, &tin, &th, &bm, err);
         if (b < 0)
-            goto oom;
+            goto out;
         if (b == 0) {
             have_base = 1;
-            if (stack_rows(&h->data, &bm, &sd, &snodes) < 0)
-                goto oom;
+            if (transfer_stack_rows(&bm, &h->data, &sd, &snodes, err) < 0)
+                goto out;
         }
     }
     /*
@@ -992,10 +713,10 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
             goto oom;
         if (learn_fit(&sd, h->Y, h->K, h->C, NULL, Ws, &o, err) < 0)
             goto out;
-        stack_fold(&bm, h->K, Ws, W);
+        transfer_fold(&bm, h->K, Ws, W);
     } else {
         if (r->base && r->mode == TRAINER_BASE_WARM)
-            init = base_init(r, h);
+            init = transfer_init(r->base, &tin, &th);
         if (learn_fit(&h->data, h->Y, h->K, h->C, init, W, &o, err) < 0)
             goto out;
     }
@@ -1041,7 +762,7 @@ oom:
     err_set(err, ERR_NOMEM, "out of memory");
 out:
     artifact_head_release(&a);
-    base_map_release(&bm);
+    transfer_map_release(&bm);
     free(sd.x);
     free(snodes);
     free(W);
@@ -1114,7 +835,7 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
     }
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &r->job->docs[r->tr[j]];
-        if (r->type == T_ABSA) {
+        if (r->type == HEADS_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++)
                 Y[j * K + (size_t)strset_find(inv, d->aspects[k].category)] = 1;
         } else {
@@ -1144,8 +865,8 @@ static int train_polarity_head(struct run *r, double lo, double hi, struct err *
 {
     int rc = -1;
     size_t np = 0, total = 0, m = r->vocab.n, Kc = r->cats.n;
-    int present[N_POL] = {0}, map[N_POL];
-    const char *names[N_POL];
+    int present[HEADS_N_POL] = {0}, map[HEADS_N_POL];
+    const char *names[HEADS_N_POL];
     size_t P = 0;
     struct feature_node *nodes = NULL, **x = NULL;
     unsigned char *Y = NULL;
@@ -1157,12 +878,12 @@ static int train_polarity_head(struct run *r, double lo, double hi, struct err *
         np += d->n_aspects;
         total += d->n_aspects * (r->wv[r->tr[j]].n + 3);
         for (size_t k = 0; k < d->n_aspects; k++)
-            present[pol_id(d->aspects[k].polarity)] = 1;
+            present[heads_polarity_id(d->aspects[k].polarity)] = 1;
     }
-    for (int p = 0; p < N_POL; p++) {
+    for (int p = 0; p < HEADS_N_POL; p++) {
         map[p] = present[p] ? (int)P : -1;
         if (present[p])
-            names[P++] = POLARITIES[p];
+            names[P++] = heads_polarity_name(p);
     }
     if (P == 1) {
         /* a single polarity: a constant head */
@@ -1196,7 +917,7 @@ static int train_polarity_head(struct run *r, double lo, double hi, struct err *
         const struct feat_vec *v = &r->wv[r->tr[j]];
         for (size_t k = 0; k < d->n_aspects; k++, i++) {
             long c = strset_find(&r->cats, d->aspects[k].category);
-            int p = map[pol_id(d->aspects[k].polarity)];
+            int p = map[heads_polarity_id(d->aspects[k].polarity)];
             x[i] = q;
             for (size_t e = 0; e < v->n; e++)
                 *q++ = (struct feature_node){(int)v->idx[e] + 1, v->val[e]};
@@ -1235,29 +956,14 @@ out:
 
 /* ---- evaluation ---- */
 
-static const struct artifact_head *find_head(const struct artifact *a, const char *name)
-{
-    for (uint32_t i = 0; i < a->n_heads; i++)
-        if (!strcmp(a->heads[i].name, name))
-            return &a->heads[i];
-    return NULL;
-}
-
-static long head_label(const struct artifact_head *h, const char *s)
-{
-    for (uint32_t k = 0; k < h->n_out; k++)
-        if (!strcmp(h->labels[k], s))
-            return k;
-    return -1;
-}
-
 static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err *err)
 {
-    const struct artifact_head *hc = find_head(r->art, "class");
-    const struct artifact_head *hl = find_head(r->art, r->type == T_ABSA ? "category" : "label");
-    const struct artifact_head *hp = find_head(r->art, "polarity");
-    const char *chead = r->type == T_CLASSLABEL ? "class" : NULL;
-    const char *lhead = r->type == T_CLASSLABEL ? "label" : NULL;
+    const struct artifact_head *hc = heads_find(r->art, "class");
+    const struct artifact_head *hl =
+        heads_find(r->art, r->type == HEADS_ABSA ? "category" : "label");
+    const struct artifact_head *hp = heads_find(r->art, "polarity");
+    const char *chead = r->type == HEADS_CLASSLABEL ? "class" : NULL;
+    const char *lhead = r->type == HEADS_CLASSLABEL ? "label" : NULL;
     size_t cbase = 0, lbase = 0;
     double *pc = NULL, *pl = NULL, *pp = NULL;
     unsigned char *gold = NULL;
@@ -1294,9 +1000,9 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
         const struct tdoc *d = &r->job->docs[r->te[j]];
         const struct feat_vec *v = &r->wv[r->te[j]];
         if (hc) {
-            head_probs(hc, v, -1, pc);
-            uint32_t b = argmax(pc, hc->n_out);
-            long g = head_label(hc, d->cls);
+            heads_probs(hc, v, -1, pc);
+            uint32_t b = heads_argmax(pc, hc->n_out);
+            long g = heads_label(hc, d->cls);
             if ((long)b == g) {
                 m->e[cbase + b].tp++;
             } else {
@@ -1305,22 +1011,22 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
             }
         }
         if (hl) {
-            head_probs(hl, v, -1, pl);
+            heads_probs(hl, v, -1, pl);
             memset(gold, 0, hl->n_out);
-            if (r->type == T_ABSA) {
+            if (r->type == HEADS_ABSA) {
                 for (size_t k = 0; k < d->n_aspects; k++) {
-                    long c = head_label(hl, d->aspects[k].category);
+                    long c = heads_label(hl, d->aspects[k].category);
                     gold[c] = 1;
-                    gpol[c] = pol_id(d->aspects[k].polarity);
+                    gpol[c] = heads_polarity_id(d->aspects[k].polarity);
                 }
             } else {
                 for (size_t k = 0; k < d->n_labels; k++)
-                    gold[head_label(hl, d->labels[k])] = 1;
+                    gold[heads_label(hl, d->labels[k])] = 1;
             }
             for (uint32_t k = 0; k < hl->n_out; k++) {
                 int pred = pl[k] >= hl->threshold;
                 struct metrics_entry *e = &m->e[lbase + k];
-                if (r->type != T_ABSA) {
+                if (r->type != HEADS_ABSA) {
                     e->tp += pred && gold[k];
                     e->fp += pred && !gold[k];
                     e->fn += !pred && gold[k];
@@ -1333,8 +1039,8 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
                     e->fn += gold[k];
                     continue;
                 }
-                head_probs(hp, v, (long)(r->vocab.n + k), pp);
-                int ppol = pol_id(hp->labels[argmax(pp, hp->n_out)]);
+                heads_probs(hp, v, (long)(r->vocab.n + k), pp);
+                int ppol = heads_polarity_id(hp->labels[heads_argmax(pp, hp->n_out)]);
                 if (!gold[k]) {
                     e->fp++;
                 } else if (ppol == gpol[k]) {
@@ -1349,7 +1055,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
             }
         }
     }
-    if (r->type == T_ABSA) {
+    if (r->type == HEADS_ABSA) {
         double p, rr, f;
         metrics_prf(ctp, cfp, cfn, &p, &rr, &f);
         *absa = json_pack("{s:{s:f, s:f, s:f}, s:f, s:I}", "category", "precision", p, "recall",
@@ -1413,15 +1119,15 @@ static int fit_model(struct run *r, double lo, double hi, struct err *err)
     }
     r->art->fcfg = r->fcfg;
     switch (r->type) {
-    case T_CLASS:
+    case HEADS_CLASS:
         return train_class_head(r, a, b, err);
-    case T_LABEL:
+    case HEADS_LABEL:
         return train_multilabel_head(r, "label", &r->labels, a, b, err);
-    case T_CLASSLABEL:
+    case HEADS_CLASSLABEL:
         if (train_class_head(r, a, (a + b) / 2, err) < 0)
             return -1;
         return train_multilabel_head(r, "label", &r->labels, (a + b) / 2, b, err);
-    case T_ABSA:
+    case HEADS_ABSA:
         if (train_multilabel_head(r, "category", &r->cats, a, a + (b - a) * 0.73, err) < 0)
             return -1;
         return train_polarity_head(r, a + (b - a) * 0.73, b, err);
@@ -1486,7 +1192,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         err_set(err, ERR_INVALID, "no training job");
         return -1;
     }
-    if (parse_type(job->type, &r.type) < 0) {
+    if (heads_type_parse(job->type, &r.type) < 0) {
         err_set(err, ERR_INVALID, "unknown model type");
         return -1;
     }
@@ -1554,7 +1260,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         goto out;
     double f1;
     metrics_micro(&m, NULL, NULL, &f1);
-    json_t *first = json_array_get(r.selected, r.type == T_CLASSLABEL ? 1 : 0);
+    json_t *first = json_array_get(r.selected, r.type == HEADS_CLASSLABEL ? 1 : 0);
     json_t *sel = json_deep_copy(first);
     if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
         json_object_set_new(metrics, "selected", sel) < 0 ||
@@ -1601,187 +1307,4 @@ void trainer_result_release(struct trainer_result *r)
     json_decref(r->metrics);
     r->metrics = NULL;
     r->score = 0.0;
-}
-
-/* ---- predictor ---- */
-
-struct predictor {
-    struct artifact *a;
-    enum mtype type;
-    const struct artifact_head *hc, *hl, *hp;
-};
-
-struct predictor *predictor_load(const char *path, struct err *err)
-{
-    struct predictor *p = NULL;
-    struct artifact *a = artifact_read(path, err);
-    enum mtype t;
-
-    if (!a)
-        return NULL;
-    if (parse_type(a->type, &t) < 0) {
-        err_set(err, ERR_CORRUPT, "model artifact has an unknown model type");
-        goto bad;
-    }
-    p = calloc(1, sizeof *p);
-    if (!p) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        goto bad;
-    }
-    p->a = a;
-    p->type = t;
-    p->hc = find_head(a, "class");
-    p->hl = find_head(a, t == T_ABSA ? "category" : "label");
-    p->hp = find_head(a, "polarity");
-    /* every head a type needs must be there and line up with the vocabulary */
-    int ok = 1;
-    if ((t == T_CLASS || t == T_CLASSLABEL) && (!p->hc || p->hc->n_in != a->vocab.n))
-        ok = 0;
-    if (t != T_CLASS && (!p->hl || p->hl->n_in != a->vocab.n))
-        ok = 0;
-    if (t == T_ABSA && (!p->hp || p->hp->n_in != a->vocab.n + p->hl->n_out))
-        ok = 0;
-    if (t == T_ABSA && p->hp)
-        for (uint32_t k = 0; k < p->hp->n_out; k++)
-            ok &= pol_id(p->hp->labels[k]) >= 0;
-    if (!ok) {
-        err_set(err, ERR_CORRUPT, "model artifact lacks a head its type needs");
-        free(p);
-        p = NULL;
-        goto bad;
-    }
-    return p;
-bad:
-    artifact_free(a);
-    return NULL;
-}
-
-void predictor_free(struct predictor *p)
-{
-    if (!p)
-        return;
-    artifact_free(p->a);
-    free(p);
-}
-
-const char *predictor_type(const struct predictor *p)
-{
-    return p->a->type;
-}
-
-const char *predictor_language(const struct predictor *p)
-{
-    return p->a->language;
-}
-
-struct ranked {
-    uint32_t k;
-    double p;
-};
-
-static int cmp_ranked(const void *a, const void *b)
-{
-    const struct ranked *x = a, *y = b;
-    if (x->p != y->p)
-        return x->p > y->p ? -1 : 1;
-    return x->k < y->k ? -1 : x->k > y->k;
-}
-
-json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err)
-{
-    struct text_analyzer *an = NULL;
-    struct text_tokens t;
-    struct feat_vec raw, v;
-    json_t *res = NULL, *arr = NULL;
-    double *pr = NULL, *pp = NULL;
-    struct ranked *rk = NULL;
-
-    text_tokens_init(&t);
-    feat_vec_init(&raw);
-    feat_vec_init(&v);
-    if (!text)
-        text = "";
-    an = text_analyzer_new(p->a->language, err);
-    if (!an)
-        goto out;
-    if (text_analyze(an, text, strlen(text), &t, err) < 0 ||
-        feat_extract(&p->a->fcfg, &t, &raw, err) < 0 ||
-        feat_weight(&p->a->fcfg, &p->a->vocab, &raw, &v, err) < 0)
-        goto out;
-    uint32_t maxo = 1;
-    if (p->hc && p->hc->n_out > maxo)
-        maxo = p->hc->n_out;
-    if (p->hl && p->hl->n_out > maxo)
-        maxo = p->hl->n_out;
-    pr = malloc(maxo * sizeof *pr);
-    rk = malloc(maxo * sizeof *rk);
-    pp = malloc(N_POL * sizeof *pp);
-    res = json_object();
-    if (!pr || !rk || !pp || !res)
-        goto oom;
-    if (p->type == T_CLASS || p->type == T_CLASSLABEL) {
-        const struct artifact_head *h = p->hc;
-        head_probs(h, &v, -1, pr);
-        for (uint32_t k = 0; k < h->n_out; k++)
-            rk[k] = (struct ranked){k, pr[k]};
-        qsort(rk, h->n_out, sizeof *rk, cmp_ranked);
-        arr = json_array();
-        if (!arr)
-            goto oom;
-        for (uint32_t k = 0; k < h->n_out; k++)
-            if (json_array_append_new(arr, json_pack("{s:s, s:f}", "class", h->labels[rk[k].k],
-                                                     "probability", rk[k].p)) < 0)
-                goto oom;
-        if (json_object_set_new(res, "class", json_string(h->labels[rk[0].k])) < 0 ||
-            json_object_set_new(res, "probability", json_real(rk[0].p)) < 0)
-            goto oom;
-        int e = json_object_set_new(res, "classes", arr);
-        arr = NULL;
-        if (e < 0)
-            goto oom;
-    }
-    if (p->type == T_LABEL || p->type == T_CLASSLABEL || p->type == T_ABSA) {
-        const struct artifact_head *h = p->hl;
-        head_probs(h, &v, -1, pr);
-        uint32_t n = 0;
-        for (uint32_t k = 0; k < h->n_out; k++)
-            if (pr[k] >= h->threshold)
-                rk[n++] = (struct ranked){k, pr[k]};
-        qsort(rk, n, sizeof *rk, cmp_ranked);
-        arr = json_array();
-        if (!arr)
-            goto oom;
-        for (uint32_t j = 0; j < n; j++) {
-            json_t *o;
-            if (p->type == T_ABSA) {
-                head_probs(p->hp, &v, (long)(p->a->vocab.n + rk[j].k), pp);
-                uint32_t b = argmax(pp, p->hp->n_out);
-                o = json_pack("{s:s, s:f, s:s, s:f}", "category", h->labels[rk[j].k], "confidence",
-                              rk[j].p, "polarity", p->hp->labels[b], "polarity_confidence", pp[b]);
-            } else {
-                o = json_pack("{s:s, s:f}", "label", h->labels[rk[j].k], "probability", rk[j].p);
-            }
-            if (json_array_append_new(arr, o) < 0)
-                goto oom;
-        }
-        int e = json_object_set_new(res, p->type == T_ABSA ? "aspects" : "labels", arr);
-        arr = NULL;
-        if (e < 0)
-            goto oom;
-    }
-    goto out;
-oom:
-    err_set(err, ERR_NOMEM, "out of memory");
-    json_decref(res);
-    res = NULL;
-out:
-    json_decref(arr);
-    free(pr);
-    free(pp);
-    free(rk);
-    feat_vec_release(&raw);
-    feat_vec_release(&v);
-    text_tokens_release(&t);
-    text_analyzer_free(an);
-    return res;
 }

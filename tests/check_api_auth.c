@@ -438,6 +438,8 @@ START_TEST(test_404_405)
                                           "/projects/1/models/1/extra",
                                           "/projects/99999999999999999999999/models",
                                           "/projects//models",
+                                          "/%FF",                 /* not UTF-8 */
+                                          "/projects/1/mod%E4ls", /* Latin-1 */
                                           NULL};
     struct world w;
     struct tresp r;
@@ -450,6 +452,16 @@ START_TEST(test_404_405)
         tassert_problem(&r, 404);
         tresp_release(&r);
         thttp(&w.ts, "GET", *u, NULL, NULL, NULL, &r);
+        tassert_problem(&r, 404);
+        tresp_release(&r);
+    }
+    /* a long path of two-byte characters: the detail is cut, never in mid-character */
+    {
+        char longp[4096] = "/x";
+
+        for (int i = 0; i < 600; i++)
+            strcat(longp, "%C3%A4");
+        thttp(&w.ts, "GET", longp, w.tok[W_OWNER], NULL, NULL, &r);
         tassert_problem(&r, 404);
         tresp_release(&r);
     }

@@ -392,6 +392,23 @@ START_TEST(test_name_unique_per_workspace)
         tresp_release(&r);
     }
     ck_assert_int_eq(tsql_int(&w.ts, "SELECT COUNT(*) FROM models WHERE name = 'dup'"), 2);
+    /* the longest name of four-byte characters: the "taken" message outgrows the
+     * error buffer and is cut, but still reaches the client */
+    {
+        char name[128 * 4 + 1] = "";
+
+        for (int i = 0; i < 128; i++)
+            strcat(name, "\xF0\x9F\x98\x80"); /* U+1F600 */
+        for (int i = 0; i < 2; i++) {
+            post(&w, &r, "{\"name\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+                 name, (long long)w.absa1);
+            if (i == 0)
+                ck_assert_msg(r.status == 201, "%s", r.body);
+            else
+                expect_field(&r, "name", "taken");
+            tresp_release(&r);
+        }
+    }
     world_down(&w);
 }
 END_TEST
@@ -968,7 +985,9 @@ START_TEST(test_list_bad_params)
         "?limit=0",         "?limit=201",      "?limit=-1",   "?limit=abc",   "?limit=1.5",
         "?limit=",          "?limit=10x",      "?cursor=xyz", "?cursor=",     "?cursor=%21%21",
         "?cursor=bTE6YWJj", /* "m1:abc" */
-        "?status=DONE",     "?status=created", "?type=BASE",  "?language=fr", NULL};
+        "?status=DONE",     "?status=created", "?type=BASE",  "?language=fr",
+        /* not UTF-8: a 400 like any other unknown value, never a silently dropped filter */
+        "?status=%FF",      "?type=%C3",       "?language=%E4", NULL};
     struct world w;
     struct tresp r;
 

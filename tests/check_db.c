@@ -146,6 +146,25 @@ START_TEST(test_model_name_unique_in_workspace)
 }
 END_TEST
 
+/* ":memory:" is a database per connection in SQLite: a pool of several would
+ * hand out connections that were never migrated. */
+START_TEST(test_memory_database_pool)
+{
+    struct err err = {0};
+    struct db *db = db_open(":memory:", 4, &err);
+
+    ck_assert_msg(db != NULL, "%s", err.msg);
+    for (int i = 0; i < 4; i++) {
+        struct db_conn *c = db_acquire(db);
+
+        err_clear(&err);
+        ck_assert_msg(db_workspace_create(c, "w", &err) > 0, "connection %d: %s", i, err.msg);
+        db_release(db, c);
+    }
+    db_close(db);
+}
+END_TEST
+
 Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -154,6 +173,7 @@ Suite *db_suite(void)
     tcase_add_test(tc, test_migrations_recorded_once);
     tcase_add_test(tc, test_foreign_keys_every_connection);
     tcase_add_test(tc, test_model_name_unique_in_workspace);
+    tcase_add_test(tc, test_memory_database_pool);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "artifact.h"
 #include "split.h"
 #include "trainer.h"
 
@@ -372,6 +373,60 @@ START_TEST(test_absa_and_threads)
 }
 END_TEST
 
+/* An artifact whose polarity head has more outputs than there are polarities
+ * (it passes the checksum: anyone can write one) is rejected as corrupt rather
+ * than overrunning the prediction buffer. */
+START_TEST(test_polarity_head_too_wide)
+{
+    struct corpus *c = absa_corpus();
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+    struct artifact *a;
+    struct artifact_head *h = NULL;
+    uint32_t rows, n;
+    float *w, *bias;
+    char **labels;
+
+    ck_assert_int_eq(run("ABSA", "en", c, "absa-wide", &res, &e, NULL, path), 0);
+    trainer_result_release(&res);
+    a = artifact_read(path, &e);
+    ck_assert_ptr_nonnull(a);
+    for (uint32_t i = 0; i < a->n_heads; i++)
+        if (strcmp(a->heads[i].name, "polarity") == 0)
+            h = &a->heads[i];
+    ck_assert_ptr_nonnull(h);
+    n = 5; /* more outputs than the 4 polarities: names repeat */
+    rows = h->rows ? h->n_rows : h->n_in;
+    w = calloc((size_t)rows * n, sizeof(*w));
+    bias = calloc(n, sizeof(*bias));
+    labels = calloc(n, sizeof(*labels));
+    ck_assert(w && bias && labels);
+    for (uint32_t j = 0; j < rows; j++)
+        for (uint32_t k = 0; k < n; k++)
+            w[(size_t)j * n + k] = h->w[(size_t)j * h->n_w + k % h->n_w];
+    for (uint32_t k = 0; k < n; k++) {
+        bias[k] = h->bias[k % h->n_w];
+        labels[k] = strdup(h->labels[k % h->n_out]);
+    }
+    for (uint32_t k = 0; k < h->n_out; k++)
+        free(h->labels[k]);
+    free(h->labels);
+    free(h->w);
+    free(h->bias);
+    h->labels = labels;
+    h->w = w;
+    h->bias = bias;
+    h->n_out = h->n_w = n;
+    ck_assert_int_eq(artifact_write(a, path, &e), 0);
+    artifact_free(a);
+    ck_assert_ptr_null(predictor_load(path, &e));
+    ck_assert_int_eq(e.code, ERR_CORRUPT);
+    unlink(path);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_split_determinism)
 {
     struct corpus *c = new_corpus();
@@ -707,6 +762,7 @@ Suite *trainer_suite(void)
     tcase_add_test(tc, test_label_ar);
     tcase_add_test(tc, test_classlabel);
     tcase_add_test(tc, test_absa_and_threads);
+    tcase_add_test(tc, test_polarity_head_too_wide);
     tcase_add_test(tc, test_split_determinism);
     tcase_add_test(tc, test_duplicates_removed);
     tcase_add_test(tc, test_err_data);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * predictor: a trained model loaded from its artifact, answering predictions.
+ *
+ * Declared here and reached through include/trainer.h, the one header the
+ * server side uses from the machine-learning side. Predictions evaluate the
+ * artifact's heads with heads_probs(), the code the trainer's test-set
+ * evaluation uses, so a stored model predicts what its score says.
+ *
+ * Thread-safety: a loaded struct predictor is immutable and may be shared
+ * read-only by any number of threads calling predictor_predict(); each call
+ * makes its own text analyzer.
+ */
+#ifndef MODELD_PREDICTOR_H
+#define MODELD_PREDICTOR_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+struct predictor;
+
+/* Load and verify an artifact (checksum). ERR_CORRUPT for a damaged file, ERR_IO
+ * when it cannot be read. Never crashes on bad input. Caller frees with predictor_free(). */
+struct predictor *predictor_load(const char *path, struct err *err);
+void predictor_free(struct predictor *p);
+
+/* The artifact's model type and language (borrowed strings). */
+const char *predictor_type(const struct predictor *p);
+const char *predictor_language(const struct predictor *p);
+
+/*
+ * Predict one text. Returns a new JSON object (caller owns):
+ *   CLASS:      {"class": str, "probability": num, "classes": [{"class","probability"}...]}
+ *   LABEL:      {"labels": [{"label","probability"}...]}   (labels above threshold)
+ *   CLASSLABEL: both of the above
+ *   ABSA:       {"aspects": [{"category","confidence","polarity","polarity_confidence"}...]}
+ * NULL only on allocation failure.
+ */
+json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err);
+
+#endif

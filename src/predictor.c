@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * predictor: predictor_* of include/predictor.h. A predictor is an artifact
+ * whose heads were checked once at load against what its model type needs
+ * (present, and their inputs lining up with the vocabulary), so predictions
+ * need no further checks. Each call analyzes and weights the text like the
+ * trainer did (text_, feat_) and evaluates the heads with heads_probs().
+ */
+#include "predictor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact.h"
+#include "feat.h"
+#include "heads.h"
+#include "text.h"
+
+struct predictor {
+    struct artifact *a;
+    enum heads_type type;
+    const struct artifact_head *hc, *hl, *hp;
+};
+
+struct predictor *predictor_load(const char *path, struct err *err)
+{
+    struct predictor *p = NULL;
+    struct artifact *a = artifact_read(path, err);
+    enum heads_type t;
+
+    if (!a)
+        return NULL;
+    if (heads_type_parse(a->type, &t) < 0) {
+        err_set(err, ERR_CORRUPT, "model artifact has an unknown model type");
+        goto bad;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto bad;
+    }
+    p->a = a;
+    p->type = t;
+    p->hc = heads_find(a, "class");
+    p->hl = heads_find(a, t == HEADS_ABSA ? "category" : "label");
+    p->hp = heads_find(a, "polarity");
+    /* every head a type needs must be there and line up with the vocabulary */
+    int ok = 1;
+    if ((t == HEADS_CLASS || t == HEADS_CLASSLABEL) && (!p->hc || p->hc->n_in != a->vocab.n))
+        ok = 0;
+    if (t != HEADS_CLASS && (!p->hl || p->hl->n_in != a->vocab.n))
+        ok = 0;
+    if (t == HEADS_ABSA && (!p->hp || p->hp->n_in != a->vocab.n + p->hl->n_out))
+        ok = 0;
+    if (t == HEADS_ABSA && p->hp) {
+        /* predict() scores polarities into a HEADS_N_POL buffer: at most that many outputs */
+        if (p->hp->n_out == 0 || p->hp->n_out > HEADS_N_POL)
+            ok = 0;
+        for (uint32_t k = 0; ok && k < p->hp->n_out; k++)
+            ok &= heads_polarity_id(p->hp->labels[k]) >= 0;
+    }
+    if (!ok) {
+        err_set(err, ERR_CORRUPT, "model artifact lacks a head its type needs");
+        free(p);
+        p = NULL;
+        goto bad;
+    }
+    return p;
+bad:
+    artifact_free(a);
+    return NULL;
+}
+
+void predictor_free(struct predictor *p)
+{
+    if (!p)
+        return;
+    artifact_free(p->a);
+    free(p);
+}
+
+const char *predictor_type(const struct predictor *p)
+{
+    return p->a->type;
+}
+
+const char *predictor_language(const struct predictor *p)
+{
+    return p->a->language;
+}
+
+struct ranked {
+    uint32_t k;
+    double p;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err)
+{
+    struct text_analyzer *an = NULL;
+    struct text_tokens t;
+    struct feat_vec raw, v;
+    json_t *res = NULL, *arr = NULL;
+    double *pr = NULL, *pp = NULL;
+    struct ranked *rk = NULL;
+
+    text_tokens_init(&t);
+    feat_vec_init(&raw);
+    feat_vec_init(&v);
+    if (!text)
+        text = "";
+    an = text_analyzer_new(p->a->language, err);
+    if (!an)
+        goto out;
+    if (text_analyze(an, text, strlen(text), &t, err) < 0 ||
+        feat_extract(&p->a->fcfg, &t, &raw, err) < 0 ||
+        feat_weight(&p->a->fcfg, &p->a->vocab, &raw, &v, err) < 0)
+        goto out;
+    uint32_t maxo = 1;
+    if (p->hc && p->hc->n_out > maxo)
+        maxo = p->hc->n_out;
+    if (p->hl && p->hl->n_out > maxo)
+        maxo = p->hl->n_out;
+    pr = malloc(maxo * sizeof *pr);
+    rk = malloc(maxo * sizeof *rk);
+    pp = malloc(HEADS_N_POL * sizeof *pp);
+    res = json_object();
+    if (!pr || !rk || !pp || !res)
+        goto oom;
+    if (p->type == HEADS_CLASS || p->type == HEADS_CLASSLABEL) {
+        const struct artifact_head *h = p->hc;
+        heads_probs(h, &v, -1, pr);
+        for (uint32_t k = 0; k < h->n_out; k++)
+            rk[k] = (struct ranked){k, pr[k]};
+        qsort(rk, h->n_out, sizeof *rk, cmp_ranked);
+        arr = json_array();
+        if (!arr)
+            goto oom;
+        for (uint32_t k = 0; k < h->n_out; k++)
+            if (json_array_append_new(arr, json_pack("{s:s, s:f}", "class", h->labels[rk[k].k],
+                                                     "probability", rk[k].p)) < 0)
+                goto oom;
+        if (json_object_set_new(res, "class", json_string(h->labels[rk[0].k])) < 0 ||
+            json_object_set_new(res, "probability", json_real(rk[0].p)) < 0)
+            goto oom;
+        int e = json_object_set_new(res, "classes", arr);
+        arr = NULL;
+        if (e < 0)
+            goto oom;
+    }
+    if (p->type == HEADS_LABEL || p->type == HEADS_CLASSLABEL || p->type == HEADS_ABSA) {
+        const struct artifact_head *h = p->hl;
+        heads_probs(h, &v, -1, pr);
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < h->n_out; k++)
+            if (pr[k] >= h->threshold)
+                rk[n++] = (struct ranked){k, pr[k]};
+        qsort(rk, n, sizeof *rk, cmp_ranked);
+        arr = json_array();
+        if (!arr)
+            goto oom;
+        for (uint32_t j = 0; j < n; j++) {
+            json_t *o;
+            if (p->type == HEADS_ABSA) {
+                heads_probs(p->hp, &v, (long)(p->a->vocab.n + rk[j].k), pp);
+                uint32_t b = heads_argmax(pp, p->hp->n_out);
+                o = json_pack("{s:s, s:f, s:s, s:f}", "category", h->labels[rk[j].k], "confidence",
+                              rk[j].p, "polarity", p->hp->labels[b], "polarity_confidence", pp[b]);
+            } else {
+                o = json_pack("{s:s, s:f}", "label", h->labels[rk[j].k], "probability", rk[j].p);
+            }
+            if (json_array_append_new(arr, o) < 0)
+                goto oom;
+        }
+        int e = json_object_set_new(res, p->type == HEADS_ABSA ? "aspects" : "labels", arr);
+        arr = NULL;
+        if (e < 0)
+            goto oom;
+    }
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+    json_decref(res);
+    res = NULL;
+out:
+    json_decref(arr);
+    free(pr);
+    free(pp);
+    free(rk);
+    feat_vec_release(&raw);
+    feat_vec_release(&v);
+    text_tokens_release(&t);
+    text_analyzer_free(an);
+    return res;
+}
