@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -54,6 +55,9 @@ struct http_server {
     pthread_t waker;
 };
 
+/* Most body bytes read and thrown away to deliver an early answer cleanly. */
+#define HTTP_DRAIN_MAX ((size_t)128 << 20)
+
 struct rctx {
     struct http_server *srv;
     double t0;
@@ -69,6 +73,8 @@ struct rctx {
     int too_large;
     int has_body;
     int preflight;  /* answering a CORS preflight */
+    int deferred;   /* an early answer waits until the body is drained */
+    size_t drained; /* body bytes discarded after an early answer */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -435,6 +441,33 @@ static void finish(struct rctx *ctx)
     json_decref(body);
 }
 
+/*
+ * An answer decided before the body was read (401, 403, 404, 405, 413, 415)
+ * goes out at once when the client sends no body, waits for "100 Continue"
+ * (it then never sends the body), or declared more than HTTP_DRAIN_MAX bytes.
+ * Otherwise the body is read and discarded first: closing a connection while
+ * the client is still sending makes the kernel reset it, and the client can
+ * lose the answer (RFC 9112, section 9.6).
+ */
+static int answer_now(struct MHD_Connection *conn)
+{
+    const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_EXPECT);
+    int64_t n = 0;
+
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return 1;
+    if (te)
+        return 0;
+    if (!clen || util_parse_i64(clen, 0, INT64_MAX, &n) != 0 || n == 0)
+        return 1;
+    return (uint64_t)n > HTTP_DRAIN_MAX;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -459,15 +492,30 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         if (prepare(ctx, conn)) {
             ctx->ready = 1;
-            return send_response(conn, ctx);
+            if (answer_now(conn))
+                return send_response(conn, ctx);
+            ctx->deferred = 1; /* drain the body first, then answer */
         }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!ctx->ready)
-            take_body(ctx, upload_data, *upload_data_size);
+        size_t size = *upload_data_size;
+
         *upload_data_size = 0;
+        if (!ctx->ready) {
+            take_body(ctx, upload_data, size);
+        } else if (ctx->deferred) {
+            ctx->drained += size;
+            if (ctx->drained > HTTP_DRAIN_MAX) { /* enough: answer and let MHD close */
+                ctx->deferred = 0;
+                return send_response(conn, ctx);
+            }
+        }
         return MHD_YES;
+    }
+    if (ctx->deferred) {
+        ctx->deferred = 0;
+        return send_response(conn, ctx);
     }
     if (ctx->ready)
         return MHD_YES;
