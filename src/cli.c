@@ -408,6 +408,16 @@ static int copy_file(const char *src, const char *dst)
     }
     out = -1;
     rc = rename(tmp, dst);
+    if (rc == 0) { /* make the rename itself durable */
+        char *d = strdup(dst);
+        int dfd = d ? open(dirname(d), O_RDONLY | O_DIRECTORY) : -1;
+
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(d);
+    }
 out:
     if (in >= 0)
         close(in);

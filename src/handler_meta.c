@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* handler_meta: the OpenAPI document (YAML and JSON) and the health probe. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,17 +26,39 @@ void handler_meta_openapi_yaml(struct request *req, struct response *resp)
     resp->status = 200;
 }
 
-void handler_meta_openapi_json(struct request *req, struct response *resp)
+/* The JSON form never changes: convert the embedded YAML once per process
+ * (the text is immutable afterwards, so request threads share it read-only). */
+static pthread_once_t openapi_once = PTHREAD_ONCE_INIT;
+static char *openapi_json_text;
+
+static void openapi_convert(void)
 {
     struct err err = {0};
     json_t *doc = openapi_json(&err);
 
-    if (!doc) {
+    if (doc)
+        openapi_json_text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+}
+
+void handler_meta_openapi_json(struct request *req, struct response *resp)
+{
+    size_t len;
+
+    pthread_once(&openapi_once, openapi_convert);
+    if (!openapi_json_text) {
         problem_from_err(resp, &(struct err){ERR_INTERNAL, "openapi document"}, req->request_id);
         return;
     }
+    len = strlen(openapi_json_text);
+    resp->raw = malloc(len ? len : 1);
+    if (!resp->raw) {
+        problem_set(resp, 500, "out of memory");
+        return;
+    }
+    memcpy(resp->raw, openapi_json_text, len);
+    resp->raw_len = len;
     resp->status = 200;
-    resp->body = doc;
 }
 
 void handler_meta_health(struct request *req, struct response *resp)

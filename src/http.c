@@ -73,6 +73,7 @@ struct rctx {
     int too_large;
     int has_body;
     int preflight;  /* answering a CORS preflight */
+    int oom;        /* the body could not be buffered: 503 */
     int deferred;   /* an early answer waits until the body is drained */
     size_t drained; /* body bytes discarded after an early answer */
 };
@@ -387,6 +388,7 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
         nb = realloc(ctx->buf, cap);
         if (!nb) {
             ctx->too_large = 1;
+            ctx->oom = 1;
             return;
         }
         ctx->buf = nb;
@@ -402,6 +404,10 @@ static void finish(struct rctx *ctx)
     struct request *req = &ctx->req;
     json_t *body = NULL;
 
+    if (ctx->oom) {
+        problem_set(&ctx->resp, 503, "The server is out of memory; retry later.");
+        return;
+    }
     if (ctx->too_large) {
         problem_set(&ctx->resp, 413, "The body is larger than %zu bytes.", ctx->limit);
         return;

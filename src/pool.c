@@ -288,12 +288,36 @@ static int ensure_dir(const char *path)
     return 0;
 }
 
+/*
+ * Record a job's end, retrying a few times: if the write is lost (e.g. the
+ * database stayed locked past busy_timeout), the row would stay TRAINING
+ * until the next start. ready: 1 = READY with res/metrics/path, 0 = FAILED
+ * with reason. Returns what db_job_ready/db_job_failed returned last.
+ */
+static int record_end(struct pool *p, int64_t id, int ready, double score, const char *metrics,
+                      const char *path, const char *reason, struct err *err)
+{
+    int rc = -1;
+
+    for (int attempt = 0; attempt < 5 && rc < 0; attempt++) {
+        struct db_conn *c;
+
+        if (attempt)
+            nanosleep(&(struct timespec){0, 200 * 1000 * 1000L}, NULL);
+        c = db_acquire(p->app->db);
+        rc = ready ? db_job_ready(c, id, score, metrics, path, err)
+                   : db_job_failed(c, id, reason, err);
+        db_release(p->app->db, c);
+    }
+    return rc;
+}
+
 static void fail_job(struct pool *p, int64_t id, const char *reason)
 {
-    struct db_conn *c = db_acquire(p->app->db);
+    struct err err = {0};
 
-    db_job_failed(c, id, reason, NULL);
-    db_release(p->app->db, c);
+    if (record_end(p, id, 0, 0.0, NULL, NULL, reason, &err) < 0)
+        LOG_ERROR("job %lld: cannot record FAILED: %s", (long long)id, err.msg);
 }
 
 static void run_job(struct pool *p, int64_t id)
@@ -369,9 +393,9 @@ static void run_job(struct pool *p, int64_t id)
         char *metrics = json_dumps(res.metrics, JSON_COMPACT);
         int applied;
 
-        c = db_acquire(p->app->db);
-        applied = db_job_ready(c, id, res.score, metrics, path, &err);
-        db_release(p->app->db, c);
+        applied = metrics ? record_end(p, id, 1, res.score, metrics, path, NULL, &err) : -1;
+        if (!metrics)
+            err_set(&err, ERR_NOMEM, "out of memory");
         free(metrics);
         if (applied != 1) {
             unlink(path); /* canceled or deleted meanwhile */
