@@ -9,6 +9,9 @@
 #ifndef MODELD_APP_H
 #define MODELD_APP_H
 
+/* The release version, printed by `modeld --version` and GET /health. */
+#define MODELD_VERSION "0.1.0"
+
 struct db;
 struct pool;
 

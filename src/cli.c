@@ -51,7 +51,8 @@ static const char usage[] =
     "  modeld base      create --db FILE --name NAME --language en|de|ar [--from-model ID]\n"
     "  modeld serve     --db FILE [--bind 127.0.0.1] [--port 8080] [--workers N] "
     "[--data-dir DIR]\n"
-    "                   [--http-threads N] [--cors-origin ORIGIN|*]\n";
+    "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
+    "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -496,8 +497,9 @@ done:
 
 static int cmd_serve(int argc, char **argv)
 {
-    static const char *const allowed[] = {"db",           "bind",        "port", "workers",
-                                          "data-dir",     "http-threads", "cors-origin", NULL};
+    static const char *const allowed[] = {"db",          "bind",         "port",
+                                          "workers",     "data-dir",     "http-threads",
+                                          "cors-origin", "log-level",    NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -532,6 +534,16 @@ static int cmd_serve(int argc, char **argv)
         if (util_parse_i64(s, 1, 64, &v) != 0)
             return fail("--http-threads must be 1..64, got '%s'", s);
         cfg.http_threads = (int)v;
+    }
+    if ((s = opt(&o, "log-level"))) {
+        static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+        int l = 0;
+
+        while (levels[l] && strcmp(levels[l], s) != 0)
+            l++;
+        if (!levels[l])
+            return fail("--log-level must be debug, info, warn or error, got '%s'", s);
+        log_init((enum log_level)l);
     }
     if ((s = opt(&o, "cors-origin"))) {
         if (strcmp(s, "*") != 0 && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
@@ -577,6 +589,10 @@ int cli_main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("modeld %s\n", MODELD_VERSION);
+        return 0;
     }
     if (strcmp(argv[1], "migrate") == 0)
         return cmd_simple("migrate", argc - 2, argv + 2);

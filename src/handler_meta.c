@@ -64,6 +64,6 @@ void handler_meta_openapi_json(struct request *req, struct response *resp)
 void handler_meta_health(struct request *req, struct response *resp)
 {
     resp->status = 200;
-    resp->body = json_pack("{s:s, s:i}", "status", "ok", "training_jobs",
-                           pool_running(req->app->pool));
+    resp->body = json_pack("{s:s, s:s, s:i}", "status", "ok", "version", MODELD_VERSION,
+                           "training_jobs", pool_running(req->app->pool));
 }

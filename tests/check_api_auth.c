@@ -154,6 +154,8 @@ START_TEST(test_401_kinds)
     tresp_release(&r);
     thttp(&w.ts, "GET", "/health", NULL, NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "status")), "ok");
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "version")), MODELD_VERSION);
     tresp_release(&r);
     tserver_cleanup(&w.ts);
 }

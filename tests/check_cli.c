@@ -357,6 +357,22 @@ static int free_port(void)
     return port;
 }
 
+/* --version prints the release; a bad --log-level is refused before serving. */
+START_TEST(test_version_and_log_level)
+{
+    const char *v[] = {"--version", NULL};
+    const char *bad[] = {"serve", "--db", "/tmp/modeld-never-created.db", "--log-level", "loud",
+                         NULL};
+    char out[256], errbuf[512];
+
+    ck_assert_int_eq(trun(v, out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "modeld " MODELD_VERSION "\n");
+    ck_assert_int_eq(trun2(bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_str_eq(out, "");
+    ck_assert(strstr(errbuf, "--log-level") != NULL);
+}
+END_TEST
+
 START_TEST(test_serve_logs_and_stops)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
@@ -447,6 +463,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_token_format_and_hash);
     tcase_add_test(tc, test_import);
     tcase_add_test(tc, test_serve_logs_and_stops);
+    tcase_add_test(tc, test_version_and_log_level);
     suite_add_tcase(s, tc);
     return s;
 }
