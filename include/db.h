@@ -83,7 +83,8 @@ struct db_doc {
     const char *labels;      /* JSON array text or NULL */
     const char *aspects;     /* JSON array text or NULL */
 };
-/* Insert documents (inside the caller's transaction). */
+/* Insert one document and count its labels into the session's inventory
+ * (inside the caller's transaction, which must be open). */
 int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
                        struct err *err);
 

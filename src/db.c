@@ -60,7 +60,12 @@
       "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, "                      \
       "(SELECT COUNT(*) FROM documents d WHERE d.annotation_id = a.id) "                        \
       "FROM annotations a WHERE a.project_id = ?1 ORDER BY a.id DESC")                          \
-    X(ANN_DOC_LABELS, "SELECT class, labels, aspects FROM documents WHERE annotation_id = ?1")  \
+    X(ANN_LABELS,                                                                               \
+      "SELECT kind, name, count FROM annotation_labels WHERE annotation_id = ?1 "               \
+      "ORDER BY kind, count DESC, name")                                                        \
+    X(ANN_LABEL_COUNT,                                                                          \
+      "INSERT INTO annotation_labels (annotation_id, kind, name, count) VALUES (?1, ?2, ?3, 1) " \
+      "ON CONFLICT (annotation_id, kind, name) DO UPDATE SET count = count + 1")                 \
     X(DOC_INSERT,                                                                               \
       "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects) "       \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                        \
@@ -605,65 +610,51 @@ static json_t *annotation_row(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 6));
 }
 
-static void count_key(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-
-    json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
-}
-
-/* Label inventory of a session: counts per class, label, aspect category and polarity. */
+/* Label inventory of a session from annotation_labels: counts per class,
+ * label, aspect category and polarity. */
 static json_t *annotation_inventory(struct db_conn *c, int64_t id, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_DOC_LABELS, err);
-    json_t *classes = json_object(), *labels = json_object(), *cats = json_object(),
-           *pols = json_object();
+    sqlite3_stmt *st = stmt(c, STMT_ANN_LABELS, err);
+    json_t *inv = json_pack("{s:{}, s:{}, s:{}, s:{}}", "classes", "labels", "aspect_categories",
+                            "polarities");
     int rc;
 
-    if (!st || !classes || !labels || !cats || !pols)
-        goto fail;
+    if (!st || !inv) {
+        json_decref(inv);
+        return NULL;
+    }
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *cls = (const char *)sqlite3_column_text(st, 0);
-        const char *lab = (const char *)sqlite3_column_text(st, 1);
-        const char *asp = (const char *)sqlite3_column_text(st, 2);
-        json_t *arr, *v;
-        size_t i;
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        const char *key = strcmp(kind, "class") == 0      ? "classes"
+                          : strcmp(kind, "label") == 0    ? "labels"
+                          : strcmp(kind, "category") == 0 ? "aspect_categories"
+                                                          : "polarities";
 
-        if (cls)
-            count_key(classes, cls);
-        if (lab && (arr = json_loads(lab, 0, NULL))) {
-            json_array_foreach(arr, i, v) if (json_is_string(v))
-                count_key(labels, json_string_value(v));
-            json_decref(arr);
-        }
-        if (asp && (arr = json_loads(asp, 0, NULL))) {
-            json_array_foreach(arr, i, v)
-            {
-                const char *cat = json_string_value(json_object_get(v, "category"));
-                const char *pol = json_string_value(json_object_get(v, "polarity"));
-
-                if (cat)
-                    count_key(cats, cat);
-                if (pol)
-                    count_key(pols, pol);
-            }
-            json_decref(arr);
-        }
+        json_object_set_new(json_object_get(inv, key), (const char *)sqlite3_column_text(st, 1),
+                            json_integer(sqlite3_column_int64(st, 2)));
     }
     done(st);
     if (rc != SQLITE_DONE) {
         sql_fail(c, err);
-        goto fail;
+        json_decref(inv);
+        return NULL;
     }
-    return json_pack("{s:o, s:o, s:o, s:o}", "classes", classes, "labels", labels,
-                     "aspect_categories", cats, "polarities", pols);
-fail:
-    json_decref(classes);
-    json_decref(labels);
-    json_decref(cats);
-    json_decref(pols);
-    return NULL;
+    return inv;
+}
+
+/* Add one count to the session's inventory (inside the caller's transaction). */
+static int count_label(struct db_conn *c, int64_t annotation_id, const char *kind,
+                       const char *name, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_ANN_LABEL_COUNT, err);
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, annotation_id);
+    bind_text(st, 2, kind);
+    bind_text(st, 3, name);
+    return step_done(c, st, err);
 }
 
 json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
@@ -716,7 +707,8 @@ int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char t
 json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_ANN_LIST, err);
-    json_t *items = json_array();
+    json_t *items = json_array(), *item;
+    size_t i;
     int rc;
 
     if (!st || !items) {
@@ -732,7 +724,53 @@ json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *er
         json_decref(items);
         return NULL;
     }
+    /* each item carries its inventory too (one indexed read per session) */
+    json_array_foreach(items, i, item)
+    {
+        json_t *inv = annotation_inventory(
+            c, (int64_t)json_integer_value(json_object_get(item, "id")), err);
+
+        if (!inv) {
+            json_decref(items);
+            return NULL;
+        }
+        json_object_set_new(item, "labels", inv);
+    }
     return items;
+}
+
+/* Count a new document's class, labels and aspects into the session's inventory. */
+static int count_document_labels(struct db_conn *c, int64_t annotation_id,
+                                 const struct db_doc *d, struct err *err)
+{
+    json_t *arr = NULL, *v;
+    size_t i;
+    int rc = 0;
+
+    if (d->cls && count_label(c, annotation_id, "class", d->cls, err) != 0)
+        return -1;
+    if (d->labels && (arr = json_loads(d->labels, 0, NULL))) {
+        json_array_foreach(arr, i, v)
+        {
+            if (rc == 0 && json_is_string(v))
+                rc = count_label(c, annotation_id, "label", json_string_value(v), err);
+        }
+        json_decref(arr);
+    }
+    if (rc == 0 && d->aspects && (arr = json_loads(d->aspects, 0, NULL))) {
+        json_array_foreach(arr, i, v)
+        {
+            const char *cat = json_string_value(json_object_get(v, "category"));
+            const char *pol = json_string_value(json_object_get(v, "polarity"));
+
+            if (rc == 0 && cat)
+                rc = count_label(c, annotation_id, "category", cat, err);
+            if (rc == 0 && pol)
+                rc = count_label(c, annotation_id, "polarity", pol, err);
+        }
+        json_decref(arr);
+    }
+    return rc;
 }
 
 int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
@@ -748,7 +786,9 @@ int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db
     bind_text(st, 4, d->cls);
     bind_text(st, 5, d->labels);
     bind_text(st, 6, d->aspects);
-    return step_done(c, st, err);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return count_document_labels(c, annotation_id, d, err);
 }
 
 /* ---- models ---------------------------------------------------------------- */

@@ -228,6 +228,9 @@ START_TEST(test_upload_array_and_ndjson)
         thttp(&w.ts, "GET", path, w.tok, NULL, NULL, &r);
         ck_assert_int_eq(
             jint(json_array_get(json_object_get(r.json, "items"), 0), "document_count"), 4);
+        inv = json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "labels");
+        ck_assert_int_eq(jint(json_object_get(inv, "aspect_categories"), "FOOD"), 3);
+        ck_assert_int_eq(jint(json_object_get(inv, "polarities"), "conflict"), 1);
         tresp_release(&r);
     }
     tserver_cleanup(&w.ts);

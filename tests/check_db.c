@@ -148,6 +148,64 @@ END_TEST
 
 /* ":memory:" is a database per connection in SQLite: a pool of several would
  * hand out connections that were never migrated. */
+/* The label inventory is counted at insert time, and migration 0002's backfill
+ * computes the same inventory from documents stored before it existed. */
+START_TEST(test_label_inventory_and_backfill)
+{
+    struct tmpdb t;
+    struct tserver fake;
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    const struct db_doc docs[] = {
+        {NULL, "a", NULL, NULL,
+         "[{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
+         "{\"category\":\"SERVICE\",\"polarity\":\"negative\"}]"},
+        {NULL, "b", NULL, NULL, "[{\"category\":\"FOOD\",\"polarity\":\"negative\"}]"},
+        {NULL, "c", "x", "[\"l1\",\"l2\"]", NULL},
+        {NULL, "d", "x", "[\"l1\"]", NULL},
+    };
+    const char *const checks[][2] = {
+        {"SELECT count FROM annotation_labels WHERE kind='category' AND name='FOOD'", "2"},
+        {"SELECT count FROM annotation_labels WHERE kind='category' AND name='SERVICE'", "1"},
+        {"SELECT count FROM annotation_labels WHERE kind='polarity' AND name='negative'", "2"},
+        {"SELECT count FROM annotation_labels WHERE kind='class' AND name='x'", "2"},
+        {"SELECT count FROM annotation_labels WHERE kind='label' AND name='l1'", "2"},
+        {"SELECT count FROM annotation_labels WHERE kind='label' AND name='l2'", "1"},
+        {"SELECT COUNT(*) FROM annotation_labels", "7"},
+    };
+    int64_t ws, pr, s1, s2;
+
+    tmpdb_init(&t);
+    memset(&fake, 0, sizeof(fake));
+    snprintf(fake.db_path, sizeof(fake.db_path), "%s", t.path);
+    db = db_open(t.path, 1, &err);
+    ck_assert_msg(db != NULL, "%s", err.msg);
+    c = db_acquire(db);
+    ws = db_workspace_create(c, "w", &err);
+    pr = db_project_create(c, ws, "p", &err);
+    s1 = db_annotation_create(c, pr, "absa", "ABSA", "en", 0, &err);
+    s2 = db_annotation_create(c, pr, "cl", "CLASSLABEL", "en", 0, &err);
+    ck_assert_int_eq(db_begin(c, &err), 0);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(db_document_insert(c, i < 2 ? s1 : s2, &docs[i], &err), 0);
+    ck_assert_int_eq(db_commit(c, &err), 0);
+    db_release(db, c);
+    db_close(db);
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+        ck_assert_int_eq(q(t.path, checks[i][0]), atoi(checks[i][1]));
+
+    /* as if the documents predated migration 0002: drop it and apply it again */
+    tsql(&fake, "DROP TABLE annotation_labels; DELETE FROM schema_migrations WHERE version = 2");
+    db = db_open(t.path, 1, &err);
+    ck_assert_msg(db != NULL, "%s", err.msg);
+    db_close(db);
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+        ck_assert_int_eq(q(t.path, checks[i][0]), atoi(checks[i][1]));
+    tmpdb_cleanup(&t);
+}
+END_TEST
+
 START_TEST(test_memory_database_pool)
 {
     struct err err = {0};
@@ -174,6 +232,7 @@ Suite *db_suite(void)
     tcase_add_test(tc, test_foreign_keys_every_connection);
     tcase_add_test(tc, test_model_name_unique_in_workspace);
     tcase_add_test(tc, test_memory_database_pool);
+    tcase_add_test(tc, test_label_inventory_and_backfill);
     suite_add_tcase(s, tc);
     return s;
 }
