@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define HDR_LEN 24u
 #define SUM_LEN 32u
@@ -499,9 +500,9 @@ int artifact_write(const struct artifact *a, const char *path, struct err *err)
     memcpy(tmp + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     const char *slash = strrchr(path, '/');
     if (!slash)
-        strcpy(dir, ".");
+        memcpy(dir, ".", 2);
     else if (slash == path)
-        strcpy(dir, "/");
+        memcpy(dir, "/", 2);
     else {
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';

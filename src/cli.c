@@ -26,6 +26,7 @@
 #include "migrate.h"
 #include "server.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_OPTS 12
 

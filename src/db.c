@@ -22,6 +22,7 @@
 
 #include "migrate.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define MODEL_COLS                                                                              \
     "m.id, m.uuid, m.name, m.display_name, m.language, m.base_name, m.created, m.updated, "     \

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 void err_set(struct err *err, enum err_code code, const char *fmt, ...)
 {

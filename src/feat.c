@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 /* Fixed SipHash keys, one per kind of feature: changing them changes every
  * index, so they are part of FEAT_HASH_VERSION. */

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "problem.h"
 #include "validate.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static const char *const languages[] = {"en", "de", "ar", NULL};
 static const char *const ann_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};

@@ -8,6 +8,7 @@
 #include "openapi.h"
 #include "pool.h"
 #include "problem.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 void handler_meta_openapi_yaml(struct request *req, struct response *resp)
 {

@@ -16,6 +16,7 @@
 #include "problem.h"
 #include "trainer.h"
 #include "validate.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_PREDICT_TEXTS 1000
 

@@ -19,6 +19,7 @@
 #include "trainer.h"
 #include "util.h"
 #include "validate.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_SESSIONS 1000
 

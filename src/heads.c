@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static const char *const TYPES[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
 static const char *const POLARITIES[HEADS_N_POL] = {"positive", "negative", "neutral", "conflict"};

@@ -26,6 +26,7 @@
 #include "problem.h"
 #include "router.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 /* One open event stream (text/event-stream reply). */
 struct sse {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "problem.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 enum mode { MODE_DETECT, MODE_LINES, MODE_ARRAY };
 enum astate { A_BEFORE_ELEM, A_IN_ELEM, A_AFTER_ELEM, A_DONE };

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 /* Warm starts keep one weight vector per (fold, output); beyond this many
  * doubles the grid is run with cold starts instead. */

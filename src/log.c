@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static atomic_int log_level_cur = LOG_LEVEL_INFO;
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 void metrics_init(struct metrics *m)
 {

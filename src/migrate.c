@@ -16,6 +16,7 @@ struct migration_src {
 };
 
 #include "migrations_data.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define N_MIGRATIONS (sizeof(migration_srcs) / sizeof(migration_srcs[0]))
 

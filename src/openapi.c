@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "openapi_data.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 const char *openapi_yaml(size_t *len)
 {

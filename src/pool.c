@@ -26,6 +26,7 @@
 #include "log.h"
 #include "trainer.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define POOL_MAX_RUNNING 64
 #define CACHE_MAX 16

@@ -15,6 +15,7 @@
 #include "feat.h"
 #include "heads.h"
 #include "text.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 struct predictor {
     struct artifact *a;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static const char *status_title(int status)
 {

@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "problem.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static const char *const media_json[] = {"application/json", NULL};
 static const char *const media_patch[] = {"application/json", "application/merge-patch+json",

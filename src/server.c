@@ -20,6 +20,7 @@
 #include "db.h"
 #include "http.h"
 #include "pool.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 struct server {
     struct app app;

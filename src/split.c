@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 static const unsigned char key_stratum[crypto_shorthash_KEYBYTES] = "modeld/stratum/1";
 static const unsigned char key_text[crypto_shorthash_KEYBYTES] = "modeld/text/1/tt";

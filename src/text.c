@@ -26,6 +26,7 @@
 
 #include <libstemmer.h>
 #include <utf8proc.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 /* Documents above this size are refused (the API caps bodies far lower). */
 #define TEXT_MAX_INPUT ((size_t)1 << 30)

@@ -37,6 +37,7 @@
 #include "split.h"
 #include "text.h"
 #include "transfer.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define N_THREADS 2
 #define N_FOLDS 3

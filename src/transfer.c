@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "heads.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 #define STACK_SCALE 1.0
 #define STACK_MAX 64 /* base outputs used as inputs at most */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "banned.h" /* last: bans unsafe libc calls */
 
 void util_now_rfc3339(char out[UTIL_TIME_LEN])
 {

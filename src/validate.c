@@ -8,6 +8,7 @@
 
 #include "problem.h"
 #include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
 
 int validate_known_fields(const json_t *obj, const char *const *allowed, json_t **errors)
 {
