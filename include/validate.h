@@ -33,6 +33,23 @@ enum {
 int validate_string(const json_t *obj, const char *field, size_t min, size_t max, unsigned flags,
                     char **out, int *is_null, json_t **errors);
 
+/* The API's closed vocabularies (NULL-terminated). */
+extern const char *const validate_languages[];        /* en de ar */
+extern const char *const validate_annotation_types[]; /* ABSA CLASS LABEL CLASSLABEL */
+extern const char *const validate_model_statuses[];   /* CREATED ... PUBLISHED */
+extern const char *const validate_roles[];            /* VIEWER ANNOTATOR MANAGER OWNER */
+
+/* The entry of values equal to value (static storage), or NULL. */
+const char *validate_one_of(const char *value, const char *const *values);
+
+/* A status with a trained model behind it: READY, ACTIVE or PUBLISHED. */
+int validate_status_trained(const char *status);
+
+/* A raw value (e.g. a query parameter) that must be one of values; reports
+ * field in *errors otherwise. *out is borrowed from values. */
+int validate_enum_value(const char *field, const char *value, const char *const *values,
+                        const char **out, json_t **errors);
+
 /* String field that must be one of the NULL-terminated values; *out is borrowed
  * from values (static storage). */
 int validate_enum(const json_t *obj, const char *field, const char *const *values, unsigned flags,

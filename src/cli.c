@@ -26,6 +26,7 @@
 #include "migrate.h"
 #include "server.h"
 #include "util.h"
+#include "validate.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_OPTS 12
@@ -160,18 +161,6 @@ static int need_id(const struct opts *o, const char *key, int64_t *out)
     return 0;
 }
 
-static int one_of(const char *v, const char *const *values)
-{
-    for (; *values; values++)
-        if (strcmp(v, *values) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *const roles[] = {"VIEWER", "ANNOTATOR", "MANAGER", "OWNER", NULL};
-static const char *const types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
-static const char *const langs[] = {"en", "de", "ar", NULL};
-
 static struct db *open_db(const struct opts *o)
 {
     struct err err = {0};
@@ -282,7 +271,7 @@ static int cmd_simple(const char *what, int argc, char **argv)
         PARSE(o_mem);
         if (need_id(&o, "project", &a) || need_id(&o, "user", &b) || !(role = need(&o, "role")))
             return 1;
-        if (!one_of(role, roles))
+        if (!validate_one_of(role, validate_roles))
             return fail("--role must be VIEWER, ANNOTATOR, MANAGER or OWNER, got '%s'", role);
         if (!(db = open_db(&o)))
             return 1;
@@ -324,9 +313,9 @@ static int cmd_import(int argc, char **argv)
     if (need_id(&o, "project", &project) || !(name = need(&o, "name")) ||
         !(type = need(&o, "type")) || !(lang = need(&o, "language")))
         return 1;
-    if (!one_of(type, types))
+    if (!validate_one_of(type, validate_annotation_types))
         return fail("--type must be ABSA, CLASS, LABEL or CLASSLABEL, got '%s'", type);
-    if (!one_of(lang, langs))
+    if (!validate_one_of(lang, validate_languages))
         return fail("--language must be en, de or ar, got '%s'", lang);
     if (!o.positional)
         return fail("missing the FILE.jsonl to import");
@@ -447,7 +436,7 @@ static int cmd_base(int argc, char **argv)
         return 1;
     if (!(name = need(&o, "name")) || !(lang = need(&o, "language")))
         return 1;
-    if (!one_of(lang, langs))
+    if (!validate_one_of(lang, validate_languages))
         return fail("--language must be en, de or ar, got '%s'", lang);
     if ((fm = opt(&o, "from-model")) && util_parse_i64(fm, 1, INT64_MAX, &from) != 0)
         return fail("--from-model must be a model id, got '%s'", fm);

@@ -14,9 +14,6 @@
 #include "validate.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
-static const char *const languages[] = {"en", "de", "ar", NULL};
-static const char *const ann_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
-
 void handler_annotations_create(struct request *req, struct response *resp)
 {
     static const char *const allowed[] = {"name", "type", "language", NULL};
@@ -28,10 +25,10 @@ void handler_annotations_create(struct request *req, struct response *resp)
     int64_t id;
 
     validate_known_fields(req->body, allowed, &errors);
-    validate_string(req->body, "name", 1, 255, VALIDATE_REQUIRED | VALIDATE_TRIM |
-                    VALIDATE_SINGLE_LINE, &name, NULL, &errors);
-    validate_enum(req->body, "type", ann_types, VALIDATE_REQUIRED, &type, &errors);
-    validate_enum(req->body, "language", languages, VALIDATE_REQUIRED, &language, &errors);
+    validate_string(req->body, "name", 1, 255,
+                    VALIDATE_REQUIRED | VALIDATE_TRIM | VALIDATE_SINGLE_LINE, &name, NULL, &errors);
+    validate_enum(req->body, "type", validate_annotation_types, VALIDATE_REQUIRED, &type, &errors);
+    validate_enum(req->body, "language", validate_languages, VALIDATE_REQUIRED, &language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         goto out;

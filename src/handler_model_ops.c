@@ -20,12 +20,6 @@
 
 #define MAX_PREDICT_TEXTS 1000
 
-static int is_trained(const char *status)
-{
-    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
-                      strcmp(status, "PUBLISHED") == 0);
-}
-
 /* ---- update / delete / cancel ------------------------------------------------- */
 
 void handler_models_patch(struct request *req, struct response *resp)
@@ -171,7 +165,7 @@ void handler_models_predict(struct request *req, struct response *resp)
         return;
     }
     db_release(req->app->db, c);
-    if (!is_trained(status) || !artifact) {
+    if (!validate_status_trained(status) || !artifact) {
         problem_set(resp, 409, "Model %lld is %s; predictions need a READY, ACTIVE or PUBLISHED "
                     "model.", (long long)req->args[1], status);
         goto out;
@@ -246,7 +240,7 @@ static char *sse_event(const char *event, const char *data, size_t *len)
 
 static int training_over(const char *status)
 {
-    return strcmp(status, "FAILED") == 0 || is_trained(status);
+    return strcmp(status, "FAILED") == 0 || validate_status_trained(status);
 }
 
 /* event_source.poll: one "model" event whenever status, progress, score or

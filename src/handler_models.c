@@ -24,17 +24,6 @@
 #define MAX_SESSIONS 1000
 
 
-static const char *const languages[] = {"en", "de", "ar", NULL};
-static const char *const statuses[] = {"CREATED", "QUEUED", "TRAINING", "FAILED",
-                                       "READY",   "ACTIVE", "PUBLISHED", NULL};
-static const char *const model_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
-
-static int is_trained(const char *status)
-{
-    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
-                      strcmp(status, "PUBLISHED") == 0);
-}
-
 /* ---- create ---------------------------------------------------------------- */
 
 struct create_req {
@@ -114,7 +103,7 @@ void handler_models_create(struct request *req, struct response *resp)
     struct err err = {0};
     json_t *errors = NULL, *view = NULL;
     char type[16] = "", uuid_str[37];
-    int type_conflict = 0, db_failed = 0, base_ok = 0;
+    int type_conflict = 0, db_failed = 0;
     int64_t id;
     uuid_t uu;
 
@@ -133,7 +122,7 @@ void handler_models_create(struct request *req, struct response *resp)
     validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &r.long_d, NULL,
                     &errors);
     validate_int(req->body, "base_id", 1, INT64_MAX, 0, &r.base_id, &r.has_base, &errors);
-    validate_enum(req->body, "language", languages, 0, &r.language, &errors);
+    validate_enum(req->body, "language", validate_languages, 0, &r.language, &errors);
     if (json_object_get(req->body, "annotation_ids")) {
         validate_id_array(req->body, "annotation_ids", MAX_SESSIONS, VALIDATE_REQUIRED, &r.all,
                           &r.n_all, &errors);
@@ -172,17 +161,14 @@ void handler_models_create(struct request *req, struct response *resp)
             problem_field(&errors, "base_id", "no base model or trained model with id %lld",
                           (long long)r.base_id);
         } else if (strcmp(base.type, "BASE") != 0 &&
-                   (base.workspace_id != req->caller.workspace_id || !is_trained(base.status))) {
+                   (base.workspace_id != req->caller.workspace_id || !validate_status_trained(base.status))) {
             problem_field(&errors, "base_id",
                           "model %lld is neither a base model nor a trained (READY, ACTIVE or "
                           "PUBLISHED) model of this workspace",
                           (long long)r.base_id);
         } else {
-            base_ok = 1;
             if (!r.language && !json_object_get(req->body, "language"))
-                r.language = strcmp(base.language, "de") == 0   ? "de"
-                             : strcmp(base.language, "ar") == 0 ? "ar"
-                                                                : "en";
+                r.language = validate_one_of(base.language, validate_languages);
             else if (r.language && strcmp(r.language, base.language) != 0)
                 problem_field(&errors, "language",
                               "'%s' differs from the base model's language '%s'", r.language,
@@ -191,7 +177,6 @@ void handler_models_create(struct request *req, struct response *resp)
     } else if (!r.language && !json_object_get(req->body, "language")) {
         problem_field(&errors, "language", "is required unless base_id is given");
     }
-    (void)base_ok;
     if (r.all)
         check_sessions(c, req, "annotation_ids", r.all, r.n_all, r.language, type, &type_conflict,
                        &errors, &db_failed);
@@ -310,21 +295,14 @@ void handler_models_get(struct request *req, struct response *resp)
 }
 
 /* Filter query parameter key, when given, must be one of values (*out borrows it). */
+/* Check query parameter key (when given) against values. */
 static void query_enum(const struct request *req, const char *key, const char *const *values,
                        const char **out, json_t **errors)
 {
     const char *v = request_query(req, key);
-    json_t *o;
 
-    if (!v)
-        return;
-    /* A value that is not UTF-8 cannot be a JSON string, and is no allowed value either:
-     * an empty string makes validate_enum report it instead of dropping the filter. */
-    o = json_pack("{s:s}", key, v);
-    if (!o)
-        o = json_pack("{s:s}", key, "");
-    validate_enum(o, key, values, 0, out, errors);
-    json_decref(o);
+    if (v)
+        validate_enum_value(key, v, values, out, errors);
 }
 
 void handler_models_list(struct request *req, struct response *resp)
@@ -341,9 +319,9 @@ void handler_models_list(struct request *req, struct response *resp)
         problem_field(&errors, "limit", "must be an integer from 1 to 200");
     if ((v = request_query(req, "cursor")) && util_cursor_decode(v, &f.before_id) != 0)
         problem_field(&errors, "cursor", "is not a cursor this server returned");
-    query_enum(req, "status", statuses, &f.status, &errors);
-    query_enum(req, "type", model_types, &f.type, &errors);
-    query_enum(req, "language", languages, &f.language, &errors);
+    query_enum(req, "status", validate_model_statuses, &f.status, &errors);
+    query_enum(req, "type", validate_annotation_types, &f.type, &errors);
+    query_enum(req, "language", validate_languages, &f.language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         return;

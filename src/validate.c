@@ -107,11 +107,47 @@ int validate_string(const json_t *obj, const char *field, size_t min, size_t max
     return 0;
 }
 
+const char *const validate_languages[] = {"en", "de", "ar", NULL};
+const char *const validate_annotation_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
+const char *const validate_model_statuses[] = {"CREATED", "QUEUED", "TRAINING", "FAILED",
+                                               "READY",   "ACTIVE", "PUBLISHED", NULL};
+const char *const validate_roles[] = {"VIEWER", "ANNOTATOR", "MANAGER", "OWNER", NULL};
+
+const char *validate_one_of(const char *value, const char *const *values)
+{
+    for (; value && *values; values++)
+        if (strcmp(*values, value) == 0)
+            return *values;
+    return NULL;
+}
+
+int validate_status_trained(const char *status)
+{
+    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
+                      strcmp(status, "PUBLISHED") == 0);
+}
+
+int validate_enum_value(const char *field, const char *value, const char *const *values,
+                        const char **out, json_t **errors)
+{
+    char allowed[256] = "";
+
+    *out = validate_one_of(value, values);
+    if (*out)
+        return 0;
+    for (const char *const *p = values; *p; p++) {
+        size_t len = strlen(allowed);
+
+        snprintf(allowed + len, sizeof(allowed) - len, "%s%s", len ? ", " : "", *p);
+    }
+    problem_field(errors, field, "must be one of: %s", allowed);
+    return -1;
+}
+
 int validate_enum(const json_t *obj, const char *field, const char *const *values, unsigned flags,
                   const char **out, json_t **errors)
 {
     const json_t *v = json_object_get(obj, field);
-    char allowed[256] = "";
 
     *out = NULL;
     if (!v || (json_is_null(v) && !(flags & VALIDATE_REQUIRED) && (flags & VALIDATE_NULLABLE))) {
@@ -121,21 +157,7 @@ int validate_enum(const json_t *obj, const char *field, const char *const *value
         }
         return 0;
     }
-    if (json_is_string(v)) {
-        for (const char *const *p = values; *p; p++) {
-            if (strcmp(*p, json_string_value(v)) == 0) {
-                *out = *p;
-                return 0;
-            }
-        }
-    }
-    for (const char *const *p = values; *p; p++) {
-        size_t len = strlen(allowed);
-
-        snprintf(allowed + len, sizeof(allowed) - len, "%s%s", len ? ", " : "", *p);
-    }
-    problem_field(errors, field, "must be one of: %s", allowed);
-    return -1;
+    return validate_enum_value(field, json_string_value(v), values, out, errors);
 }
 
 int validate_int(const json_t *obj, const char *field, int64_t min, int64_t max, unsigned flags,
