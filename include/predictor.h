@@ -25,6 +25,12 @@ struct predictor;
 struct predictor *predictor_load(const char *path, struct err *err);
 void predictor_free(struct predictor *p);
 
+/* Copy a trained model's artifact to dst (e.g. to give a base model its own
+ * weights): src is read and verified like predictor_load, dst is written
+ * atomically (temp file, fsync, rename, fsync of the directory). ERR_CORRUPT
+ * or ERR_IO on failure; dst is then left untouched. */
+int predictor_copy_artifact(const char *src, const char *dst, struct err *err);
+
 /* The artifact's model type and language (borrowed strings). */
 const char *predictor_type(const struct predictor *p);
 const char *predictor_language(const struct predictor *p);

@@ -6,7 +6,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "server.h"
+#include "trainer.h"
 #include "util.h"
 #include "validate.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -374,51 +374,6 @@ out:
     return rc;
 }
 
-/* Copy src to dst atomically (temp file + fsync + rename). */
-static int copy_file(const char *src, const char *dst)
-{
-    char tmp[4200], buf[65536];
-    int in = -1, out = -1, rc = -1;
-    ssize_t n;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-    in = open(src, O_RDONLY);
-    if (in < 0)
-        goto out;
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-    if (out < 0)
-        goto out;
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            goto out;
-    if (n < 0 || fsync(out) != 0)
-        goto out;
-    if (close(out) != 0) {
-        out = -1;
-        goto out;
-    }
-    out = -1;
-    rc = rename(tmp, dst);
-    if (rc == 0) { /* make the rename itself durable */
-        char *d = strdup(dst);
-        int dfd = d ? open(dirname(d), O_RDONLY | O_DIRECTORY) : -1;
-
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(d);
-    }
-out:
-    if (in >= 0)
-        close(in);
-    if (out >= 0)
-        close(out);
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
-}
-
 static int cmd_base(int argc, char **argv)
 {
     static const char *const allowed[] = {"db", "name", "language", "from-model", NULL};
@@ -468,9 +423,7 @@ static int cmd_base(int argc, char **argv)
         dir = strdup(src.artifact);
         snprintf(dst, sizeof(dst), "%s/base-%s.model", dir ? dirname(dir) : ".", uuid_str);
         free(dir);
-        if (copy_file(src.artifact, dst) != 0) {
-            err_set(&err, ERR_IO, "cannot copy the model's weights to %s: %s", dst,
-                    strerror(errno));
+        if (predictor_copy_artifact(src.artifact, dst, &err) != 0) {
             id = -1;
             goto done;
         }

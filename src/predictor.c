@@ -72,6 +72,18 @@ bad:
     return NULL;
 }
 
+int predictor_copy_artifact(const char *src, const char *dst, struct err *err)
+{
+    struct artifact *a = artifact_read(src, err);
+    int rc;
+
+    if (!a)
+        return -1;
+    rc = artifact_write(a, dst, err);
+    artifact_free(a);
+    return rc;
+}
+
 void predictor_free(struct predictor *p)
 {
     if (!p)
