@@ -23,29 +23,6 @@
 #include "testutil.h"
 #include "util.h"
 
-/* A database path in a fresh temp dir (the tserver is not started). */
-struct cdb {
-    char dir[64];
-    char db[128];
-};
-
-static void cdb_init(struct cdb *c)
-{
-    char tmpl[] = "/tmp/modeld-cli-XXXXXX";
-
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    snprintf(c->dir, sizeof(c->dir), "%s", tmpl);
-    snprintf(c->db, sizeof(c->db), "%s/m.db", c->dir);
-}
-
-static void cdb_cleanup(struct cdb *c)
-{
-    char cmd[160];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
 /* stdout is exactly one line holding a positive decimal id. */
 static int64_t only_id(const char *out)
 {
@@ -88,11 +65,11 @@ static int64_t db_int(const char *db, const char *sql)
 
 START_TEST(test_admin_commands)
 {
-    struct cdb c;
+    struct tdbdir c;
     char out[512], err[2048], id_ws[24], id_pr[24], id_u[24], id_ro[24];
     int64_t ws, pr, u, ro;
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("workspace", "create", "--db", c.db, "--name", "Acme");
     ws = only_id(out);
     snprintf(id_ws, sizeof(id_ws), "%lld", (long long)ws);
@@ -130,16 +107,16 @@ START_TEST(test_admin_commands)
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM models WHERE type = 'BASE' AND "
                                   "language = 'de' AND name = 'Hotel'"),
                      only_id(out) > 0);
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 
 START_TEST(test_errors_exit_1)
 {
-    struct cdb c;
+    struct tdbdir c;
     char out[512], err[2048];
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("workspace", "create", "--db", c.db, "--name", "W");
     RUN_OK("project", "create", "--db", c.db, "--workspace", "1", "--name", "P");
     RUN_OK("user", "create", "--db", c.db, "--name", "U");
@@ -188,16 +165,16 @@ START_TEST(test_errors_exit_1)
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM members"), 0);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens"), 0);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM annotations"), 0);
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 
 START_TEST(test_migrate_idempotent)
 {
-    struct cdb c;
+    struct tdbdir c;
     char out[512], err[2048], first[512];
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("migrate", "--db", c.db);
     snprintf(first, sizeof(first), "%s", out);
     ck_assert_int_ge(only_id(first), 1);
@@ -206,8 +183,8 @@ START_TEST(test_migrate_idempotent)
     ck_assert_str_eq(out, first);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM schema_migrations"), only_id(first));
     /* every command migrates by itself: a brand-new file works for any command */
-    cdb_cleanup(&c);
-    cdb_init(&c);
+    tdbdir_cleanup(&c);
+    tdbdir_init(&c);
     RUN_OK("user", "create", "--db", c.db, "--name", "x");
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM schema_migrations"), only_id(first));
     /* WAL and foreign keys are the database's settings */
@@ -219,7 +196,7 @@ START_TEST(test_migrate_idempotent)
         ck_assert_int_eq(tsql_int(&fake, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
                          1);
     }
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 
@@ -255,10 +232,10 @@ static int file_contains(const char *path, const char *needle)
 
 START_TEST(test_token_format_and_hash)
 {
-    struct cdb c;
+    struct tdbdir c;
     char out[512], err[2048], tok[80], tok2[80], path[160], sql[256];
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("user", "create", "--db", c.db, "--name", "u");
     RUN_OK("token", "create", "--db", c.db, "--user", "1");
     ck_assert_uint_eq(strlen(out), 65);
@@ -289,17 +266,17 @@ START_TEST(test_token_format_and_hash)
     only_id(out);
     ck_assert_int_eq(db_int(c.db, "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL"), 1);
     RUN_FAIL("token", "revoke", "--db", c.db, "--token", tok);
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 
 START_TEST(test_import)
 {
-    struct cdb c;
+    struct tdbdir c;
     char out[512], err[4096], file[160], bad[160], data[512];
     FILE *f;
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("workspace", "create", "--db", c.db, "--name", "W");
     RUN_OK("project", "create", "--db", c.db, "--workspace", "1", "--name", "P");
     snprintf(file, sizeof(file), "%s/docs.jsonl", c.dir);
@@ -336,7 +313,7 @@ START_TEST(test_import)
                                       "a.id = d.annotation_id WHERE a.name = 'semeval'"),
                          2579);
     }
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 
@@ -376,14 +353,14 @@ END_TEST
 START_TEST(test_serve_logs_and_stops)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
-    struct cdb c;
+    struct tdbdir c;
     struct tserver ts;
     char out[512], err[2048], tok[80], port[16], logpath[160], *log = NULL;
     struct tresp r;
     int status = 0, fd;
     pid_t pid;
 
-    cdb_init(&c);
+    tdbdir_init(&c);
     RUN_OK("user", "create", "--db", c.db, "--name", "u");
     RUN_OK("token", "create", "--db", c.db, "--user", "1");
     memcpy(tok, out, 64);
@@ -447,7 +424,7 @@ START_TEST(test_serve_logs_and_stops)
         ck_assert_int_ge(n, 3);
     }
     free(log);
-    cdb_cleanup(&c);
+    tdbdir_cleanup(&c);
 }
 END_TEST
 

@@ -15,32 +15,6 @@
 #include "migrate.h"
 #include "testutil.h"
 
-struct tmpdb {
-    char dir[64];
-    char path[128];
-};
-
-static void tmpdb_init(struct tmpdb *t)
-{
-    char tmpl[] = "/tmp/modeld-db-XXXXXX";
-
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
-    snprintf(t->path, sizeof(t->path), "%s/m.db", t->dir);
-}
-
-static void tmpdb_cleanup(struct tmpdb *t)
-{
-    char p[160];
-
-    snprintf(p, sizeof(p), "%s-wal", t->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", t->path);
-    unlink(p);
-    unlink(t->path);
-    rmdir(t->dir);
-}
-
 static int64_t q(const char *path, const char *sql)
 {
     struct tserver fake;
@@ -52,40 +26,40 @@ static int64_t q(const char *path, const char *sql)
 
 START_TEST(test_migrations_recorded_once)
 {
-    struct tmpdb t;
+    struct tdbdir t;
     struct err err = {0};
     struct db *db;
     sqlite3 *h;
 
-    tmpdb_init(&t);
-    db = db_open(t.path, 2, &err);
+    tdbdir_init(&t);
+    db = db_open(t.db, 2, &err);
     ck_assert_msg(db != NULL, "%s", err.msg);
     db_close(db);
-    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
-    ck_assert_int_eq(q(t.path, "SELECT MAX(version) FROM schema_migrations"), migrate_latest());
-    db = db_open(t.path, 2, &err);
+    ck_assert_int_eq(q(t.db, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
+    ck_assert_int_eq(q(t.db, "SELECT MAX(version) FROM schema_migrations"), migrate_latest());
+    db = db_open(t.db, 2, &err);
     ck_assert_ptr_nonnull(db);
     db_close(db);
-    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
+    ck_assert_int_eq(q(t.db, "SELECT COUNT(*) FROM schema_migrations"), migrate_latest());
     /* applying again is a no-op */
-    ck_assert_int_eq(sqlite3_open(t.path, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_open(t.db, &h), SQLITE_OK);
     ck_assert_int_eq(migrate_apply(h, &err), 0);
     sqlite3_close(h);
-    ck_assert_int_eq(q(t.path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
-    tmpdb_cleanup(&t);
+    ck_assert_int_eq(q(t.db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    tdbdir_cleanup(&t);
 }
 END_TEST
 
 START_TEST(test_foreign_keys_every_connection)
 {
     enum { N = 3 };
-    struct tmpdb t;
+    struct tdbdir t;
     struct err err = {0};
     struct db *db;
     struct db_conn *c[N];
 
-    tmpdb_init(&t);
-    db = db_open(t.path, N, &err);
+    tdbdir_init(&t);
+    db = db_open(t.db, N, &err);
     ck_assert_ptr_nonnull(db);
     for (int i = 0; i < N; i++)
         c[i] = db_acquire(db);
@@ -100,14 +74,14 @@ START_TEST(test_foreign_keys_every_connection)
     for (int i = 0; i < N; i++)
         db_release(db, c[i]);
     db_close(db);
-    ck_assert_int_eq(q(t.path, "SELECT COUNT(*) FROM projects"), 0);
-    tmpdb_cleanup(&t);
+    ck_assert_int_eq(q(t.db, "SELECT COUNT(*) FROM projects"), 0);
+    tdbdir_cleanup(&t);
 }
 END_TEST
 
 START_TEST(test_model_name_unique_in_workspace)
 {
-    struct tmpdb t;
+    struct tdbdir t;
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
@@ -118,8 +92,8 @@ START_TEST(test_model_name_unique_in_workspace)
                              .language = "en",
                              .type = "ABSA"};
 
-    tmpdb_init(&t);
-    db = db_open(t.path, 1, &err);
+    tdbdir_init(&t);
+    db = db_open(t.db, 1, &err);
     ck_assert_ptr_nonnull(db);
     c = db_acquire(db);
     ws = db_workspace_create(c, "w", &err);
@@ -142,7 +116,7 @@ START_TEST(test_model_name_unique_in_workspace)
     ck_assert_int_gt(db_model_create(c, &m, &err), 0);
     db_release(db, c);
     db_close(db);
-    tmpdb_cleanup(&t);
+    tdbdir_cleanup(&t);
 }
 END_TEST
 
@@ -152,7 +126,7 @@ END_TEST
  * computes the same inventory from documents stored before it existed. */
 START_TEST(test_label_inventory_and_backfill)
 {
-    struct tmpdb t;
+    struct tdbdir t;
     struct tserver fake;
     struct err err = {0};
     struct db *db;
@@ -176,10 +150,10 @@ START_TEST(test_label_inventory_and_backfill)
     };
     int64_t ws, pr, s1, s2;
 
-    tmpdb_init(&t);
+    tdbdir_init(&t);
     memset(&fake, 0, sizeof(fake));
-    snprintf(fake.db_path, sizeof(fake.db_path), "%s", t.path);
-    db = db_open(t.path, 1, &err);
+    snprintf(fake.db_path, sizeof(fake.db_path), "%s", t.db);
+    db = db_open(t.db, 1, &err);
     ck_assert_msg(db != NULL, "%s", err.msg);
     c = db_acquire(db);
     ws = db_workspace_create(c, "w", &err);
@@ -193,16 +167,16 @@ START_TEST(test_label_inventory_and_backfill)
     db_release(db, c);
     db_close(db);
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-        ck_assert_int_eq(q(t.path, checks[i][0]), atoi(checks[i][1]));
+        ck_assert_int_eq(q(t.db, checks[i][0]), atoi(checks[i][1]));
 
     /* as if the documents predated migration 0002: drop it and apply it again */
     tsql(&fake, "DROP TABLE annotation_labels; DELETE FROM schema_migrations WHERE version = 2");
-    db = db_open(t.path, 1, &err);
+    db = db_open(t.db, 1, &err);
     ck_assert_msg(db != NULL, "%s", err.msg);
     db_close(db);
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-        ck_assert_int_eq(q(t.path, checks[i][0]), atoi(checks[i][1]));
-    tmpdb_cleanup(&t);
+        ck_assert_int_eq(q(t.db, checks[i][0]), atoi(checks[i][1]));
+    tdbdir_cleanup(&t);
 }
 END_TEST
 

@@ -68,6 +68,21 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+void tdbdir_init(struct tdbdir *t)
+{
+    char tmpl[] = "/tmp/modeld-db-XXXXXX";
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
+    snprintf(t->db, sizeof(t->db), "%s/m.db", t->dir);
+}
+
+void tdbdir_cleanup(struct tdbdir *t)
+{
+    if (t->dir[0])
+        nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void tserver_cleanup(struct tserver *ts)
 {
     if (ts->srv)

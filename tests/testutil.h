@@ -35,6 +35,15 @@ void tserver_restart(struct tserver *ts, int workers);
 /* Remove the temp dir. */
 void tserver_cleanup(struct tserver *ts);
 
+/* A fresh temp dir with a database path in it (nothing is created yet). */
+struct tdbdir {
+    char dir[64];
+    char db[128];
+};
+void tdbdir_init(struct tdbdir *t);
+/* Remove the dir and everything in it. */
+void tdbdir_cleanup(struct tdbdir *t);
+
 /* Fixtures (through the storage API, on the server's database file). */
 int64_t tfx_workspace(struct tserver *ts, const char *name);
 int64_t tfx_project(struct tserver *ts, int64_t workspace, const char *name);
