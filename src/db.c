@@ -794,6 +794,16 @@ int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db
 
 /* ---- models ---------------------------------------------------------------- */
 
+/* ERR_CONFLICT for a taken model name. The name is quoted only while short
+ * enough that the message still ends with "taken" inside ERR_MSG_MAX. */
+static void name_taken(struct err *err, const char *name)
+{
+    if (strlen(name) <= 256)
+        err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace", name);
+    else
+        err_set(err, ERR_CONFLICT, "the name is already taken in this workspace");
+}
+
 int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
 {
     char now[UTIL_TIME_LEN];
@@ -813,7 +823,7 @@ int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct 
     rc = sqlite3_step(st);
     done(st);
     if (rc == SQLITE_ROW) {
-        err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace", m->name);
+        name_taken(err, m->name);
         goto fail;
     }
     if (rc != SQLITE_DONE) {
@@ -843,8 +853,7 @@ int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct 
     id = insert(c, st, err);
     if (id < 0) {
         if (err && err->code == ERR_CONFLICT)
-            err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace",
-                    m->name);
+            name_taken(err, m->name);
         goto fail;
     }
     for (size_t i = 0; i < m->n_ann; i++) {

@@ -245,12 +245,7 @@ void handler_models_create(struct request *req, struct response *resp)
     }
     if (id < 0) {
         if (err.code == ERR_CONFLICT) {
-            /* not err.msg: a long name would push "taken" out of its buffer */
-            if (strlen(r.name) <= 256)
-                problem_field(&errors, "name", "the name '%s' is already taken in this workspace",
-                              r.name);
-            else
-                problem_field(&errors, "name", "the name is already taken in this workspace");
+            problem_field(&errors, "name", "%s", err.msg);
             goto invalid;
         }
         goto fail_err;
