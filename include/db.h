@@ -169,10 +169,10 @@ int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, str
 
 /* Raise progress of a TRAINING job (never lowers it). */
 int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
-/* TRAINING -> READY with score, metrics (JSON text) and artifact path.
+/* TRAINING -> READY with score, metrics and warnings (JSON texts) and artifact path.
  * Returns 1 when applied, 0 when the job was no longer TRAINING (canceled, deleted). */
 int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *artifact, struct err *err);
+                 const char *warnings, const char *artifact, struct err *err);
 /* CREATED/QUEUED/TRAINING -> FAILED with reason. Returns 1 when applied, 0 otherwise. */
 int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
 /* Status of a model of the project into status[16]; ERR_NOT_FOUND. */

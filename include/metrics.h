@@ -24,6 +24,7 @@ struct metrics_entry {
     char *label;
     const char *head; /* static string ("class", "label") or NULL */
     size_t tp, fp, fn;
+    size_t train; /* training documents with this label (0: only in the test set) */
 };
 
 struct metrics {
@@ -48,7 +49,8 @@ void metrics_macro(const struct metrics *m, double *p, double *r, double *f1);
 
 /*
  * {"unit": unit, "micro": {precision, recall, f1}, "macro": {...},
- *  "labels": [{"label", "head"?, "tp", "fp", "fn", "support", "precision", "recall", "f1"}...]}
+ *  "labels": [{"label", "head"?, "tp", "fp", "fn", "support", "train_support", "precision",
+ *              "recall", "f1"}...]}
  * New reference, or NULL with ERR_NOMEM.
  */
 json_t *metrics_to_json(const struct metrics *m, const char *unit, struct err *err);

@@ -61,7 +61,11 @@ struct trainer_job {
 
 struct trainer_result {
     double score;    /* micro-F1 on the test set, in [0,1] */
-    json_t *metrics; /* owned: micro/macro P/R/F1, per-label counts, sizes, timings ... */
+    json_t *metrics; /* owned: micro/macro P/R/F1, per-label counts, confusion, sizes ... */
+    /* owned: array of {"code", "message", "labels"?, "count"?}, empty when there is
+     * nothing to say; codes: labels_only_in_test, labels_rare_in_train,
+     * test_duplicates_dropped, test_set_small (docs/ML.md). Never a failure. */
+    json_t *warnings;
 };
 
 /*

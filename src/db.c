@@ -27,7 +27,8 @@
 #define MODEL_COLS                                                                              \
     "m.id, m.uuid, m.name, m.display_name, m.language, m.base_name, m.created, m.updated, "     \
     "u.name, m.progress, m.project_id, m.score, m.short_description, m.long_description, "      \
-    "m.status, m.type, m.failure_reason, m.queued_at, m.started_at, m.finished_at, m.metrics "  \
+    "m.status, m.type, m.failure_reason, m.queued_at, m.started_at, m.finished_at, m.metrics, " \
+    "m.warnings "                                                                              \
     "FROM models m LEFT JOIN users u ON u.id = m.owner_id "
 
 #define DB_STATEMENTS(X)                                                                        \
@@ -125,7 +126,7 @@
       "WHERE id = ?1 AND status = 'TRAINING' AND progress < ?2")                                \
     X(JOB_READY,                                                                                \
       "UPDATE models SET status = 'READY', progress = 100, score = ?2, metrics = ?3, "          \
-      "artifact = ?4, failure_reason = NULL, finished_at = ?5, updated = ?5 "                   \
+      "artifact = ?4, failure_reason = NULL, finished_at = ?5, updated = ?5, warnings = ?6 "    \
       "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
     X(JOB_FAILED,                                                                               \
       "UPDATE models SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, "            \
@@ -909,6 +910,14 @@ static json_t *model_row(sqlite3_stmt *st, int with_metrics)
     json_object_set_new(o, "queued_at", col_json_str(st, 17));
     json_object_set_new(o, "started_at", col_json_str(st, 18));
     json_object_set_new(o, "finished_at", col_json_str(st, 19));
+    {
+        const char *wt = (const char *)sqlite3_column_text(st, 21);
+        json_t *w = wt ? json_loads(wt, 0, NULL) : NULL;
+
+        json_object_set_new(o, "warnings", json_is_array(w) ? w : json_array());
+        if (w && !json_is_array(w))
+            json_decref(w);
+    }
     if (with_metrics) {
         const char *mt = (const char *)sqlite3_column_text(st, 20);
         json_t *m = mt ? json_loads(mt, 0, NULL) : NULL;
@@ -1345,7 +1354,7 @@ int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
 }
 
 int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *artifact, struct err *err)
+                 const char *warnings, const char *artifact, struct err *err)
 {
     char now[UTIL_TIME_LEN];
     sqlite3_stmt *st = stmt(c, STMT_JOB_READY, err);
@@ -1358,6 +1367,7 @@ int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metric
     bind_text(st, 3, metrics);
     bind_text(st, 4, artifact);
     bind_text(st, 5, now);
+    bind_text(st, 6, warnings);
     if (step_done(c, st, err) != 0)
         return -1;
     return sqlite3_changes(c->h) > 0;

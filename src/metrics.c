@@ -116,10 +116,11 @@ json_t *metrics_to_json(const struct metrics *m, const char *unit, struct err *e
     for (size_t i = 0; i < m->n; i++) {
         const struct metrics_entry *e = &m->e[i];
         metrics_prf(e->tp, e->fp, e->fn, &p, &r, &f);
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "label", e->label,
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "label", e->label,
                               "tp", (json_int_t)e->tp, "fp", (json_int_t)e->fp, "fn",
                               (json_int_t)e->fn, "support", (json_int_t)(e->tp + e->fn),
-                              "precision", p, "recall", r, "f1", f);
+                              "train_support", (json_int_t)e->train, "precision", p, "recall",
+                              r, "f1", f);
         if (!o)
             goto oom;
         if (e->head && json_object_set_new(o, "head", json_string(e->head)) < 0) {

@@ -52,24 +52,25 @@ static int run_script(sqlite3 *h, const char *sql, struct err *err)
     return 0;
 }
 
-static int current_version(sqlite3 *h, int *version, struct err *err)
+/* *applied = 1 if migration version v is recorded as applied, else 0. */
+static int is_applied(sqlite3 *h, int v, int *applied, struct err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (sqlite3_prepare_v2(h, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
         err_set(err, ERR_INTERNAL, "migration: %s", sqlite3_errmsg(h));
         return -1;
     }
+    sqlite3_bind_int(st, 1, v);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         err_set(err, ERR_INTERNAL, "migration: %s", sqlite3_errmsg(h));
         return -1;
     }
+    *applied = rc == SQLITE_ROW;
     return 0;
 }
 
@@ -107,13 +108,14 @@ int migrate_apply(sqlite3 *h, struct err *err)
         return -1;
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
         const struct migration_src *m = &migration_srcs[i];
-        int version = 0;
+        int done = 0;
 
+        /* every migration not recorded yet is applied, in order */
         if (run_script(h, "BEGIN IMMEDIATE", err) != 0)
             return -1;
-        if (current_version(h, &version, err) != 0)
+        if (is_applied(h, m->version, &done, err) != 0)
             goto fail;
-        if (version >= m->version) {
+        if (done) {
             run_script(h, "COMMIT", err);
             continue;
         }

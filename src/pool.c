@@ -292,11 +292,17 @@ static int ensure_dir(const char *path)
 /*
  * Record a job's end, retrying a few times: if the write is lost (e.g. the
  * database stayed locked past busy_timeout), the row would stay TRAINING
- * until the next start. ready: 1 = READY with res/metrics/path, 0 = FAILED
- * with reason. Returns what db_job_ready/db_job_failed returned last.
+ * until the next start. ok != NULL: READY with its score, metrics, warnings
+ * and artifact path; else FAILED with reason. Returns what
+ * db_job_ready/db_job_failed returned last.
  */
-static int record_end(struct pool *p, int64_t id, int ready, double score, const char *metrics,
-                      const char *path, const char *reason, struct err *err)
+struct job_ok {
+    double score;
+    const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
+};
+
+static int record_end(struct pool *p, int64_t id, const struct job_ok *ok, const char *reason,
+                      struct err *err)
 {
     int rc = -1;
 
@@ -306,8 +312,8 @@ static int record_end(struct pool *p, int64_t id, int ready, double score, const
         if (attempt)
             nanosleep(&(struct timespec){0, 200 * 1000 * 1000L}, NULL);
         c = db_acquire(p->app->db);
-        rc = ready ? db_job_ready(c, id, score, metrics, path, err)
-                   : db_job_failed(c, id, reason, err);
+        rc = ok ? db_job_ready(c, id, ok->score, ok->metrics, ok->warnings, ok->path, err)
+                : db_job_failed(c, id, reason, err);
         db_release(p->app->db, c);
     }
     return rc;
@@ -317,7 +323,7 @@ static void fail_job(struct pool *p, int64_t id, const char *reason)
 {
     struct err err = {0};
 
-    if (record_end(p, id, 0, 0.0, NULL, NULL, reason, &err) < 0)
+    if (record_end(p, id, NULL, reason, &err) < 0)
         LOG_ERROR("job %lld: cannot record FAILED: %s", (long long)id, err.msg);
 }
 
@@ -392,12 +398,15 @@ static void run_job(struct pool *p, int64_t id)
     }
     if (rc == 0) {
         char *metrics = json_dumps(res.metrics, JSON_COMPACT);
+        char *warnings = json_dumps(res.warnings, JSON_COMPACT);
+        struct job_ok ok = {res.score, metrics, warnings, path};
         int applied;
 
-        applied = metrics ? record_end(p, id, 1, res.score, metrics, path, NULL, &err) : -1;
-        if (!metrics)
+        applied = metrics && warnings ? record_end(p, id, &ok, NULL, &err) : -1;
+        if (!metrics || !warnings)
             err_set(&err, ERR_NOMEM, "out of memory");
         free(metrics);
+        free(warnings);
         if (applied != 1) {
             unlink(path); /* canceled or deleted meanwhile */
             if (applied < 0)

@@ -22,6 +22,7 @@
  */
 #include "trainer.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -40,7 +41,15 @@
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define N_THREADS 2
-#define N_FOLDS 3
+#define N_FOLDS 3 /* CV folds; a training set of fewer documents uses one fold per document */
+
+/* Failure messages that name the fix (listed in the README). */
+#define TRAINER_MSG_NO_TRAIN                                                                    \
+    "there are no training documents: upload documents to the labeling sessions used for "    \
+    "training (annotation_ids or trainset_annotation_ids)"
+#define TRAINER_MSG_NO_TEST                                                                     \
+    "the test set is empty: upload documents to the sessions given as testset_annotation_ids, " \
+    "or, with annotation_ids, add documents (about 20 % of each class go to the test set)"
 #define PATIENCE 2
 
 static const double C_GRID[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
@@ -116,7 +125,12 @@ struct run {
     unsigned char *set; /* SPLIT_* per document */
     size_t *tr, n_tr, *te, n_te;
     size_t dups;
-    struct strset classes, labels, cats;
+    struct strset classes, labels, cats;       /* inventories of the training set */
+    size_t *classes_n, *labels_n, *cats_n;      /* training documents per inventory entry */
+    struct strset u_classes, u_labels, u_cats; /* labels only in the test set (scored as misses) */
+    size_t u_docs;                             /* test documents carrying such a label */
+    int n_folds;                               /* CV folds: 3, fewer for a tiny training set */
+    json_t *warnings;                          /* trainer_result.warnings being built */
     struct feat_config fcfg;
     struct feat_vec *raw; /* per document (unused ones empty) */
     struct feat_vec *wv;  /* weighted, per document */
@@ -175,6 +189,13 @@ static void run_release(struct run *r)
     free(r->classes.s);
     free(r->labels.s);
     free(r->cats.s);
+    free(r->classes_n);
+    free(r->labels_n);
+    free(r->cats_n);
+    free(r->u_classes.s);
+    free(r->u_labels.s);
+    free(r->u_cats.s);
+    json_decref(r->warnings);
     if (r->raw)
         for (size_t i = 0; i < r->n; i++)
             feat_vec_release(&r->raw[i]);
@@ -198,7 +219,7 @@ static int validate(struct run *r, struct err *err)
 {
     const struct trainer_job *job = r->job;
     if (job->n_docs == 0 || !job->docs) {
-        err_set(err, ERR_DATA, "the training data has no documents");
+        err_set(err, ERR_DATA, "%s", TRAINER_MSG_NO_TRAIN);
         return -1;
     }
     for (size_t i = 0; i < job->n_docs; i++) {
@@ -239,20 +260,62 @@ static int validate(struct run *r, struct err *err)
     return 0;
 }
 
-/* Build the inventories from the training set and check the test set against them. */
+/* n[i] = how many of the training documents carry inventory entry i. */
+static int count_support(struct run *r, const struct strset *inv, size_t **out)
+{
+    const struct tdoc *docs = r->job->docs;
+    size_t *n = calloc(inv->n ? inv->n : 1, sizeof *n);
+
+    if (!n)
+        return -1;
+    for (size_t j = 0; j < r->n_tr; j++) {
+        const struct tdoc *d = &docs[r->tr[j]];
+        if (inv == &r->classes) {
+            n[strset_find(inv, d->cls)]++;
+        } else if (inv == &r->labels) {
+            /* a label listed twice in one document counts once */
+            for (size_t k = 0; k < d->n_labels; k++) {
+                size_t e = 0;
+                while (e < k && strcmp(d->labels[e], d->labels[k]) != 0)
+                    e++;
+                if (e == k)
+                    n[strset_find(inv, d->labels[k])]++;
+            }
+        } else {
+            for (size_t k = 0; k < d->n_aspects; k++) {
+                size_t e = 0;
+                while (e < k && strcmp(d->aspects[e].category, d->aspects[k].category) != 0)
+                    e++;
+                if (e == k)
+                    n[strset_find(inv, d->aspects[k].category)]++;
+            }
+        }
+    }
+    *out = n;
+    return 0;
+}
+
+/*
+ * Build the inventories from the training set. A class, label or category
+ * that occurs only in the test set is no error: it goes into r->u_* and is
+ * scored as a miss wherever it occurs (evaluate()), and a warning says so.
+ */
 static int inventories(struct run *r, struct err *err)
 {
     const struct tdoc *docs = r->job->docs;
+    int has_class = r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL;
+    int has_label = r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL;
+    int has_cat = r->type == HEADS_ABSA;
+
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
-        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) &&
-            strset_add(&r->classes, d->cls) < 0)
+        if (has_class && strset_add(&r->classes, d->cls) < 0)
             goto oom;
-        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
+        if (has_label)
             for (size_t k = 0; k < d->n_labels; k++)
                 if (strset_add(&r->labels, d->labels[k]) < 0)
                     goto oom;
-        if (r->type == HEADS_ABSA)
+        if (has_cat)
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (strset_add(&r->cats, d->aspects[k].category) < 0)
                     goto oom;
@@ -260,44 +323,58 @@ static int inventories(struct run *r, struct err *err)
     strset_finish(&r->classes);
     strset_finish(&r->labels);
     strset_finish(&r->cats);
-    if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) && r->classes.n < 2) {
-        err_set(err, ERR_DATA, "the training set needs at least 2 different classes, it has %zu",
-                r->classes.n);
+    if (has_class && r->classes.n < 2) {
+        err_set(err, ERR_DATA,
+                "every training document has the same class \"%s\", so there is nothing to "
+                "learn: a %s model needs training documents of at least 2 different classes "
+                "(label training documents of other classes too)",
+                r->classes.n ? r->classes.s[0] : "", r->job->type);
         return -1;
     }
-    if ((r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL) && r->labels.n < 1) {
-        err_set(err, ERR_DATA, "no training document has a label");
+    if (has_label && r->labels.n < 1) {
+        err_set(err, ERR_DATA,
+                "no training document has a label, so there is nothing to learn: a %s model "
+                "needs training documents with labels",
+                r->job->type);
         return -1;
     }
-    if (r->type == HEADS_ABSA && r->cats.n < 1) {
-        err_set(err, ERR_DATA, "no training document has an aspect");
+    if (has_cat && r->cats.n < 1) {
+        err_set(err, ERR_DATA,
+                "no training document has an aspect, so there is nothing to learn: an ABSA model "
+                "needs training documents with aspects (category and polarity)");
         return -1;
     }
+    if ((has_class && count_support(r, &r->classes, &r->classes_n) < 0) ||
+        (has_label && count_support(r, &r->labels, &r->labels_n) < 0) ||
+        (has_cat && count_support(r, &r->cats, &r->cats_n) < 0))
+        goto oom;
     for (size_t j = 0; j < r->n_te; j++) {
         const struct tdoc *d = &docs[r->te[j]];
-        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) &&
-            strset_find(&r->classes, d->cls) < 0) {
-            err_set(err, ERR_DATA, "class \"%s\" has no training document (only test documents)",
-                    d->cls);
-            return -1;
+        int unseen = 0;
+        if (has_class && strset_find(&r->classes, d->cls) < 0) {
+            if (strset_add(&r->u_classes, d->cls) < 0)
+                goto oom;
+            unseen = 1;
         }
-        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
+        if (has_label)
             for (size_t k = 0; k < d->n_labels; k++)
                 if (strset_find(&r->labels, d->labels[k]) < 0) {
-                    err_set(err, ERR_DATA,
-                            "label \"%s\" has no training document (only test documents)",
-                            d->labels[k]);
-                    return -1;
+                    if (strset_add(&r->u_labels, d->labels[k]) < 0)
+                        goto oom;
+                    unseen = 1;
                 }
-        if (r->type == HEADS_ABSA)
+        if (has_cat)
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (strset_find(&r->cats, d->aspects[k].category) < 0) {
-                    err_set(err, ERR_DATA,
-                            "aspect category \"%s\" has no training document (only test documents)",
-                            d->aspects[k].category);
-                    return -1;
+                    if (strset_add(&r->u_cats, d->aspects[k].category) < 0)
+                        goto oom;
+                    unseen = 1;
                 }
+        r->u_docs += (size_t)unseen;
     }
+    strset_finish(&r->u_classes);
+    strset_finish(&r->u_labels);
+    strset_finish(&r->u_cats);
     return 0;
 oom:
     err_set(err, ERR_NOMEM, "out of memory");
@@ -324,12 +401,18 @@ static int do_split(struct run *r, struct err *err)
             r->te[r->n_te++] = i;
     }
     if (r->n_tr == 0) {
-        err_set(err, ERR_DATA, "the training set is empty");
+        err_set(err, ERR_DATA, "%s", TRAINER_MSG_NO_TRAIN);
         return -1;
     }
     if (r->n_te == 0) {
-        err_set(err, ERR_DATA, "the test set is empty%s",
-                r->dups ? " (all test documents also occur in the training set)" : "");
+        if (r->dups)
+            err_set(err, ERR_DATA,
+                    "the test set is empty: all %zu test documents also occur in the training "
+                    "set (same text) and were left out; add test documents that are not "
+                    "training documents",
+                    r->dups);
+        else
+            err_set(err, ERR_DATA, "%s", TRAINER_MSG_NO_TEST);
         return -1;
     }
     return 0;
@@ -608,7 +691,7 @@ static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d
     struct learn_data saved = h->data;
     h->data = *d; /* score_head reads the row count */
     phase(r, lo, hi);
-    if (learn_cv(d, h->Y, h->K, h->fold, N_FOLDS, C_GRID, N_GRID, PATIENCE, score_head, h, best,
+    if (learn_cv(d, h->Y, h->K, h->fold, r->n_folds, C_GRID, N_GRID, PATIENCE, score_head, h, best,
                  dec, ran, &o, err) == 0) {
         *score = score_head(h, *best, dec);
         rc = 0;
@@ -747,7 +830,7 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
     json_t *sel = json_pack("{s:s, s:f, s:s, s:s, s:f, s:i, s:i, s:b, s:s, s:f, s:f}", "head",
                             h->name, "C", h->C, "solver", "L2R_LR", "class_weight",
                             balanced ? "balanced" : "none", "threshold", h->threshold,
-                            "cv_folds", N_FOLDS, "grid_levels", (int)ran, "warm_start_from_base",
+                            "cv_folds", r->n_folds, "grid_levels", (int)ran, "warm_start_from_base",
                             init != NULL, "base_transfer", transfer, "cv_seconds", t1 - t0,
                             "fit_seconds", t2 - t1);
     if (!sel || json_array_append_new(r->selected, sel) < 0)
@@ -957,7 +1040,80 @@ out:
 
 /* ---- evaluation ---- */
 
-static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err *err)
+/* Entries for head h's outputs (training support from inv_n) and then for the
+ * test-only labels u (support 0); returns the index of the first, or -1. */
+static long add_entries(struct metrics *m, const struct artifact_head *h, const struct strset *inv,
+                        const size_t *inv_n, const struct strset *u, const char *head,
+                        struct err *err)
+{
+    long base = (long)m->n;
+    for (uint32_t k = 0; k < h->n_out; k++) {
+        long e = metrics_add(m, h->labels[k], head, err);
+        if (e < 0)
+            return -1;
+        long i = strset_find(inv, h->labels[k]);
+        m->e[e].train = i >= 0 && inv_n ? inv_n[i] : 0;
+    }
+    for (size_t k = 0; k < u->n; k++)
+        if (metrics_add(m, u->s[k], head, err) < 0)
+            return -1;
+    return base;
+}
+
+/* {"labels": [names...], "matrix": [[count...]...]} of an n × n matrix (rows gold). */
+static json_t *matrix_json(const struct metrics *m, size_t base, size_t n, const size_t *cm)
+{
+    json_t *o = json_object(), *names = json_array(), *rows = json_array();
+    if (!o || !names || !rows)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array();
+        if (json_array_append_new(names, json_string(m->e[base + i].label)) < 0 || !row ||
+            json_array_append_new(rows, row) < 0)
+            goto fail;
+        for (size_t j = 0; j < n; j++)
+            if (json_array_append_new(row, json_integer((json_int_t)cm[i * n + j])) < 0)
+                goto fail;
+    }
+    if (json_object_set_new(o, "labels", names) < 0) {
+        names = NULL;
+        goto fail;
+    }
+    if (json_object_set_new(o, "matrix", rows) < 0)
+        return json_decref(o), NULL;
+    return o;
+fail:
+    json_decref(o);
+    json_decref(names);
+    json_decref(rows);
+    return NULL;
+}
+
+/* [{"label", "tp", "fp", "fn", "tn"}...] of entries [base, base + n) over n_docs documents. */
+static json_t *binary_json(const struct metrics *m, size_t base, size_t n, size_t n_docs)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        const struct metrics_entry *e = &m->e[base + i];
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "label", e->label, "tp",
+                              (json_int_t)e->tp, "fp", (json_int_t)e->fp, "fn", (json_int_t)e->fn,
+                              "tn", (json_int_t)(n_docs - e->tp - e->fp - e->fn));
+        if (json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
+/*
+ * Score the stored heads on the test set into m (one entry per trained label,
+ * then one per test-only label, which is never predicted and so counts as a
+ * miss wherever it occurs), the ABSA figures into *absa and the confusion
+ * figures into *conf (docs/ML.md, "The metrics JSON").
+ */
+static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **conf,
+                    struct err *err)
 {
     const struct artifact_head *hc = heads_find(r->art, "class");
     const struct artifact_head *hl =
@@ -965,27 +1121,33 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
     const struct artifact_head *hp = heads_find(r->art, "polarity");
     const char *chead = r->type == HEADS_CLASSLABEL ? "class" : NULL;
     const char *lhead = r->type == HEADS_CLASSLABEL ? "label" : NULL;
-    size_t cbase = 0, lbase = 0;
+    const struct strset *linv = r->type == HEADS_ABSA ? &r->cats : &r->labels;
+    const struct strset *lu = r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels;
+    const size_t *linv_n = r->type == HEADS_ABSA ? r->cats_n : r->labels_n;
+    long cbase = 0, lbase = 0;
+    size_t nc = 0, nl = 0, *cm = NULL, pcm[HEADS_N_POL * HEADS_N_POL] = {0};
     double *pc = NULL, *pl = NULL, *pp = NULL;
     unsigned char *gold = NULL;
     int *gpol = NULL;
     size_t ctp = 0, cfp = 0, cfn = 0, pol_ok = 0, pol_n = 0;
     int rc = -1;
 
+    *conf = json_object();
+    if (!*conf)
+        goto oom;
     if (hc) {
-        cbase = m->n;
-        for (uint32_t k = 0; k < hc->n_out; k++)
-            if (metrics_add(m, hc->labels[k], chead, err) < 0)
-                goto out;
+        if ((cbase = add_entries(m, hc, &r->classes, r->classes_n, &r->u_classes, chead, err)) < 0)
+            goto out;
+        nc = hc->n_out + r->u_classes.n;
         pc = malloc(hc->n_out * sizeof *pc);
-        if (!pc)
+        cm = calloc(nc * nc, sizeof *cm);
+        if (!pc || !cm)
             goto oom;
     }
     if (hl) {
-        lbase = m->n;
-        for (uint32_t k = 0; k < hl->n_out; k++)
-            if (metrics_add(m, hl->labels[k], lhead, err) < 0)
-                goto out;
+        if ((lbase = add_entries(m, hl, linv, linv_n, lu, lhead, err)) < 0)
+            goto out;
+        nl = hl->n_out + lu->n;
         pl = malloc(hl->n_out * sizeof *pl);
         gold = malloc(hl->n_out);
         gpol = malloc(hl->n_out * sizeof *gpol);
@@ -1002,60 +1164,89 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
         const struct feat_vec *v = &r->wv[r->te[j]];
         if (hc) {
             heads_probs(hc, v, -1, pc);
-            uint32_t b = heads_argmax(pc, hc->n_out);
+            size_t b = heads_argmax(pc, hc->n_out);
             long g = heads_label(hc, d->cls);
-            if ((long)b == g) {
-                m->e[cbase + b].tp++;
+            size_t gi = g >= 0 ? (size_t)g : hc->n_out + (size_t)strset_find(&r->u_classes, d->cls);
+            assert(gi < nc);
+            cm[gi * nc + b]++;
+            if (b == gi) {
+                m->e[(size_t)cbase + b].tp++;
             } else {
-                m->e[cbase + b].fp++;
-                m->e[cbase + (size_t)g].fn++;
+                m->e[(size_t)cbase + b].fp++;
+                m->e[(size_t)cbase + gi].fn++;
             }
         }
-        if (hl) {
-            heads_probs(hl, v, -1, pl);
-            memset(gold, 0, hl->n_out);
-            if (r->type == HEADS_ABSA) {
-                for (size_t k = 0; k < d->n_aspects; k++) {
-                    long c = heads_label(hl, d->aspects[k].category);
-                    gold[c] = 1;
-                    gpol[c] = heads_polarity_id(d->aspects[k].polarity);
+        if (!hl)
+            continue;
+        heads_probs(hl, v, -1, pl);
+        memset(gold, 0, hl->n_out);
+        if (r->type == HEADS_ABSA) {
+            for (size_t k = 0; k < d->n_aspects; k++) {
+                long c = heads_label(hl, d->aspects[k].category);
+                if (c < 0) { /* a test-only category: a gold pair never predicted */
+                    m->e[(size_t)lbase + hl->n_out +
+                         (size_t)strset_find(lu, d->aspects[k].category)]
+                        .fn++;
+                    cfn++;
+                    continue;
                 }
-            } else {
-                for (size_t k = 0; k < d->n_labels; k++)
-                    gold[heads_label(hl, d->labels[k])] = 1;
+                gold[c] = 1;
+                gpol[c] = heads_polarity_id(d->aspects[k].polarity);
             }
-            for (uint32_t k = 0; k < hl->n_out; k++) {
-                int pred = pl[k] >= hl->threshold;
-                struct metrics_entry *e = &m->e[lbase + k];
-                if (r->type != HEADS_ABSA) {
-                    e->tp += pred && gold[k];
-                    e->fp += pred && !gold[k];
-                    e->fn += !pred && gold[k];
+        } else {
+            for (size_t k = 0; k < d->n_labels; k++) {
+                long c = heads_label(hl, d->labels[k]);
+                if (c >= 0) {
+                    gold[c] = 1;
                     continue;
                 }
-                ctp += pred && gold[k];
-                cfp += pred && !gold[k];
-                cfn += !pred && gold[k];
-                if (!pred) {
-                    e->fn += gold[k];
-                    continue;
-                }
-                heads_probs(hp, v, (long)(r->vocab.n + k), pp);
-                int ppol = heads_polarity_id(hp->labels[heads_argmax(pp, hp->n_out)]);
-                if (!gold[k]) {
-                    e->fp++;
-                } else if (ppol == gpol[k]) {
-                    e->tp++;
-                    pol_ok++;
-                    pol_n++;
-                } else {
-                    e->fp++;
-                    e->fn++;
-                    pol_n++;
-                }
+                /* a test-only label, counted once per document */
+                size_t e = 0;
+                while (e < k && strcmp(d->labels[e], d->labels[k]) != 0)
+                    e++;
+                if (e == k)
+                    m->e[(size_t)lbase + hl->n_out + (size_t)strset_find(lu, d->labels[k])].fn++;
+            }
+        }
+        for (uint32_t k = 0; k < hl->n_out; k++) {
+            int pred = pl[k] >= hl->threshold;
+            struct metrics_entry *e = &m->e[(size_t)lbase + k];
+            if (r->type != HEADS_ABSA) {
+                e->tp += pred && gold[k];
+                e->fp += pred && !gold[k];
+                e->fn += !pred && gold[k];
+                continue;
+            }
+            ctp += pred && gold[k];
+            cfp += pred && !gold[k];
+            cfn += !pred && gold[k];
+            if (!pred) {
+                e->fn += gold[k];
+                continue;
+            }
+            heads_probs(hp, v, (long)(r->vocab.n + k), pp);
+            int ppol = heads_polarity_id(hp->labels[heads_argmax(pp, hp->n_out)]);
+            if (!gold[k]) {
+                e->fp++;
+                continue;
+            }
+            assert(ppol >= 0 && gpol[k] >= 0);
+            pcm[gpol[k] * HEADS_N_POL + ppol]++;
+            pol_n++;
+            if (ppol == gpol[k]) {
+                e->tp++;
+                pol_ok++;
+            } else {
+                e->fp++;
+                e->fn++;
             }
         }
     }
+    if (hc && json_object_set_new(*conf, "class", matrix_json(m, (size_t)cbase, nc, cm)) < 0)
+        goto oom;
+    if (hl && r->type != HEADS_ABSA &&
+        json_object_set_new(*conf, "label", binary_json(m, (size_t)lbase, nl, r->n_te)) < 0)
+        goto oom;
     if (r->type == HEADS_ABSA) {
         double p, rr, f;
         metrics_prf(ctp, cfp, cfn, &p, &rr, &f);
@@ -1065,6 +1256,18 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, struct err 
                           (json_int_t)pol_n);
         if (!*absa)
             goto oom;
+        /* polarity confusion over the fixed polarity order, named like the entries */
+        struct metrics pm;
+        metrics_init(&pm);
+        for (int q = 0; q < HEADS_N_POL; q++)
+            if (metrics_add(&pm, heads_polarity_name(q), NULL, err) < 0) {
+                metrics_release(&pm);
+                goto out;
+            }
+        json_t *pj = matrix_json(&pm, 0, HEADS_N_POL, pcm);
+        metrics_release(&pm);
+        if (json_object_set_new(*conf, "polarity", pj) < 0)
+            goto oom;
     }
     rc = 0;
     goto out;
@@ -1072,6 +1275,7 @@ oom:
     err_set(err, ERR_NOMEM, "out of memory");
 out:
     free(pc);
+    free(cm);
     free(pl);
     free(pp);
     free(gold);
@@ -1158,6 +1362,116 @@ static int note_rejected(struct run *r, const json_t *tried)
     return 0;
 }
 
+/* ---- warnings (stable codes, documented in the README and openapi.yaml) ---- */
+
+/* Append {"code", "message", "labels"?, "count"?}: labels (may be NULL) are
+ * the names of a[0..na) and b[0..nb); count < 0 leaves "count" out. */
+static int warn(struct run *r, const char *code, const char *msg, const struct strset *a,
+                const struct strset *b, long long count)
+{
+    json_t *w = json_pack("{s:s, s:s}", "code", code, "message", msg);
+    if (!w || json_array_append_new(r->warnings, w) < 0)
+        return -1;
+    if (a || b) {
+        json_t *l = json_array();
+        if (json_object_set_new(w, "labels", l) < 0)
+            return -1;
+        for (size_t i = 0; a && i < a->n; i++)
+            if (json_array_append_new(l, json_string(a->s[i])) < 0)
+                return -1;
+        for (size_t i = 0; b && i < b->n; i++)
+            if (json_array_append_new(l, json_string(b->s[i])) < 0)
+                return -1;
+    }
+    if (count >= 0 && json_object_set_new(w, "count", json_integer(count)) < 0)
+        return -1;
+    return 0;
+}
+
+/* The entries of inv with fewer than TRAINER_RARE training documents, added to out. */
+#define TRAINER_RARE 3
+static int rare_of(const struct strset *inv, const size_t *n, struct strset *out)
+{
+    for (size_t i = 0; n && i < inv->n; i++)
+        if (n[i] < TRAINER_RARE && strset_add(out, inv->s[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* What the labels of a model type are called in messages. */
+static const char *kind_name(enum heads_type t, int plural)
+{
+    switch (t) {
+    case HEADS_CLASS:
+        return plural ? "classes" : "class";
+    case HEADS_LABEL:
+        return plural ? "labels" : "label";
+    case HEADS_CLASSLABEL:
+        return plural ? "classes or labels" : "class or label";
+    case HEADS_ABSA:
+        return plural ? "aspect categories" : "aspect category";
+    }
+    return "labels";
+}
+
+static int make_warnings(struct run *r, struct err *err)
+{
+    char msg[512];
+    struct strset rare = {0};
+    int rc = -1;
+    size_t nu = r->u_classes.n + r->u_labels.n + r->u_cats.n;
+
+    if (nu > 0) {
+        snprintf(msg, sizeof msg,
+                 "%zu %s occur%s only in the test set: the model cannot predict %s, so each of "
+                 "the %zu test documents with %s counts as a miss; label training documents "
+                 "with %s to learn %s",
+                 nu, kind_name(r->type, nu != 1), nu == 1 ? "s" : "", nu == 1 ? "it" : "them", r->u_docs,
+                 nu == 1 ? "it" : "them", nu == 1 ? "it" : "them", nu == 1 ? "it" : "them");
+        if (warn(r, "labels_only_in_test", msg, &r->u_classes,
+                 r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels, (long long)r->u_docs) < 0)
+            goto oom;
+    }
+    if (rare_of(&r->classes, r->classes_n, &rare) < 0 ||
+        rare_of(&r->labels, r->labels_n, &rare) < 0 || rare_of(&r->cats, r->cats_n, &rare) < 0)
+        goto oom;
+    strset_finish(&rare);
+    if (rare.n > 0) {
+        snprintf(msg, sizeof msg,
+                 "%zu %s %s fewer than %d training documents: the model learns little about "
+                 "%s and its score on %s is uncertain; label more training documents",
+                 rare.n, kind_name(r->type, rare.n != 1), rare.n == 1 ? "has" : "have", TRAINER_RARE, rare.n == 1 ? "it" : "them",
+                 rare.n == 1 ? "it" : "them");
+        if (warn(r, "labels_rare_in_train", msg, &rare, NULL, (long long)rare.n) < 0)
+            goto oom;
+    }
+    if (r->dups > 0) {
+        snprintf(msg, sizeof msg,
+                 "%zu test document%s also occur%s in the training set (same text) and %s left "
+                 "out of the test set, so that the score is not inflated by documents the model "
+                 "has seen",
+                 r->dups, r->dups == 1 ? "" : "s", r->dups == 1 ? "s" : "",
+                 r->dups == 1 ? "was" : "were");
+        if (warn(r, "test_duplicates_dropped", msg, NULL, NULL, (long long)r->dups) < 0)
+            goto oom;
+    }
+    if (r->n_te * 10 < r->n_tr) {
+        snprintf(msg, sizeof msg,
+                 "the test set has %zu document%s, fewer than 10 %% of the %zu training "
+                 "documents: the score is uncertain; add test documents",
+                 r->n_te, r->n_te == 1 ? "" : "s", r->n_tr);
+        if (warn(r, "test_set_small", msg, NULL, NULL, (long long)r->n_te) < 0)
+            goto oom;
+    }
+    rc = 0;
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    free(rare.s);
+    return rc;
+}
+
 /* ---- trainer_run ---- */
 
 static int load_base(struct run *r)
@@ -1184,7 +1498,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
 {
     struct run r = {.job = job, .mode = mode};
     struct metrics m;
-    json_t *metrics = NULL, *absa = NULL;
+    json_t *metrics = NULL, *absa = NULL, *conf = NULL;
     int rc = -1;
     double t0 = now_s();
 
@@ -1209,7 +1523,8 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     r.n = job->n_docs;
     feat_config_default(&r.fcfg);
     r.selected = json_array();
-    if (!r.selected)
+    r.warnings = json_array();
+    if (!r.selected || !r.warnings)
         goto oom;
     report(&r, 0.0);
     if (validate(&r, err) < 0 || do_split(&r, err) < 0 || inventories(&r, err) < 0)
@@ -1222,7 +1537,8 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     r.fold = malloc(r.n_tr * sizeof *r.fold);
     if (!r.fold)
         goto oom;
-    if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, N_FOLDS, r.fold, err) < 0)
+    r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : N_FOLDS;
+    if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
         /* with the base (its vocabulary kept, transfer per head where CV
@@ -1253,7 +1569,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         goto out;
     /* the vocabulary moves into the artifact after training used it */
     phase(&r, 92, 97);
-    if (evaluate(&r, &m, &absa, err) < 0)
+    if (evaluate(&r, &m, &absa, &conf, err) < 0 || make_warnings(&r, err) < 0)
         goto out;
     static const char *const units[] = {"class", "label", "class+label", "aspect_category_polarity"};
     metrics = metrics_to_json(&m, units[r.type], err);
@@ -1275,6 +1591,11 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         goto oom;
     }
     absa = NULL;
+    if (json_object_set_new(metrics, "confusion", conf) < 0) {
+        conf = NULL;
+        goto oom;
+    }
+    conf = NULL;
     r.art->vocab = r.vocab;
     memset(&r.vocab, 0, sizeof r.vocab);
     r.art->meta = json_dumps(r.selected, JSON_COMPACT);
@@ -1289,6 +1610,8 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     out->score = f1;
     out->metrics = metrics;
     metrics = NULL;
+    out->warnings = r.warnings;
+    r.warnings = NULL;
     rc = 0;
     goto out;
 oom:
@@ -1296,6 +1619,7 @@ oom:
 out:
     json_decref(metrics);
     json_decref(absa);
+    json_decref(conf);
     metrics_release(&m);
     run_release(&r);
     return rc;
@@ -1307,5 +1631,7 @@ void trainer_result_release(struct trainer_result *r)
         return;
     json_decref(r->metrics);
     r->metrics = NULL;
+    json_decref(r->warnings);
+    r->warnings = NULL;
     r->score = 0.0;
 }

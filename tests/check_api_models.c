@@ -149,7 +149,7 @@ START_TEST(test_create_fields_exact)
                                            NULL};
     /* documented extras (openapi): allowed, but nothing else */
     static const char *const extras[] = {"updated",     "failure_reason", "queued_at", "started_at",
-                                         "finished_at", "metrics",        NULL};
+                                         "finished_at", "metrics",        "warnings", NULL};
     struct world w;
     struct tresp r, g;
     char loc[128];

@@ -307,41 +307,38 @@ static void expect_failed(struct tapi *a, int64_t id, const char *needle)
 START_TEST(test_too_little_data)
 {
     struct tapi a;
-    int64_t empty, docs, sports_food, tech;
+    int64_t empty, docs, one_class;
 
     tapi_start(&a, 2);
     empty = tapi_empty_session(&a, "empty", "CLASS", "en");
     docs = tapi_session(&a, "docs", "CLASS", "en", tapi_data_class("en", 10));
-    sports_food = tfx_session(&a.ts, a.pr, "sf", "CLASS", "en",
-                              "{\"text\":\"football match goal\",\"class\":\"sports\"}\n"
-                              "{\"text\":\"team player coach\",\"class\":\"sports\"}\n"
-                              "{\"text\":\"pizza pasta cheese\",\"class\":\"food\"}\n"
-                              "{\"text\":\"bread sauce soup\",\"class\":\"food\"}\n");
-    tech = tfx_session(&a.ts, a.pr, "t", "CLASS", "en",
-                       "{\"text\":\"football goal\",\"class\":\"sports\"}\n"
-                       "{\"text\":\"laptop software code\",\"class\":\"tech\"}\n");
+    one_class = tfx_session(&a.ts, a.pr, "sf", "CLASS", "en",
+                            "{\"text\":\"football match goal\",\"class\":\"sports\"}\n"
+                            "{\"text\":\"team player coach\",\"class\":\"sports\"}\n"
+                            "{\"text\":\"league stadium\",\"class\":\"sports\"}\n");
 
-    expect_failed(&a, tapi_model_on(&a, "zero", "en", empty), "no documents");
+    expect_failed(&a, tapi_model_on(&a, "zero", "en", empty), "no training documents");
     expect_failed(
         &a,
         tapi_model(&a,
                    "{\"name\":\"notrain\",\"language\":\"en\",\"trainset_annotation_ids\":"
                    "[%lld],\"testset_annotation_ids\":[%lld]}",
                    (long long)empty, (long long)docs),
-        "training set is empty");
+        "no training documents");
     expect_failed(&a,
                   tapi_model(&a,
                              "{\"name\":\"notest\",\"language\":\"en\",\"trainset_annotation_ids\":"
                              "[%lld],\"testset_annotation_ids\":[%lld]}",
                              (long long)docs, (long long)empty),
                   "test set is empty");
+    /* one class only: nothing to learn, and the message says what to label */
     expect_failed(
         &a,
         tapi_model(&a,
-                   "{\"name\":\"nolabel\",\"language\":\"en\",\"trainset_annotation_ids\":"
+                   "{\"name\":\"oneclass\",\"language\":\"en\",\"trainset_annotation_ids\":"
                    "[%lld],\"testset_annotation_ids\":[%lld]}",
-                   (long long)sports_food, (long long)tech),
-        "tech");
+                   (long long)one_class, (long long)docs),
+        "nothing to learn");
     tserver_cleanup(&a.ts);
 }
 END_TEST
