@@ -27,7 +27,7 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util db migrate problem validate router http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool server cli
-ML_MODS  ?= text feat learn metrics split artifact heads transfer trainer predictor
+ML_MODS  ?= text feat learn metrics split artifact heads transfer explain trainer predictor
 EXTRA_OBJS ?=
 MODS     := $(SRV_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil

@@ -25,7 +25,8 @@
 #include "feat.h"
 
 #define ARTIFACT_MAGIC "MODELDAR"
-#define ARTIFACT_VERSION 1u
+#define ARTIFACT_VERSION 2u     /* written by default */
+#define ARTIFACT_VERSION_MIN 1u /* oldest version still read (1: no explanations) */
 
 enum artifact_head_kind {
     ARTIFACT_HEAD_MULTICLASS = 1, /* exactly one output wins (argmax of OvR probabilities) */
@@ -62,6 +63,10 @@ struct artifact {
     uint32_t n_heads;
     struct artifact_head *heads;
     char *meta; /* free-form JSON text (training summary), may be "" */
+    /* version 2 on: JSON text of the top features per head and label (the
+     * /explanation route's "top_features"), "" when none; NULL in version 1 */
+    char *explain;
+    uint32_t version; /* as read; 0 when building = write ARTIFACT_VERSION */
 };
 
 /* A zeroed artifact (all pointers NULL), or NULL with ERR_NOMEM. */

@@ -60,6 +60,27 @@ void feat_vec_release(struct feat_vec *v);
 int feat_extract(const struct feat_config *c, const struct text_tokens *t,
                      struct feat_vec *out, struct err *err);
 
+/*
+ * One feature occurrence, as feat_walk() reports it: hashed index h, the
+ * tokens it comes from (first == last for a unigram or a character n-gram of
+ * token first; first + 1 == last for a bigram) and, when text was asked for,
+ * its surface form gram[0..len) (not NUL-terminated, valid only during the
+ * call): the normalized unstemmed word, the two words joined by a space, or
+ * the character n-gram with the padding spaces that mark word boundaries.
+ * Returns 0, or -1 to stop the walk (as out of memory).
+ */
+typedef int (*feat_visit_fn)(void *ctx, uint32_t h, size_t first, size_t last, const char *gram,
+                             size_t len);
+
+/*
+ * Call fn for every feature occurrence of t, in the order feat_extract()
+ * counts them (feat_extract() is this walk plus counting, so the two cannot
+ * disagree). want_text: 0 passes gram = NULL (no extra work). -1 with
+ * ERR_NOMEM (also when fn returned -1).
+ */
+int feat_walk(const struct feat_config *c, const struct text_tokens *t, int want_text,
+              feat_visit_fn fn, void *ctx, struct err *err);
+
 struct feat_vocab {
     size_t n;
     uint32_t *idx; /* sorted hashed indices */

@@ -21,6 +21,7 @@ void handler_models_patch(struct request *req, struct response *resp);
 void handler_models_delete(struct request *req, struct response *resp);
 void handler_models_cancel(struct request *req, struct response *resp);
 void handler_models_predict(struct request *req, struct response *resp);
+void handler_models_explanation(struct request *req, struct response *resp);
 void handler_models_events(struct request *req, struct response *resp);
 void handler_base_list(struct request *req, struct response *resp);
 

@@ -35,14 +35,28 @@ int predictor_copy_artifact(const char *src, const char *dst, struct err *err);
 const char *predictor_type(const struct predictor *p);
 const char *predictor_language(const struct predictor *p);
 
+/* 1 if the artifact carries explanations (version 2 on), else 0. */
+int predictor_can_explain(const struct predictor *p);
+
+/* The top features per head and label (include/explain.h); new reference, or NULL
+ * with ERR_CONFLICT when the artifact has none (version 1: retrain), ERR_NOMEM. */
+json_t *predictor_top_features(const struct predictor *p, struct err *err);
+
 /*
  * Predict one text. Returns a new JSON object (caller owns):
  *   CLASS:      {"class": str, "probability": num, "classes": [{"class","probability"}...]}
  *   LABEL:      {"labels": [{"label","probability"}...]}   (labels above threshold)
  *   CLASSLABEL: both of the above
  *   ABSA:       {"aspects": [{"category","confidence","polarity","polarity_confidence"}...]}
+ * With explain (and predictor_can_explain()), every predicted label also gets
+ * "explanation": [{"text", "start", "end", "weight"}...], the spans of text
+ * (code-point offsets into text as given, end exclusive) that raised its score
+ * most, strongest first (at most EXPLAIN_SPANS; weight = their contribution to
+ * the label's decision score); ABSA aspects also get "polarity_explanation".
+ * Without it the answer is exactly the plain one.
  * NULL only on allocation failure.
  */
-json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err);
+json_t *predictor_predict(const struct predictor *p, const char *text, int explain,
+                          struct err *err);
 
 #endif

@@ -60,6 +60,7 @@ void artifact_free(struct artifact *a)
             artifact_head_release(&a->heads[i]);
     free(a->heads);
     free(a->meta);
+    free(a->explain);
     free(a);
 }
 
@@ -184,8 +185,13 @@ static void put_head(struct wbuf *b, const struct artifact_head *h)
 int artifact_encode(const struct artifact *a, unsigned char **buf, size_t *len, struct err *err)
 {
     struct wbuf b = {0};
+    uint32_t version = a->version ? a->version : ARTIFACT_VERSION;
+    if (version < ARTIFACT_VERSION_MIN || version > ARTIFACT_VERSION) {
+        err_set(err, ERR_INVALID, "cannot write model artifact version %u", (unsigned)version);
+        return -1;
+    }
     put(&b, ARTIFACT_MAGIC, 8);
-    put_u32(&b, ARTIFACT_VERSION);
+    put_u32(&b, version);
     put_u32(&b, 0);
     put_u64(&b, 0); /* payload length, patched below */
     put_str(&b, a->type);
@@ -206,6 +212,8 @@ int artifact_encode(const struct artifact *a, unsigned char **buf, size_t *len, 
     for (uint32_t i = 0; i < a->n_heads; i++)
         put_head(&b, &a->heads[i]);
     put_str(&b, a->meta);
+    if (version >= 2)
+        put_str(&b, a->explain ? a->explain : "");
     if (b.failed) {
         free(b.p);
         err_set(err, ERR_NOMEM, "out of memory");
@@ -400,13 +408,15 @@ struct artifact *artifact_decode(const unsigned char *buf, size_t len, struct er
     uint32_t version = get_u32(&r);
     uint32_t flags = get_u32(&r);
     uint64_t plen = get_u64(&r);
-    if (version != ARTIFACT_VERSION || flags != 0 || plen != r.len - HDR_LEN) {
+    if (version < ARTIFACT_VERSION_MIN || version > ARTIFACT_VERSION || flags != 0 ||
+        plen != r.len - HDR_LEN) {
         err_set(err, ERR_CORRUPT, "unsupported model artifact version %u", (unsigned)version);
         return NULL;
     }
     a = artifact_new(err);
     if (!a)
         return NULL;
+    a->version = version;
     a->type = get_str(&r, &oom);
     a->language = get_str(&r, &oom);
     if (get_u32(&r) != FEAT_HASH_VERSION)
@@ -446,6 +456,8 @@ struct artifact *artifact_decode(const unsigned char *buf, size_t len, struct er
     for (uint32_t i = 0; i < a->n_heads && !r.bad; i++)
         get_head(&r, &a->heads[i], &oom);
     a->meta = get_str(&r, &oom);
+    if (version >= 2)
+        a->explain = get_str(&r, &oom);
     if (!r.bad && (r.pos != r.len || !a->type || !a->language || nh == 0))
         r.bad = 1;
     if (r.bad) {

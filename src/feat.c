@@ -11,6 +11,7 @@
  */
 #include "feat.h"
 
+#include <assert.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -123,9 +124,10 @@ static size_t u8len(unsigned char b)
     return 1;
 }
 
-/* Char n-grams of one word w[0..len) padded with spaces, pushed into b. */
-static int char_ngrams(const struct feat_config *c, const char *w, size_t len, uint32_t base,
-                       uint32_t mask, struct hbuf *b, char *pad, size_t *cpoff)
+/* Char n-grams of word `tok` (w[0..len)) padded with spaces, each passed to fn. */
+static int char_ngrams(const struct feat_config *c, size_t tok, const char *w, size_t len,
+                       uint32_t base, uint32_t mask, char *pad, size_t *cpoff, int want_text,
+                       feat_visit_fn fn, void *ctx)
 {
     size_t plen = 0, ncp = 0;
     pad[plen++] = ' ';
@@ -148,7 +150,7 @@ static int char_ngrams(const struct feat_config *c, const char *w, size_t len, u
         for (size_t s = 0; s + n <= ncp; s++) {
             size_t from = cpoff[s], to = cpoff[s + n];
             uint32_t h = base + (uint32_t)(sip(key_char, pad + from, to - from) & mask);
-            if (hbuf_push(b, h) < 0)
+            if (fn(ctx, h, tok, tok, want_text ? pad + from : NULL, to - from) < 0)
                 return -1;
         }
     }
@@ -176,27 +178,54 @@ static void radix_sort(uint32_t *a, uint32_t *tmp, size_t n)
     }
 }
 
-int feat_extract(const struct feat_config *c, const struct text_tokens *t,
-                     struct feat_vec *out, struct err *err)
+int feat_walk(const struct feat_config *c, const struct text_tokens *t, int want_text,
+              feat_visit_fn fn, void *ctx, struct err *err)
 {
     int rc = -1;
-    struct hbuf b = {0};
-    uint32_t *tmp = NULL;
-    char *pad = NULL;
-    size_t *cpoff = NULL;
+    char *pad = NULL, *pair = NULL;
+    size_t *cpoff = NULL, *woff = NULL, *wlen = NULL;
     const uint32_t mask = (1u << c->hash_bits) - 1;
 
-    out->n = 0;
+    if (want_text && t->n > 0) {
+        /* word i of norm is token i unstemmed: its surface names word features */
+        woff = malloc(t->n * sizeof *woff);
+        wlen = malloc(t->n * sizeof *wlen);
+        pair = malloc(t->norm_len + 2);
+        if (!woff || !wlen || !pair)
+            goto oom;
+        size_t i = 0;
+        for (const char *s = t->norm, *end = t->norm + t->norm_len; s < end && i < t->n;) {
+            while (s < end && *s == ' ')
+                s++;
+            const char *w = s;
+            while (s < end && *s != ' ')
+                s++;
+            if (s > w) {
+                woff[i] = (size_t)(w - t->norm);
+                wlen[i++] = (size_t)(s - w);
+            }
+        }
+        assert(i == t->n);
+    }
     if (c->word_ngrams >= 1) {
         uint64_t prev = 0;
         for (size_t i = 0; i < t->n; i++) {
             uint64_t h = sip(key_uni, t->buf + t->off[i], t->tlen[i]);
-            if (hbuf_push(&b, (uint32_t)(h & mask)) < 0)
-                goto oom;
+            if (fn(ctx, (uint32_t)(h & mask), i, i, woff ? t->norm + woff[i] : NULL,
+                   woff ? wlen[i] : 0) < 0)
+                goto fail;
             if (c->word_ngrams >= 2 && i > 0) {
-                uint64_t pair[2] = {prev, h};
-                if (hbuf_push(&b, (uint32_t)(sip(key_bi, pair, sizeof pair) & mask)) < 0)
-                    goto oom;
+                uint64_t two[2] = {prev, h};
+                size_t pl = 0;
+                if (woff) {
+                    memcpy(pair, t->norm + woff[i - 1], wlen[i - 1]);
+                    pair[wlen[i - 1]] = ' ';
+                    memcpy(pair + wlen[i - 1] + 1, t->norm + woff[i], wlen[i]);
+                    pl = wlen[i - 1] + 1 + wlen[i];
+                }
+                if (fn(ctx, (uint32_t)(sip(key_bi, two, sizeof two) & mask), i - 1, i,
+                       woff ? pair : NULL, pl) < 0)
+                    goto fail;
             }
             prev = h;
         }
@@ -208,16 +237,52 @@ int feat_extract(const struct feat_config *c, const struct text_tokens *t,
         if (!pad || !cpoff)
             goto oom;
         const char *s = t->norm, *end = t->norm + t->norm_len;
+        size_t tok = 0;
         while (s < end) {
             while (s < end && *s == ' ')
                 s++;
             const char *w = s;
             while (s < end && *s != ' ')
                 s++;
-            if (s > w && char_ngrams(c, w, (size_t)(s - w), mask + 1, mask, &b, pad, cpoff) < 0)
-                goto oom;
+            if (s > w && char_ngrams(c, tok++, w, (size_t)(s - w), mask + 1, mask, pad, cpoff,
+                                     want_text, fn, ctx) < 0)
+                goto fail;
         }
     }
+    rc = 0;
+    goto out;
+fail: /* a visitor fails only when it runs out of memory */
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+out:
+    free(pad);
+    free(pair);
+    free(cpoff);
+    free(woff);
+    free(wlen);
+    return rc;
+}
+
+static int push_visit(void *ctx, uint32_t h, size_t first, size_t last, const char *gram,
+                      size_t len)
+{
+    (void)first;
+    (void)last;
+    (void)gram;
+    (void)len;
+    return hbuf_push(ctx, h);
+}
+
+int feat_extract(const struct feat_config *c, const struct text_tokens *t,
+                     struct feat_vec *out, struct err *err)
+{
+    int rc = -1;
+    struct hbuf b = {0};
+    uint32_t *tmp = NULL;
+
+    out->n = 0;
+    if (feat_walk(c, t, 0, push_visit, &b, err) < 0)
+        goto out;
     if (b.n > 0) {
         tmp = malloc(b.n * sizeof *tmp);
         if (!tmp)
@@ -245,8 +310,6 @@ oom:
 out:
     free(b.h);
     free(tmp);
-    free(pad);
-    free(cpoff);
     return rc;
 }
 

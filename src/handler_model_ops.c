@@ -130,44 +130,30 @@ void handler_models_cancel(struct request *req, struct response *resp)
 
 /* ---- predict ------------------------------------------------------------------ */
 
-void handler_models_predict(struct request *req, struct response *resp)
+/*
+ * The loaded predictor of the trained model req->args[1] (release with
+ * pool_cache_put), or NULL with the answer set in resp: 404, 409 when the
+ * model is not trained (what is asked for `needs` it), 500 when its artifact
+ * is damaged.
+ */
+static const struct predictor *trained_predictor(struct request *req, struct response *resp,
+                                                 const char *needs)
 {
-    static const char *const allowed[] = {"texts", NULL};
-    json_t *errors = NULL, *texts = json_object_get(req->body, "texts"), *v, *out = NULL;
     const struct predictor *pred = NULL;
     struct err err = {0};
     struct db_conn *c;
     char status[16], *artifact = NULL;
-    size_t i;
 
-    validate_known_fields(req->body, allowed, &errors);
-    if (!texts)
-        problem_field(&errors, "texts", "is required");
-    else if (!json_is_array(texts))
-        problem_field(&errors, "texts", "must be an array of strings");
-    else if (json_array_size(texts) == 0 || json_array_size(texts) > MAX_PREDICT_TEXTS)
-        problem_field(&errors, "texts", "must have 1 to %d items", MAX_PREDICT_TEXTS);
-    else
-        json_array_foreach(texts, i, v) if (!json_is_string(v)) {
-            char f[32];
-
-            snprintf(f, sizeof(f), "texts[%zu]", i);
-            problem_field(&errors, f, "must be a string");
-        }
-    if (errors) {
-        problem_validation(resp, errors);
-        return;
-    }
     c = db_acquire(req->app->db);
     if (db_model_status(c, req->args[0], req->args[1], status, &artifact, &err) != 0) {
         db_release(req->app->db, c);
         problem_from_err(resp, &err, req->request_id);
-        return;
+        return NULL;
     }
     db_release(req->app->db, c);
     if (!validate_status_trained(status) || !artifact) {
-        problem_set(resp, 409, "Model %lld is %s; predictions need a READY, ACTIVE or PUBLISHED "
-                    "model.", (long long)req->args[1], status);
+        problem_set(resp, 409, "Model %lld is %s; %s need a READY, ACTIVE or PUBLISHED model.",
+                    (long long)req->args[1], status, needs);
         goto out;
     }
     pred = pool_cache_get(req->app->pool, artifact, &err);
@@ -190,12 +176,53 @@ void handler_models_predict(struct request *req, struct response *resp)
         } else {
             problem_from_err(resp, &err, req->request_id);
         }
-        goto out;
     }
+out:
+    free(artifact);
+    return pred;
+}
+
+#define EXPLAIN_UNAVAILABLE                                                                     \
+    "This model was trained before explanations existed (artifact version 1); retrain it "    \
+    "to get explanations."
+
+void handler_models_predict(struct request *req, struct response *resp)
+{
+    static const char *const allowed[] = {"texts", "explain", NULL};
+    json_t *errors = NULL, *texts = json_object_get(req->body, "texts"), *v, *out = NULL;
+    json_t *ex = json_object_get(req->body, "explain");
+    const struct predictor *pred = NULL;
+    struct err err = {0};
+    size_t i;
+
+    validate_known_fields(req->body, allowed, &errors);
+    if (!texts)
+        problem_field(&errors, "texts", "is required");
+    else if (!json_is_array(texts))
+        problem_field(&errors, "texts", "must be an array of strings");
+    else if (json_array_size(texts) == 0 || json_array_size(texts) > MAX_PREDICT_TEXTS)
+        problem_field(&errors, "texts", "must have 1 to %d items", MAX_PREDICT_TEXTS);
+    else
+        json_array_foreach(texts, i, v) if (!json_is_string(v)) {
+            char f[32];
+
+            snprintf(f, sizeof(f), "texts[%zu]", i);
+            problem_field(&errors, f, "must be a string");
+        }
+    if (ex && !json_is_boolean(ex) && !json_is_null(ex))
+        problem_field(&errors, "explain", "must be a boolean");
+    if (errors) {
+        problem_validation(resp, errors);
+        return;
+    }
+    pred = trained_predictor(req, resp, "predictions");
+    if (!pred)
+        return;
+    int explain = json_is_true(ex);
     out = json_array();
     json_array_foreach(texts, i, v)
     {
-        json_t *p = predictor_predict(pred, json_string_value(v), &err);
+        json_t *p = predictor_predict(pred, json_string_value(v), explain, &err);
 
         if (!p) {
             json_decref(out);
@@ -210,10 +237,32 @@ void handler_models_predict(struct request *req, struct response *resp)
     resp->body = json_pack("{s:I, s:s, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
                            predictor_type(pred), "language", predictor_language(pred),
                            "predictions", out);
+    if (explain && !predictor_can_explain(pred))
+        json_object_set_new(resp->body, "explain_unavailable", json_string(EXPLAIN_UNAVAILABLE));
 out:
-    if (pred)
-        pool_cache_put(req->app->pool, pred);
-    free(artifact);
+    pool_cache_put(req->app->pool, pred);
+}
+
+/* ---- explanation ---------------------------------------------------------------- */
+
+void handler_models_explanation(struct request *req, struct response *resp)
+{
+    const struct predictor *pred = trained_predictor(req, resp, "explanations");
+    struct err err = {0};
+    json_t *top;
+
+    if (!pred)
+        return;
+    if (!predictor_can_explain(pred)) {
+        problem_set(resp, 409, "%s", EXPLAIN_UNAVAILABLE);
+    } else if (!(top = predictor_top_features(pred, &err))) {
+        problem_from_err(resp, &err, req->request_id);
+    } else {
+        resp->status = 200;
+        resp->body = json_pack("{s:I, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
+                               predictor_type(pred), "top_features", top);
+    }
+    pool_cache_put(req->app->pool, pred);
 }
 
 /* ---- event stream -------------------------------------------------------------- */

@@ -21,6 +21,11 @@
  * doubles the grid is run with cold starts instead. */
 #define WARM_MAX_DOUBLES ((size_t)48 << 20)
 
+/* Solver tolerance of every fit. A looser one for the fits of cross-validation
+ * (0.1) was measured: it saved a quarter of the CV time and moved semeval's
+ * chosen C from 32 to 256 and its score from 0.5587 to 0.5357 (docs/ML.md). */
+#define LEARN_EPS 0.01
+
 static void print_nothing(const char *s)
 {
     (void)s;
@@ -128,7 +133,7 @@ static int pool_run(struct pool *p, const struct learn_opts *o, size_t tick_base
  * loss of each class is weighted by l / (2 × its count).
  */
 static int fit_binary(struct feature_node **x, double *y, int l, int n_feat, double C,
-                      const double *init, int balanced, double *w)
+                      const double *init, int balanced, double eps, double *w)
 {
     int pos = 0;
     for (int i = 0; i < l; i++)
@@ -139,7 +144,7 @@ static int fit_binary(struct feature_node **x, double *y, int l, int n_feat, dou
         return 0;
     }
     struct problem prob = {.l = l, .n = n_feat, .y = y, .x = x, .bias = 1.0};
-    struct parameter param = {.solver_type = L2R_LR, .eps = 0.01, .C = C};
+    struct parameter param = {.solver_type = L2R_LR, .eps = eps, .C = C};
     int wl[2] = {1, -1};
     double wv[2] = {(double)l / (2.0 * pos), (double)l / (2.0 * (l - pos))};
     if (balanced) {
@@ -184,7 +189,7 @@ static int fit_task(void *arg, size_t k)
         y[i] = c->Y[i * c->K + k] ? 1.0 : -1.0;
     size_t nf = (size_t)d->n_feat;
     int rc = fit_binary(d->x, y, (int)d->n, d->n_feat, c->C, c->init ? c->init + k * nf : NULL,
-                        c->balanced, c->W + k * nf);
+                        c->balanced, LEARN_EPS, c->W + k * nf);
     free(y);
     return rc;
 }
@@ -232,7 +237,7 @@ static int cv_task(void *arg, size_t t)
         if (c->fold[i] != f)
             y[j++] = c->Y[i * c->K + k] ? 1.0 : -1.0;
     if (fit_binary(c->fx[f], y, (int)c->fl[f], d->n_feat, c->C, c->chain && c->warm ? w : NULL,
-                   c->balanced, w) < 0)
+                   c->balanced, LEARN_EPS, w) < 0)
         goto out;
     for (size_t i = 0; i < d->n; i++)
         if (c->fold[i] == f)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "artifact.h"
+#include "explain.h"
 #include "feat.h"
 #include "heads.h"
 #include "text.h"
@@ -115,7 +116,106 @@ static int cmp_ranked(const void *a, const void *b)
     return x->k < y->k ? -1 : x->k > y->k;
 }
 
-json_t *predictor_predict(const struct predictor *p, const char *text, struct err *err)
+int predictor_can_explain(const struct predictor *p)
+{
+    return p->a->version >= 2 && p->a->explain && p->a->explain[0];
+}
+
+json_t *predictor_top_features(const struct predictor *p, struct err *err)
+{
+    json_t *j = predictor_can_explain(p) ? json_loads(p->a->explain, 0, NULL) : NULL;
+
+    if (!j)
+        err_set(err, predictor_can_explain(p) ? ERR_NOMEM : ERR_CONFLICT,
+                "this model has no explanations");
+    return j;
+}
+
+/* Code-point offset of byte offset off in the valid UTF-8 text s. */
+static size_t cp_offset(const char *s, size_t off)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < off; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+struct span {
+    size_t start, end; /* bytes */
+    double w;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w > y->w ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The spans of text behind head h's label k: tokens (through their source
+ * bytes) with the largest positive contributions, as
+ * [{"text", "start", "end", "weight"}...] with code-point offsets.
+ */
+static json_t *spans_json(const struct predictor *p, const struct artifact_head *h, uint32_t k,
+                          const char *text, const struct text_tokens *t,
+                          const struct feat_vec *raw, const struct feat_vec *v, struct err *err)
+{
+    double *c = malloc((t->n ? t->n : 1) * sizeof *c);
+    struct span *sp = malloc((t->n ? t->n : 1) * sizeof *sp);
+    json_t *arr = NULL;
+    size_t n = 0;
+
+    if (!c || !sp)
+        goto oom;
+    if (explain_tokens(p->a, h, k, t, raw, v, c, err) < 0)
+        goto out;
+    /* tokens from the same source bytes (e.g. a chunk whose exact mapping was
+     * lost) make one span */
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = 0;
+        while (j < n && !(sp[j].start == t->src_start[i] && sp[j].end == t->src_end[i]))
+            j++;
+        if (j == n)
+            sp[n++] = (struct span){t->src_start[i], t->src_end[i], 0.0};
+        sp[j].w += c[i];
+    }
+    qsort(sp, n, sizeof *sp, cmp_span);
+    arr = json_array();
+    if (!arr)
+        goto oom;
+    for (size_t i = 0; i < n && i < EXPLAIN_SPANS && sp[i].w > 0.0; i++) {
+        json_t *o = json_pack("{s:s%, s:I, s:I, s:f}", "text", text + sp[i].start,
+                              sp[i].end - sp[i].start, "start",
+                              (json_int_t)cp_offset(text, sp[i].start), "end",
+                              (json_int_t)cp_offset(text, sp[i].end), "weight", sp[i].w);
+        if (json_array_append_new(arr, o) < 0)
+            goto oom;
+    }
+    goto out;
+oom:
+    err_set(err, ERR_NOMEM, "out of memory");
+    json_decref(arr);
+    arr = NULL;
+out:
+    free(c);
+    free(sp);
+    return arr;
+}
+
+/* o[key] = the spans of head h's label k (when explaining): 0, or -1. */
+static int add_spans(json_t *o, const char *key, const struct predictor *p,
+                     const struct artifact_head *h, uint32_t k, const char *text,
+                     const struct text_tokens *t, const struct feat_vec *raw,
+                     const struct feat_vec *v, struct err *err)
+{
+    json_t *s = spans_json(p, h, k, text, t, raw, v, err);
+    return s ? json_object_set_new(o, key, s) : -1;
+}
+
+json_t *predictor_predict(const struct predictor *p, const char *text, int explain,
+                          struct err *err)
 {
     struct text_analyzer *an = NULL;
     struct text_tokens t;
@@ -132,7 +232,8 @@ json_t *predictor_predict(const struct predictor *p, const char *text, struct er
     an = text_analyzer_new(p->a->language, err);
     if (!an)
         goto out;
-    if (text_analyze(an, text, strlen(text), &t, err) < 0 ||
+    explain = explain && predictor_can_explain(p);
+    if ((explain ? text_analyze_spans : text_analyze)(an, text, strlen(text), &t, err) < 0 ||
         feat_extract(&p->a->fcfg, &t, &raw, err) < 0 ||
         feat_weight(&p->a->fcfg, &p->a->vocab, &raw, &v, err) < 0)
         goto out;
@@ -163,6 +264,9 @@ json_t *predictor_predict(const struct predictor *p, const char *text, struct er
         if (json_object_set_new(res, "class", json_string(h->labels[rk[0].k])) < 0 ||
             json_object_set_new(res, "probability", json_real(rk[0].p)) < 0)
             goto oom;
+        if (explain &&
+            add_spans(res, "explanation", p, h, rk[0].k, text, &t, &raw, &v, err) < 0)
+            goto fail;
         int e = json_object_set_new(res, "classes", arr);
         arr = NULL;
         if (e < 0)
@@ -186,11 +290,20 @@ json_t *predictor_predict(const struct predictor *p, const char *text, struct er
                 uint32_t b = heads_argmax(pp, p->hp->n_out);
                 o = json_pack("{s:s, s:f, s:s, s:f}", "category", h->labels[rk[j].k], "confidence",
                               rk[j].p, "polarity", p->hp->labels[b], "polarity_confidence", pp[b]);
+                if (o && explain &&
+                    add_spans(o, "polarity_explanation", p, p->hp, b, text, &t, &raw, &v, err) <
+                        0) {
+                    json_decref(o);
+                    goto fail;
+                }
             } else {
                 o = json_pack("{s:s, s:f}", "label", h->labels[rk[j].k], "probability", rk[j].p);
             }
             if (json_array_append_new(arr, o) < 0)
                 goto oom;
+            if (explain &&
+                add_spans(o, "explanation", p, h, rk[j].k, text, &t, &raw, &v, err) < 0)
+                goto fail;
         }
         int e = json_object_set_new(res, p->type == HEADS_ABSA ? "aspects" : "labels", arr);
         arr = NULL;
@@ -200,6 +313,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, struct er
     goto out;
 oom:
     err_set(err, ERR_NOMEM, "out of memory");
+fail:
     json_decref(res);
     res = NULL;
 out:

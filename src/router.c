@@ -45,6 +45,8 @@ static const struct route routes[] = {
     {"GET", "/projects/{id}/models/{id}", ROLE_VIEWER, P, handler_models_get, NULL, NULL},
     {"GET", "/projects/{id}/models/{id}/events", ROLE_VIEWER, P, handler_models_events, NULL,
      NULL},
+    {"GET", "/projects/{id}/models/{id}/explanation", ROLE_VIEWER, P, handler_models_explanation,
+     NULL, NULL},
     {"PATCH", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W | J, handler_models_patch, NULL,
      media_patch},
     {"DELETE", "/projects/{id}/models/{id}", ROLE_MANAGER, P | W, handler_models_delete, NULL,

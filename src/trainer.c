@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "artifact.h"
+#include "explain.h"
 #include "feat.h"
 #include "heads.h"
 #include "learn.h"
@@ -596,6 +597,7 @@ struct head_job {
     double C;
     double cv_score;
     double *thr_by_level; /* N_GRID */
+    size_t cv_outputs;    /* outputs model selection looked at */
 };
 
 /* Micro-F1 of thresholded probabilities over all outputs, best threshold. */
@@ -671,6 +673,51 @@ static struct transfer_head transfer_of(const struct head_job *h)
                                   .n_in = (size_t)h->data.n_feat - 1};
 }
 
+/*
+ * A multi-label head with many outputs (many aspect categories or labels)
+ * chooses its one C and threshold by cross-validating only its
+ * CV_MAX_OUTPUTS most frequent outputs, then fits every output once: the
+ * cost of model selection no longer grows with the number of labels, and
+ * the choice is driven by the outputs that dominate micro-F1 anyway (the
+ * rare ones have too few positives for CV to tell C values apart).
+ */
+#define CV_MAX_OUTPUTS 16
+
+/* The columns of Y (n × K) of the CV_MAX_OUTPUTS outputs with the most
+ * positives (ties: lower index), in output order, as a new n × CV_MAX_OUTPUTS
+ * matrix; NULL with ERR_NOMEM. */
+static unsigned char *cv_subset(const unsigned char *Y, size_t n, size_t K, struct err *err)
+{
+    size_t *pos = calloc(K, sizeof *pos);
+    unsigned char *keep = calloc(K, 1);
+    unsigned char *sub = malloc(n * CV_MAX_OUTPUTS + 1);
+
+    if (!pos || !keep || !sub) {
+        free(sub);
+        sub = NULL;
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < K; k++)
+            pos[k] += Y[i * K + k];
+    for (size_t m = 0; m < CV_MAX_OUTPUTS; m++) {
+        size_t b = K;
+        for (size_t k = 0; k < K; k++)
+            if (!keep[k] && (b == K || pos[k] > pos[b]))
+                b = k;
+        keep[b] = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0, m = 0; k < K; k++)
+            if (keep[k])
+                sub[i * CV_MAX_OUTPUTS + m++] = Y[i * K + k];
+out:
+    free(pos);
+    free(keep);
+    return sub;
+}
+
 /* CV over the grid on d: *best level, *score its CV score (thresholds in h->thr_by_level). */
 static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d, int balanced,
                    double lo, double hi, size_t *best, size_t *ran, double *score, struct err *err)
@@ -689,14 +736,31 @@ static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d
         return -1;
     }
     struct learn_data saved = h->data;
+    const unsigned char *saved_y = h->Y;
+    size_t saved_k = h->K;
+    unsigned char *sub = NULL;
     h->data = *d; /* score_head reads the row count */
     phase(r, lo, hi);
+    if (h->kind == ARTIFACT_HEAD_MULTILABEL && h->K > CV_MAX_OUTPUTS) {
+        /* model selection on the most frequent outputs only (see CV_MAX_OUTPUTS) */
+        if (!(sub = cv_subset(h->Y, d->n, h->K, err))) {
+            rc = -1;
+            goto out;
+        }
+        h->Y = sub;
+        h->K = CV_MAX_OUTPUTS;
+    }
+    h->cv_outputs = h->K;
     if (learn_cv(d, h->Y, h->K, h->fold, r->n_folds, C_GRID, N_GRID, PATIENCE, score_head, h, best,
                  dec, ran, &o, err) == 0) {
         *score = score_head(h, *best, dec);
         rc = 0;
     }
+out:
     h->data = saved;
+    h->Y = saved_y;
+    h->K = saved_k;
+    free(sub);
     free(dec);
     return rc;
 }
@@ -834,6 +898,8 @@ static int train_head(struct run *r, struct head_job *h, struct artifact_head *o
                             init != NULL, "base_transfer", transfer, "cv_seconds", t1 - t0,
                             "fit_seconds", t2 - t1);
     if (!sel || json_array_append_new(r->selected, sel) < 0)
+        goto oom;
+    if (json_object_set_new(sel, "cv_outputs", json_integer((json_int_t)h->cv_outputs)) < 0)
         goto oom;
     if (have_base && (json_object_set_new(sel, "cv_score_without_base", json_real(cv_plain)) < 0 ||
                       json_object_set_new(sel, "cv_score_with_base", json_real(cv_stack)) < 0))
@@ -1601,7 +1667,24 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     r.art->meta = json_dumps(r.selected, JSON_COMPACT);
     if (!r.art->meta)
         goto oom;
-    phase(&r, 97, 100);
+    phase(&r, 97, 99);
+    {
+        /* top features per label, named from the training texts (explain_) */
+        const char **texts = malloc(r.n_tr * sizeof *texts);
+        if (!texts)
+            goto oom;
+        for (size_t j = 0; j < r.n_tr; j++)
+            texts[j] = job->docs[r.tr[j]].text;
+        double te0 = now_s();
+        r.art->explain =
+            explain_top_features(r.art, job->language, texts, r.n_tr, job->cancel, err);
+        free(texts);
+        if (!r.art->explain)
+            goto out;
+        if (json_object_set_new(metrics, "explain_seconds", json_real(now_s() - te0)) < 0)
+            goto oom;
+    }
+    phase(&r, 99, 100);
     if (canceled(&r, err) || artifact_write(r.art, job->artifact_path, err) < 0)
         goto out;
     if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0)

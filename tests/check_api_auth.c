@@ -226,6 +226,7 @@ static const struct {
     {"POST", "/projects/{id}/models", ROLE_MANAGER, 1},
     {"GET", "/projects/{id}/models/{id}", ROLE_VIEWER, 0},
     {"GET", "/projects/{id}/models/{id}/events", ROLE_VIEWER, 0},
+    {"GET", "/projects/{id}/models/{id}/explanation", ROLE_VIEWER, 0},
     {"PATCH", "/projects/{id}/models/{id}", ROLE_MANAGER, 1},
     {"DELETE", "/projects/{id}/models/{id}", ROLE_MANAGER, 1},
     {"POST", "/projects/{id}/models/{id}/cancel", ROLE_MANAGER, 1},

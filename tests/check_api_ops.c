@@ -639,7 +639,7 @@ START_TEST(test_cache_overflow_and_evict)
     ck_assert_ptr_nonnull(again);
     ck_assert_ptr_ne(again, held[1]);
     {
-        json_t *p = predictor_predict(held[1], "football goal", &err);
+        json_t *p = predictor_predict(held[1], "football goal", 0, &err);
 
         ck_assert_ptr_nonnull(p);
         json_decref(p);

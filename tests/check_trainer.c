@@ -157,7 +157,7 @@ START_TEST(test_class_en_and_predict)
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(predictor_type(p), "CLASS");
     ck_assert_str_eq(predictor_language(p), "en");
-    json_t *o = predictor_predict(p, "the pizza and pasta with cheese sauce", &e);
+    json_t *o = predictor_predict(p, "the pizza and pasta with cheese sauce", 0, &e);
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "food");
     ck_assert(json_real_value(json_object_get(o, "probability")) > 0.34);
@@ -191,7 +191,7 @@ START_TEST(test_class_de_binary_explicit_split)
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    json_t *o = predictor_predict(p, "Das Spiel im Stadion, ein Tor für die Mannschaft", &e);
+    json_t *o = predictor_predict(p, "Das Spiel im Stadion, ein Tor für die Mannschaft", 0, &e);
     ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "sport");
     json_decref(o);
     predictor_free(p);
@@ -229,7 +229,7 @@ START_TEST(test_label_ar)
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    json_t *o = predictor_predict(p, "المباراة الفريق الهدف", &e);
+    json_t *o = predictor_predict(p, "المباراة الفريق الهدف", 0, &e);
     json_t *labels = json_object_get(o, "labels");
     ck_assert(json_is_array(labels));
     for (size_t i = 0; i < json_array_size(labels); i++) {
@@ -266,7 +266,7 @@ START_TEST(test_classlabel)
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    json_t *o = predictor_predict(p, "football goal today", &e);
+    json_t *o = predictor_predict(p, "football goal today", 0, &e);
     ck_assert(json_is_string(json_object_get(o, "class")));
     ck_assert(json_is_array(json_object_get(o, "classes")));
     ck_assert(json_is_array(json_object_get(o, "labels")));
@@ -327,7 +327,7 @@ static void *predict_many(void *arg)
     struct err e;
     t->ok = 1;
     for (int i = 0; i < 20; i++) {
-        json_t *o = predictor_predict(t->p, "The pizza was great but the waiter was awful.", &e);
+        json_t *o = predictor_predict(t->p, "The pizza was great but the waiter was awful.", 0, &e);
         if (!o || !json_is_array(json_object_get(o, "aspects")))
             t->ok = 0;
         json_decref(o);
@@ -351,7 +351,7 @@ START_TEST(test_absa_and_threads)
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    json_t *o = predictor_predict(p, "The steak was excellent.", &e);
+    json_t *o = predictor_predict(p, "The steak was excellent.", 0, &e);
     json_t *asp = json_object_get(o, "aspects");
     ck_assert(json_array_size(asp) >= 1);
     json_t *a0 = json_array_get(asp, 0);
@@ -650,7 +650,7 @@ START_TEST(test_base_transfer)
                                          "bread and soup with a recipe",
                                          "the server and the keyboard on the internet"};
     for (int k = 0; k < 3; k++) {
-        json_t *o = predictor_predict(p, probe[k], &e);
+        json_t *o = predictor_predict(p, probe[k], 0, &e);
         ck_assert_ptr_nonnull(o);
         ck_assert_str_eq(json_string_value(json_object_get(o, "class")), C_EN[k]);
         json_t *cl = json_object_get(o, "classes");
@@ -737,7 +737,7 @@ START_TEST(test_base_transfer_absa)
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    json_t *o = predictor_predict(p, "the waiter was terrible", &e);
+    json_t *o = predictor_predict(p, "the waiter was terrible", 0, &e);
     json_t *a = json_object_get(o, "aspects");
     ck_assert_uint_ge(json_array_size(a), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "category")),
