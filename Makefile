@@ -122,8 +122,10 @@ run: all
 	sh tools/demo.sh $(BUILD)/modeld
 
 # ---- benchmarks ---------------------------------------------------------
-$(BUILD)/rel/bench_train: bench/bench_train.c $(patsubst %,$(BUILD)/rel/%.o,$(MODS))
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(OPT) -o $@ $^ $(LIBS)
+# bench_train.c + synth.c (synthetic sets) linked with the rel objects of src/.
+$(BUILD)/rel/bench_train: bench/bench_train.c bench/synth.c bench/synth.h \
+                          $(patsubst %,$(BUILD)/rel/%.o,$(MODS))
+	$(CC) $(CPPFLAGS_ALL) -Ibench $(CFLAGS_ALL) $(OPT) -o $@ $(filter-out %.h,$^) $(LIBS)
 bench-train: deps deps-bench $(BUILD)/rel/bench_train
 	$(BUILD)/rel/bench_train $(DATA)
 bench-http: deps deps-bench $(BUILD)/rel/modeld
