@@ -40,6 +40,9 @@ struct learn_opts {
     /* 1: weight each binary problem's two classes by n / (2 × class count),
      * so a rare output weighs as much as a frequent one; 0: unweighted */
     int balanced;
+    /* learn_cv: a grid level counts as better only if its score exceeds the
+     * best so far by more than this (0: any gain) */
+    double min_gain;
 };
 
 /* Silence LIBLINEAR's printing once per process (thread-safe, idempotent). */
@@ -64,7 +67,8 @@ typedef double (*learn_score_fn)(void *ctx, size_t c, const double *dec);
 
 /*
  * Cross-validate over Cs[0..nC) (ascending): fold[i] in [0, n_folds). Stops
- * after `patience` consecutive levels without a better score. *best gets the
+ * after `patience` consecutive levels without a better score (better: by
+ * more than o->min_gain). *best gets the
  * best level; best_dec (n × K, may be NULL) its out-of-fold decision values.
  * *levels_run (may be NULL) gets how many levels ran.
  * -1 with ERR_CANCELED or ERR_NOMEM.

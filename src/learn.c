@@ -289,7 +289,9 @@ int learn_cv(const struct learn_data *d, const unsigned char *Y, size_t K, const
         c.warm = 1;
         ran++;
         double s = score(sctx, l, c.dec);
-        if (s > best_s) {
+        /* a larger C must win by more than o->min_gain: a smaller edge is
+         * noise, and the more regularized model is also the cheaper fit */
+        if (s > best_s + (l > 0 ? o->min_gain : 0.0)) {
             best_s = s;
             best_c = l;
             bad = 0;

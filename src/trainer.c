@@ -750,6 +750,18 @@ static int cv_head(struct run *r, struct head_job *h, const struct learn_data *d
         h->Y = sub;
         h->K = CV_MAX_OUTPUTS;
     }
+    {
+        /* a larger C must win by more than one unit of the CV score: one
+         * more document right (multiclass), one more positive label found
+         * (multi-label); measured in docs/ML.md */
+        size_t units = d->n;
+        if (h->kind == ARTIFACT_HEAD_MULTILABEL) {
+            units = 0;
+            for (size_t i = 0; i < d->n * h->K; i++)
+                units += h->Y[i];
+        }
+        o.min_gain = units ? 1.0 / (double)units : 0.0;
+    }
     h->cv_outputs = h->K;
     if (learn_cv(d, h->Y, h->K, h->fold, r->n_folds, C_GRID, N_GRID, PATIENCE, score_head, h, best,
                  dec, ran, &o, err) == 0) {
