@@ -214,7 +214,7 @@ void text_tokens_release(struct text_tokens *t)
  * Teh marbuta and alef maqsura are kept here (the stemmer needs them) and
  * folded in norm only, see norm_fold().
  */
-static utf8proc_int32_t text_fold(utf8proc_int32_t c)
+static inline utf8proc_int32_t text_fold(utf8proc_int32_t c)
 {
     if (c < 0x0600) {
         if (c == 0x02BC) /* modifier letter apostrophe */
@@ -245,10 +245,9 @@ static utf8proc_int32_t text_fold(utf8proc_int32_t c)
     return c;
 }
 
-static int text_class(utf8proc_int32_t c)
+/* text_class() of a non-ASCII code point. */
+static int text_class_uni(utf8proc_int32_t c)
 {
-    if (c < 0x80)
-        return text_ascii[c] & A_CLASS;
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
@@ -273,13 +272,23 @@ static int text_class(utf8proc_int32_t c)
     }
 }
 
-static int text_is_ascii(utf8proc_int32_t c, unsigned bit)
+/*
+ * The C_* class of c. The small hot helpers of the tokenizer are declared
+ * inline: without the hint GCC's heuristics stop inlining them as soon as
+ * their call sites multiply.
+ */
+static inline int text_class(utf8proc_int32_t c)
+{
+    return c < 0x80 ? text_ascii[c] & A_CLASS : text_class_uni(c);
+}
+
+static inline int text_is_ascii(utf8proc_int32_t c, unsigned bit)
 {
     return c >= 0 && c < 0x80 && (text_ascii[c] & bit);
 }
 
 /* ASCII letter or digit (after lower-casing). */
-static int text_is_alnum(utf8proc_int32_t c)
+static inline int text_is_alnum(utf8proc_int32_t c)
 {
     return c >= 0 && c < 0x80 &&
            ((text_ascii[c] & A_CLASS) == C_LET || (text_ascii[c] & A_CLASS) == C_DIG);
@@ -370,7 +379,7 @@ static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p
 }
 
 /* Append one code point to norm; capacity was reserved per chunk. */
-static void text_put(struct text_tokens *t, utf8proc_int32_t c)
+static inline void text_put(struct text_tokens *t, utf8proc_int32_t c)
 {
     assert(t->norm_len + 4 < t->norm_cap);
     if (c < 0x80)
@@ -518,7 +527,7 @@ static int text_end_word(struct text_run *r, struct err *err)
 }
 
 /* End of a URL starting at i, or 0 when there is none. */
-static size_t text_match_url(const utf8proc_int32_t *cp, size_t i, size_t k)
+static inline size_t text_match_url(const utf8proc_int32_t *cp, size_t i, size_t k)
 {
     static const char *const pre[] = {"http://", "https://", "ftp://", "www."};
     size_t j, m, q;
@@ -536,7 +545,7 @@ static size_t text_match_url(const utf8proc_int32_t *cp, size_t i, size_t k)
 }
 
 /* End of an e-mail address whose local part starts at i, or 0. */
-static size_t text_match_email(const utf8proc_int32_t *cp, size_t i, size_t k)
+static inline size_t text_match_email(const utf8proc_int32_t *cp, size_t i, size_t k)
 {
     size_t j = i, d, last_dot = 0, end;
 
@@ -666,7 +675,7 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
 }
 
 /* 1 if p[0, len) looks like a line of base64 (see TEXT_BASE64_MIN). */
-static int text_is_base64(const unsigned char *p, size_t len)
+static inline int text_is_base64(const unsigned char *p, size_t len)
 {
     size_t i;
     int up = 0, lo = 0, dig = 0;
@@ -686,7 +695,7 @@ static int text_is_base64(const unsigned char *p, size_t len)
 }
 
 /* Length of a `|LBR|` marker (any case) at p (len bytes left), else 0. */
-static size_t text_lbr(const unsigned char *p, size_t len)
+static inline size_t text_lbr(const unsigned char *p, size_t len)
 {
     return len >= 5 && p[0] == '|' && (p[1] | 0x20) == 'l' && (p[2] | 0x20) == 'b' &&
                    (p[3] | 0x20) == 'r' && p[4] == '|'
