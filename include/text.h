@@ -58,6 +58,17 @@ int text_lang_supported(const char *lang);
  *    single spaces, without leading or trailing space, NUL-terminated
  *    (norm_len excludes the NUL; "" when n == 0). It is the input for
  *    character n-grams.
+ * After a successful text_analyze_spans(), in addition, for each token i:
+ *  - [src_start[i], src_end[i]) are the bytes of the input that token i came
+ *    from (see text_analyze_spans() for what exactly), an offset into the
+ *    len bytes given: src_start[i] < src_end[i] <= len;
+ *  - src_start[i] is the first byte of a valid UTF-8 sequence and src_end[i]
+ *    the end of one, so a span never cuts a character;
+ *  - src_start[] and src_end[] are both non-decreasing in i. Spans of
+ *    different tokens are disjoint except where the tokens came from the same
+ *    input character ("½" -> "1" "⁄" "2") or from the same fallback chunk.
+ * After text_analyze() the contents of src_start and src_end are unspecified
+ * (they may be NULL or stale): read them only after text_analyze_spans().
  * All buffers are owned by the struct and freed by text_tokens_release().
  */
 struct text_tokens {
@@ -66,6 +77,10 @@ struct text_tokens {
     size_t *off;
     size_t *tlen;
     size_t n, ncap; /* token i = buf + off[i], tlen[i] bytes (no NUL) */
+    size_t *src_start;
+    size_t *src_end;
+    size_t src_cap; /* text_analyze_spans() only: token i came from input bytes
+                       [src_start[i], src_end[i]); both arrays hold src_cap entries */
     char *norm;
     size_t norm_len, norm_cap; /* normalized, UNSTEMMED words joined by single
                                   spaces, NUL-terminated: input for character n-grams */
@@ -93,5 +108,40 @@ void text_tokens_release(struct text_tokens *t);
  */
 int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
                  struct err *err);
+
+/*
+ * Exactly text_analyze() (same contract, same errors, the same tokens, buf,
+ * off, tlen and norm for the same input), and in addition fills
+ * t->src_start[i] and t->src_end[i] for each token i: the byte range of the
+ * input it came from, meant for highlighting the original text. It covers
+ * every input byte that gave the token a code point, as written:
+ *  - a word: its characters including any diacritics, ignorables (soft
+ *    hyphen, zero-width space) and tatweels inside it, not the punctuation
+ *    around it ("GROSSARTIG!" -> "GROSSARTIG", "(great)" -> "great");
+ *    decomposed letters (u + U+0308) and characters that normalization
+ *    expands ("ß" -> "ss", the ligature "ﬁ" -> "fi") or drops (harakat)
+ *    are covered whole;
+ *  - a symbol (emoji, "$", "€"): its code point;
+ *  - TEXT_TOKEN_URL, TEXT_TOKEN_EMAIL, TEXT_TOKEN_USER, TEXT_TOKEN_NUM: the
+ *    whole URL (as far as the URL characters go), address, @mention
+ *    (including the '@') or number.
+ * Invalid UTF-8 bytes are never inside a span unless inside a word's
+ * fallback chunk (below).
+ * Granularity is one composition segment: an input code point together with
+ * the combining marks after it. So a character that expands into several
+ * tokens ("½" -> "1" "⁄" "2") gives each of them the character's bytes, and
+ * a mark that ends a word is inside the word's span. Fallback: where utf8proc
+ * composes across segments (starters that compose with the starter before
+ * them, other than Hangul jamo, e.g. a decomposed two-part vowel such as
+ * Tamil U+0BC6 U+0BBE) the mapping inside that white-space-delimited chunk
+ * cannot be recovered, and every token of the chunk gets the chunk's bytes
+ * from its first to its last valid UTF-8 character: coarser, never wrong.
+ *
+ * Slower than text_analyze() (composes non-ASCII chunks twice, and keeps the
+ * source of every code point): use it to explain single predictions, not for
+ * training. Thread-safety as for text_analyze(). On failure t->n == 0.
+ */
+int text_analyze_spans(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
+                       struct err *err);
 
 #endif

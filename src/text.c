@@ -16,6 +16,19 @@
  * finished token is then stemmed (Snowball) or copied into t->buf. Nothing is
  * allocated per token: buffers only grow, amortized, and are reused across
  * documents.
+ *
+ * text_analyze_spans() runs the same code with spans set: every code point
+ * in the scratch buffer then also carries the input bytes it came from
+ * (a->src), through decomposition, canonical reordering, composition and our
+ * folding, and each token records the bytes of its first and last code point.
+ * Composition is the one step that merges code points, and utf8proc does not
+ * say which merged into which; so spans mode composes each segment (a source
+ * code point that starts with a starter, plus the marks that follow it) on its
+ * own, gives each result the segment's bytes, and keeps that mapping only if
+ * the segments' results put together equal the whole chunk's composition
+ * (else the chunk's code points all get the chunk's bytes). All of this is
+ * behind `if (spans)` tests on a compile-time constant (TEXT_SPECIALIZED), so
+ * text_analyze() does none of it.
  */
 #include "text.h"
 
@@ -54,11 +67,28 @@ struct text_cache_slot {
     char stem[TEXT_CACHE_WORD];
 };
 
+/*
+ * Spans mode only: the input bytes [start, end) that a code point of the
+ * current chunk came from (absolute offsets in the document). seg marks the
+ * first code point of a composition segment (see text_src_compose()). Until
+ * text_src_compose() has run, src[i] may describe another code point of
+ * cp[i]'s segment (canonical reordering moves marks, not their entries).
+ */
+struct text_src {
+    size_t start, end;
+    int seg;
+};
+
 struct text_analyzer {
     struct sb_stemmer *stemmer;
     struct text_cache_slot *cache; /* TEXT_CACHE_SLOTS slots */
     utf8proc_int32_t *cp;          /* code points of the current chunk */
     size_t cp_cap;
+    /* Spans mode only (NULL until text_analyze_spans() needs them): */
+    struct text_src *src; /* src[i]: where cp[i] came from */
+    size_t src_cap;
+    utf8proc_int32_t *seg_cp; /* the chunk's decomposed code points, composed per segment */
+    size_t seg_cp_cap;
 };
 
 /* Character classes of the tokenizer. */
@@ -118,6 +148,15 @@ struct text_run {
     size_t w_ndig;  /* digits in the word */
     int w_fold;     /* the word holds teh marbuta or alef maqsura (see norm_fold) */
 };
+
+/*
+ * The analyzer is one body of code for both text_analyze() and
+ * text_analyze_spans(): the functions that take `const int spans` are forced
+ * inline into both, with spans a constant there, so the compiler drops every
+ * `if (spans)` block from text_analyze()'s copy: the training path does no
+ * span work at all, not even a test per token.
+ */
+#define TEXT_SPECIALIZED static inline __attribute__((always_inline))
 
 static int text_grow(void **p, size_t *cap, size_t need, size_t elem, struct err *err)
 {
@@ -189,6 +228,8 @@ void text_analyzer_free(struct text_analyzer *a)
     sb_stemmer_delete(a->stemmer);
     free(a->cache);
     free(a->cp);
+    free(a->src);
+    free(a->seg_cp);
     free(a);
 }
 
@@ -204,6 +245,8 @@ void text_tokens_release(struct text_tokens *t)
     free(t->buf);
     free(t->off);
     free(t->tlen);
+    free(t->src_start);
+    free(t->src_end);
     free(t->norm);
     text_tokens_init(t);
 }
@@ -275,7 +318,8 @@ static int text_class_uni(utf8proc_int32_t c)
 /*
  * The C_* class of c. The small hot helpers of the tokenizer are declared
  * inline: without the hint GCC's heuristics stop inlining them as soon as
- * their call sites multiply.
+ * their call sites multiply, as they do with the two copies of the analyzer
+ * that TEXT_SPECIALIZED makes.
  */
 static inline int text_class(utf8proc_int32_t c)
 {
@@ -294,20 +338,83 @@ static inline int text_is_alnum(utf8proc_int32_t c)
            ((text_ascii[c] & A_CLASS) == C_LET || (text_ascii[c] & A_CLASS) == C_DIG);
 }
 
+/* Hangul vowel or trailing consonant jamo: a starter that composes with the
+ * syllable before it, so it continues that syllable's composition segment. */
+static int text_hangul_vt(utf8proc_int32_t c)
+{
+    return (c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2);
+}
+
+/*
+ * Spans mode: composition. a->cp holds the kd decomposed, reordered code
+ * points of a chunk, a->src where the code points of each segment came from,
+ * and a->seg_cp a copy of a->cp made before a->cp was composed in place into
+ * kc code points. Compose each segment of seg_cp alone (a segment starts at an
+ * entry with src.seg set: the first code point of a source code point that
+ * decomposes to a starter; Hangul V/T jamo excepted) and give its results the
+ * segment's bytes. If the segments' results, joined, differ from a->cp
+ * (something composed across a segment boundary), give every code point
+ * [fb_start, fb_end) instead: the chunk's bytes from its first to its last
+ * valid code point. Either way a->src[i] then covers a->cp[i], i < kc.
+ */
+static void text_src_compose(struct text_analyzer *a, size_t kd, size_t kc, size_t fb_start,
+                             size_t fb_end)
+{
+    size_t b = 0, w = 0, j;
+
+    while (b < kd) {
+        size_t e = b + 1, lo = a->src[b].start, hi = a->src[b].end;
+        utf8proc_ssize_t m;
+
+        for (; e < kd && !a->src[e].seg; e++) {
+            lo = a->src[e].start < lo ? a->src[e].start : lo;
+            hi = a->src[e].end > hi ? a->src[e].end : hi;
+        }
+        /* w <= b and m <= e - b: the results never overwrite what is still to be read */
+        memmove(a->seg_cp + w, a->seg_cp + b, (e - b) * sizeof(*a->seg_cp));
+        m = utf8proc_normalize_utf32(a->seg_cp + w, (utf8proc_ssize_t)(e - b), TEXT_UTF8PROC_OPTS);
+        if (m < 0 || (size_t)m > e - b || w + (size_t)m > kc) {
+            w = kc + 1; /* force the fallback */
+            break;
+        }
+        for (j = w; j < w + (size_t)m; j++) {
+            a->src[j].start = lo;
+            a->src[j].end = hi;
+            a->src[j].seg = 0;
+        }
+        w += (size_t)m;
+        b = e;
+    }
+    if (w != kc || memcmp(a->seg_cp, a->cp, kc * sizeof(*a->cp)) != 0) {
+        /* fb_start is SIZE_MAX only for a chunk of invalid bytes, which are all
+         * separators: then no token reads these entries */
+        for (j = 0; j < kc; j++) {
+            a->src[j].start = fb_start;
+            a->src[j].end = fb_end;
+            a->src[j].seg = 0;
+        }
+    }
+}
+
 /*
  * Decode, NFKC_Casefold and fold one chunk containing non-ASCII bytes into
- * a->cp. Returns the number of code points, or -1 (ERR_NOMEM).
+ * a->cp; the chunk starts at byte base of the document. With spans set, also
+ * fill a->src (see struct text_src). Returns the number of code points, or
+ * -1 (ERR_NOMEM).
  */
-static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p, size_t len,
-                                 struct err *err)
+TEXT_SPECIALIZED long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p,
+                                           size_t len, size_t base, const int spans,
+                                           struct err *err)
 {
     size_t pos = 0, k = 0, i, w;
+    size_t fb_start = SIZE_MAX, fb_end = 0; /* spans: first and last valid byte */
     int nonzero_ccc = 0;
 
     while (pos < len) {
         utf8proc_int32_t c;
         utf8proc_ssize_t r;
-        int bc = 0;
+        size_t at = pos;
+        int bc = 0, valid = 1;
 
         if (p[pos] < 0x80) {
             c = p[pos] >= 'A' && p[pos] <= 'Z' ? p[pos] + 32 : p[pos];
@@ -316,6 +423,7 @@ static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p
             r = utf8proc_iterate(p + pos, (utf8proc_ssize_t)(len - pos), &c);
             if (r < 0) {
                 c = 0x20; /* a byte that is no valid UTF-8: separator */
+                valid = 0;
                 pos++;
             } else {
                 pos += (size_t)r;
@@ -324,24 +432,42 @@ static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p
         if (text_grow((void **)&a->cp, &a->cp_cap, k + 32, sizeof(*a->cp), err) < 0)
             return -1;
         if (c < 0x80) {
-            a->cp[k++] = c;
-            continue;
-        }
-        for (;;) {
-            r = utf8proc_decompose_char(c, a->cp + k, (utf8proc_ssize_t)(a->cp_cap - k),
-                                        TEXT_UTF8PROC_OPTS, &bc);
-            if (r < 0) { /* cannot happen for a valid code point; be safe */
-                r = 0;
-                break;
+            a->cp[k] = c;
+            r = 1;
+        } else {
+            for (;;) {
+                r = utf8proc_decompose_char(c, a->cp + k, (utf8proc_ssize_t)(a->cp_cap - k),
+                                            TEXT_UTF8PROC_OPTS, &bc);
+                if (r < 0) { /* cannot happen for a valid code point; be safe */
+                    r = 0;
+                    break;
+                }
+                if ((size_t)r <= a->cp_cap - k)
+                    break;
+                if (text_grow((void **)&a->cp, &a->cp_cap, k + (size_t)r, sizeof(*a->cp), err) < 0)
+                    return -1;
             }
-            if ((size_t)r <= a->cp_cap - k)
-                break;
-            if (text_grow((void **)&a->cp, &a->cp_cap, k + (size_t)r, sizeof(*a->cp), err) < 0)
-                return -1;
+            for (i = k; i < k + (size_t)r; i++)
+                if (a->cp[i] >= 0x300 && utf8proc_get_property(a->cp[i])->combining_class)
+                    nonzero_ccc = 1;
         }
-        for (i = k; i < k + (size_t)r; i++)
-            if (a->cp[i] >= 0x300 && utf8proc_get_property(a->cp[i])->combining_class)
-                nonzero_ccc = 1;
+        if (spans) {
+            int seg;
+
+            if (text_grow((void **)&a->src, &a->src_cap, a->cp_cap, sizeof(*a->src), err) < 0)
+                return -1;
+            seg = r > 0 && !utf8proc_get_property(a->cp[k])->combining_class &&
+                  !text_hangul_vt(a->cp[k]);
+            for (i = k; i < k + (size_t)r; i++) {
+                a->src[i].start = base + at;
+                a->src[i].end = base + pos;
+                a->src[i].seg = seg && i == k;
+            }
+            if (valid) {
+                fb_start = fb_start == SIZE_MAX ? base + at : fb_start;
+                fb_end = base + pos;
+            }
+        }
         k += (size_t)r;
     }
     /* Canonical ordering of combining marks, as utf8proc_decompose_custom does. */
@@ -353,6 +479,9 @@ static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p
             int cc2 = utf8proc_get_property(c2)->combining_class;
 
             if (cc1 > cc2 && cc2 > 0) {
+                /* a->src need not follow: only marks move, never past a starter,
+                 * so within a segment, and text_src_compose() gives every code
+                 * point of a segment the segment's bytes */
                 a->cp[i] = c2;
                 a->cp[i + 1] = c1;
                 if (i > 0)
@@ -365,9 +494,29 @@ static long text_normalize_chunk(struct text_analyzer *a, const unsigned char *p
         }
     }
     if (k > 0) {
-        utf8proc_ssize_t n =
-            utf8proc_normalize_utf32(a->cp, (utf8proc_ssize_t)k, TEXT_UTF8PROC_OPTS);
+        size_t kd = k;
+        utf8proc_ssize_t n;
+
+        if (spans) {
+            if (text_grow((void **)&a->seg_cp, &a->seg_cp_cap, kd, sizeof(*a->seg_cp), err) < 0)
+                return -1;
+            memcpy(a->seg_cp, a->cp, kd * sizeof(*a->cp));
+        }
+        n = utf8proc_normalize_utf32(a->cp, (utf8proc_ssize_t)k, TEXT_UTF8PROC_OPTS);
         k = n > 0 ? (size_t)n : 0;
+        if (spans)
+            text_src_compose(a, kd, k, fb_start, fb_end);
+    }
+    if (spans) {
+        for (i = 0, w = 0; i < k; i++) {
+            utf8proc_int32_t c = a->cp[i] < 0x80 ? a->cp[i] : text_fold(a->cp[i]);
+
+            if (c >= 0) {
+                a->src[w] = a->src[i];
+                a->cp[w++] = c;
+            }
+        }
+        return (long)w;
     }
     for (i = 0, w = 0; i < k; i++) {
         utf8proc_int32_t c = a->cp[i] < 0x80 ? a->cp[i] : text_fold(a->cp[i]);
@@ -484,6 +633,35 @@ static int text_emit_literal(struct text_run *r, const char *s, struct err *err)
 }
 
 /*
+ * Spans mode, after an emit: if tokens were recorded since there were n0 (one
+ * at most), the last one came from the code points a->cp[b, e): record the
+ * input bytes from the first byte of a->cp[b] to the end of a->cp[e - 1].
+ */
+static int text_span(struct text_run *r, size_t n0, size_t b, size_t e, struct err *err)
+{
+    struct text_tokens *t = r->t;
+    const struct text_src *src = r->a->src;
+
+    if (t->n == n0)
+        return 0;
+    assert(t->n == n0 + 1 && b < e);
+    assert(src[b].start < src[e - 1].end);
+    if (t->n > t->src_cap) {
+        size_t cap = t->src_cap;
+
+        if (text_grow((void **)&t->src_start, &cap, t->n, sizeof(*t->src_start), err) < 0)
+            return -1;
+        cap = t->src_cap;
+        if (text_grow((void **)&t->src_end, &cap, t->n, sizeof(*t->src_end), err) < 0)
+            return -1;
+        t->src_cap = cap;
+    }
+    t->src_start[n0] = src[b].start;
+    t->src_end[n0] = src[e - 1].end;
+    return 0;
+}
+
+/*
  * In norm only: teh marbuta -> heh, alef maqsura -> yeh (both 2 bytes in
  * UTF-8, so in place), so that spelling variants share character n-grams.
  */
@@ -580,12 +758,18 @@ static inline size_t text_match_email(const utf8proc_int32_t *cp, size_t i, size
     return end;
 }
 
-/* Tokenize the k code points of the current chunk (in r->a->cp). */
-static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct err *err)
+/*
+ * Tokenize the k code points of the current chunk (in r->a->cp). In spans
+ * mode also record each token's input bytes (from r->a->src): a word is
+ * cp[w_cp, i) when it ends at i, every other token the code points it
+ * consumed.
+ */
+TEXT_SPECIALIZED int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, const int spans,
+                                         struct err *err)
 {
     const utf8proc_int32_t *cp = r->a->cp;
     struct text_tokens *t = r->t;
-    size_t i = 0, e;
+    size_t i = 0, e, w_cp = 0, n0;
 
     /* Each code point adds at most 4 bytes and a separating space; a placeholder
      * never exceeds that budget for the code points it replaces (+ NUL). */
@@ -598,7 +782,12 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
 
         if (has_at && text_is_ascii(c, A_LOCAL) && (i == 0 || !text_is_ascii(cp[i - 1], A_LOCAL)) &&
             (e = text_match_email(cp, i, k)) > 0) {
-            if (text_end_word(r, err) < 0 || text_emit_literal(r, TEXT_TOKEN_EMAIL, err) < 0)
+            n0 = t->n;
+            if (text_end_word(r, err) < 0 || (spans && text_span(r, n0, w_cp, i, err) < 0))
+                return -1;
+            n0 = t->n;
+            if (text_emit_literal(r, TEXT_TOKEN_EMAIL, err) < 0 ||
+                (spans && text_span(r, n0, i, e, err) < 0))
                 return -1;
             i = e;
             continue;
@@ -631,12 +820,15 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
                 i++;
                 continue;
             }
-            if (text_end_word(r, err) < 0)
+            n0 = t->n;
+            if (text_end_word(r, err) < 0 || (spans && text_span(r, n0, w_cp, i, err) < 0))
                 return -1;
         }
         if (cls == C_LET || cls == C_DIG) {
             if ((c == 'h' || c == 'f' || c == 'w') && (e = text_match_url(cp, i, k)) > 0) {
-                if (text_emit_literal(r, TEXT_TOKEN_URL, err) < 0)
+                n0 = t->n;
+                if (text_emit_literal(r, TEXT_TOKEN_URL, err) < 0 ||
+                    (spans && text_span(r, n0, i, e, err) < 0))
                     return -1;
                 i = e;
                 continue;
@@ -647,6 +839,7 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
             r->w_digits = cls == C_DIG;
             r->w_ndig = cls == C_DIG;
             r->w_fold = c == 0x0629 || c == 0x0649;
+            w_cp = i;
             text_put(t, c);
             i++;
             continue;
@@ -654,7 +847,8 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
         if (cls == C_SYM) {
             text_begin(r);
             text_put(t, c);
-            if (text_emit(r, 0, err) < 0)
+            n0 = t->n;
+            if (text_emit(r, 0, err) < 0 || (spans && text_span(r, n0, i, i + 1, err) < 0))
                 return -1;
             i++;
             continue;
@@ -664,14 +858,21 @@ static int text_tokenize_chunk(struct text_run *r, size_t k, int has_at, struct 
             (i == 0 || text_class(cp[i - 1]) == C_SEP || text_class(cp[i - 1]) == C_SYM)) {
             for (e = i + 1; e < k && (cp[e] == '_' || text_is_alnum(cp[e])); e++)
                 ;
-            if (text_emit_literal(r, TEXT_TOKEN_USER, err) < 0)
+            n0 = t->n;
+            if (text_emit_literal(r, TEXT_TOKEN_USER, err) < 0 ||
+                (spans && text_span(r, n0, i, e, err) < 0))
                 return -1;
             i = e;
             continue;
         }
         i++; /* separator, or a mark / apostrophe outside a word */
     }
-    return text_end_word(r, err);
+    if (!spans)
+        return text_end_word(r, err);
+    n0 = t->n;
+    if (text_end_word(r, err) < 0 || text_span(r, n0, w_cp, k, err) < 0)
+        return -1;
+    return 0;
 }
 
 /* 1 if p[0, len) looks like a line of base64 (see TEXT_BASE64_MIN). */
@@ -703,8 +904,9 @@ static inline size_t text_lbr(const unsigned char *p, size_t len)
                : 0;
 }
 
-int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
-                 struct err *err)
+/* text_analyze() (spans 0) and text_analyze_spans() (spans 1). */
+TEXT_SPECIALIZED int text_run_doc(struct text_analyzer *a, const char *utf8, size_t len,
+                                  struct text_tokens *t, const int spans, struct err *err)
 {
     const unsigned char *p = (const unsigned char *)utf8;
     struct text_run r;
@@ -767,13 +969,22 @@ int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct t
 
                 a->cp[j] = c >= 'A' && c <= 'Z' ? c + 32 : c;
             }
+            if (spans) {
+                if (text_grow((void **)&a->src, &a->src_cap, n, sizeof(*a->src), err) < 0)
+                    goto fail;
+                for (j = 0; j < n; j++) {
+                    a->src[j].start = start + j;
+                    a->src[j].end = start + j + 1;
+                    a->src[j].seg = 1;
+                }
+            }
             k = (long)n;
         } else {
-            k = text_normalize_chunk(a, p + start, i - start, err);
+            k = text_normalize_chunk(a, p + start, i - start, start, spans, err);
             if (k < 0)
                 goto fail;
         }
-        if (text_tokenize_chunk(&r, (size_t)k, at, err) < 0)
+        if (text_tokenize_chunk(&r, (size_t)k, at, spans, err) < 0)
             goto fail;
     }
     t->norm[t->norm_len] = '\0';
@@ -785,4 +996,16 @@ fail:
     if (t->norm)
         t->norm[0] = '\0';
     return -1;
+}
+
+int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
+                 struct err *err)
+{
+    return text_run_doc(a, utf8, len, t, 0, err);
+}
+
+int text_analyze_spans(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
+                       struct err *err)
+{
+    return text_run_doc(a, utf8, len, t, 1, err);
 }
