@@ -60,10 +60,13 @@ int text_lang_supported(const char *lang);
  *    character n-grams.
  * After a successful text_analyze_spans(), in addition, for each token i:
  *  - [src_start[i], src_end[i]) are the bytes of the input that token i came
- *    from (see text_analyze_spans() for what exactly);
- *    0 <= src_start[i] < src_end[i] <= len, src_start[i] is the first byte of
- *    a valid UTF-8 sequence and src_end[i] is len or the end of a valid one;
- *  - src_start[] is non-decreasing in i.
+ *    from (see text_analyze_spans() for what exactly), an offset into the
+ *    len bytes given: src_start[i] < src_end[i] <= len;
+ *  - src_start[i] is the first byte of a valid UTF-8 sequence and src_end[i]
+ *    the end of one, so a span never cuts a character;
+ *  - src_start[] and src_end[] are both non-decreasing in i. Spans of
+ *    different tokens are disjoint except where the tokens came from the same
+ *    input character ("½" -> "1" "⁄" "2") or from the same fallback chunk.
  * After text_analyze() the contents of src_start and src_end are unspecified
  * (they may be NULL or stale): read them only after text_analyze_spans().
  * All buffers are owned by the struct and freed by text_tokens_release().
@@ -77,7 +80,7 @@ struct text_tokens {
     size_t *src_start;
     size_t *src_end;
     size_t src_cap; /* text_analyze_spans() only: token i came from input bytes
-                       [src_start[i], src_end[i]); src_cap entries allocated */
+                       [src_start[i], src_end[i]); both arrays hold src_cap entries */
     char *norm;
     size_t norm_len, norm_cap; /* normalized, UNSTEMMED words joined by single
                                   spaces, NUL-terminated: input for character n-grams */
@@ -122,18 +125,21 @@ int text_analyze(struct text_analyzer *a, const char *utf8, size_t len, struct t
  *  - TEXT_TOKEN_URL, TEXT_TOKEN_EMAIL, TEXT_TOKEN_USER, TEXT_TOKEN_NUM: the
  *    whole URL (as far as the URL characters go), address, @mention
  *    (including the '@') or number.
+ * Invalid UTF-8 bytes are never inside a span unless inside a word's
+ * fallback chunk (below).
  * Granularity is one composition segment: an input code point together with
  * the combining marks after it. So a character that expands into several
  * tokens ("½" -> "1" "⁄" "2") gives each of them the character's bytes, and
- * a mark that ends a word is inside the word's span. Where utf8proc composes
- * across segments (conjoined starters other than Hangul jamo, e.g. the
- * decomposed two-part Tamil vowel U+0BC6 U+0BBE) the mapping inside that
- * white-space-delimited chunk cannot be recovered, and every token of the
- * chunk gets the chunk's bytes from its first to its last valid UTF-8
- * character: coarser, never wrong.
+ * a mark that ends a word is inside the word's span. Fallback: where utf8proc
+ * composes across segments (starters that compose with the starter before
+ * them, other than Hangul jamo, e.g. a decomposed two-part vowel such as
+ * Tamil U+0BC6 U+0BBE) the mapping inside that white-space-delimited chunk
+ * cannot be recovered, and every token of the chunk gets the chunk's bytes
+ * from its first to its last valid UTF-8 character: coarser, never wrong.
  *
- * Slower than text_analyze() (composes non-ASCII chunks twice): use it to
- * explain single predictions, not for training. On failure t->n == 0.
+ * Slower than text_analyze() (composes non-ASCII chunks twice, and keeps the
+ * source of every code point): use it to explain single predictions, not for
+ * training. Thread-safety as for text_analyze(). On failure t->n == 0.
  */
 int text_analyze_spans(struct text_analyzer *a, const char *utf8, size_t len, struct text_tokens *t,
                        struct err *err);

@@ -3,27 +3,137 @@
  * check_text: unit tests of the text module (normalization, tokenization,
  * stemming) in English, German and Arabic. Each test asserts the behaviour it
  * is named after; docs/TEXT.md explains why the behaviour is what it is.
+ * Every analysis the tests make also runs text_analyze_spans() and checks
+ * that it gives the same tokens and norm, with spans that keep text.h's
+ * promises (check_spans), so each test is also a test of the spans.
  * Exports text_suite() for the test runner.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "err.h"
+#include "testutil.h"
 #include "text.h"
 
 Suite *text_suite(void);
 
-/* Analyze len bytes of s with a fresh analyzer for lang; assert success. */
+/* 1 if a and b hold the same tokens and the same norm. */
+static int same_analysis(const struct text_tokens *a, const struct text_tokens *b)
+{
+    if (a->n != b->n || a->len != b->len || a->norm_len != b->norm_len || strcmp(a->norm, b->norm))
+        return 0;
+    /* with no tokens the arrays may be NULL, and memcmp(NULL, ..., 0) is undefined */
+    return a->n == 0 ||
+           (!memcmp(a->buf, b->buf, a->len) && !memcmp(a->off, b->off, a->n * sizeof(*a->off)) &&
+            !memcmp(a->tlen, b->tlen, a->n * sizeof(*a->tlen)));
+}
+
+/* 1 if a valid UTF-8 sequence starts at s[i] (len bytes in s). */
+static int utf8_starts(const char *s, size_t len, size_t i)
+{
+    utf8proc_int32_t c;
+
+    return i < len &&
+           utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c) > 0;
+}
+
+/* 1 if a valid UTF-8 sequence ends just before s[i]. */
+static int utf8_ends(const char *s, size_t len, size_t i)
+{
+    size_t b;
+
+    for (b = i; b > 0 && i - b < 4; b--) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t r;
+
+        if (((unsigned char)s[b - 1] & 0xC0) == 0x80)
+            continue; /* a continuation byte: the sequence starts further back */
+        r = utf8proc_iterate((const utf8proc_uint8_t *)s + b - 1, (utf8proc_ssize_t)(len - b + 1),
+                             &c);
+        return r > 0 && b - 1 + (size_t)r == i;
+    }
+    return 0;
+}
+
+/*
+ * 1 if token i of t (from text_analyze_spans() on s) is also a token of the
+ * analysis of its span alone: a span holds what made the token. The one
+ * exception is a span that alone looks like a base64 line (>= 40 letters
+ * and digits): the chunk it was cut from did not, but the span is skipped.
+ */
+static int span_has_token(struct text_analyzer *a, const char *s, const struct text_tokens *t,
+                          size_t i, struct text_tokens *scratch)
+{
+    size_t n = t->src_end[i] - t->src_start[i], j;
+    struct err err;
+
+    if (text_analyze(a, s + t->src_start[i], n, scratch, &err) < 0)
+        return 0;
+    for (j = 0; j < scratch->n; j++)
+        if (scratch->tlen[j] == t->tlen[i] &&
+            !memcmp(scratch->buf + scratch->off[j], t->buf + t->off[i], t->tlen[i]))
+            return 1;
+    return n >= 40 && scratch->n == 0;
+}
+
+/*
+ * Assert what text.h promises about the spans of t, the text_analyze_spans()
+ * of the len bytes at s: non-empty, inside the input, from the start of a
+ * valid UTF-8 sequence to the end of one, starts and ends non-decreasing, and
+ * each span alone gives its token again (analyzed with a). Returns the number
+ * of coarse spans: those whose analysis gives other tokens too.
+ */
+static size_t check_spans(struct text_analyzer *a, const char *s, size_t len,
+                          const struct text_tokens *t)
+{
+    struct text_tokens scratch;
+    size_t i, coarse = 0;
+
+    /* if + ck_abort_msg, not ck_assert: each passing ck_assert costs a system
+     * call (Check records the last passed line), too slow per token of a corpus */
+    text_tokens_init(&scratch);
+    for (i = 0; i < t->n; i++) {
+        size_t b = t->src_start[i], e = t->src_end[i];
+
+        if (!(b < e && e <= len))
+            ck_abort_msg("token %zu: span [%zu, %zu) of %zu bytes", i, b, e, len);
+        if (!utf8_starts(s, len, b) || !utf8_ends(s, len, e))
+            ck_abort_msg("token %zu: span [%zu, %zu) cuts a character", i, b, e);
+        if (i > 0 && (t->src_start[i - 1] > b || t->src_end[i - 1] > e))
+            ck_abort_msg("token %zu: span [%zu, %zu) before %zu's", i, b, e, i - 1);
+        if (!span_has_token(a, s, t, i, &scratch))
+            ck_abort_msg("token %zu \"%s\": not in the analysis of its span \"%.*s\"", i,
+                         t->buf + t->off[i], (int)(e - b), s + b);
+        coarse += scratch.n != 1;
+    }
+    text_tokens_release(&scratch);
+    return coarse;
+}
+
+/*
+ * Analyze len bytes of s with a fresh analyzer for lang; assert success.
+ * Also assert that text_analyze_spans() gives the same analysis, with good
+ * spans (check_spans).
+ */
 static void analyze(const char *lang, const char *s, size_t len, struct text_tokens *t)
 {
     struct err err;
     struct text_analyzer *a;
+    struct text_tokens sp;
 
     err_clear(&err);
     a = text_analyzer_new(lang, &err);
     ck_assert_ptr_nonnull(a);
     ck_assert_int_eq(text_analyze(a, s, len, t, &err), 0);
+    text_tokens_init(&sp);
+    ck_assert_int_eq(text_analyze_spans(a, s, len, &sp, &err), 0);
+    ck_assert_msg(same_analysis(t, &sp), "text_analyze_spans differs from text_analyze");
+    check_spans(a, s, len, &sp);
+    text_tokens_release(&sp);
     text_analyzer_free(a);
 }
 
@@ -58,6 +168,41 @@ static void expect(const char *lang, const char *s, const char *tokens, const ch
         ck_assert_str_eq(t.norm, norm);
     free(j);
     text_tokens_release(&t);
+}
+
+/* A token and the text of s its span must be, for expect_spans(). */
+struct span_want {
+    const char *token, *span;
+};
+
+/*
+ * Assert the tokens of text_analyze_spans() on s and their spans: want[i]
+ * for token i, up to an entry with a NULL token.
+ */
+static void expect_spans(const char *lang, const char *s, const struct span_want *want)
+{
+    struct text_tokens t;
+    struct err err;
+    struct text_analyzer *a = text_analyzer_new(lang, &err);
+    size_t i, n = 0, len = strlen(s);
+
+    ck_assert_ptr_nonnull(a);
+    while (want[n].token)
+        n++;
+    text_tokens_init(&t);
+    ck_assert_int_eq(text_analyze_spans(a, s, len, &t, &err), 0);
+    check_spans(a, s, len, &t);
+    ck_assert_uint_eq(t.n, n);
+    for (i = 0; i < n; i++) {
+        size_t b = t.src_start[i], e = t.src_end[i];
+
+        ck_assert_str_eq(t.buf + t.off[i], want[i].token);
+        ck_assert_msg(e - b == strlen(want[i].span) && !memcmp(s + b, want[i].span, e - b),
+                      "token %zu \"%s\": span \"%.*s\", expected \"%s\"", i, want[i].token,
+                      (int)(e - b), s + b, want[i].span);
+    }
+    text_tokens_release(&t);
+    text_analyzer_free(a);
 }
 
 /* Assert that a and b give the same tokens and the same norm. */
@@ -512,10 +657,280 @@ START_TEST(test_mixed_document_invariants)
 }
 END_TEST
 
+START_TEST(test_spans_english)
+{
+    /* a word's span is the word as written, without the punctuation around it */
+    static const struct span_want words[] = {
+        {"i", "I"},         {"don't", "don't"}, {"like", "like"}, {"it", "it's"},
+        {"quot", "quoted"}, {"great", "great"}, {"word", "word"}, {"word", "word"},
+        {"dog", "dogs"},    {NULL, NULL}};
+    static const struct span_want web[] = {
+        {"see", "see"},
+        {"<url>", "http://example.com/a?b=1"},
+        {"and", "and"},
+        {"<url>", "www.foo.org."}, /* the URL characters, '.' too */
+        {"mail", "mail"},
+        {"<email>", "John.Doe+x@Example.COM"}, /* not the full stop */
+        {"<user>", "@user_1"},
+        {"hi", "hi"},
+        {"foo", "foo"},
+        {"bar", "bar"},
+        {"caf\u00e9", "Caf\u00e9"}, /* ended by the address */
+        {"<email>", "john@x.com"},
+        {NULL, NULL}};
+    static const struct span_want nums[] = {
+        {"2018", "2018"},
+        {"3.5", "3.5"},
+        {"<num>", "1,000,000"},
+        {"<num>", "123456"},
+        {"4you", "4you"},
+        {"great", "great"},
+        {"\U0001f600", "\U0001f600"},
+        {"\U0001f600", "\U0001f600"},
+        {"$", "$"},
+        {"5", "5"},
+        {"\u20ac", "\u20ac"},
+        {"9", "9"},
+        {"\u2693", "\u2693"}, /* the variation selector U+FE0F is ignored, so not covered */
+        {NULL, NULL}};
+    static const struct span_want caps[] = {{"das", "Das"},
+                                            {"essen", "Essen"},
+                                            {"war", "war"},
+                                            {"grossartig", "GROSSARTIG"},
+                                            {NULL, NULL}};
+
+    expect_spans("en", "I don't like it's 'quoted' (great) word,word!! dogs'", words);
+    expect_spans("en",
+                 "see http://example.com/a?b=1 and www.foo.org. mail "
+                 "John.Doe+x@Example.COM. @user_1: hi foo@bar Caf\u00e9john@x.com",
+                 web);
+    expect_spans("en",
+                 "2018 3.5 1,000,000 123456 4you great\U0001f600\U0001f600 $5 \u20ac9 "
+                 "\u2693\ufe0f",
+                 nums);
+    expect_spans("en", "Das Essen war GROSSARTIG!", caps);
+}
+END_TEST
+
+START_TEST(test_spans_german)
+{
+    /* precomposed and decomposed umlauts, both eszetts (-> "ss"), the fi
+     * ligature (NFKC: two letters), fullwidth letters: the span is the word as
+     * written, whatever length its normalization has */
+    static const struct span_want want[] = {{"gruss", "Gr\u00fc\u00dfe"},
+                                            {"gruss", "Gru\u0308\u00dfe"},
+                                            {"haus", "H\u00e4user"},
+                                            {"haus", "Ha\u0308user"},
+                                            {"haus", "H\u00c4USER"},
+                                            {"strass", "STRA\u1e9eE"},
+                                            {"strass", "Stra\u00dfe"},
+                                            {"find", "\ufb01nden"},
+                                            {"fuch", "\uff26\uff55\uff43\uff48\uff53"},
+                                            {NULL, NULL}};
+    static const struct span_want essen[] = {
+        {"das", "Das"}, {"ess", "Essen"}, {"war", "war"}, {"grossart", "GROSSARTIG"}, {NULL, NULL}};
+
+    expect_spans("de",
+                 "Gr\u00fc\u00dfe Gru\u0308\u00dfe H\u00e4user Ha\u0308user H\u00c4USER "
+                 "STRA\u1e9eE Stra\u00dfe \ufb01nden \uff26\uff55\uff43\uff48\uff53",
+                 want);
+    expect_spans("de", "Das Essen war GROSSARTIG!", essen);
+}
+END_TEST
+
+START_TEST(test_spans_arabic)
+{
+    /* harakat (dropped) are covered with their letters, tatweel inside a word
+     * too; alef variants (mapped), decomposed alef + hamza, the presentation
+     * form lam-alef (NFKC: two letters), Arabic-Indic digits, Arabic comma and
+     * parentheses (not covered) */
+    static const struct span_want want[] = {
+        {"\u0643\u062a\u0627\u0628", "\u0643\u0650\u062a\u064e\u0627\u0628\u064c"},
+        {"\u0643\u062a\u0627\u0628", "\u0643\u0640\u062a\u0640\u0627\u0628"},
+        {"\u0627\u0643\u0644", "\u0623\u0643\u0644"},
+        {"\u0627\u0643\u0644", "\u0625\u0643\u0644"},
+        {"\u0627\u0643\u0644", "\u0622\u0643\u0644"},
+        {"\u0627\u0643\u0644", "\u0671\u0643\u0644"},
+        {"\u0627\u0643\u0644", "\u0627\u0654\u0643\u0644"},
+        {"\u0644\u0627", "\ufefb"},
+        {"<num>", "\u0661\u0662\u0663\u0664\u0665"},
+        {"\u0645\u062f\u0631\u0633", "\u0645\u062f\u0631\u0633\u0629\u0650"},
+        {"\u0635\u0628\u0627\u062d", "\u0635\u0628\u0627\u062d\u0627\u064b"},
+        {NULL, NULL}};
+
+    expect_spans("ar",
+                 "\u0643\u0650\u062a\u064e\u0627\u0628\u064c \u0643\u0640\u062a\u0640\u0627\u0628 "
+                 "\u0623\u0643\u0644 \u0625\u0643\u0644 \u0622\u0643\u0644 \u0671\u0643\u0644 "
+                 "\u0627\u0654\u0643\u0644 \ufefb \u0661\u0662\u0663\u0664\u0665 "
+                 "\u0645\u062f\u0631\u0633\u0629\u0650\u060c "
+                 "(\u0635\u0628\u0627\u062d\u0627\u064b)",
+                 want);
+}
+END_TEST
+
+START_TEST(test_spans_invalid_utf8_and_lbr)
+{
+    /* bad bytes separate words and are never inside a span */
+    static const struct span_want bad[] = {{"bad", "bad"},   {"byte", "bytes"}, {"over", "over"},
+                                           {"long", "long"}, {"gr", "gr"},      {"e", "e"},
+                                           {"cut", "cut"},   {NULL, NULL}};
+    static const struct span_want lbr[] = {
+        {"a", "a"}, {"bc", "bc"}, {"d", "d"}, {"lbr", "LBR"}, {NULL, NULL}};
+
+    expect_spans("en",
+                 "bad\377\376bytes over\xc0\xaflong gr\374\337e \x80"
+                 "cut\xe2\x82",
+                 bad);
+    expect_spans("en", "a|LBR|bc |lbr| d|LBR", lbr);
+}
+END_TEST
+
+START_TEST(test_spans_unicode_details)
+{
+    /* ignorables inside a word are covered; reordered marks, conjoining Hangul
+     * jamo and a precomposed two-part vowel stay exact (the parentheses would
+     * be inside a fallback span); a character that expands into several
+     * tokens gives each of them its bytes */
+    static const struct span_want want[] = {{"softhyph", "Soft\u00adhyphen"},
+                                            {"nullbreit", "Null\u200bbreite"},
+                                            {"\u1e69", "s\u0307\u0323"},
+                                            {"\ud55c", "\u1112\u1161\u11ab"},
+                                            {"x\u0bca", "x\u0bca"},
+                                            {"half1", "half\u00bd"},
+                                            {"\u2044", "\u00bd"},
+                                            {"2", "\u00bd"},
+                                            {"1", "\u2474"},
+                                            {NULL, NULL}};
+    /* composition across segments (decomposed Tamil o = U+0BC6 U+0BBE, two
+     * starters): the chunk's tokens get the chunk's bytes from its first to
+     * its last valid character */
+    static const struct span_want fallback[] = {{"q", "q"},
+                                                {"ab", "ab,x\u0bc6\u0bbe"},
+                                                {"x\u0bca", "ab,x\u0bc6\u0bbe"},
+                                                {"z", "z"},
+                                                {NULL, NULL}};
+
+    expect_spans("de",
+                 "Soft\u00adhyphen Null\u200bbreite (s\u0307\u0323) (\u1112\u1161\u11ab) "
+                 "(x\u0bca) half\u00bd \u2474",
+                 want);
+    expect_spans("en",
+                 "q \x80"
+                 "ab,x\u0bc6\u0bbe\xe2\x82 z",
+                 fallback);
+}
+END_TEST
+
+START_TEST(test_spans_errors_and_reuse)
+{
+    struct err err;
+    struct text_analyzer *a = text_analyzer_new("en", &err);
+    struct text_tokens t;
+    char big[4000];
+    size_t i;
+
+    ck_assert_ptr_nonnull(a);
+    text_tokens_init(&t);
+    err_clear(&err);
+    ck_assert_int_eq(text_analyze_spans(NULL, "x", 1, &t, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    err_clear(&err);
+    ck_assert_int_eq(text_analyze_spans(a, "x", 1, NULL, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    err_clear(&err);
+    ck_assert_int_eq(text_analyze_spans(a, NULL, 1, &t, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    ck_assert_int_eq(text_analyze_spans(a, NULL, 0, &t, &err), 0);
+    ck_assert_uint_eq(t.n, 0);
+    /* one struct through both functions: many tokens without spans first, so
+     * the token arrays are larger than the span arrays when spans start */
+    for (i = 0; i + 2 <= sizeof(big); i += 2)
+        memcpy(big + i, "a ", 2);
+    ck_assert_int_eq(text_analyze(a, big, sizeof(big), &t, &err), 0);
+    ck_assert_uint_eq(t.n, sizeof(big) / 2);
+    ck_assert_int_eq(text_analyze_spans(a, big, sizeof(big), &t, &err), 0);
+    ck_assert_uint_eq(t.n, sizeof(big) / 2);
+    for (i = 0; i < t.n; i++) {
+        ck_assert_uint_eq(t.src_start[i], 2 * i);
+        ck_assert_uint_eq(t.src_end[i], 2 * i + 1);
+    }
+    ck_assert_int_eq(text_analyze(a, "x y", 3, &t, &err), 0);
+    ck_assert_int_eq(text_analyze_spans(a, "  zz", 4, &t, &err), 0);
+    ck_assert_uint_eq(t.n, 1);
+    ck_assert_uint_eq(t.src_start[0], 2);
+    ck_assert_uint_eq(t.src_end[0], 4);
+    text_tokens_release(&t);
+    ck_assert_ptr_null(t.src_start);
+    ck_assert_uint_eq(t.src_cap, 0);
+    text_analyzer_free(a);
+}
+END_TEST
+
+/*
+ * The corpora (MODELD_DATA; skipped when absent): for every document,
+ * text_analyze_spans() gives what text_analyze() gives, with spans that keep
+ * their promises; coarse spans (whose analysis gives other tokens too, as
+ * "½" does) are rare.
+ */
+START_TEST(test_spans_corpora)
+{
+    static const struct {
+        const char *file, *lang;
+    } corpora[] = {{"germeval2018_de.jsonl", "de"},
+                   {"semeval16_en_restaurants.jsonl", "en"},
+                   {"spamassassin_en.jsonl", "en"}};
+    size_t c;
+
+    for (c = 0; c < sizeof(corpora) / sizeof(corpora[0]); c++) {
+        char path[512], *line = NULL;
+        size_t cap = 0, docs = 0, tokens = 0, coarse = 0;
+        struct err err;
+        struct text_analyzer *a;
+        struct text_tokens t, sp;
+        FILE *f;
+
+        if (!tdata(corpora[c].file, path, sizeof(path)) || !(f = fopen(path, "r"))) {
+            fprintf(stderr, "skipped: %s not in MODELD_DATA\n", corpora[c].file);
+            continue;
+        }
+        a = text_analyzer_new(corpora[c].lang, &err);
+        ck_assert_ptr_nonnull(a);
+        text_tokens_init(&t);
+        text_tokens_init(&sp);
+        while (getline(&line, &cap, f) > 0) {
+            json_t *doc = json_loads(line, 0, NULL);
+            const char *s = json_string_value(json_object_get(doc, "text"));
+
+            if (s) {
+                size_t len = strlen(s);
+
+                if (text_analyze(a, s, len, &t, &err) < 0 ||
+                    text_analyze_spans(a, s, len, &sp, &err) < 0)
+                    ck_abort_msg("%s line %zu: %s", corpora[c].file, docs + 1, err.msg);
+                if (!same_analysis(&t, &sp))
+                    ck_abort_msg("%s line %zu: spans mode differs", corpora[c].file, docs + 1);
+                coarse += check_spans(a, s, len, &sp);
+                tokens += sp.n;
+                docs++;
+            }
+            json_decref(doc);
+        }
+        free(line);
+        fclose(f);
+        ck_assert_uint_gt(docs, 0);
+        ck_assert_msg(coarse * 10000 <= tokens, "%s: %zu of %zu spans coarse", corpora[c].file,
+                      coarse, tokens);
+        text_tokens_release(&t);
+        text_tokens_release(&sp);
+        text_analyzer_free(a);
+    }
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tcase_create("core"), *corpora;
 
     tcase_add_test(tc, test_analyzer_languages);
     tcase_add_test(tc, test_null_arguments);
@@ -542,6 +957,16 @@ Suite *text_suite(void)
     tcase_add_test(tc, test_not_nul_terminated);
     tcase_add_test(tc, test_reuse_across_documents);
     tcase_add_test(tc, test_mixed_document_invariants);
+    tcase_add_test(tc, test_spans_english);
+    tcase_add_test(tc, test_spans_german);
+    tcase_add_test(tc, test_spans_arabic);
+    tcase_add_test(tc, test_spans_invalid_utf8_and_lbr);
+    tcase_add_test(tc, test_spans_unicode_details);
+    tcase_add_test(tc, test_spans_errors_and_reuse);
     suite_add_tcase(s, tc);
+    corpora = tcase_create("corpora");
+    tcase_set_timeout(corpora, 600);
+    tcase_add_test(corpora, test_spans_corpora);
+    suite_add_tcase(s, corpora);
     return s;
 }
