@@ -171,15 +171,13 @@ static json_t *spans_json(const struct predictor *p, const struct artifact_head 
         goto oom;
     if (explain_tokens(p->a, h, k, t, raw, v, c, err) < 0)
         goto out;
-    /* tokens from the same source bytes (e.g. a chunk whose exact mapping was
-     * lost) make one span */
+    /* tokens from the same source bytes (a character that normalizes into
+     * several tokens, or a chunk whose exact mapping was lost) make one span;
+     * such tokens are adjacent, since span starts never decrease */
     for (size_t i = 0; i < t->n; i++) {
-        size_t j = 0;
-        while (j < n && !(sp[j].start == t->src_start[i] && sp[j].end == t->src_end[i]))
-            j++;
-        if (j == n)
+        if (n == 0 || sp[n - 1].start != t->src_start[i] || sp[n - 1].end != t->src_end[i])
             sp[n++] = (struct span){t->src_start[i], t->src_end[i], 0.0};
-        sp[j].w += c[i];
+        sp[n - 1].w += c[i];
     }
     qsort(sp, n, sizeof *sp, cmp_span);
     arr = json_array();
