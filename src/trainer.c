@@ -42,7 +42,11 @@
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define N_THREADS 2
-#define N_FOLDS 3 /* CV folds; a training set of fewer documents uses one fold per document */
+/* CV folds: 3; a training set of fewer documents uses one fold per document,
+ * one of N_FOLDS_LARGE_AT documents or more uses 2 (each half still validates
+ * on 1,500 documents or more, at half the cost of 3 folds; docs/ML.md) */
+#define N_FOLDS 3
+#define N_FOLDS_LARGE_AT 3000
 
 /* Failure messages that name the fix (listed in the README). */
 #define TRAINER_MSG_NO_TRAIN                                                                    \
@@ -681,7 +685,7 @@ static struct transfer_head transfer_of(const struct head_job *h)
  * the choice is driven by the outputs that dominate micro-F1 anyway (the
  * rare ones have too few positives for CV to tell C values apart).
  */
-#define CV_MAX_OUTPUTS 16
+#define CV_MAX_OUTPUTS 8
 
 /* The columns of Y (n × K) of the CV_MAX_OUTPUTS outputs with the most
  * positives (ties: lower index), in output order, as a new n × CV_MAX_OUTPUTS
@@ -1615,7 +1619,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     r.fold = malloc(r.n_tr * sizeof *r.fold);
     if (!r.fold)
         goto oom;
-    r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : N_FOLDS;
+    r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : r.n_tr >= N_FOLDS_LARGE_AT ? 2 : N_FOLDS;
     if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
