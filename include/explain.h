@@ -13,6 +13,9 @@
  *               "bigram" | "char", "weight": num}...]}...]...}
  * (heads "class", "label", "category", "polarity"; a constant head has no
  * entries). Weights are the stored float32 weights on the TF-IDF inputs.
+ * Of the 3 × EXPLAIN_TOP strongest rows, character n-grams that are part of
+ * one of the word or bigram candidates are left out (they mostly repeat that
+ * word's weight), and the first EXPLAIN_TOP others are listed.
  *
  * Spans (at prediction time): the contribution of each token of one text to
  * one label's score: every feature occurrence adds x_j × w_j(label) / tf_j

@@ -32,12 +32,15 @@ struct top {
     double w;
 };
 
-/* Keep the EXPLAIN_TOP largest positive weights of one label, sorted descending. */
+/* Candidates kept per label before redundant character n-grams are dropped. */
+#define CANDIDATES (3 * EXPLAIN_TOP)
+
+/* Keep the CANDIDATES largest positive weights of one label, sorted descending. */
 static void top_offer(struct top *t, size_t *n, uint32_t row, double w)
 {
-    if (w <= 0.0 || (*n == EXPLAIN_TOP && w <= t[*n - 1].w))
+    if (w <= 0.0 || (*n == CANDIDATES && w <= t[*n - 1].w))
         return;
-    size_t i = *n < EXPLAIN_TOP ? (*n)++ : EXPLAIN_TOP - 1;
+    size_t i = *n < CANDIDATES ? (*n)++ : CANDIDATES - 1;
     while (i > 0 && t[i - 1].w < w) {
         t[i] = t[i - 1];
         i--;
@@ -125,6 +128,29 @@ static int add_needed(struct naming *nm, size_t *cap, uint32_t h)
 
 static const char *const KIND_NAMES[] = {"word", "bigram", "char"};
 
+/* 1 if character n-gram c (without its padding spaces) is part of one of the
+ * word or bigram candidates: its weight mostly repeats that word's, and a
+ * list of a word's fragments tells a reader nothing the word does not. */
+static int inside_word(const struct cand *c, const struct cand *const *named, size_t n)
+{
+    size_t from = 0, len = c->len;
+    while (from < len && c->s[from] == ' ')
+        from++;
+    while (len > from && c->s[len - 1] == ' ')
+        len--;
+    if (len == from)
+        return 1; /* only a word boundary */
+    for (size_t i = 0; i < n; i++) {
+        const struct cand *w = named[i];
+        if (!w || w->kind == 2 || w->len < len - from)
+            continue;
+        for (size_t p = 0; p + (len - from) <= w->len; p++)
+            if (memcmp(w->s + p, c->s + from, len - from) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 char *explain_top_features(const struct artifact *a, const char *lang, const char *const *texts,
                            size_t n_texts, const atomic_int *cancel, struct err *err)
 {
@@ -140,7 +166,7 @@ char *explain_top_features(const struct artifact *a, const char *lang, const cha
     text_tokens_init(&t);
     for (uint32_t i = 0; i < a->n_heads; i++)
         n_lists += a->heads[i].n_out;
-    tops = malloc((n_lists ? n_lists : 1) * EXPLAIN_TOP * sizeof *tops);
+    tops = malloc((n_lists ? n_lists : 1) * CANDIDATES * sizeof *tops);
     ntop = calloc(n_lists ? n_lists : 1, sizeof *ntop);
     if (!tops || !ntop)
         goto oom;
@@ -151,12 +177,12 @@ char *explain_top_features(const struct artifact *a, const char *lang, const cha
         uint32_t rows = h->n_in < a->vocab.n ? h->n_in : (uint32_t)a->vocab.n;
         for (uint32_t k = 0; k < h->n_out; k++, li++)
             for (uint32_t row = 0; row < rows; row++)
-                top_offer(tops + li * EXPLAIN_TOP, &ntop[li], row, explain_weight(h, row, k));
+                top_offer(tops + li * CANDIDATES, &ntop[li], row, explain_weight(h, row, k));
     }
     /* 2. their buckets, named from the training texts */
     for (size_t l = 0; l < n_lists; l++)
         for (size_t j = 0; j < ntop[l]; j++)
-            if (add_needed(&nm, &cap, a->vocab.idx[tops[l * EXPLAIN_TOP + j].row]) < 0)
+            if (add_needed(&nm, &cap, a->vocab.idx[tops[l * CANDIDATES + j].row]) < 0)
                 goto oom;
     if (nm.n > 0) {
         qsort(nm.b, nm.n, sizeof *nm.b, cmp_bucket);
@@ -193,16 +219,22 @@ char *explain_top_features(const struct artifact *a, const char *lang, const cha
             json_t *e = json_pack("{s:s, s:o}", "label", h->labels[k], "features", feats);
             if (!e || json_array_append_new(arr, e) < 0)
                 goto oom;
+            const struct cand *named[CANDIDATES];
             for (size_t j = 0; j < ntop[li]; j++) {
-                const struct top *tp = &tops[li * EXPLAIN_TOP + j];
-                struct bucket key = {.h = a->vocab.idx[tp->row]};
+                struct bucket key = {.h = a->vocab.idx[tops[li * CANDIDATES + j].row]};
                 const struct bucket *b = bsearch(&key, nm.b, nm.n, sizeof *nm.b, cmp_bucket);
-                const struct cand *c = b ? best_name(b) : NULL;
-                if (!c)
-                    continue; /* a base model's feature the training texts never showed */
+                /* NULL: a base model's feature the training texts never showed */
+                named[j] = b ? best_name(b) : NULL;
+            }
+            size_t listed = 0;
+            for (size_t j = 0; j < ntop[li] && listed < EXPLAIN_TOP; j++) {
+                const struct cand *c = named[j];
+                if (!c || (c->kind == 2 && inside_word(c, named, ntop[li])))
+                    continue;
+                listed++;
                 if (json_array_append_new(feats, json_pack("{s:s, s:s, s:f}", "ngram", c->s,
-                                                           "kind", KIND_NAMES[c->kind],
-                                                           "weight", tp->w)) < 0)
+                                                           "kind", KIND_NAMES[c->kind], "weight",
+                                                           tops[li * CANDIDATES + j].w)) < 0)
                     goto oom;
             }
         }
