@@ -147,7 +147,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I$(BUILD)/gen
-FUZZ_TARGETS := ingest artifact
+FUZZ_TARGETS := ingest artifact text
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(patsubst %,src/%.c,$(MODS)) $(LIBS)
