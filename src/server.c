@@ -5,8 +5,9 @@
  * One daemon per database: the start-up requeue in pool_start() assumes that
  * no other process trains from the same queue (otherwise the other daemon's
  * running jobs would be queued again and trained twice at once). The server
- * holds a POSIX record lock on "<db>.lock" while it runs; the kernel drops it
- * when the process dies, so a kill -9 leaves nothing to clean up.
+ * holds an flock(2) on the database file itself while it runs (whatever path
+ * reached it); the kernel drops it when the process dies, so a kill -9 leaves
+ * nothing to clean up.
  */
 #include "server.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -29,34 +31,32 @@ struct server {
 };
 
 /*
- * Take the database's daemon lock. Returns the descriptor holding it, or -1
- * with ERR_CONFLICT (another daemon serves the database) or ERR_IO. Record
- * locks belong to the process: two servers inside one process (tests) are
- * not told apart.
+ * Take the database's daemon lock: flock(2) on a descriptor of the database
+ * file itself, held for the server's life. The lock belongs to the file
+ * (its inode), so a symlink, a hard link or another spelling of the path
+ * reaches the same lock; flock locks are separate from the fcntl(2) record
+ * locks SQLite uses, so they do not disturb it. The descriptor must stay open
+ * until every SQLite connection is closed (closing any descriptor of a file
+ * drops the process's record locks on it; server_stop() closes it last).
+ * Returns the descriptor, or -1 with ERR_CONFLICT (another daemon serves the
+ * database) or ERR_IO.
  */
 static int lock_database(const char *db_path, struct err *err)
 {
-    char path[4200];
-    struct flock fl;
-    int fd;
+    int fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-    snprintf(path, sizeof(path), "%s.lock", db_path);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        err_set(err, ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        err_set(err, ERR_IO, "cannot open %s: %s", db_path, strerror(errno));
         return -1;
     }
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl(fd, F_SETLK, &fl) != 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
 
         close(fd);
-        if (e == EACCES || e == EAGAIN)
+        if (e == EWOULDBLOCK)
             err_set(err, ERR_CONFLICT, "another modeld is already serving %s", db_path);
         else
-            err_set(err, ERR_IO, "cannot lock %s: %s", path, strerror(e));
+            err_set(err, ERR_IO, "cannot lock %s: %s", db_path, strerror(e));
         return -1;
     }
     return fd;

@@ -428,6 +428,98 @@ START_TEST(test_serve_logs_and_stops)
 }
 END_TEST
 
+/*
+ * One daemon per database whatever the path: while one serves, a second one
+ * reached through a symlink, a hard link or a relative path is refused.
+ */
+START_TEST(test_second_daemon_other_paths_refused)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    struct tdbdir c;
+    struct tserver ts;
+    char port[16], sym[200], hard[200], rel[300], cwd[256], out[512], errbuf[1024];
+    struct tresp r;
+    int status = 0, up = 0;
+    pid_t pid;
+
+    tdbdir_init(&c);
+    {
+        const char *args[] = {"migrate", "--db", c.db, NULL};
+        ck_assert_int_eq(trun(args, out, sizeof(out)), 0);
+    }
+    snprintf(sym, sizeof sym, "%s/link.db", c.dir);
+    snprintf(hard, sizeof hard, "%s/hard.db", c.dir);
+    ck_assert_int_eq(symlink(c.db, sym), 0);
+    ck_assert_int_eq(link(c.db, hard), 0);
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    /* the same file through "..": <dir>/../<basename of dir>/<db name> */
+    {
+        const char *base = strrchr(c.dir, '/');
+        const char *name = strrchr(c.db, '/');
+        snprintf(rel, sizeof rel, "%s/../%s%s", c.dir, base ? base + 1 : c.dir, name);
+    }
+    snprintf(port, sizeof(port), "%d", free_port());
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(bin, bin, "serve", "--db", c.db, "--port", port, "--workers", "1", (char *)NULL);
+        _exit(127);
+    }
+    memset(&ts, 0, sizeof(ts));
+    ts.port = (uint16_t)atoi(port);
+    for (int i = 0; i < 400 && !up; i++) {
+        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+        tresp_release(&r);
+        if (!up)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    ck_assert_msg(up, "the first daemon did not come up");
+    const char *const paths[] = {sym, hard, rel};
+    for (size_t i = 0; i < 3; i++) {
+        char p2[16];
+        snprintf(p2, sizeof p2, "%d", free_port());
+        const char *args[] = {"serve", "--db", paths[i], "--port", p2, "--workers", "1", NULL};
+        int rc = trun2(args, out, sizeof out, errbuf, sizeof errbuf);
+        ck_assert_msg(rc != 0, "a second daemon on %s started", paths[i]);
+        ck_assert_msg(strstr(errbuf, "another modeld is already serving"), "%s: %s", paths[i],
+                      errbuf);
+    }
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    /* once the first one is gone, the link serves */
+    {
+        char p3[16];
+        snprintf(p3, sizeof p3, "%d", free_port());
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int fd = open("/dev/null", O_WRONLY);
+            dup2(fd, 2);
+            dup2(fd, 1);
+            execl(bin, bin, "serve", "--db", sym, "--port", p3, "--workers", "1", (char *)NULL);
+            _exit(127);
+        }
+        ts.port = (uint16_t)atoi(p3);
+        up = 0;
+        for (int i = 0; i < 400 && !up; i++) {
+            up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+            tresp_release(&r);
+            if (!up)
+                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+        ck_assert_msg(up, "the daemon on the symlink did not come up after the first one stopped");
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+    }
+    unlink(sym);
+    unlink(hard);
+    tdbdir_cleanup(&c);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -441,6 +533,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_import);
     tcase_add_test(tc, test_serve_logs_and_stops);
     tcase_add_test(tc, test_version_and_log_level);
+    tcase_add_test(tc, test_second_daemon_other_paths_refused);
     suite_add_tcase(s, tc);
     return s;
 }
