@@ -585,6 +585,42 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     LOG_WARN("http: %s", line);
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/*
+ * Percent-decoding of the path and the query arguments, in place, as
+ * libmicrohttpd's own except that %00 and %2F stay encoded: a NUL would cut
+ * the string short ("/models/1%00" read as model 1) and an encoded slash
+ * would split a segment ("/models/1%2f" read as "/models/1/"), so that
+ * paths that are not the canonical spelling of a resource never reach one
+ * (they match no route: 404). Returns the new length.
+ */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    size_t r = 0, w = 0;
+
+    (void)cls;
+    (void)c;
+    while (s[r]) {
+        int hi, lo;
+        if (s[r] == '%' && (hi = hex_value(s[r + 1])) >= 0 && (lo = hex_value(s[r + 2])) >= 0 &&
+            hi * 16 + lo != 0 && hi * 16 + lo != '/') {
+            s[w++] = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            s[w++] = s[r++];
+        }
+    }
+    s[w] = '\0';
+    return w;
+}
+
 struct http_server *http_start(struct app *app, const char *bind, int port, int threads,
                                struct err *err)
 {
@@ -614,7 +650,8 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
     if (!s->d) {
         err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted)",

@@ -124,7 +124,8 @@ static int path_match(const char *pattern, const char *path, int64_t args[2], in
                 return 0;
             memcpy(num, s, slen);
             num[slen] = '\0';
-            if (num[0] == '-' || util_parse_i64(num, 1, INT64_MAX, &v) != 0)
+            /* canonical ids only: decimal digits, no sign, no leading zero */
+            if (num[0] < '1' || num[0] > '9' || util_parse_i64(num, 1, INT64_MAX, &v) != 0)
                 return 0;
             args[n++] = v;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
