@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -520,6 +521,79 @@ START_TEST(test_second_daemon_other_paths_refused)
 }
 END_TEST
 
+/*
+ * `make run` (tools/demo.sh) keeps to its own folder: run twice beside a
+ * database of the user's in var/ with an artifact in var/artifacts/, both
+ * survive, and the demo serves each time.
+ */
+START_TEST(test_demo_keeps_other_files)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    char repo[PATH_MAX], absbin[PATH_MAX], script[PATH_MAX + 32], tools[PATH_MAX + 32];
+    char cwd[600], keep[700], mine[700];
+    struct tdbdir c;
+    struct tserver ts;
+    struct tresp r;
+
+    if (access("tools/demo.sh", R_OK) != 0 || !realpath(".", repo) ||
+        !realpath(bin, absbin)) {
+        fprintf(stderr, "skipped: not run from the source tree\n");
+        return;
+    }
+    tdbdir_init(&c);
+    snprintf(script, sizeof script, "%s/tools/demo.sh", repo);
+    snprintf(tools, sizeof tools, "%s/tools", repo);
+    snprintf(cwd, sizeof cwd, "%s/tools", c.dir);
+    ck_assert_int_eq(symlink(tools, cwd), 0);
+    snprintf(cwd, sizeof cwd, "%s/var", c.dir);
+    ck_assert_int_eq(mkdir(cwd, 0700), 0);
+    snprintf(cwd, sizeof cwd, "%s/var/artifacts", c.dir);
+    ck_assert_int_eq(mkdir(cwd, 0700), 0);
+    snprintf(keep, sizeof keep, "%s/var/artifacts/mine.model", c.dir);
+    snprintf(mine, sizeof mine, "%s/var/my.db", c.dir);
+    FILE *f = fopen(keep, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not the demo's", f);
+    fclose(f);
+    f = fopen(mine, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    for (int round = 0; round < 2; round++) {
+        char port[16];
+        int status = 0, up = 0;
+        snprintf(port, sizeof port, "%d", free_port());
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int fd = open("/dev/null", O_WRONLY);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            if (chdir(c.dir) != 0)
+                _exit(126);
+            setenv("PORT", port, 1);
+            execl("/bin/sh", "sh", script, absbin, (char *)NULL);
+            _exit(127);
+        }
+        memset(&ts, 0, sizeof ts);
+        ts.port = (uint16_t)atoi(port);
+        for (int i = 0; i < 600 && !up; i++) {
+            up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+            tresp_release(&r);
+            if (!up)
+                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+        ck_assert_msg(up, "the demo did not serve (round %d)", round + 1);
+        ck_assert_msg(access(keep, F_OK) == 0, "the demo removed var/artifacts/mine.model");
+        ck_assert_msg(access(mine, F_OK) == 0, "the demo removed var/my.db");
+    }
+    snprintf(cwd, sizeof cwd, "%s/tools", c.dir);
+    unlink(cwd);
+    tdbdir_cleanup(&c);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -534,6 +608,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_serve_logs_and_stops);
     tcase_add_test(tc, test_version_and_log_level);
     tcase_add_test(tc, test_second_daemon_other_paths_refused);
+    tcase_add_test(tc, test_demo_keeps_other_files);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,18 +3,23 @@
 # `make run`: a fresh demo database under ./var with a workspace, a project, a
 # demo user (OWNER) and token, three labeling sessions written by this project
 # (English ABSA (two sessions), German and Arabic classes, tools/demo-data/), then serve on
-# 127.0.0.1:8080 (override with PORT=...). The demo database is recreated on
-# every run; your own databases are never touched.
+# 127.0.0.1:8080 (override with PORT=...). The demo lives in a folder of its
+# own, var/demo/ (its database and its artifacts folder); it is recreated on
+# every run, and the demo removes only the files it made there: your own
+# databases and artifacts (e.g. var/my.db, var/artifacts/) are never touched.
 set -eu
 BIN=${1:-build/modeld}
 PORT=${PORT:-8080}
-VAR=var
-DB=$VAR/demo.db
+DIR=var/demo
+DB=$DIR/demo.db
+ART=$DIR/artifacts
 DATA=tools/demo-data
 
-mkdir -p "$VAR"
+mkdir -p "$DIR" "$ART"
 rm -f "$DB" "$DB-wal" "$DB-shm"
-rm -rf "$VAR/artifacts"
+for f in "$ART"/*.model; do
+    if [ -e "$f" ]; then rm -f "$f"; fi
+done
 
 "$BIN" migrate --db "$DB" >/dev/null
 WS=$("$BIN" workspace create --db "$DB" --name "Demo workspace")
@@ -48,4 +53,4 @@ Train a model, then read it:
 Stop with Ctrl-C.
 
 MSG
-exec "$BIN" serve --db "$DB" --bind 127.0.0.1 --port "$PORT"
+exec "$BIN" serve --db "$DB" --data-dir "$ART" --bind 127.0.0.1 --port "$PORT"
