@@ -34,6 +34,11 @@ struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
 
 /* Transactions: db_begin takes the write lock (BEGIN IMMEDIATE). */
+/* How many of the migrations 1..latest are not recorded as applied (0: the
+ * schema is complete; it reads the database, so it also proves it reachable),
+ * or -1 with err. */
+int db_schema_missing(struct db_conn *c, int latest, struct err *err);
+
 int db_begin(struct db_conn *c, struct err *err);
 int db_commit(struct db_conn *c, struct err *err);
 void db_rollback(struct db_conn *c);

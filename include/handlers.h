@@ -34,5 +34,7 @@ extern const struct stream_ops handler_annotations_upload_stream;
 void handler_meta_openapi_json(struct request *req, struct response *resp);
 void handler_meta_openapi_yaml(struct request *req, struct response *resp);
 void handler_meta_health(struct request *req, struct response *resp);
+void handler_meta_healthz(struct request *req, struct response *resp);
+void handler_meta_readyz(struct request *req, struct response *resp);
 
 #endif

@@ -37,6 +37,9 @@ int pool_cancel(struct pool *p, int64_t model_id);
 /* Number of jobs being trained right now. */
 int pool_running(struct pool *p);
 
+/* 1 when every worker thread is running its loop and the pool is not stopping. */
+int pool_ready(struct pool *p);
+
 /* Predictor cache: a loaded artifact shared read-only between request
  * threads. pool_cache_get returns a reference (release with pool_cache_put)
  * or NULL with err (ERR_CORRUPT, ERR_IO...). When every slot is in use the

@@ -79,6 +79,7 @@ struct response {
     char location[160];
     char allow[64];
     int www_authenticate; /* 1: add WWW-Authenticate: Bearer; 2: with error="invalid_token" */
+    int retry_after;      /* > 0: add Retry-After: that many seconds */
     struct event_source events; /* when events.poll is set: an event stream (owned) */
 };
 void response_release(struct response *r);

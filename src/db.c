@@ -33,6 +33,8 @@
 
 #define DB_STATEMENTS(X)                                                                        \
     X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
+    X(SCHEMA_MISSING,                                                                           \
+      "SELECT ?1 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
     X(COMMIT, "COMMIT")                                                                         \
     X(ROLLBACK, "ROLLBACK")                                                                     \
     X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES (?1, ?2)")                      \
@@ -360,6 +362,21 @@ void db_release(struct db *db, struct db_conn *c)
     db->free_list = c;
     pthread_cond_signal(&db->cv);
     pthread_mutex_unlock(&db->mu);
+}
+
+int db_schema_missing(struct db_conn *c, int latest, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_SCHEMA_MISSING, err);
+    int n;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 1, latest);
+    if (step_row(c, st, "no schema", err) != 1)
+        return -1;
+    n = sqlite3_column_int(st, 0);
+    done(st);
+    return n;
 }
 
 int db_begin(struct db_conn *c, struct err *err)

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "handlers.h"
+#include "log.h"
+#include "migrate.h"
 #include "openapi.h"
 #include "pool.h"
 #include "problem.h"
@@ -60,6 +63,36 @@ void handler_meta_openapi_json(struct request *req, struct response *resp)
     memcpy(resp->raw, openapi_json_text, len);
     resp->raw_len = len;
     resp->status = 200;
+}
+
+void handler_meta_healthz(struct request *req, struct response *resp)
+{
+    (void)req;
+    resp->status = 200;
+    resp->body = json_pack("{s:s}", "status", "ok");
+}
+
+void handler_meta_readyz(struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    struct db_conn *c = db_acquire(req->app->db);
+    int missing = db_schema_missing(c, migrate_latest(), &err);
+    int workers = pool_ready(req->app->pool);
+
+    db_release(req->app->db, c);
+    if (missing == 0 && workers) {
+        resp->status = 200;
+        resp->body = json_pack("{s:s, s:{s:s, s:s, s:s}}", "status", "ready", "checks",
+                               "database", "ok", "migrations", "ok", "workers", "ok");
+        return;
+    }
+    if (missing < 0)
+        LOG_ERROR("request %s: readiness: database: %s", req->request_id, err.msg);
+    problem_set(resp, 503, "Not ready: %s.",
+                missing < 0    ? "the database cannot be read"
+                : missing > 0  ? "database migrations are not applied"
+                               : "the training workers are not running");
+    resp->retry_after = 1;
 }
 
 void handler_meta_health(struct request *req, struct response *resp)

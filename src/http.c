@@ -282,6 +282,11 @@ headers:
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->location[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     if (r->allow[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->www_authenticate)
@@ -293,7 +298,7 @@ headers:
         MHD_add_response_header(mr, "Access-Control-Allow-Origin",
                                 ctx->srv->app->cfg->cors_origin);
         MHD_add_response_header(mr, "Access-Control-Expose-Headers",
-                                "Location, X-Request-Id, WWW-Authenticate, Allow");
+                                "Location, X-Request-Id, WWW-Authenticate, Allow, Retry-After");
         MHD_add_response_header(mr, "Vary", "Origin");
         if (ctx->preflight) {
             MHD_add_response_header(mr, "Access-Control-Allow-Methods", r->allow);

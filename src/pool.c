@@ -54,6 +54,7 @@ struct pool {
     int wakeups;
     struct running run[POOL_MAX_RUNNING];
     atomic_int n_running;
+    atomic_int n_alive; /* worker threads inside worker_main's loop */
 
     pthread_mutex_t cache_mu;
     struct cache_entry cache[CACHE_MAX];
@@ -280,6 +281,18 @@ int pool_running(struct pool *p)
     return p ? atomic_load(&p->n_running) : 0;
 }
 
+int pool_ready(struct pool *p)
+{
+    int stopping;
+
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    stopping = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    return !stopping && p->n_threads > 0 && atomic_load(&p->n_alive) == p->n_threads;
+}
+
 /* ---- one job ------------------------------------------------------------- */
 
 static int ensure_dir(const char *path)
@@ -443,6 +456,7 @@ static void *worker_main(void *arg)
 {
     struct pool *p = arg;
 
+    atomic_fetch_add(&p->n_alive, 1);
     for (;;) {
         struct err err = {0};
         int64_t id = 0;
@@ -477,6 +491,7 @@ static void *worker_main(void *arg)
             p->wakeups--;
         pthread_mutex_unlock(&p->mu);
     }
+    atomic_fetch_sub(&p->n_alive, 1);
     return NULL;
 }
 

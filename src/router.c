@@ -31,6 +31,8 @@ static const struct route routes[] = {
     {"GET", "/openapi.json", ROLE_NONE, ROUTE_PUBLIC, handler_meta_openapi_json, NULL, NULL},
     {"GET", "/openapi.yaml", ROLE_NONE, ROUTE_PUBLIC, handler_meta_openapi_yaml, NULL, NULL},
     {"GET", "/health", ROLE_NONE, ROUTE_PUBLIC, handler_meta_health, NULL, NULL},
+    {"GET", "/healthz", ROLE_NONE, ROUTE_PUBLIC, handler_meta_healthz, NULL, NULL},
+    {"GET", "/readyz", ROLE_NONE, ROUTE_PUBLIC, handler_meta_readyz, NULL, NULL},
     {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J, handler_annotations_create,

@@ -217,6 +217,8 @@ static const struct {
     {"GET", "/openapi.json", ROLE_NONE, 0},
     {"GET", "/openapi.yaml", ROLE_NONE, 0},
     {"GET", "/health", ROLE_NONE, 0},
+    {"GET", "/healthz", ROLE_NONE, 0},
+    {"GET", "/readyz", ROLE_NONE, 0},
     {"GET", "/base-models", ROLE_NONE, 0},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, 0},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, 1},

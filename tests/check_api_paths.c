@@ -3,7 +3,8 @@
  * Canonical ids only: a path id is decimal digits without a sign or leading
  * zeros, within int64; any other spelling of an existing resource (an
  * encoded NUL or slash after it, leading zeros, a sign) is a 404 problem,
- * never the resource.
+ * never the resource. And the probes: /healthz (alive) and /readyz (database,
+ * migrations, workers).
  */
 #include <check.h>
 #include <jansson.h>
@@ -53,6 +54,41 @@ START_TEST(test_odd_ids_are_404)
 }
 END_TEST
 
+/* /healthz needs nothing; /readyz checks the database, the migrations and the workers. */
+START_TEST(test_probes)
+{
+    struct tapi a;
+    struct tresp r;
+
+    tapi_start(&a, 1);
+    thttp(&a.ts, "GET", "/healthz", NULL, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(tapi_str(r.json, "status"), "ok");
+    tresp_release(&r);
+    thttp(&a.ts, "GET", "/readyz", NULL, NULL, NULL, &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(tapi_str(r.json, "status"), "ready");
+    ck_assert_str_eq(tapi_str(json_object_get(r.json, "checks"), "workers"), "ok");
+    tresp_release(&r);
+    /* a migration not recorded: not ready, with Retry-After; live all the same */
+    tsql(&a.ts, "DELETE FROM schema_migrations WHERE version = 1");
+    thttp(&a.ts, "GET", "/readyz", NULL, NULL, NULL, &r);
+    tassert_problem(&r, 503);
+    ck_assert_msg(strstr(tapi_str(r.json, "detail"), "migrations"), "%s", r.body);
+    ck_assert_str_eq(r.retry_after, "1");
+    tresp_release(&r);
+    thttp(&a.ts, "GET", "/healthz", NULL, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tresp_release(&r);
+    tsql(&a.ts, "INSERT INTO schema_migrations (version, name, applied_at) VALUES "
+                "(1, '0001_init', '2026-01-01T00:00:00Z')");
+    thttp(&a.ts, "GET", "/readyz", NULL, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tresp_release(&r);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_paths_suite(void)
 {
     Suite *s = suite_create("api_paths");
@@ -60,6 +96,7 @@ Suite *api_paths_suite(void)
 
     tcase_set_timeout(tc, 60 * TAPI_SLOW);
     tcase_add_test(tc, test_odd_ids_are_404);
+    tcase_add_test(tc, test_probes);
     suite_add_tcase(s, tc);
     return s;
 }

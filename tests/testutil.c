@@ -323,6 +323,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     header_value(ptr, n, "Location", r->location, sizeof(r->location));
     header_value(ptr, n, "Allow", r->allow, sizeof(r->allow));
     header_value(ptr, n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
+    header_value(ptr, n, "Retry-After", r->retry_after, sizeof(r->retry_after));
     header_value(ptr, n, "Access-Control-Allow-Origin", r->cors_origin, sizeof(r->cors_origin));
     header_value(ptr, n, "Access-Control-Allow-Methods", r->cors_methods,
                  sizeof(r->cors_methods));

@@ -76,6 +76,7 @@ struct tresp {
     char www_auth[256];
     char cors_origin[256];  /* Access-Control-Allow-Origin */
     char cors_methods[128]; /* Access-Control-Allow-Methods */
+    char retry_after[32];
 };
 void tresp_release(struct tresp *r);
 
