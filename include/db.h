@@ -125,6 +125,7 @@ struct db_base {
     int64_t id;
     char *name, *language, *type, *status, *artifact;
     int64_t workspace_id; /* 0 for the global BASE catalog */
+    int64_t project_id;   /* 0 for the global BASE catalog */
 };
 void db_base_release(struct db_base *b);
 /* Any model row by id (for base_id checks); ERR_NOT_FOUND. */

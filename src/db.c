@@ -87,8 +87,8 @@
       "AND (?3 IS NULL OR m.type = ?3) AND (?4 IS NULL OR m.language = ?4) "                    \
       "AND (?5 = 0 OR m.id < ?5) ORDER BY m.id DESC LIMIT ?6")                                  \
     X(MODEL_BASE_INFO,                                                                          \
-      "SELECT id, name, language, type, status, artifact, COALESCE(workspace_id, 0) "           \
-      "FROM models WHERE id = ?1")                                                              \
+      "SELECT id, name, language, type, status, artifact, COALESCE(workspace_id, 0), "          \
+      "COALESCE(project_id, 0) FROM models WHERE id = ?1")                                      \
     X(BASE_INSERT,                                                                              \
       "INSERT INTO models (uuid, name, display_name, language, type, base_id, base_name, "      \
       "status, progress, artifact, created, updated) VALUES (?1, ?2, ?2, ?3, 'BASE', ?4, ?5, "  \
@@ -1033,6 +1033,7 @@ int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
     out->status = col_dup(st, 4);
     out->artifact = col_dup(st, 5);
     out->workspace_id = sqlite3_column_int64(st, 6);
+    out->project_id = sqlite3_column_int64(st, 7);
     done(st);
     if (!out->name || !out->language || !out->type || !out->status) {
         db_base_release(out);

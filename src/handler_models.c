@@ -155,17 +155,33 @@ void handler_models_create(struct request *req, struct response *resp)
 
     c = db_acquire(req->app->db);
     if (r.has_base) {
-        if (db_model_base_info(c, r.base_id, &base, &err) != 0) {
-            if (err.code != ERR_NOT_FOUND)
+        /* a catalog base, or a model of this workspace in a project where
+         * the caller has a role: anything else answers exactly like an id
+         * that does not exist, so ids of other projects cannot be probed */
+        int usable = db_model_base_info(c, r.base_id, &base, &err) == 0;
+        if (!usable && err.code != ERR_NOT_FOUND)
+            goto fail_err;
+        if (usable && strcmp(base.type, "BASE") != 0)
+            usable = base.workspace_id == req->caller.workspace_id;
+        if (usable && strcmp(base.type, "BASE") != 0) {
+            char role[16];
+            struct err rerr = {0};
+            usable = db_member_role(c, base.project_id, req->caller.user_id, role, NULL, &rerr) == 0;
+            if (!usable && rerr.code != ERR_NOT_FOUND) {
+                err = rerr;
                 goto fail_err;
-            problem_field(&errors, "base_id", "no base model or trained model with id %lld",
-                          (long long)r.base_id);
-        } else if (strcmp(base.type, "BASE") != 0 &&
-                   (base.workspace_id != req->caller.workspace_id || !validate_status_trained(base.status))) {
+            }
+        }
+        if (!usable) {
             problem_field(&errors, "base_id",
-                          "model %lld is neither a base model nor a trained (READY, ACTIVE or "
-                          "PUBLISHED) model of this workspace",
+                          "no base model, and no model of a project of this workspace you have a "
+                          "role in, with id %lld",
                           (long long)r.base_id);
+        } else if (strcmp(base.type, "BASE") != 0 && !validate_status_trained(base.status)) {
+            problem_field(&errors, "base_id",
+                          "model %lld is %s; a base must be a trained (READY, ACTIVE or "
+                          "PUBLISHED) model",
+                          (long long)r.base_id, base.status);
         } else {
             if (!r.language && !json_object_get(req->body, "language"))
                 r.language = validate_one_of(base.language, validate_languages);

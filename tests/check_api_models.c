@@ -659,6 +659,63 @@ START_TEST(test_base_catalog)
 }
 END_TEST
 
+/* The base_id error with every digit run replaced by "N" (ids differ, wording must not). */
+static void base_error_shape(const struct tresp *r, char *out, size_t len)
+{
+    const char *m = terror(r, "base_id");
+    size_t o = 0;
+
+    ck_assert_msg(m != NULL, "no base_id error in %s", r->body);
+    for (const char *p = m; *p && o + 2 < len; p++) {
+        if (isdigit((unsigned char)*p)) {
+            out[o++] = 'N';
+            while (isdigit((unsigned char)p[1]))
+                p++;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+/*
+ * Isolation: a model of a project the caller has no role in (same workspace)
+ * cannot be a base, and the answer is the same as for an id that does not
+ * exist or a model of another workspace, so ids cannot be probed.
+ */
+START_TEST(test_base_id_isolation)
+{
+    struct world w;
+    struct tresp r;
+    char a[512], b[512], c[512];
+
+    world_up(&w);
+    int64_t pr3 = tfx_project(&w.ts, w.ws, "p3-no-role");
+    int64_t other_user = tfx_user(&w.ts, "olga", 0, (char[65]){0});
+    int64_t hidden = tfx_model(&w.ts, w.ws, pr3, other_user, "hidden", "en", "ABSA", "READY");
+    int64_t ready_other = tfx_model(&w.ts, w.ws_other, w.pr_other, w.mgr, "ro", "en", "ABSA",
+                                    "READY");
+    post(&w, &r, "{\"name\":\"i1\",\"base_id\":%lld,\"annotation_ids\":[%lld]}", (long long)hidden,
+         (long long)w.absa1);
+    expect_field(&r, "base_id", NULL);
+    base_error_shape(&r, a, sizeof a);
+    tresp_release(&r);
+    post(&w, &r, "{\"name\":\"i2\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
+         (long long)hidden + 1000, (long long)w.absa1);
+    expect_field(&r, "base_id", NULL);
+    base_error_shape(&r, b, sizeof b);
+    tresp_release(&r);
+    post(&w, &r, "{\"name\":\"i3\",\"base_id\":%lld,\"annotation_ids\":[%lld]}",
+         (long long)ready_other, (long long)w.absa1);
+    expect_field(&r, "base_id", NULL);
+    base_error_shape(&r, c, sizeof c);
+    tresp_release(&r);
+    ck_assert_str_eq(a, b);
+    ck_assert_str_eq(a, c);
+    tserver_cleanup(&w.ts);
+}
+END_TEST
+
 START_TEST(test_base_trained_model_rules)
 {
     struct world w;
@@ -1119,6 +1176,7 @@ Suite *api_models_suite(void)
     tcase_add_test(tc, test_language_rules);
     tcase_add_test(tc, test_base_catalog);
     tcase_add_test(tc, test_base_trained_model_rules);
+    tcase_add_test(tc, test_base_id_isolation);
     tcase_add_test(tc, test_annotation_id_rules);
     suite_add_tcase(s, tc);
     tcase_add_test(rd, test_get_model);
