@@ -13,6 +13,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -450,6 +451,10 @@ out:
     trainer_result_release(&res);
     job_docs_release(&jd);
     db_job_release(&job);
+    /* A training frees hundreds of MiB in this thread's malloc arena; glibc
+     * keeps them mapped unless asked, so the daemon would stay at its
+     * training peak while idle. Hand the free pages back to the kernel. */
+    malloc_trim(0);
 }
 
 static void *worker_main(void *arg)

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,13 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     }
     s->app.cfg = cfg;
     s->lock_fd = -1;
+    /* Allocations of 1 MiB and more (a training's matrices) are mapped on
+     * their own and unmapped when freed; a fixed threshold also stops glibc
+     * from raising it after such a free, which would move the next
+     * training's matrices into the heap, where freed memory stays mapped.
+     * With malloc_trim() after each job (pool_) the daemon returns close to
+     * its idle size once trainings end. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (strcmp(cfg->db_path, ":memory:") != 0) {
         s->lock_fd = lock_database(cfg->db_path, err);
         if (s->lock_fd < 0)

@@ -529,17 +529,21 @@ END_TEST
 START_TEST(test_demo_keeps_other_files)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
-    char repo[PATH_MAX], absbin[PATH_MAX], script[PATH_MAX + 32], tools[PATH_MAX + 32];
+    char repo[PATH_MAX], absbin[2 * PATH_MAX], script[PATH_MAX + 32], tools[PATH_MAX + 32];
     char cwd[600], keep[700], mine[700];
     struct tdbdir c;
     struct tserver ts;
     struct tresp r;
 
-    if (access("tools/demo.sh", R_OK) != 0 || !realpath(".", repo) ||
-        !realpath(bin, absbin)) {
+    if (access("tools/demo.sh", R_OK) != 0 || !getcwd(repo, sizeof repo) ||
+        access(bin, X_OK) != 0) {
         fprintf(stderr, "skipped: not run from the source tree\n");
         return;
     }
+    if (bin[0] == '/')
+        snprintf(absbin, sizeof absbin, "%s", bin);
+    else
+        snprintf(absbin, sizeof absbin, "%s/%s", repo, bin);
     tdbdir_init(&c);
     snprintf(script, sizeof script, "%s/tools/demo.sh", repo);
     snprintf(tools, sizeof tools, "%s/tools", repo);
