@@ -77,6 +77,7 @@ struct rctx {
     int oom;        /* the body could not be buffered: 503 */
     int deferred;   /* an early answer waits until the body is drained */
     size_t drained; /* body bytes discarded after an early answer */
+    int close;      /* answer with Connection: close (bad framing) */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -279,6 +280,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
                                 r->content_type ? r->content_type : "application/json");
 headers:
     MHD_add_response_header(mr, "X-Request-Id", ctx->rid);
+    if (ctx->close)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->location[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
@@ -480,6 +483,57 @@ static int answer_now(struct MHD_Connection *conn)
     return (uint64_t)n > HTTP_DRAIN_MAX;
 }
 
+/* Header lines that decide how a request is framed or who sends it. */
+struct framing {
+    int content_length, transfer_encoding, host, authorization;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    (void)value;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->transfer_encoding++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        f->host++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION))
+        f->authorization++;
+    return MHD_YES;
+}
+
+/*
+ * Requests whose framing is ambiguous (RFC 9112 §6.3: both Content-Length
+ * and Transfer-Encoding, or several Content-Length lines; a proxy in front
+ * may read the body differently, so its bytes could become a second request)
+ * or malformed (§3.2: HTTP/1.1 without exactly one Host; several
+ * Authorization lines): NULL when the request is fine, else the reason. These
+ * are answered 400 with Connection: close at once, without reading the body
+ * (the one exception to draining before an early answer: the body's length
+ * is exactly what cannot be trusted).
+ */
+static const char *bad_framing(struct MHD_Connection *conn, const char *version)
+{
+    struct framing f = {0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length && f.transfer_encoding)
+        return "The request has both Content-Length and Transfer-Encoding.";
+    if (f.content_length > 1)
+        return "The request has more than one Content-Length.";
+    if (f.transfer_encoding > 1)
+        return "The request has more than one Transfer-Encoding.";
+    if (f.host > 1 || (f.host == 0 && version && !strcmp(version, MHD_HTTP_VERSION_1_1)))
+        return "An HTTP/1.1 request needs exactly one Host header.";
+    if (f.authorization > 1)
+        return "The request has more than one Authorization header.";
+    return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -488,7 +542,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     struct http_server *srv = cls;
     struct rctx *ctx = *con_cls;
 
-    (void)version;
     if (!ctx) {
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx)
@@ -502,6 +555,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *con_cls = ctx;
         if (!ctx->path)
             return MHD_NO;
+        const char *bad = bad_framing(conn, version);
+        if (bad) {
+            problem_set(&ctx->resp, 400, "%s", bad);
+            ctx->ready = 1;
+            ctx->close = 1;
+            return send_response(conn, ctx);
+        }
         if (prepare(ctx, conn)) {
             ctx->ready = 1;
             if (answer_now(conn))
