@@ -56,6 +56,9 @@ struct http_server {
     pthread_t waker;
 };
 
+/* How long http_stop waits for event streams to send their last event. */
+#define HTTP_STOP_STREAMS_S 5.0
+
 /* Most body bytes read and thrown away to deliver an early answer cleanly. */
 #define HTTP_DRAIN_MAX ((size_t)128 << 20)
 
@@ -119,6 +122,22 @@ static void sse_take(struct sse *s, char *text, size_t len)
     s->len = text ? len : 0;
 }
 
+/* The daemon stops: one last `shutdown` event, then the end of the stream
+ * (a clean end of the chunked body, so clients see a finished stream, not a
+ * cut one, and EventSource reconnects to the next daemon). */
+static ssize_t sse_goodbye(struct sse *s, char *buf, size_t max)
+{
+    static const char bye[] = "event: shutdown\ndata: {\"reason\":\"the server is stopping\"}\n\n";
+
+    if (s->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    s->ended = 1;
+    sse_take(s, strdup(bye), sizeof bye - 1);
+    if (s->len == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return sse_copy(s, buf, max);
+}
+
 /* MHD content reader: hand out pending bytes, poll the source, or park. */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -136,7 +155,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     closing = s->srv->closing;
     pthread_mutex_unlock(&s->srv->sse_mu);
     if (closing)
-        return MHD_CONTENT_READER_END_OF_STREAM;
+        return sse_goodbye(s, buf, max);
     rc = s->src.poll(s->src.state, &out, &len);
     if (rc < 0) {
         free(out);
@@ -156,7 +175,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     pthread_mutex_lock(&s->srv->sse_mu);
     if (s->srv->closing) {
         pthread_mutex_unlock(&s->srv->sse_mu);
-        return MHD_CONTENT_READER_END_OF_STREAM;
+        return sse_goodbye(s, buf, max);
     }
     s->suspended = 1;
     MHD_suspend_connection(s->conn);
@@ -175,6 +194,7 @@ static void sse_free(void *cls)
         s->srv->streams = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    pthread_cond_broadcast(&s->srv->sse_cv); /* http_stop waits for the last one */
     pthread_mutex_unlock(&s->srv->sse_mu);
     if (s->src.free)
         s->src.free(s->src.state);
@@ -710,7 +730,7 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     pthread_cond_init(&s->sse_cv, NULL);
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME,
+            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
         (uint16_t)port,
         NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -744,14 +764,37 @@ void http_stop(struct http_server *s)
 {
     if (!s)
         return;
-    /* MHD must not be stopped with parked connections: end every stream first. */
+    /* Stop accepting; then end every stream with a final event and wait
+     * (bounded) until each has been sent to its client: MHD must not be
+     * stopped with parked connections, and stopping it closes connections
+     * whatever they still have to send. */
+    if (s->d) {
+        MHD_socket ls = MHD_quiesce_daemon(s->d);
+        if (ls != MHD_INVALID_SOCKET)
+            close(ls);
+    }
     pthread_mutex_lock(&s->sse_mu);
     s->closing = 1;
-    sse_wake_all(s);
     pthread_cond_broadcast(&s->sse_cv);
     pthread_mutex_unlock(&s->sse_mu);
     if (s->waker_started)
         pthread_join(s->waker, NULL);
+    double t0 = util_monotonic();
+    pthread_mutex_lock(&s->sse_mu);
+    while (s->streams && util_monotonic() - t0 < HTTP_STOP_STREAMS_S) {
+        struct timespec ts;
+
+        sse_wake_all(s); /* streams parked before they saw closing */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->sse_cv, &s->sse_mu, &ts);
+    }
+    sse_wake_all(s);
+    pthread_mutex_unlock(&s->sse_mu);
     if (s->d)
         MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->sse_mu);

@@ -4,8 +4,13 @@
  * status and progress that ends once training is over, so a dashboard (or
  * `curl -N` in CI) can follow a training without polling.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "testapi.h"
@@ -152,6 +157,68 @@ START_TEST(test_events_do_not_block_shutdown)
 }
 END_TEST
 
+/* Read from fd until want appears in buf (or EOF / 5 s × TAPI_SLOW of silence); returns length. */
+static size_t read_until(int fd, char *buf, size_t cap, size_t len, const char *want)
+{
+    struct timeval tv = {(time_t)(5 * TAPI_SLOW), 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (len + 1 < cap) {
+        buf[len] = '\0';
+        if (want && strstr(buf, want))
+            break;
+        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/*
+ * Stopping the daemon ends every open stream cleanly: a final `shutdown`
+ * event and the end of the chunked body (no stream cut mid-way).
+ */
+START_TEST(test_stop_ends_streams_cleanly)
+{
+    enum { N = 20 };
+    struct tapi a;
+    int fd[N];
+    static char buf[N][8192];
+    size_t len[N];
+    char req[512];
+
+    tapi_start(&a, 1);
+    /* a model that stays TRAINING (no job behind it), so its stream stays open */
+    int64_t id = tfx_model(&a.ts, a.ws, a.pr, a.mgr_id, "open", "en", "CLASS", "TRAINING");
+    snprintf(req, sizeof req,
+             "GET /projects/%lld/models/%lld/events HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer %s\r\n\r\n",
+             (long long)a.pr, (long long)id, a.viewer);
+    for (int i = 0; i < N; i++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(a.ts.port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+        ck_assert_int_ge(fd[i], 0);
+        ck_assert_int_eq(connect(fd[i], (struct sockaddr *)&sa, sizeof sa), 0);
+        ck_assert_int_eq(send(fd[i], req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+        len[i] = read_until(fd[i], buf[i], sizeof buf[i], 0, "event: model");
+        ck_assert_msg(strstr(buf[i], "event: model"), "stream %d: %s", i, buf[i]);
+    }
+    tserver_stop(&a.ts);
+    for (int i = 0; i < N; i++) {
+        len[i] = read_until(fd[i], buf[i], sizeof buf[i], len[i], NULL); /* to EOF */
+        close(fd[i]);
+        ck_assert_msg(strstr(buf[i], "event: shutdown"), "stream %d has no shutdown event:\n%s", i,
+                      buf[i]);
+        ck_assert_msg(len[i] >= 5 && memcmp(buf[i] + len[i] - 5, "0\r\n\r\n", 5) == 0,
+                      "stream %d was cut, not ended:\n%s", i, buf[i]);
+    }
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_events_suite(void)
 {
     Suite *s = suite_create("api_events");
@@ -161,6 +228,7 @@ Suite *api_events_suite(void)
     tcase_add_test(tc, test_events_follow_training_to_ready);
     tcase_add_test(tc, test_events_errors);
     tcase_add_test(tc, test_events_do_not_block_shutdown);
+    tcase_add_test(tc, test_stop_ends_streams_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }
