@@ -18,6 +18,7 @@
 #ifndef MODELD_ARTIFACT_H
 #define MODELD_ARTIFACT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,8 +86,14 @@ int artifact_encode(const struct artifact *a, unsigned char **buf, size_t *len, 
 /* Parse and verify a serialized artifact. ERR_CORRUPT on any inconsistency. */
 struct artifact *artifact_decode(const unsigned char *buf, size_t len, struct err *err);
 
-/* Write atomically: temp file in the same directory, fsync, rename, fsync dir. ERR_IO. */
+/* Write atomically: temp file in the same directory, fsync, rename, fsync dir. ERR_IO, with a
+ * message that names the system error but no path ("cannot write model artifact: No space
+ * left on device"), fit for users. */
 int artifact_write(const struct artifact *a, const char *path, struct err *err);
+
+/* I/O fault injection for tests: while non-zero, artifact_write fails as if
+ * writing the file had failed with this errno (e.g. ENOSPC). 0 in production. */
+extern atomic_int artifact_fault_errno;
 
 /* Read and verify a file. ERR_IO if it cannot be read, ERR_CORRUPT if damaged. */
 struct artifact *artifact_read(const char *path, struct err *err);

@@ -11,6 +11,7 @@
 #include "artifact.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <math.h>
 #include <sodium.h>
@@ -488,6 +489,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+atomic_int artifact_fault_errno;
+
 int artifact_write(const struct artifact *a, const char *path, struct err *err)
 {
     int rc = -1, fd = -1, dfd = -1;
@@ -525,8 +528,9 @@ int artifact_write(const struct artifact *a, const char *path, struct err *err)
         tmp[0] = '\0';
         goto out;
     }
-    if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
-        err_set(err, ERR_IO, "cannot write model artifact: %s", strerror(errno));
+    int fault = atomic_load(&artifact_fault_errno);
+    if (fault || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+        err_set(err, ERR_IO, "cannot write model artifact: %s", strerror(fault ? fault : errno));
         goto out;
     }
     if (close(fd) < 0) {

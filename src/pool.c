@@ -441,6 +441,15 @@ static void run_job(struct pool *p, int64_t id)
     } else if (err.code == ERR_DATA || err.code == ERR_INVALID) {
         fail_job(p, id, err.msg);
         LOG_INFO("job %lld: FAILED: %s", (long long)id, err.msg);
+    } else if (err.code == ERR_IO) {
+        /* the trainer's I/O messages name the system error, never a path:
+         * the user learns that the disk is full, the operator finds the rest
+         * in the log */
+        char reason[ERR_MSG_MAX + 64];
+        snprintf(reason, sizeof reason, "%s; training can be started again once that is fixed",
+                 err.msg);
+        LOG_ERROR("job %lld: %s (data dir %s)", (long long)id, err.msg, p->app->cfg->data_dir);
+        fail_job(p, id, reason);
     } else {
         LOG_ERROR("job %lld: %s: %s", (long long)id, err_code_name(err.code), err.msg);
         fail_job(p, id, "internal error while training (details in the server log)");

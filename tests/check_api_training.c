@@ -20,12 +20,14 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "artifact.h"
 #include "testapi.h"
 
 #define BIG_FILE "germeval2018_de.jsonl"
@@ -339,6 +341,36 @@ START_TEST(test_too_little_data)
                    "[%lld],\"testset_annotation_ids\":[%lld]}",
                    (long long)one_class, (long long)docs),
         "nothing to learn");
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
+/* ---- honest I/O failures ----------------------------------------------------- */
+
+/* A disk that is full while the artifact is written: the model ends FAILED
+ * with a reason that says so (and no path), the daemon keeps serving, and
+ * once space is back the next training succeeds. */
+START_TEST(test_io_failure_reason)
+{
+    struct tapi a;
+    struct tresp r;
+
+    tapi_start(&a, 1);
+    int64_t s = tapi_session(&a, "io", "CLASS", "en", tapi_data_class("en", 8));
+    atomic_store(&artifact_fault_errno, ENOSPC);
+    int64_t m = tapi_model_on(&a, "full", "en", s);
+    json_t *v = tapi_wait(&a, m, "READY FAILED", 60);
+    const char *reason = tapi_str(v, "failure_reason");
+    ck_assert_str_eq(tapi_str(v, "status"), "FAILED");
+    ck_assert_msg(reason && strstr(reason, "No space left on device"), "reason: %s", reason);
+    ck_assert_msg(strstr(reason, "artifact") && !strstr(reason, "internal"), "reason: %s", reason);
+    ck_assert_msg(!strchr(reason, '/'), "the reason shows a path: %s", reason);
+    json_decref(v);
+    thttp(&a.ts, "GET", "/readyz", NULL, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tresp_release(&r);
+    atomic_store(&artifact_fault_errno, 0);
+    json_decref(tapi_wait_ready(&a, tapi_model_on(&a, "space-back", "en", s), 60));
     tserver_cleanup(&a.ts);
 }
 END_TEST
@@ -1011,6 +1043,7 @@ Suite *api_training_suite(void)
     suite_add_tcase(s, life);
     tcase_set_timeout(fail, 120 * TAPI_SLOW);
     tcase_add_test(fail, test_too_little_data);
+    tcase_add_test(fail, test_io_failure_reason);
     suite_add_tcase(s, fail);
     tcase_set_timeout(cancel, 120 * TAPI_SLOW);
     tcase_add_test(cancel, test_cancel_queued_and_training);
