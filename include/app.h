@@ -23,6 +23,7 @@ struct app_config {
     const char *data_dir; /* artifacts live in <data_dir>/models */
     int http_threads;
     const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+    double shutdown_grace;   /* seconds a stop waits for requests and streams; 0 = 10 */
 };
 
 struct app {

@@ -155,6 +155,9 @@ int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
  * once it passes the old value.
  * Returns the number of rows requeued. */
 int db_job_requeue_all(struct db_conn *c, struct err *err);
+/* TRAINING -> QUEUED for one job (interrupted by a stop). 1 when applied, 0 when the job
+ * was no longer TRAINING, -1 with err. */
+int db_job_requeue(struct db_conn *c, int64_t id, struct err *err);
 /* Claim the oldest QUEUED job (QUEUED -> TRAINING in one transaction).
  * Returns 1 and *id when claimed, 0 when none, -1 on error. */
 int db_job_claim(struct db_conn *c, int64_t *id, struct err *err);

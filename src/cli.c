@@ -54,6 +54,7 @@ static const char usage[] =
     "  modeld serve     --db FILE [--bind 127.0.0.1] [--port 8080] [--workers N] "
     "[--data-dir DIR]\n"
     "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
+    "                   [--shutdown-grace SECONDS]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -442,7 +443,8 @@ static int cmd_serve(int argc, char **argv)
 {
     static const char *const allowed[] = {"db",          "bind",         "port",
                                           "workers",     "data-dir",     "http-threads",
-                                          "cors-origin", "log-level",    NULL};
+                                          "cors-origin", "log-level",    "shutdown-grace",
+                                          NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -477,6 +479,11 @@ static int cmd_serve(int argc, char **argv)
         if (util_parse_i64(s, 1, 64, &v) != 0)
             return fail("--http-threads must be 1..64, got '%s'", s);
         cfg.http_threads = (int)v;
+    }
+    if ((s = opt(&o, "shutdown-grace"))) {
+        if (util_parse_i64(s, 0, 3600, &v) != 0)
+            return fail("--shutdown-grace must be 0..3600 seconds, got '%s'", s);
+        cfg.shutdown_grace = v > 0 ? (double)v : 0.001;
     }
     if ((s = opt(&o, "log-level"))) {
         static const char *const levels[] = {"debug", "info", "warn", "error", NULL};

@@ -111,6 +111,9 @@
       "UPDATE models SET status = 'QUEUED', started_at = NULL, "                                \
       "queued_at = COALESCE(queued_at, ?1), updated = ?1 "                                      \
       "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING')")                                      \
+    X(JOB_REQUEUE_ONE,                                                                          \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, updated = ?2 "                   \
+      "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
     X(JOB_NEXT,                                                                                 \
       "SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1")          \
     X(JOB_START,                                                                                \
@@ -1253,6 +1256,21 @@ int db_job_requeue_all(struct db_conn *c, struct err *err)
     if (step_done(c, st, err) != 0)
         return -1;
     return sqlite3_changes(c->h);
+}
+
+int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_JOB_REQUEUE_ONE, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, now);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    return sqlite3_changes(c->h) > 0;
 }
 
 int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)

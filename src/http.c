@@ -51,13 +51,15 @@ struct http_server {
     pthread_mutex_t sse_mu;
     pthread_cond_t sse_cv;
     struct sse *streams;
+    atomic_int inflight; /* requests begun and not completed (streams included) */
     int closing;
     int waker_started;
     pthread_t waker;
 };
 
-/* How long http_stop waits for event streams to send their last event. */
-#define HTTP_STOP_STREAMS_S 5.0
+/* How long http_stop waits, by default (--shutdown-grace), for requests in
+ * flight to finish and event streams to send their last event. */
+#define HTTP_STOP_GRACE_S 10.0
 
 /* Most body bytes read and thrown away to deliver an early answer cleanly. */
 #define HTTP_DRAIN_MAX ((size_t)128 << 20)
@@ -567,6 +569,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (!ctx)
             return MHD_NO;
         ctx->srv = srv;
+        atomic_fetch_add(&srv->inflight, 1);
         ctx->t0 = util_monotonic();
         snprintf(ctx->rid, sizeof(ctx->rid), "%08llx",
                  (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
@@ -656,8 +659,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(ctx->req.caller.user_name);
     free(ctx->buf);
     free(ctx->path);
+    struct http_server *srv = ctx->srv;
     free(ctx);
     *con_cls = NULL;
+    pthread_mutex_lock(&srv->sse_mu);
+    atomic_fetch_sub(&srv->inflight, 1);
+    pthread_cond_broadcast(&srv->sse_cv); /* http_stop waits for the last one */
+    pthread_mutex_unlock(&srv->sse_mu);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -765,9 +773,11 @@ void http_stop(struct http_server *s)
     if (!s)
         return;
     /* Stop accepting; then end every stream with a final event and wait
-     * (bounded) until each has been sent to its client: MHD must not be
-     * stopped with parked connections, and stopping it closes connections
-     * whatever they still have to send. */
+     * (bounded by --shutdown-grace) until each has been sent to its client
+     * and every request in flight has been answered (an upload whose rows
+     * committed gets its 201): MHD must not be stopped with parked
+     * connections, and stopping it closes connections whatever they still
+     * have to send. */
     if (s->d) {
         MHD_socket ls = MHD_quiesce_daemon(s->d);
         if (ls != MHD_INVALID_SOCKET)
@@ -779,9 +789,11 @@ void http_stop(struct http_server *s)
     pthread_mutex_unlock(&s->sse_mu);
     if (s->waker_started)
         pthread_join(s->waker, NULL);
-    double t0 = util_monotonic();
+    double t0 = util_monotonic(), grace = s->app->cfg->shutdown_grace > 0
+                                              ? s->app->cfg->shutdown_grace
+                                              : HTTP_STOP_GRACE_S;
     pthread_mutex_lock(&s->sse_mu);
-    while (s->streams && util_monotonic() - t0 < HTTP_STOP_STREAMS_S) {
+    while ((s->streams || atomic_load(&s->inflight) > 0) && util_monotonic() - t0 < grace) {
         struct timespec ts;
 
         sse_wake_all(s); /* streams parked before they saw closing */

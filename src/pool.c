@@ -434,10 +434,18 @@ static void run_job(struct pool *p, int64_t id)
         pthread_mutex_lock(&p->mu);
         shutting_down = p->stop;
         pthread_mutex_unlock(&p->mu);
-        if (!shutting_down)
+        if (!shutting_down) {
             fail_job(p, id, "canceled");
+        } else {
+            /* back to the queue now, so that its status says what will happen */
+            struct db_conn *rc2 = db_acquire(p->app->db);
+            struct err rerr = {0};
+            if (db_job_requeue(rc2, id, &rerr) < 0)
+                LOG_ERROR("job %lld: cannot requeue: %s", (long long)id, rerr.msg);
+            db_release(p->app->db, rc2);
+        }
         LOG_INFO("job %lld: %s", (long long)id,
-                 shutting_down ? "interrupted by shutdown; requeued at next start" : "canceled");
+                 shutting_down ? "interrupted by shutdown; QUEUED again" : "canceled");
     } else if (err.code == ERR_DATA || err.code == ERR_INVALID) {
         fail_job(p, id, err.msg);
         LOG_INFO("job %lld: FAILED: %s", (long long)id, err.msg);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -182,6 +183,68 @@ START_TEST(test_library_decided_cases_are_harmless)
 }
 END_TEST
 
+static void *stop_thread(void *arg)
+{
+    tserver_stop(arg);
+    return NULL;
+}
+
+/* A stop waits for a request in flight: an upload whose body is still coming
+ * when SIGTERM arrives is read, committed and answered 201 before the end. */
+START_TEST(test_stop_answers_requests_in_flight)
+{
+    struct tapi a;
+    char head[512], body[4096];
+    struct raw r;
+    pthread_t th;
+
+    tapi_start(&a, 1);
+    int64_t s = tapi_empty_session(&a, "late", "CLASS", "en");
+    size_t bl = 0;
+    for (int i = 0; i < 40; i++)
+        bl += (size_t)snprintf(body + bl, sizeof body - bl,
+                               "{\"text\":\"document %d\",\"class\":\"c%d\"}\n", i, i % 2);
+    int hl = snprintf(head, sizeof head,
+                      "POST /projects/%lld/annotations/%lld/documents HTTP/1.1\r\nHost: x\r\n"
+                      "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      (long long)a.pr, (long long)s, a.annot, bl);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(a.ts.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    ck_assert_int_eq(send(fd, body, bl / 2, MSG_NOSIGNAL), (ssize_t)(bl / 2));
+    tapi_sleep(0.2); /* the request is in flight */
+    char db[sizeof a.ts.db_path];
+    memcpy(db, a.ts.db_path, sizeof db);
+    ck_assert_int_eq(pthread_create(&th, NULL, stop_thread, &a.ts), 0);
+    tapi_sleep(0.3); /* the stop has begun */
+    ck_assert_int_eq(send(fd, body + bl / 2, bl - bl / 2, MSG_NOSIGNAL), (ssize_t)(bl - bl / 2));
+    struct timeval tv = {(time_t)(10 * TAPI_SLOW), 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    memset(&r, 0, sizeof r);
+    for (;;) {
+        ssize_t n = recv(fd, r.buf + r.len, sizeof r.buf - 1 - r.len, 0);
+        if (n <= 0)
+            break;
+        r.len += (size_t)n;
+    }
+    r.buf[r.len] = '\0';
+    close(fd);
+    pthread_join(th, NULL);
+    ck_assert_msg(strncmp(r.buf, "HTTP/1.1 201", 12) == 0, "the upload in flight got:\n%s", r.buf);
+    /* and what it answered is stored */
+    struct tserver probe = {0};
+    memcpy(probe.db_path, db, sizeof db);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM documents WHERE annotation_id = %lld",
+             (long long)s);
+    ck_assert_int_eq(tsql_int(&probe, sql), 40);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_framing_suite(void)
 {
     Suite *s = suite_create("api_framing");
@@ -191,6 +254,7 @@ Suite *api_framing_suite(void)
     tcase_add_test(tc, test_ambiguous_framing_is_400_and_close);
     tcase_add_test(tc, test_good_requests_still_keep_alive);
     tcase_add_test(tc, test_library_decided_cases_are_harmless);
+    tcase_add_test(tc, test_stop_answers_requests_in_flight);
     suite_add_tcase(s, tc);
     return s;
 }

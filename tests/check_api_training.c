@@ -653,11 +653,11 @@ START_TEST(test_restart_in_process)
     stop_s = util_monotonic() - t0;
     fprintf(stderr, "in-process stop during training took %.3f s\n", stop_s);
     ck_assert_msg(stop_s < 2.0 * TAPI_SLOW, "stopping took %.3f s", stop_s);
-    if (big) { /* interrupted, not failed: it stays TRAINING until the next start */
+    if (big) { /* interrupted, not failed: back in the queue for the next start */
         sqlite3 *db = NULL;
 
         ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
-        ck_assert(db_status_is(db, m1, "TRAINING"));
+        ck_assert(db_status_is(db, m1, "QUEUED"));
         sqlite3_close(db);
     }
     {
