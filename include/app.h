@@ -24,6 +24,9 @@ struct app_config {
     int http_threads;
     const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
     double shutdown_grace;   /* seconds a stop waits for requests and streams; 0 = 10 */
+    double head_timeout;     /* seconds for the next complete request head; 0 = 10 */
+    int max_connections;     /* open connections in all; 0 = 4096 */
+    int max_connections_per_ip; /* open connections per client address; 0 = 256 */
 };
 
 struct app {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,7 +55,8 @@ static const char usage[] =
     "  modeld serve     --db FILE [--bind 127.0.0.1] [--port 8080] [--workers N] "
     "[--data-dir DIR]\n"
     "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
-    "                   [--shutdown-grace SECONDS]\n"
+    "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
+    "                   [--max-connections N] [--max-connections-per-ip N]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -444,7 +446,8 @@ static int cmd_serve(int argc, char **argv)
     static const char *const allowed[] = {"db",          "bind",         "port",
                                           "workers",     "data-dir",     "http-threads",
                                           "cors-origin", "log-level",    "shutdown-grace",
-                                          NULL};
+                                          "head-timeout", "max-connections",
+                                          "max-connections-per-ip", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -479,6 +482,31 @@ static int cmd_serve(int argc, char **argv)
         if (util_parse_i64(s, 1, 64, &v) != 0)
             return fail("--http-threads must be 1..64, got '%s'", s);
         cfg.http_threads = (int)v;
+    }
+    if ((s = opt(&o, "head-timeout"))) {
+        if (util_parse_i64(s, 1, 3600, &v) != 0)
+            return fail("--head-timeout must be 1..3600 seconds, got '%s'", s);
+        cfg.head_timeout = (double)v;
+    }
+    if ((s = opt(&o, "max-connections"))) {
+        if (util_parse_i64(s, 1, 1000000, &v) != 0)
+            return fail("--max-connections must be 1..1000000, got '%s'", s);
+        cfg.max_connections = (int)v;
+    }
+    if ((s = opt(&o, "max-connections-per-ip"))) {
+        if (util_parse_i64(s, 1, 1000000, &v) != 0)
+            return fail("--max-connections-per-ip must be 1..1000000, got '%s'", s);
+        cfg.max_connections_per_ip = (int)v;
+    }
+    {
+        /* every connection and event stream is a descriptor: take what the
+         * hard limit allows */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                LOG_WARN("cannot raise the open-file limit: %s", strerror(errno));
+        }
     }
     if ((s = opt(&o, "shutdown-grace"))) {
         if (util_parse_i64(s, 0, 3600, &v) != 0)

@@ -28,6 +28,16 @@
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
+/* One open connection: between requests (and before the first) its next
+ * request head must arrive within the head timeout. Guarded by conn_mu. */
+struct conn_rec {
+    MHD_socket fd;
+    double idle_since; /* when it last became idle (accepted, or a request completed) */
+    int in_request;    /* a request head arrived and its request is not complete */
+    int cut;           /* shut down by the watchdog */
+    struct conn_rec *prev, *next;
+};
+
 /* One open event stream (text/event-stream reply). */
 struct sse {
     struct http_server *srv;
@@ -52,10 +62,21 @@ struct http_server {
     pthread_cond_t sse_cv;
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
+    /* Open connections, for the request-head deadline (see conn_watchdog). */
+    pthread_mutex_t conn_mu;
+    pthread_cond_t conn_cv;
+    struct conn_rec *conns;
+    int dog_stop, dog_started;
+    pthread_t dog;
     int closing;
     int waker_started;
     pthread_t waker;
 };
+
+/* Defaults of --head-timeout, --max-connections, --max-connections-per-ip. */
+#define HTTP_HEAD_TIMEOUT_S 10.0
+#define HTTP_MAX_CONNECTIONS 4096
+#define HTTP_MAX_CONNECTIONS_PER_IP 256
 
 /* How long http_stop waits, by default (--shutdown-grace), for requests in
  * flight to finish and event streams to send their last event. */
@@ -505,6 +526,100 @@ static int answer_now(struct MHD_Connection *conn)
     return (uint64_t)n > HTTP_DRAIN_MAX;
 }
 
+/* ---- connection discipline ---------------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    struct conn_rec *r = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r = calloc(1, sizeof *r);
+        if (!r || !ci) {
+            free(r); /* without a record the connection only has MHD's timeout */
+            return;
+        }
+        r->fd = ci->connect_fd;
+        r->idle_since = util_monotonic();
+        pthread_mutex_lock(&s->conn_mu);
+        r->next = s->conns;
+        if (r->next)
+            r->next->prev = r;
+        s->conns = r;
+        pthread_mutex_unlock(&s->conn_mu);
+        *socket_context = r;
+        return;
+    }
+    if (!r)
+        return;
+    pthread_mutex_lock(&s->conn_mu);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->conns = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    pthread_mutex_unlock(&s->conn_mu);
+    free(r);
+    *socket_context = NULL;
+}
+
+/* Mark the connection of conn busy (a request head arrived) or idle again. */
+static void conn_mark(struct http_server *s, struct MHD_Connection *conn, int busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_rec *r = ci ? ci->socket_context : NULL;
+
+    if (!r)
+        return;
+    pthread_mutex_lock(&s->conn_mu);
+    r->in_request = busy;
+    if (!busy)
+        r->idle_since = util_monotonic();
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
+/*
+ * libmicrohttpd's connection timeout is an idle timeout: a client that sends
+ * one header byte a second keeps its connection forever. This thread gives
+ * every connection a deadline for its next complete request head (from the
+ * moment it was accepted or its last request completed, so an idle
+ * keep-alive or half-closed connection is released too) and shuts the socket
+ * of a late one down; MHD then closes it. Requests in progress (uploads,
+ * event streams) are not affected.
+ */
+static void *conn_watchdog(void *arg)
+{
+    struct http_server *s = arg;
+    double limit =
+        s->app->cfg->head_timeout > 0 ? s->app->cfg->head_timeout : HTTP_HEAD_TIMEOUT_S;
+
+    pthread_mutex_lock(&s->conn_mu);
+    while (!s->dog_stop) {
+        struct timespec ts;
+        double now = util_monotonic();
+
+        for (struct conn_rec *r = s->conns; r; r = r->next)
+            if (!r->in_request && !r->cut && now - r->idle_since > limit) {
+                r->cut = 1;
+                shutdown(r->fd, SHUT_RDWR);
+            }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->conn_cv, &s->conn_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->conn_mu);
+    return NULL;
+}
+
 /* Header lines that decide how a request is framed or who sends it. */
 struct framing {
     int content_length, transfer_encoding, host, authorization;
@@ -570,6 +685,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         ctx->srv = srv;
         atomic_fetch_add(&srv->inflight, 1);
+        conn_mark(srv, conn, 1);
         ctx->t0 = util_monotonic();
         snprintf(ctx->rid, sizeof(ctx->rid), "%08llx",
                  (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
@@ -645,9 +761,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     char method[64], path[512];
 
     (void)cls;
-    (void)conn;
     if (!ctx)
         return;
+    conn_mark(ctx->srv, conn, 0);
     LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
              log_safe(ctx->method, method, sizeof(method)),
              ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,
@@ -736,6 +852,8 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     s->app = app;
     pthread_mutex_init(&s->sse_mu, NULL);
     pthread_cond_init(&s->sse_cv, NULL);
+    pthread_mutex_init(&s->conn_mu, NULL);
+    pthread_cond_init(&s->conn_cv, NULL);
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
@@ -744,8 +862,15 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+        NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(app->cfg->max_connections > 0 ? app->cfg->max_connections
+                                                 : HTTP_MAX_CONNECTIONS),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(app->cfg->max_connections_per_ip > 0 ? app->cfg->max_connections_per_ip
+                                                        : HTTP_MAX_CONNECTIONS_PER_IP),
+        MHD_OPTION_END);
     if (!s->d) {
         err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted)",
                 bind ? bind : "127.0.0.1", port);
@@ -758,6 +883,12 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         return NULL;
     }
     s->waker_started = 1;
+    if (pthread_create(&s->dog, NULL, conn_watchdog, s) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot start the connection watchdog");
+        http_stop(s);
+        return NULL;
+    }
+    s->dog_started = 1;
     info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : (uint16_t)port;
     return s;
@@ -807,8 +938,17 @@ void http_stop(struct http_server *s)
     }
     sse_wake_all(s);
     pthread_mutex_unlock(&s->sse_mu);
+    if (s->dog_started) {
+        pthread_mutex_lock(&s->conn_mu);
+        s->dog_stop = 1;
+        pthread_cond_broadcast(&s->conn_cv);
+        pthread_mutex_unlock(&s->conn_mu);
+        pthread_join(s->dog, NULL);
+    }
     if (s->d)
         MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->conn_mu);
+    pthread_cond_destroy(&s->conn_cv);
     pthread_mutex_destroy(&s->sse_mu);
     pthread_cond_destroy(&s->sse_cv);
     free(s);

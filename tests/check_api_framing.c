@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
@@ -245,6 +246,120 @@ START_TEST(test_stop_answers_requests_in_flight)
 }
 END_TEST
 
+/* A connected socket to the server from source address src (NULL: any). */
+static int raw_connect(const struct tserver *ts, const char *src)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ts->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    if (src) {
+        struct sockaddr_in b = {.sin_family = AF_INET};
+        ck_assert_int_eq(inet_pton(AF_INET, src, &b.sin_addr), 1);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+    }
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* 1 if the server has closed fd within s seconds (recv sees EOF or a reset). */
+static int closed_within(int fd, double s)
+{
+    struct timeval tv = {(time_t)s, (long)((s - (double)(time_t)s) * 1e6)};
+    char b[4096];
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+        ssize_t r = recv(fd, b, sizeof b, 0);
+        if (r == 0)
+            return 1;
+        if (r < 0)
+            return errno == ECONNRESET;
+    }
+}
+
+/* A request head must be complete within --head-timeout, however slowly it trickles in;
+ * an idle connection is released after it too. */
+START_TEST(test_slow_head_is_cut)
+{
+    struct tapi a;
+
+    tapi_start(&a, 1);
+    a.ts.cfg.head_timeout = 1;
+    tserver_restart(&a.ts, 1);
+    int fd = raw_connect(&a.ts, NULL);
+    const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    double t0 = util_monotonic();
+    int cut = 0;
+    for (size_t i = 0; head[i] && !cut; i++) {
+        if (send(fd, head + i, 1, MSG_NOSIGNAL) != 1) {
+            cut = 1;
+            break;
+        }
+        char b[64];
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            cut = 1;
+        else
+            ck_assert_msg(r < 0, "the server answered an incomplete head");
+        tapi_sleep(0.1);
+    }
+    if (!cut)
+        cut = closed_within(fd, 3 * TAPI_SLOW);
+    double took = util_monotonic() - t0;
+    close(fd);
+    ck_assert_msg(cut, "a trickling head kept its connection");
+    ck_assert_msg(took < 1.0 + 2.0 * TAPI_SLOW, "cut only after %.1f s", took);
+    /* an idle connection, and one idle after its answer, are released too */
+    fd = raw_connect(&a.ts, NULL);
+    ck_assert_msg(closed_within(fd, 1.0 + 3.0 * TAPI_SLOW), "an idle connection was kept");
+    close(fd);
+    fd = raw_connect(&a.ts, NULL);
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    ck_assert_msg(closed_within(fd, 1.0 + 3.0 * TAPI_SLOW), "a keep-alive connection was kept");
+    close(fd);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
+/* --max-connections-per-ip: one address cannot take every connection. */
+START_TEST(test_per_address_limit)
+{
+    struct tapi a;
+    int held[3];
+    struct raw r;
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    tapi_start(&a, 1);
+    a.ts.cfg.max_connections_per_ip = 3;
+    tserver_restart(&a.ts, 1);
+    for (int i = 0; i < 3; i++)
+        held[i] = raw_connect(&a.ts, "127.0.0.1");
+    tapi_sleep(0.2);
+    int extra = raw_connect(&a.ts, "127.0.0.1");
+    send(extra, req, strlen(req), MSG_NOSIGNAL);
+    ck_assert_msg(closed_within(extra, 3 * TAPI_SLOW), "a 4th connection from one address was kept");
+    close(extra);
+    /* another client address is served meanwhile */
+    int other = raw_connect(&a.ts, "127.0.0.2");
+    ck_assert_int_eq(send(other, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    memset(&r, 0, sizeof r);
+    struct timeval tv = {(time_t)(5 * TAPI_SLOW), 0};
+    setsockopt(other, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n = recv(other, r.buf, sizeof r.buf - 1, 0);
+    ck_assert_msg(n > 12 && strncmp(r.buf, "HTTP/1.1 200", 12) == 0, "127.0.0.2 not served");
+    close(other);
+    for (int i = 0; i < 3; i++)
+        close(held[i]);
+    tapi_sleep(0.3);
+    raw_exchange(&a.ts, req, strlen(req), &r);
+    ck_assert_msg(strncmp(r.buf, "HTTP/1.1 200", 12) == 0, "not served again: %s", r.buf);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_framing_suite(void)
 {
     Suite *s = suite_create("api_framing");
@@ -255,6 +370,8 @@ Suite *api_framing_suite(void)
     tcase_add_test(tc, test_good_requests_still_keep_alive);
     tcase_add_test(tc, test_library_decided_cases_are_harmless);
     tcase_add_test(tc, test_stop_answers_requests_in_flight);
+    tcase_add_test(tc, test_slow_head_is_cut);
+    tcase_add_test(tc, test_per_address_limit);
     suite_add_tcase(s, tc);
     return s;
 }
