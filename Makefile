@@ -25,7 +25,7 @@ LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -l
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
-SRV_MODS := err log util db migrate problem validate router http ingest openapi handler_models \
+SRV_MODS := err log util db migrate problem validate router stats http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool server cli
 ML_MODS  ?= text feat learn metrics split artifact heads transfer explain trainer predictor
 EXTRA_OBJS ?=
@@ -106,14 +106,26 @@ $(BUILD)/modeld: $(BUILD)/rel/modeld
 # (HTTP tests start the daemon in-process; CLI tests exec MODELD_BIN).
 test: deps test-rel test-asan test-tsan
 
-test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld
-	MODELD_BIN=$(BUILD)/rel/modeld MODELD_DATA=$(DATA) $(BUILD)/rel/check_all
-test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld
+# promtool (to check /metrics in a test) taken out of Debian's prometheus package
+# without installing it (no service, no user): apt-get download + dpkg-deb -x.
+PROMTOOL := $(BUILD)/tools/usr/bin/promtool
+$(PROMTOOL):
+	@mkdir -p $(BUILD)/tools
+	cd $(BUILD)/tools && rm -f prometheus_*.deb && \
+	  { apt-get download prometheus >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get download prometheus >/dev/null; }; } && \
+	  dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb
+	@test -x $@
+TEST_ENV = MODELD_DATA=$(DATA) MODELD_PROMTOOL=$(PROMTOOL)
+
+test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(PROMTOOL)
+	MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) $(BUILD)/rel/check_all
+test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	MODELD_BIN=$(BUILD)/asan/modeld MODELD_DATA=$(DATA) CK_DEFAULT_TIMEOUT=120 $(BUILD)/asan/check_all
-test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld
+	MODELD_BIN=$(BUILD)/asan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=120 $(BUILD)/asan/check_all
+test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	MODELD_BIN=$(BUILD)/tsan/modeld MODELD_DATA=$(DATA) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
+	MODELD_BIN=$(BUILD)/tsan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
 asan: $(BUILD)/asan/modeld
 tsan: $(BUILD)/tsan/modeld
 

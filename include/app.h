@@ -27,6 +27,7 @@ struct app_config {
     double head_timeout;     /* seconds for the next complete request head; 0 = 10 */
     int max_connections;     /* open connections in all; 0 = 4096 */
     int max_connections_per_ip; /* open connections per client address; 0 = 256 */
+    const char *metrics_token;  /* GET /metrics needs "Bearer <this>"; NULL = no token */
 };
 
 struct app {

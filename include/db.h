@@ -34,6 +34,10 @@ struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
 
 /* Transactions: db_begin takes the write lock (BEGIN IMMEDIATE). */
+/* counts[i] = the models (not catalog bases) whose status is names[i] (NULL-terminated). */
+int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
+                        struct err *err);
+
 /* How many of the migrations 1..latest are not recorded as applied (0: the
  * schema is complete; it reads the database, so it also proves it reachable),
  * or -1 with err. */

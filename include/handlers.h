@@ -36,5 +36,6 @@ void handler_meta_openapi_yaml(struct request *req, struct response *resp);
 void handler_meta_health(struct request *req, struct response *resp);
 void handler_meta_healthz(struct request *req, struct response *resp);
 void handler_meta_readyz(struct request *req, struct response *resp);
+void handler_meta_metrics(struct request *req, struct response *resp);
 
 #endif

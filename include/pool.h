@@ -37,6 +37,9 @@ int pool_cancel(struct pool *p, int64_t model_id);
 /* Number of jobs being trained right now. */
 int pool_running(struct pool *p);
 
+/* Number of worker threads. */
+int pool_workers(struct pool *p);
+
 /* 1 when every worker thread is running its loop and the pool is not stopping. */
 int pool_ready(struct pool *p);
 

@@ -45,6 +45,7 @@ struct request {
     json_t *body;    /* parsed JSON body, borrowed (NULL when the route takes none) */
     void *stream;    /* upload state for streaming routes */
     const char *content_type;
+    const char *authorization; /* the Authorization header (public routes check their own) */
     const char *qkeys[REQ_MAX_QUERY];
     const char *qvals[REQ_MAX_QUERY];
     size_t nq;

@@ -57,6 +57,7 @@ static const char usage[] =
     "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
     "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
     "                   [--max-connections N] [--max-connections-per-ip N]\n"
+    "                   [--metrics-token TOKEN]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -447,7 +448,7 @@ static int cmd_serve(int argc, char **argv)
                                           "workers",     "data-dir",     "http-threads",
                                           "cors-origin", "log-level",    "shutdown-grace",
                                           "head-timeout", "max-connections",
-                                          "max-connections-per-ip", NULL};
+                                          "max-connections-per-ip", "metrics-token", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -507,6 +508,11 @@ static int cmd_serve(int argc, char **argv)
             if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
                 LOG_WARN("cannot raise the open-file limit: %s", strerror(errno));
         }
+    }
+    if ((s = opt(&o, "metrics-token"))) {
+        if (strlen(s) < 16 || strpbrk(s, " \t\r\n"))
+            return fail("--metrics-token must be at least 16 characters without white space");
+        cfg.metrics_token = s;
     }
     if ((s = opt(&o, "shutdown-grace"))) {
         if (util_parse_i64(s, 0, 3600, &v) != 0)

@@ -33,6 +33,7 @@
 
 #define DB_STATEMENTS(X)                                                                        \
     X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
+    X(MODELS_BY_STATUS, "SELECT status, COUNT(*) FROM models WHERE type <> 'BASE' GROUP BY status") \
     X(SCHEMA_MISSING,                                                                           \
       "SELECT ?1 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
     X(COMMIT, "COMMIT")                                                                         \
@@ -365,6 +366,31 @@ void db_release(struct db *db, struct db_conn *c)
     db->free_list = c;
     pthread_cond_signal(&db->cv);
     pthread_mutex_unlock(&db->mu);
+}
+
+int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
+                        struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_MODELS_BY_STATUS, err);
+    int rc;
+
+    if (!st)
+        return -1;
+    for (size_t i = 0; names[i]; i++)
+        counts[i] = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        for (size_t i = 0; s && names[i]; i++)
+            if (strcmp(names[i], s) == 0)
+                counts[i] = sqlite3_column_int64(st, 1);
+    }
+    if (rc != SQLITE_DONE) {
+        sql_fail(c, err);
+        done(st);
+        return -1;
+    }
+    done(st);
+    return 0;
 }
 
 int db_schema_missing(struct db_conn *c, int latest, struct err *err)

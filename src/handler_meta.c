@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* handler_meta: the OpenAPI document (YAML and JSON) and the health probe. */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "openapi.h"
 #include "pool.h"
 #include "problem.h"
+#include "stats.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 void handler_meta_openapi_yaml(struct request *req, struct response *resp)
@@ -93,6 +95,43 @@ void handler_meta_readyz(struct request *req, struct response *resp)
                 : missing > 0  ? "database migrations are not applied"
                                : "the training workers are not running");
     resp->retry_after = 1;
+}
+
+void handler_meta_metrics(struct request *req, struct response *resp)
+{
+    const char *want = req->app->cfg->metrics_token;
+    struct stats_gauges g = {0};
+    struct err err = {0};
+    size_t len = 0;
+
+    if (want) {
+        /* --metrics-token: a scraper's own bearer token, compared in constant time */
+        const char *got = req->authorization;
+        size_t wl = strlen(want);
+        if (!got || strncmp(got, "Bearer ", 7) != 0 || strlen(got + 7) != wl ||
+            sodium_memcmp(got + 7, want, wl) != 0) {
+            problem_set(resp, 401, "GET /metrics needs the metrics token (--metrics-token).");
+            resp->www_authenticate = 1;
+            return;
+        }
+    }
+    struct db_conn *c = db_acquire(req->app->db);
+    int rc = db_models_by_status(c, stats_status_names, g.jobs, &err);
+    db_release(req->app->db, c);
+    if (rc < 0) {
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    g.busy_workers = pool_running(req->app->pool);
+    g.workers = pool_workers(req->app->pool);
+    resp->raw = stats_render(&g, &len);
+    if (!resp->raw) {
+        problem_set(resp, 500, "out of memory");
+        return;
+    }
+    resp->raw_len = len;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp->status = 200;
 }
 
 void handler_meta_health(struct request *req, struct response *resp)

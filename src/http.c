@@ -25,6 +25,7 @@
 #include "log.h"
 #include "problem.h"
 #include "router.h"
+#include "stats.h"
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
@@ -104,6 +105,8 @@ struct rctx {
     int deferred;   /* an early answer waits until the body is drained */
     size_t drained; /* body bytes discarded after an early answer */
     int close;      /* answer with Connection: close (bad framing) */
+    int upload;     /* counted in stats_upload */
+    long long up_bytes; /* body bytes counted in stats_upload_bytes */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -219,6 +222,7 @@ static void sse_free(void *cls)
         s->next->prev = s->prev;
     pthread_cond_broadcast(&s->srv->sse_cv); /* http_stop waits for the last one */
     pthread_mutex_unlock(&s->srv->sse_mu);
+    stats_stream(-1);
     if (s->src.free)
         s->src.free(s->src.state);
     free(s->pending);
@@ -276,6 +280,7 @@ static struct MHD_Response *sse_response(struct MHD_Connection *conn, struct rct
         free(s);
         return NULL;
     }
+    stats_stream(1);
     pthread_mutex_lock(&ctx->srv->sse_mu);
     s->next = ctx->srv->streams;
     if (s->next)
@@ -385,6 +390,7 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
         return 1;
     }
     auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    req->authorization = auth;
     if (router_authorize(ctx->route, auth, req, &ctx->resp) != 0)
         return 1;
     if (req->query_overflow) {
@@ -607,6 +613,7 @@ static void *conn_watchdog(void *arg)
             if (!r->in_request && !r->cut && now - r->idle_since > limit) {
                 r->cut = 1;
                 shutdown(r->fd, SHUT_RDWR);
+                stats_rejected(STATS_REJECT_HEAD_TIMEOUT);
             }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 200 * 1000 * 1000L;
@@ -696,6 +703,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         const char *bad = bad_framing(conn, version);
         if (bad) {
+            stats_rejected(STATS_REJECT_BAD_FRAMING);
             problem_set(&ctx->resp, 400, "%s", bad);
             ctx->ready = 1;
             ctx->close = 1;
@@ -713,6 +721,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         size_t size = *upload_data_size;
 
         *upload_data_size = 0;
+        if (ctx->route && (ctx->route->flags & ROUTE_STREAM) && !ctx->ready) {
+            if (!ctx->upload) {
+                ctx->upload = 1;
+                stats_upload(1);
+            }
+            ctx->up_bytes += (long long)size;
+            stats_upload_bytes((long long)size);
+        }
         if (!ctx->ready) {
             take_body(ctx, upload_data, size);
         } else if (ctx->deferred) {
@@ -764,6 +780,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!ctx)
         return;
     conn_mark(ctx->srv, conn, 0);
+    {
+        size_t nr;
+        const struct route *base = router_routes(&nr);
+        stats_request(ctx->route ? (long)(ctx->route - base) : -1, ctx->resp.status,
+                      util_monotonic() - ctx->t0);
+    }
+    if (ctx->upload) {
+        stats_upload(-1);
+        stats_upload_bytes(-ctx->up_bytes);
+    }
     LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
              log_safe(ctx->method, method, sizeof(method)),
              ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,

@@ -11,6 +11,7 @@
  * second and never goes down.
  */
 #include "pool.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -282,6 +283,11 @@ int pool_running(struct pool *p)
     return p ? atomic_load(&p->n_running) : 0;
 }
 
+int pool_workers(struct pool *p)
+{
+    return p ? p->n_threads : 0;
+}
+
 int pool_ready(struct pool *p)
 {
     int stopping;
@@ -428,6 +434,8 @@ static void run_job(struct pool *p, int64_t id)
         }
         LOG_INFO("job %lld: %s score=%.4f in %.1fs", (long long)id,
                  applied == 1 ? "READY" : "discarded", res.score, util_monotonic() - t0);
+        if (applied == 1)
+            stats_training(util_monotonic() - t0, 1);
     } else if (err.code == ERR_CANCELED) {
         int shutting_down;
 
@@ -447,6 +455,7 @@ static void run_job(struct pool *p, int64_t id)
         LOG_INFO("job %lld: %s", (long long)id,
                  shutting_down ? "interrupted by shutdown; QUEUED again" : "canceled");
     } else if (err.code == ERR_DATA || err.code == ERR_INVALID) {
+        stats_training(util_monotonic() - t0, 0);
         fail_job(p, id, err.msg);
         LOG_INFO("job %lld: FAILED: %s", (long long)id, err.msg);
     } else if (err.code == ERR_IO) {
@@ -457,6 +466,7 @@ static void run_job(struct pool *p, int64_t id)
         snprintf(reason, sizeof reason, "%s; training can be started again once that is fixed",
                  err.msg);
         LOG_ERROR("job %lld: %s (data dir %s)", (long long)id, err.msg, p->app->cfg->data_dir);
+        stats_training(util_monotonic() - t0, 0);
         fail_job(p, id, reason);
     } else {
         LOG_ERROR("job %lld: %s: %s", (long long)id, err_code_name(err.code), err.msg);

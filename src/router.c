@@ -33,6 +33,7 @@ static const struct route routes[] = {
     {"GET", "/health", ROLE_NONE, ROUTE_PUBLIC, handler_meta_health, NULL, NULL},
     {"GET", "/healthz", ROLE_NONE, ROUTE_PUBLIC, handler_meta_healthz, NULL, NULL},
     {"GET", "/readyz", ROLE_NONE, ROUTE_PUBLIC, handler_meta_readyz, NULL, NULL},
+    {"GET", "/metrics", ROLE_NONE, ROUTE_PUBLIC, handler_meta_metrics, NULL, NULL},
     {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J, handler_annotations_create,

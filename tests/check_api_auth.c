@@ -219,6 +219,7 @@ static const struct {
     {"GET", "/health", ROLE_NONE, 0},
     {"GET", "/healthz", ROLE_NONE, 0},
     {"GET", "/readyz", ROLE_NONE, 0},
+    {"GET", "/metrics", ROLE_NONE, 0},
     {"GET", "/base-models", ROLE_NONE, 0},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, 0},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, 1},

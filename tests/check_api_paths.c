@@ -8,7 +8,10 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testapi.h"
 
@@ -89,6 +92,83 @@ START_TEST(test_probes)
 }
 END_TEST
 
+/* GET /metrics: the Prometheus text format, route patterns as labels (never ids), counts
+ * that follow the requests made, and promtool accepts it. With --metrics-token only that
+ * token reads it. */
+START_TEST(test_metrics)
+{
+    struct tapi a;
+    struct tresp r;
+    char path[128];
+
+    tapi_start(&a, 1);
+    int64_t s = tapi_session(&a, "m", "CLASS", "en", tapi_data_class("en", 6));
+    json_decref(tapi_wait_ready(&a, tapi_model_on(&a, "m", "en", s), 60));
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/projects/%lld/models/%d", (long long)a.pr, 1);
+        thttp(&a.ts, "GET", path, a.viewer, NULL, NULL, &r);
+        tresp_release(&r);
+    }
+    thttp(&a.ts, "GET", "/nowhere/42", NULL, NULL, NULL, &r);
+    tresp_release(&r);
+    thttp(&a.ts, "GET", "/metrics", NULL, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strncmp(r.content_type, "text/plain", 10) == 0, "%s", r.content_type);
+    const char *b = r.body;
+    if (getenv("MODELD_TEST_DUMP"))
+        fprintf(stderr, "%s\n", b);
+    const char *key = "modeld_http_requests_total{route=\"/projects/{id}/models/{id}\","
+                      "method=\"GET\",status=\"200\"} ";
+    const char *line = strstr(b, key);
+    ck_assert_msg(line, "no request count for GET /projects/{id}/models/{id}");
+    ck_assert_int_ge(atoll(line + strlen(key)), 3); /* and the polls of the wait */
+    ck_assert_msg(strstr(b, "modeld_http_requests_total{route=\"unmatched\",method=\"\",status="
+                            "\"404\"} 1"),
+                  "no count for the unmatched request");
+    ck_assert(strstr(b, "modeld_models{status=\"READY\"} 1"));
+    ck_assert(strstr(b, "modeld_training_duration_seconds_count{outcome=\"ready\"} 1"));
+    ck_assert(strstr(b, "modeld_workers 1"));
+    ck_assert(strstr(b, "# TYPE modeld_http_request_duration_seconds histogram"));
+    ck_assert_msg(!strstr(b, "/nowhere") && !strstr(b, "/42"), "a path leaked into labels");
+    const char *promtool = getenv("MODELD_PROMTOOL");
+    if (promtool && access(promtool, X_OK) == 0) {
+        char file[400], cmd[1024];
+        snprintf(file, sizeof file, "%s/metrics.txt", a.ts.dir);
+        FILE *f = fopen(file, "w");
+        ck_assert_ptr_nonnull(f);
+        fwrite(r.body, 1, r.len, f);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "%s check metrics < %s > %s.out 2>&1", promtool, file, file);
+        int rc = system(cmd);
+        char out[4096] = "";
+        snprintf(cmd, sizeof cmd, "%s.out", file);
+        f = fopen(cmd, "r");
+        if (f) {
+            size_t n = fread(out, 1, sizeof out - 1, f);
+            out[n] = '\0';
+            fclose(f);
+        }
+        ck_assert_msg(rc == 0, "promtool check metrics failed (%d):\n%s", rc, out);
+    } else {
+        fprintf(stderr, "skipped: promtool check of /metrics (MODELD_PROMTOOL not set)\n");
+    }
+    tresp_release(&r);
+    /* --metrics-token */
+    a.ts.cfg.metrics_token = "scraper-secret-123456";
+    tserver_restart(&a.ts, 1);
+    thttp(&a.ts, "GET", "/metrics", NULL, NULL, NULL, &r);
+    tassert_problem(&r, 401);
+    tresp_release(&r);
+    thttp(&a.ts, "GET", "/metrics", a.viewer, NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 401); /* a user token is not the metrics token */
+    tresp_release(&r);
+    thttp(&a.ts, "GET", "/metrics", "scraper-secret-123456", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    tresp_release(&r);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_paths_suite(void)
 {
     Suite *s = suite_create("api_paths");
@@ -97,6 +177,7 @@ Suite *api_paths_suite(void)
     tcase_set_timeout(tc, 60 * TAPI_SLOW);
     tcase_add_test(tc, test_odd_ids_are_404);
     tcase_add_test(tc, test_probes);
+    tcase_add_test(tc, test_metrics);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats: counters and histograms for GET /metrics (see include/stats.h).
+ * Counters are atomics; a histogram's sum is a double and lives under one
+ * mutex with its buckets, so a scrape sees each histogram consistent.
+ */
+#include "stats.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "banned.h" /* last: bans unsafe libc calls */
+
+#define MAX_ROUTES 64 /* the last slot counts requests that matched no route */
+#define N_STATUS 500  /* status codes 100..599 */
+
+static const double LAT_BOUNDS[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                    0.5,   1,     2.5,  5,     10};
+#define N_LAT (sizeof LAT_BOUNDS / sizeof LAT_BOUNDS[0])
+static const double TRAIN_BOUNDS[] = {1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+#define N_TRAIN (sizeof TRAIN_BOUNDS / sizeof TRAIN_BOUNDS[0])
+
+const char *const stats_status_names[8] = {"CREATED", "QUEUED", "TRAINING", "READY",
+                                           "ACTIVE",  "PUBLISHED", "FAILED", NULL};
+
+struct histo {
+    unsigned long long bucket[16]; /* non-cumulative counts; [n] = above every bound */
+    unsigned long long count;
+    double sum;
+};
+
+static atomic_ullong requests[MAX_ROUTES][N_STATUS];
+static atomic_ullong rejected[STATS_N_REJECT];
+static atomic_int streams, uploads;
+static atomic_llong upload_bytes;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct histo latency[MAX_ROUTES];
+static struct histo training[2]; /* [0] FAILED, [1] READY */
+
+static void observe(struct histo *h, const double *bounds, size_t n, double v)
+{
+    size_t b = 0;
+    while (b < n && v > bounds[b])
+        b++;
+    h->bucket[b]++;
+    h->count++;
+    h->sum += v;
+}
+
+void stats_request(long route, int status, double seconds)
+{
+    size_t r = route >= 0 && route < MAX_ROUTES - 1 ? (size_t)route : MAX_ROUTES - 1;
+    if (status >= 100 && status < 100 + N_STATUS)
+        atomic_fetch_add(&requests[r][status - 100], 1);
+    pthread_mutex_lock(&mu);
+    observe(&latency[r], LAT_BOUNDS, N_LAT, seconds);
+    pthread_mutex_unlock(&mu);
+}
+
+void stats_rejected(enum stats_reject reason)
+{
+    if (reason < STATS_N_REJECT)
+        atomic_fetch_add(&rejected[reason], 1);
+}
+
+void stats_training(double seconds, int ready)
+{
+    pthread_mutex_lock(&mu);
+    observe(&training[ready ? 1 : 0], TRAIN_BOUNDS, N_TRAIN, seconds);
+    pthread_mutex_unlock(&mu);
+}
+
+void stats_stream(int delta)
+{
+    atomic_fetch_add(&streams, delta);
+}
+
+void stats_upload(int delta)
+{
+    atomic_fetch_add(&uploads, delta);
+}
+
+void stats_upload_bytes(long long delta)
+{
+    atomic_fetch_add(&upload_bytes, delta);
+}
+
+/* ---- rendering ---- */
+
+struct out {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        if (o->failed)
+            return;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            o->failed = 1;
+            return;
+        }
+        if (o->p && o->len + (size_t)n < o->cap) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = (o->cap ? o->cap : 4096) * 2;
+        while (cap < o->len + (size_t)n + 1)
+            cap *= 2;
+        char *q = realloc(o->p, cap);
+        if (!q) {
+            o->failed = 1;
+            return;
+        }
+        o->p = q;
+        o->cap = cap;
+    }
+}
+
+static void put_histo(struct out *o, const char *name, const char *labels, const struct histo *h,
+                      const double *bounds, size_t n)
+{
+    unsigned long long cum = 0;
+    for (size_t b = 0; b < n; b++) {
+        cum += h->bucket[b];
+        put(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, labels[0] ? "," : "", bounds[b],
+            cum);
+    }
+    cum += h->bucket[n];
+    put(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, labels[0] ? "," : "", cum);
+    put(o, "%s_sum{%s} %.6f\n", name, labels, h->sum);
+    put(o, "%s_count{%s} %llu\n", name, labels, h->count);
+}
+
+char *stats_render(const struct stats_gauges *g, size_t *len)
+{
+    static const char *const reasons[STATS_N_REJECT] = {"head_timeout", "bad_framing"};
+    struct out o = {0};
+    size_t nr = 0;
+    const struct route *routes = router_routes(&nr);
+    char labels[256];
+
+    if (nr > MAX_ROUTES - 1)
+        nr = MAX_ROUTES - 1;
+    put(&o, "# HELP modeld_http_requests_total HTTP requests answered, by route pattern, method "
+            "and status.\n# TYPE modeld_http_requests_total counter\n");
+    for (size_t r = 0; r < MAX_ROUTES; r++) {
+        if (r >= nr && r != MAX_ROUTES - 1)
+            continue;
+        for (int s = 0; s < N_STATUS; s++) {
+            unsigned long long v = atomic_load(&requests[r][s]);
+            if (!v)
+                continue;
+            if (r == MAX_ROUTES - 1)
+                put(&o, "modeld_http_requests_total{route=\"unmatched\",method=\"\",status=\"%d\"} "
+                        "%llu\n",
+                    s + 100, v);
+            else
+                put(&o, "modeld_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+                    routes[r].pattern, routes[r].method, s + 100, v);
+        }
+    }
+    put(&o, "# HELP modeld_http_request_duration_seconds Time from the request head to the end "
+            "of the answer, by route pattern.\n"
+            "# TYPE modeld_http_request_duration_seconds histogram\n");
+    pthread_mutex_lock(&mu);
+    struct histo lat[MAX_ROUTES], tr[2];
+    memcpy(lat, latency, sizeof lat);
+    memcpy(tr, training, sizeof tr);
+    pthread_mutex_unlock(&mu);
+    for (size_t r = 0; r < MAX_ROUTES; r++) {
+        if (!lat[r].count || (r >= nr && r != MAX_ROUTES - 1))
+            continue;
+        if (r == MAX_ROUTES - 1)
+            snprintf(labels, sizeof labels, "route=\"unmatched\",method=\"\"");
+        else
+            snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\"", routes[r].pattern,
+                     routes[r].method);
+        put_histo(&o, "modeld_http_request_duration_seconds", labels, &lat[r], LAT_BOUNDS, N_LAT);
+    }
+    put(&o, "# HELP modeld_connections_rejected_total Connections refused or cut, by reason.\n"
+            "# TYPE modeld_connections_rejected_total counter\n");
+    for (int i = 0; i < STATS_N_REJECT; i++)
+        put(&o, "modeld_connections_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
+            (unsigned long long)atomic_load(&rejected[i]));
+    put(&o, "# HELP modeld_models Models by status.\n# TYPE modeld_models gauge\n");
+    for (int i = 0; stats_status_names[i]; i++)
+        put(&o, "modeld_models{status=\"%s\"} %lld\n", stats_status_names[i], g->jobs[i]);
+    put(&o, "# HELP modeld_queue_depth Trainings waiting for a worker (QUEUED).\n"
+            "# TYPE modeld_queue_depth gauge\nmodeld_queue_depth %lld\n",
+        g->jobs[1]);
+    put(&o, "# HELP modeld_workers_busy Training workers running a job.\n"
+            "# TYPE modeld_workers_busy gauge\nmodeld_workers_busy %d\n",
+        g->busy_workers);
+    put(&o, "# HELP modeld_workers Training workers.\n# TYPE modeld_workers gauge\n"
+            "modeld_workers %d\n",
+        g->workers);
+    put(&o, "# HELP modeld_training_duration_seconds Duration of finished trainings, by outcome.\n"
+            "# TYPE modeld_training_duration_seconds histogram\n");
+    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"failed\"", &tr[0], TRAIN_BOUNDS,
+              N_TRAIN);
+    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"ready\"", &tr[1], TRAIN_BOUNDS,
+              N_TRAIN);
+    put(&o, "# HELP modeld_event_streams Open event streams.\n# TYPE modeld_event_streams gauge\n"
+            "modeld_event_streams %d\n",
+        atomic_load(&streams));
+    put(&o, "# HELP modeld_uploads_in_flight Document uploads being received.\n"
+            "# TYPE modeld_uploads_in_flight gauge\nmodeld_uploads_in_flight %d\n",
+        atomic_load(&uploads));
+    put(&o, "# HELP modeld_upload_bytes_in_flight Body bytes received by the uploads in flight.\n"
+            "# TYPE modeld_upload_bytes_in_flight gauge\nmodeld_upload_bytes_in_flight %lld\n",
+        (long long)atomic_load(&upload_bytes));
+    if (o.failed) {
+        free(o.p);
+        return NULL;
+    }
+    *len = o.len;
+    return o.p;
+}
