@@ -286,6 +286,7 @@ START_TEST(test_slow_head_is_cut)
     struct tapi a;
 
     tapi_start(&a, 1);
+    tserver_stop(&a.ts); /* the configuration is read-only while a server runs */
     a.ts.cfg.head_timeout = 1;
     tserver_restart(&a.ts, 1);
     int fd = raw_connect(&a.ts, NULL);
@@ -333,6 +334,7 @@ START_TEST(test_per_address_limit)
     const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
     tapi_start(&a, 1);
+    tserver_stop(&a.ts); /* the configuration is read-only while a server runs */
     a.ts.cfg.max_connections_per_ip = 3;
     tserver_restart(&a.ts, 1);
     for (int i = 0; i < 3; i++)

@@ -154,6 +154,7 @@ START_TEST(test_metrics)
     }
     tresp_release(&r);
     /* --metrics-token */
+    tserver_stop(&a.ts); /* the configuration is read-only while a server runs */
     a.ts.cfg.metrics_token = "scraper-secret-123456";
     tserver_restart(&a.ts, 1);
     thttp(&a.ts, "GET", "/metrics", NULL, NULL, NULL, &r);
