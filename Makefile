@@ -39,7 +39,7 @@ OPT_asan := -O1
 OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
-.PHONY: all deps deps-bench test test-rel test-asan test-tsan asan tsan run bench bench-train bench-http fuzz \
+.PHONY: all deps deps-bench test test-rel test-asan test-tsan stress asan tsan run bench bench-train bench-http fuzz \
         install clean format
 
 all: deps $(BUILD)/modeld
@@ -126,6 +126,10 @@ test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	MODELD_BIN=$(BUILD)/tsan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
+# Bounded load checks (time and memory under load; not in `make test`, the machine is shared).
+stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld
+	MODELD_STRESS=1 CK_RUN_SUITE=stress MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) \
+	  $(BUILD)/rel/check_all
 asan: $(BUILD)/asan/modeld
 tsan: $(BUILD)/tsan/modeld
 
