@@ -28,6 +28,7 @@ struct app_config {
     int max_connections;     /* open connections in all; 0 = 4096 */
     int max_connections_per_ip; /* open connections per client address; 0 = 256 */
     const char *metrics_token;  /* GET /metrics needs "Bearer <this>"; NULL = no token */
+    int upload_budget_mib;      /* MiB of upload bodies in flight; 0 = 256 */
 };
 
 struct app {

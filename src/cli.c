@@ -57,7 +57,7 @@ static const char usage[] =
     "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
     "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
     "                   [--max-connections N] [--max-connections-per-ip N]\n"
-    "                   [--metrics-token TOKEN]\n"
+    "                   [--metrics-token TOKEN] [--upload-budget MIB]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -448,7 +448,8 @@ static int cmd_serve(int argc, char **argv)
                                           "workers",     "data-dir",     "http-threads",
                                           "cors-origin", "log-level",    "shutdown-grace",
                                           "head-timeout", "max-connections",
-                                          "max-connections-per-ip", "metrics-token", NULL};
+                                          "max-connections-per-ip", "metrics-token",
+                                          "upload-budget", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -508,6 +509,11 @@ static int cmd_serve(int argc, char **argv)
             if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
                 LOG_WARN("cannot raise the open-file limit: %s", strerror(errno));
         }
+    }
+    if ((s = opt(&o, "upload-budget"))) {
+        if (util_parse_i64(s, 1, 65536, &v) != 0)
+            return fail("--upload-budget must be 1..65536 MiB, got '%s'", s);
+        cfg.upload_budget_mib = (int)v;
     }
     if ((s = opt(&o, "metrics-token"))) {
         if (strlen(s) < 16 || strpbrk(s, " \t\r\n"))

@@ -63,6 +63,7 @@ struct http_server {
     pthread_cond_t sse_cv;
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
+    atomic_llong upload_reserved; /* upload bytes in flight (the --upload-budget in use) */
     /* Open connections, for the request-head deadline (see conn_watchdog). */
     pthread_mutex_t conn_mu;
     pthread_cond_t conn_cv;
@@ -73,6 +74,11 @@ struct http_server {
     int waker_started;
     pthread_t waker;
 };
+
+/* Default of --upload-budget (MiB of upload bodies in flight) and the
+ * Retry-After of the 503 past it. */
+#define HTTP_UPLOAD_BUDGET_MIB 256
+#define HTTP_UPLOAD_RETRY_S 5
 
 /* Defaults of --head-timeout, --max-connections, --max-connections-per-ip. */
 #define HTTP_HEAD_TIMEOUT_S 10.0
@@ -106,6 +112,8 @@ struct rctx {
     size_t drained; /* body bytes discarded after an early answer */
     int close;      /* answer with Connection: close (bad framing) */
     int upload;     /* counted in stats_upload */
+    long long reserved; /* bytes of the upload budget this request holds */
+    int over_budget;    /* the upload budget was exhausted while the body came in */
     long long up_bytes; /* body bytes counted in stats_upload_bytes */
 };
 
@@ -364,6 +372,22 @@ headers:
 }
 
 /* First callback: route, authorize, check declared size. Returns 1 when resp is final. */
+/* Take n more bytes of the upload budget for ctx: 1, or 0 when that would
+ * pass --upload-budget (nothing taken then). */
+static int budget_take(struct rctx *ctx, long long n)
+{
+    long long budget = (long long)(ctx->srv->app->cfg->upload_budget_mib > 0
+                                       ? ctx->srv->app->cfg->upload_budget_mib
+                                       : HTTP_UPLOAD_BUDGET_MIB)
+                       << 20;
+    if (atomic_fetch_add(&ctx->srv->upload_reserved, n) + n > budget) {
+        atomic_fetch_sub(&ctx->srv->upload_reserved, n);
+        return 0;
+    }
+    ctx->reserved += n;
+    return 1;
+}
+
 static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
 {
     struct request *req = &ctx->req;
@@ -413,6 +437,14 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
         }
     }
     if (ctx->route->stream) {
+        int64_t n;
+        /* the upload budget bounds the memory of uploads in flight: a body
+         * that would pass it is refused before it is read */
+        if (clen && util_parse_i64(clen, 0, INT64_MAX, &n) == 0 && !budget_take(ctx, n)) {
+            problem_set(&ctx->resp, 503, "Too many uploads are in flight; retry in a few seconds.");
+            ctx->resp.retry_after = HTTP_UPLOAD_RETRY_S;
+            return 1;
+        }
         req->stream = ctx->route->stream->open(req, &ctx->resp);
         if (!req->stream) {
             if (!ctx->resp.body)
@@ -433,6 +465,13 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
         return;
     }
     if (ctx->route->stream) {
+        /* a body without Content-Length takes its budget as it comes */
+        if (ctx->len + size > (size_t)ctx->reserved &&
+            !budget_take(ctx, (long long)(ctx->len + size) - ctx->reserved)) {
+            ctx->too_large = 1;
+            ctx->over_budget = 1;
+            return;
+        }
         ctx->len += size;
         ctx->route->stream->feed(ctx->req.stream, data, size);
         return;
@@ -464,6 +503,11 @@ static void finish(struct rctx *ctx)
 
     if (ctx->oom) {
         problem_set(&ctx->resp, 503, "The server is out of memory; retry later.");
+        return;
+    }
+    if (ctx->over_budget) {
+        problem_set(&ctx->resp, 503, "Too many uploads are in flight; retry in a few seconds.");
+        ctx->resp.retry_after = HTTP_UPLOAD_RETRY_S;
         return;
     }
     if (ctx->too_large) {
@@ -790,6 +834,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         stats_upload(-1);
         stats_upload_bytes(-ctx->up_bytes);
     }
+    if (ctx->reserved)
+        atomic_fetch_sub(&ctx->srv->upload_reserved, ctx->reserved);
     LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
              log_safe(ctx->method, method, sizeof(method)),
              ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,

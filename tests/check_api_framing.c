@@ -362,6 +362,80 @@ START_TEST(test_per_address_limit)
 }
 END_TEST
 
+/* The NDJSON body of n CLASS documents of about 100 bytes each (caller frees). */
+static char *ndjson_docs(int n, int tag, size_t *len)
+{
+    struct tbuf b = {0};
+    for (int i = 0; i < n; i++)
+        tbuf_add(&b, "{\"text\":\"upload %d document %d with some words to make it longer "
+                     "than fifty bytes\",\"class\":\"c%d\"}\n",
+                 tag, i, i % 2);
+    *len = b.len;
+    return b.s;
+}
+
+/* --upload-budget: past it an upload is refused 503 with Retry-After (before its body is
+ * kept), and once the uploads in flight are done the next one is accepted. */
+START_TEST(test_upload_budget)
+{
+    struct tapi a;
+    char head[512];
+    struct raw r;
+    size_t la, lb;
+
+    tapi_start(&a, 1);
+    tserver_stop(&a.ts); /* the configuration is read-only while a server runs */
+    a.ts.cfg.upload_budget_mib = 1;
+    tserver_restart(&a.ts, 1);
+    int64_t s = tapi_empty_session(&a, "budget", "CLASS", "en");
+    char *ba = ndjson_docs(7500, 1, &la); /* about 750 KB */
+    char *bb = ndjson_docs(3500, 2, &lb); /* about 350 KB: both pass 1 MiB */
+    ck_assert_uint_gt(la + lb, 1u << 20);
+    int hl = snprintf(head, sizeof head,
+                      "POST /projects/%lld/annotations/%lld/documents HTTP/1.1\r\nHost: x\r\n"
+                      "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      (long long)a.pr, (long long)s, a.annot, la);
+    int fa = raw_connect(&a.ts, NULL);
+    ck_assert_int_eq(send(fa, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    ck_assert_int_eq(send(fa, ba, la / 2, MSG_NOSIGNAL), (ssize_t)(la / 2));
+    tapi_sleep(0.3); /* upload A is in flight and holds its budget */
+    hl = snprintf(head, sizeof head,
+                  "POST /projects/%lld/annotations/%lld/documents HTTP/1.1\r\nHost: x\r\n"
+                  "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                  (long long)a.pr, (long long)s, a.annot, lb);
+    char *req = malloc((size_t)hl + lb);
+    memcpy(req, head, (size_t)hl);
+    memcpy(req + hl, bb, lb);
+    raw_exchange(&a.ts, req, (size_t)hl + lb, &r);
+    ck_assert_msg(strncmp(r.buf, "HTTP/1.1 503", 12) == 0, "upload B past the budget:\n%.300s",
+                  r.buf);
+    ck_assert_msg(strstr(r.buf, "Retry-After: 5"), "no Retry-After:\n%.300s", r.buf);
+    /* A completes */
+    ck_assert_int_eq(send(fa, ba + la / 2, la - la / 2, MSG_NOSIGNAL), (ssize_t)(la - la / 2));
+    struct raw ra;
+    memset(&ra, 0, sizeof ra);
+    struct timeval tv = {(time_t)(10 * TAPI_SLOW), 0};
+    setsockopt(fa, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n = recv(fa, ra.buf, sizeof ra.buf - 1, 0);
+    close(fa);
+    ck_assert_msg(n > 12 && strncmp(ra.buf, "HTTP/1.1 201", 12) == 0, "upload A: %.300s", ra.buf);
+    /* the budget is free again: B is accepted now */
+    tapi_sleep(0.2);
+    raw_exchange(&a.ts, req, (size_t)hl + lb, &r);
+    ck_assert_msg(strncmp(r.buf, "HTTP/1.1 201", 12) == 0, "upload B after A:\n%.300s", r.buf);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM documents WHERE annotation_id = %lld",
+             (long long)s);
+    ck_assert_int_eq(tsql_int(&a.ts, sql), 7500 + 3500);
+    free(req);
+    free(ba);
+    free(bb);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_framing_suite(void)
 {
     Suite *s = suite_create("api_framing");
@@ -374,6 +448,7 @@ Suite *api_framing_suite(void)
     tcase_add_test(tc, test_stop_answers_requests_in_flight);
     tcase_add_test(tc, test_slow_head_is_cut);
     tcase_add_test(tc, test_per_address_limit);
+    tcase_add_test(tc, test_upload_budget);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -59,7 +59,7 @@ START_TEST(test_slow_header_flood)
     a.ts.cfg.head_timeout = 3;
     tserver_restart(&a.ts, 1);
     for (int i = 0; i < N_SLOW; i++) {
-        char src[16];
+        char src[32];
         struct sockaddr_in b = {.sin_family = AF_INET};
         struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons(a.ts.port)};
         snprintf(src, sizeof src, "127.0.0.%d", 2 + i / PER_ADDR);
