@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
-            libsodium-dev libcurl4-openssl-dev libyaml-dev
+            libsodium-dev libcurl4-openssl-dev libyaml-dev openssl
 BENCH_PKGS := fasttext wrk curl
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -29,6 +29,8 @@ struct app_config {
     int max_connections_per_ip; /* open connections per client address; 0 = 256 */
     const char *metrics_token;  /* GET /metrics needs "Bearer <this>"; NULL = no token */
     int upload_budget_mib;      /* MiB of upload bodies in flight; 0 = 256 */
+    const char *tls_cert;       /* PEM certificate (chain) file: serve HTTPS; NULL = HTTP */
+    const char *tls_key;        /* PEM private key file, with tls_cert */
 };
 
 struct app {

@@ -58,6 +58,7 @@ static const char usage[] =
     "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
     "                   [--max-connections N] [--max-connections-per-ip N]\n"
     "                   [--metrics-token TOKEN] [--upload-budget MIB]\n"
+    "                   [--tls-cert FILE --tls-key FILE]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -449,7 +450,7 @@ static int cmd_serve(int argc, char **argv)
                                           "cors-origin", "log-level",    "shutdown-grace",
                                           "head-timeout", "max-connections",
                                           "max-connections-per-ip", "metrics-token",
-                                          "upload-budget", NULL};
+                                          "upload-budget", "tls-cert", "tls-key", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -510,6 +511,10 @@ static int cmd_serve(int argc, char **argv)
                 LOG_WARN("cannot raise the open-file limit: %s", strerror(errno));
         }
     }
+    cfg.tls_cert = opt(&o, "tls-cert");
+    cfg.tls_key = opt(&o, "tls-key");
+    if (!cfg.tls_cert != !cfg.tls_key)
+        return fail("--tls-cert and --tls-key go together");
     if ((s = opt(&o, "upload-budget"))) {
         if (util_parse_i64(s, 1, 65536, &v) != 0)
             return fail("--upload-budget must be 1..65536 MiB, got '%s'", s);
@@ -562,8 +567,9 @@ static int cmd_serve(int argc, char **argv)
     srv = server_start(&cfg, &err);
     if (!srv)
         return fail("%s", err.msg);
-    LOG_INFO("modeld listening on http://%s:%u (workers=%d, data-dir=%s)", cfg.bind,
-             (unsigned)server_port(srv), cfg.workers, cfg.data_dir);
+    LOG_INFO("modeld listening on %s://%s:%u (workers=%d, data-dir=%s)",
+             cfg.tls_cert ? "https" : "http", cfg.bind, (unsigned)server_port(srv), cfg.workers,
+             cfg.data_dir);
     sigwait(&set, &sig);
     LOG_INFO("signal %d: shutting down", sig);
     server_stop(srv);

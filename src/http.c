@@ -64,6 +64,7 @@ struct http_server {
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
     atomic_llong upload_reserved; /* upload bytes in flight (the --upload-budget in use) */
+    char *tls_cert, *tls_key;     /* PEM texts (MHD keeps pointers to them while it runs) */
     /* Open connections, for the request-head deadline (see conn_watchdog). */
     pthread_mutex_t conn_mu;
     pthread_cond_t conn_cv;
@@ -866,6 +867,28 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     LOG_WARN("http: %s", line);
 }
 
+/* The whole file at path as a NUL-terminated string (caller frees), or NULL. */
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            buf[n] = '\0';
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
 static int hex_value(char c)
 {
     return c >= '0' && c <= '9'   ? c - '0'
@@ -926,9 +949,26 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     pthread_cond_init(&s->sse_cv, NULL);
     pthread_mutex_init(&s->conn_mu, NULL);
     pthread_cond_init(&s->conn_cv, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+    if (app->cfg->tls_cert || app->cfg->tls_key) {
+        if (!app->cfg->tls_cert || !app->cfg->tls_key) {
+            err_set(err, ERR_INVALID, "--tls-cert and --tls-key go together");
+            http_stop(s);
+            return NULL;
+        }
+        s->tls_cert = read_text_file(app->cfg->tls_cert);
+        s->tls_key = read_text_file(app->cfg->tls_key);
+        if (!s->tls_cert || !s->tls_key) {
+            err_set(err, ERR_IO, "cannot read %s", !s->tls_cert ? app->cfg->tls_cert
+                                                                : app->cfg->tls_key);
+            http_stop(s);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
     s->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+        flags,
         (uint16_t)port,
         NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -942,10 +982,12 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)(app->cfg->max_connections_per_ip > 0 ? app->cfg->max_connections_per_ip
                                                         : HTTP_MAX_CONNECTIONS_PER_IP),
-        MHD_OPTION_END);
+        s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+        MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->d) {
-        err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted)",
-                bind ? bind : "127.0.0.1", port);
+        err_set(err, ERR_IO, "cannot listen on %s:%d (in use or not permitted%s)",
+                bind ? bind : "127.0.0.1", port,
+                s->tls_cert ? ", or the TLS certificate and key do not fit together" : "");
         http_stop(s);
         return NULL;
     }
@@ -1021,6 +1063,8 @@ void http_stop(struct http_server *s)
         MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->conn_mu);
     pthread_cond_destroy(&s->conn_cv);
+    free(s->tls_cert);
+    free(s->tls_key);
     pthread_mutex_destroy(&s->sse_mu);
     pthread_cond_destroy(&s->sse_cv);
     free(s);
