@@ -25,6 +25,7 @@ struct app_config {
     const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
     double shutdown_grace;   /* seconds a stop waits for requests and streams; 0 = 10 */
     double head_timeout;     /* seconds for the next complete request head; 0 = 10 */
+    double body_timeout;     /* a body must bring 1 KiB per this many seconds; 0 = 30 */
     int max_connections;     /* open connections in all; 0 = 4096 */
     int max_connections_per_ip; /* open connections per client address; 0 = 256 */
     const char *metrics_token;  /* GET /metrics needs "Bearer <this>"; NULL = no token */

@@ -19,7 +19,12 @@
 void stats_request(long route, int status, double seconds);
 
 /* Connections refused or cut, by reason. */
-enum stats_reject { STATS_REJECT_HEAD_TIMEOUT, STATS_REJECT_BAD_FRAMING, STATS_N_REJECT };
+enum stats_reject {
+    STATS_REJECT_HEAD_TIMEOUT,
+    STATS_REJECT_BODY_TIMEOUT,
+    STATS_REJECT_BAD_FRAMING,
+    STATS_N_REJECT
+};
 void stats_rejected(enum stats_reject reason);
 
 /* A training job ended after seconds (READY or FAILED). */

@@ -56,6 +56,7 @@ static const char usage[] =
     "[--data-dir DIR]\n"
     "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
     "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
+    "                   [--body-timeout SECONDS]\n"
     "                   [--max-connections N] [--max-connections-per-ip N]\n"
     "                   [--metrics-token TOKEN] [--upload-budget MIB]\n"
     "                   [--tls-cert FILE --tls-key FILE]\n"
@@ -450,7 +451,8 @@ static int cmd_serve(int argc, char **argv)
                                           "cors-origin", "log-level",    "shutdown-grace",
                                           "head-timeout", "max-connections",
                                           "max-connections-per-ip", "metrics-token",
-                                          "upload-budget", "tls-cert", "tls-key", NULL};
+                                          "upload-budget", "tls-cert", "tls-key", "body-timeout",
+                                          NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -490,6 +492,11 @@ static int cmd_serve(int argc, char **argv)
         if (util_parse_i64(s, 1, 3600, &v) != 0)
             return fail("--head-timeout must be 1..3600 seconds, got '%s'", s);
         cfg.head_timeout = (double)v;
+    }
+    if ((s = opt(&o, "body-timeout"))) {
+        if (util_parse_i64(s, 1, 3600, &v) != 0)
+            return fail("--body-timeout must be 1..3600 seconds, got '%s'", s);
+        cfg.body_timeout = (double)v;
     }
     if ((s = opt(&o, "max-connections"))) {
         if (util_parse_i64(s, 1, 1000000, &v) != 0)

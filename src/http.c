@@ -35,6 +35,9 @@ struct conn_rec {
     MHD_socket fd;
     double idle_since; /* when it last became idle (accepted, or a request completed) */
     int in_request;    /* a request head arrived and its request is not complete */
+    int body_pending;  /* its body is still coming in */
+    double window_start; /* body progress: bytes since window_start */
+    size_t window_bytes;
     int cut;           /* shut down by the watchdog */
     struct conn_rec *prev, *next;
 };
@@ -83,6 +86,9 @@ struct http_server {
 
 /* Defaults of --head-timeout, --max-connections, --max-connections-per-ip. */
 #define HTTP_HEAD_TIMEOUT_S 10.0
+/* Default of --body-timeout: a body must bring HTTP_BODY_MIN_BYTES per that many seconds. */
+#define HTTP_BODY_TIMEOUT_S 30.0
+#define HTTP_BODY_MIN_BYTES 1024
 #define HTTP_MAX_CONNECTIONS 4096
 #define HTTP_MAX_CONNECTIONS_PER_IP 256
 
@@ -618,19 +624,43 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     *socket_context = NULL;
 }
 
-/* Mark the connection of conn busy (a request head arrived) or idle again. */
-static void conn_mark(struct http_server *s, struct MHD_Connection *conn, int busy)
+static struct conn_rec *conn_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn_rec *r = ci ? ci->socket_context : NULL;
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Mark the connection of conn busy (a request head arrived; with_body: a body
+ * follows) or idle again. */
+static void conn_mark(struct http_server *s, struct MHD_Connection *conn, int busy, int with_body)
+{
+    struct conn_rec *r = conn_of(conn);
 
     if (!r)
         return;
     pthread_mutex_lock(&s->conn_mu);
     r->in_request = busy;
+    r->body_pending = busy && with_body;
+    r->window_start = util_monotonic();
+    r->window_bytes = 0;
     if (!busy)
-        r->idle_since = util_monotonic();
+        r->idle_since = r->window_start;
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
+/* n more body bytes arrived on conn (n == 0: the body is complete). */
+static void conn_body(struct http_server *s, struct MHD_Connection *conn, size_t n)
+{
+    struct conn_rec *r = conn_of(conn);
+
+    if (!r)
+        return;
+    pthread_mutex_lock(&s->conn_mu);
+    if (n == 0)
+        r->body_pending = 0;
+    else
+        r->window_bytes += n;
     pthread_mutex_unlock(&s->conn_mu);
 }
 
@@ -648,18 +678,33 @@ static void *conn_watchdog(void *arg)
     struct http_server *s = arg;
     double limit =
         s->app->cfg->head_timeout > 0 ? s->app->cfg->head_timeout : HTTP_HEAD_TIMEOUT_S;
+    double body_limit =
+        s->app->cfg->body_timeout > 0 ? s->app->cfg->body_timeout : HTTP_BODY_TIMEOUT_S;
 
     pthread_mutex_lock(&s->conn_mu);
     while (!s->dog_stop) {
         struct timespec ts;
         double now = util_monotonic();
 
-        for (struct conn_rec *r = s->conns; r; r = r->next)
-            if (!r->in_request && !r->cut && now - r->idle_since > limit) {
+        for (struct conn_rec *r = s->conns; r; r = r->next) {
+            if (r->cut)
+                continue;
+            if (!r->in_request && now - r->idle_since > limit) {
                 r->cut = 1;
                 shutdown(r->fd, SHUT_RDWR);
                 stats_rejected(STATS_REJECT_HEAD_TIMEOUT);
+            } else if (r->body_pending && now - r->window_start > body_limit) {
+                /* a body must keep coming: HTTP_BODY_MIN_BYTES per window */
+                if (r->window_bytes < HTTP_BODY_MIN_BYTES) {
+                    r->cut = 1;
+                    shutdown(r->fd, SHUT_RDWR);
+                    stats_rejected(STATS_REJECT_BODY_TIMEOUT);
+                } else {
+                    r->window_start = now;
+                    r->window_bytes = 0;
+                }
             }
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 200 * 1000 * 1000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -737,7 +782,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         ctx->srv = srv;
         atomic_fetch_add(&srv->inflight, 1);
-        conn_mark(srv, conn, 1);
+        conn_mark(srv, conn, 1,
+                  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                              MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL ||
+                      (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+                       strcmp(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_CONTENT_LENGTH),
+                              "0") != 0));
         ctx->t0 = util_monotonic();
         snprintf(ctx->rid, sizeof(ctx->rid), "%08llx",
                  (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
@@ -766,6 +818,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         size_t size = *upload_data_size;
 
         *upload_data_size = 0;
+        conn_body(srv, conn, size);
         if (ctx->route && (ctx->route->flags & ROUTE_STREAM) && !ctx->ready) {
             if (!ctx->upload) {
                 ctx->upload = 1;
@@ -785,6 +838,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         return MHD_YES;
     }
+    conn_body(srv, conn, 0); /* the body is complete */
     if (ctx->deferred) {
         ctx->deferred = 0;
         return send_response(conn, ctx);
@@ -824,7 +878,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     if (!ctx)
         return;
-    conn_mark(ctx->srv, conn, 0);
+    conn_mark(ctx->srv, conn, 0, 0);
     {
         size_t nr;
         const struct route *base = router_routes(&nr);

@@ -145,7 +145,8 @@ static void put_histo(struct out *o, const char *name, const char *labels, const
 
 char *stats_render(const struct stats_gauges *g, size_t *len)
 {
-    static const char *const reasons[STATS_N_REJECT] = {"head_timeout", "bad_framing"};
+    static const char *const reasons[STATS_N_REJECT] = {"head_timeout", "body_timeout",
+                                                         "bad_framing"};
     struct out o = {0};
     size_t nr = 0;
     const struct route *routes = router_routes(&nr);

@@ -436,6 +436,46 @@ START_TEST(test_upload_budget)
 }
 END_TEST
 
+/* --body-timeout: a body that trickles in (less than 1 KiB per window) is cut. */
+START_TEST(test_slow_body_is_cut)
+{
+    struct tapi a;
+    char head[512];
+
+    tapi_start(&a, 1);
+    tserver_stop(&a.ts); /* the configuration is read-only while a server runs */
+    a.ts.cfg.body_timeout = 1;
+    tserver_restart(&a.ts, 1);
+    int64_t s = tapi_empty_session(&a, "slow", "CLASS", "en");
+    int hl = snprintf(head, sizeof head,
+                      "POST /projects/%lld/annotations/%lld/documents HTTP/1.1\r\nHost: x\r\n"
+                      "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                      "Content-Length: 100000\r\n\r\n",
+                      (long long)a.pr, (long long)s, a.annot);
+    int fd = raw_connect(&a.ts, NULL);
+    ck_assert_int_eq(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    double t0 = util_monotonic();
+    int cut = 0;
+    while (!cut && util_monotonic() - t0 < 1.0 + 4.0 * TAPI_SLOW) {
+        if (send(fd, "{\"text\":\"", 9, MSG_NOSIGNAL) != 9)
+            cut = 1;
+        char b[64];
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            cut = 1;
+        tapi_sleep(0.2);
+    }
+    close(fd);
+    ck_assert_msg(cut, "a trickling body kept its connection for %.1f s", util_monotonic() - t0);
+    /* nothing of it was stored */
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM documents WHERE annotation_id = %lld",
+             (long long)s);
+    ck_assert_int_eq(tsql_int(&a.ts, sql), 0);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_framing_suite(void)
 {
     Suite *s = suite_create("api_framing");
@@ -449,6 +489,7 @@ Suite *api_framing_suite(void)
     tcase_add_test(tc, test_slow_head_is_cut);
     tcase_add_test(tc, test_per_address_limit);
     tcase_add_test(tc, test_upload_budget);
+    tcase_add_test(tc, test_slow_body_is_cut);
     suite_add_tcase(s, tc);
     return s;
 }
