@@ -30,7 +30,8 @@ void stats_rejected(enum stats_reject reason);
 /* A training job ended after seconds (READY or FAILED). */
 void stats_training(double seconds, int ready);
 
-/* Gauges kept here: open event streams, uploads in flight and their buffered bytes. */
+/* Gauges kept here: open event streams, uploads in flight and the bytes of the upload
+ * budget they hold (their Content-Length, or what a chunked one sent so far). */
 void stats_stream(int delta);
 void stats_upload(int delta);
 void stats_upload_bytes(long long delta);

@@ -118,10 +118,8 @@ struct rctx {
     int deferred;   /* an early answer waits until the body is drained */
     size_t drained; /* body bytes discarded after an early answer */
     int close;      /* answer with Connection: close (bad framing) */
-    int upload;     /* counted in stats_upload */
     long long reserved; /* bytes of the upload budget this request holds */
     int over_budget;    /* the upload budget was exhausted while the body came in */
-    long long up_bytes; /* body bytes counted in stats_upload_bytes */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -378,9 +376,9 @@ headers:
     return ret;
 }
 
-/* First callback: route, authorize, check declared size. Returns 1 when resp is final. */
 /* Take n more bytes of the upload budget for ctx: 1, or 0 when that would
- * pass --upload-budget (nothing taken then). */
+ * pass --upload-budget (nothing taken then). The budget is also what the
+ * upload gauges of /metrics report. */
 static int budget_take(struct rctx *ctx, long long n)
 {
     long long budget = (long long)(ctx->srv->app->cfg->upload_budget_mib > 0
@@ -391,10 +389,14 @@ static int budget_take(struct rctx *ctx, long long n)
         atomic_fetch_sub(&ctx->srv->upload_reserved, n);
         return 0;
     }
+    if (ctx->reserved == 0 && n > 0)
+        stats_upload(1);
+    stats_upload_bytes(n);
     ctx->reserved += n;
     return 1;
 }
 
+/* First callback: route, authorize, check declared size. Returns 1 when resp is final. */
 static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
 {
     struct request *req = &ctx->req;
@@ -720,6 +722,7 @@ static void *conn_watchdog(void *arg)
 /* Header lines that decide how a request is framed or who sends it. */
 struct framing {
     int content_length, transfer_encoding, host, authorization;
+    int has_body; /* Transfer-Encoding, or a Content-Length other than 0 */
 };
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -728,11 +731,13 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     struct framing *f = cls;
 
     (void)kind;
-    (void)value;
-    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
         f->content_length++;
-    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->has_body |= value && strcmp(value, "0") != 0;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
         f->transfer_encoding++;
+        f->has_body = 1;
+    }
     else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
         f->host++;
     else if (!strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION))
@@ -741,7 +746,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /*
- * Requests whose framing is ambiguous (RFC 9112 §6.3: both Content-Length
+ * The header lines of the request, in one walk, into *f; then: requests
+ * whose framing is ambiguous (RFC 9112 §6.3: both Content-Length
  * and Transfer-Encoding, or several Content-Length lines; a proxy in front
  * may read the body differently, so its bytes could become a second request)
  * or malformed (§3.2: HTTP/1.1 without exactly one Host; several
@@ -750,20 +756,20 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
  * (the one exception to draining before an early answer: the body's length
  * is exactly what cannot be trusted).
  */
-static const char *bad_framing(struct MHD_Connection *conn, const char *version)
+static const char *bad_framing(struct MHD_Connection *conn, const char *version,
+                               struct framing *f)
 {
-    struct framing f = {0};
-
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-    if (f.content_length && f.transfer_encoding)
+    memset(f, 0, sizeof *f);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, f);
+    if (f->content_length && f->transfer_encoding)
         return "The request has both Content-Length and Transfer-Encoding.";
-    if (f.content_length > 1)
+    if (f->content_length > 1)
         return "The request has more than one Content-Length.";
-    if (f.transfer_encoding > 1)
+    if (f->transfer_encoding > 1)
         return "The request has more than one Transfer-Encoding.";
-    if (f.host > 1 || (f.host == 0 && version && !strcmp(version, MHD_HTTP_VERSION_1_1)))
+    if (f->host > 1 || (f->host == 0 && version && !strcmp(version, MHD_HTTP_VERSION_1_1)))
         return "An HTTP/1.1 request needs exactly one Host header.";
-    if (f.authorization > 1)
+    if (f->authorization > 1)
         return "The request has more than one Authorization header.";
     return NULL;
 }
@@ -782,14 +788,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         ctx->srv = srv;
         atomic_fetch_add(&srv->inflight, 1);
-        conn_mark(srv, conn, 1,
-                  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                              MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL ||
-                      (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_CONTENT_LENGTH) &&
-                       strcmp(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                          MHD_HTTP_HEADER_CONTENT_LENGTH),
-                              "0") != 0));
+        struct framing f;
+        const char *bad = bad_framing(conn, version, &f);
+        conn_mark(srv, conn, 1, f.has_body);
         ctx->t0 = util_monotonic();
         snprintf(ctx->rid, sizeof(ctx->rid), "%08llx",
                  (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
@@ -798,7 +799,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *con_cls = ctx;
         if (!ctx->path)
             return MHD_NO;
-        const char *bad = bad_framing(conn, version);
         if (bad) {
             stats_rejected(STATS_REJECT_BAD_FRAMING);
             problem_set(&ctx->resp, 400, "%s", bad);
@@ -819,14 +819,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
         *upload_data_size = 0;
         conn_body(srv, conn, size);
-        if (ctx->route && (ctx->route->flags & ROUTE_STREAM) && !ctx->ready) {
-            if (!ctx->upload) {
-                ctx->upload = 1;
-                stats_upload(1);
-            }
-            ctx->up_bytes += (long long)size;
-            stats_upload_bytes((long long)size);
-        }
         if (!ctx->ready) {
             take_body(ctx, upload_data, size);
         } else if (ctx->deferred) {
@@ -885,12 +877,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         stats_request(ctx->route ? (long)(ctx->route - base) : -1, ctx->resp.status,
                       util_monotonic() - ctx->t0);
     }
-    if (ctx->upload) {
-        stats_upload(-1);
-        stats_upload_bytes(-ctx->up_bytes);
-    }
-    if (ctx->reserved)
+    if (ctx->reserved) {
         atomic_fetch_sub(&ctx->srv->upload_reserved, ctx->reserved);
+        stats_upload(-1);
+        stats_upload_bytes(-ctx->reserved);
+    }
     LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
              log_safe(ctx->method, method, sizeof(method)),
              ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,

@@ -219,7 +219,8 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
     put(&o, "# HELP modeld_uploads_in_flight Document uploads being received.\n"
             "# TYPE modeld_uploads_in_flight gauge\nmodeld_uploads_in_flight %d\n",
         atomic_load(&uploads));
-    put(&o, "# HELP modeld_upload_bytes_in_flight Body bytes received by the uploads in flight.\n"
+    put(&o, "# HELP modeld_upload_bytes_in_flight Bytes of the upload budget the uploads in flight "
+            "hold.\n"
             "# TYPE modeld_upload_bytes_in_flight gauge\nmodeld_upload_bytes_in_flight %lld\n",
         (long long)atomic_load(&upload_bytes));
     if (o.failed) {
