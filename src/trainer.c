@@ -265,6 +265,24 @@ static int validate(struct run *r, struct err *err)
     return 0;
 }
 
+/* 1 if label k of d is its first occurrence in d (a document may list one twice). */
+static int first_label(const struct tdoc *d, size_t k)
+{
+    for (size_t e = 0; e < k; e++)
+        if (strcmp(d->labels[e], d->labels[k]) == 0)
+            return 0;
+    return 1;
+}
+
+/* 1 if aspect k of d is the first with its category in d. */
+static int first_category(const struct tdoc *d, size_t k)
+{
+    for (size_t e = 0; e < k; e++)
+        if (strcmp(d->aspects[e].category, d->aspects[k].category) == 0)
+            return 0;
+    return 1;
+}
+
 /* n[i] = how many of the training documents carry inventory entry i. */
 static int count_support(struct run *r, const struct strset *inv, size_t **out)
 {
@@ -279,21 +297,13 @@ static int count_support(struct run *r, const struct strset *inv, size_t **out)
             n[strset_find(inv, d->cls)]++;
         } else if (inv == &r->labels) {
             /* a label listed twice in one document counts once */
-            for (size_t k = 0; k < d->n_labels; k++) {
-                size_t e = 0;
-                while (e < k && strcmp(d->labels[e], d->labels[k]) != 0)
-                    e++;
-                if (e == k)
+            for (size_t k = 0; k < d->n_labels; k++)
+                if (first_label(d, k))
                     n[strset_find(inv, d->labels[k])]++;
-            }
         } else {
-            for (size_t k = 0; k < d->n_aspects; k++) {
-                size_t e = 0;
-                while (e < k && strcmp(d->aspects[e].category, d->aspects[k].category) != 0)
-                    e++;
-                if (e == k)
+            for (size_t k = 0; k < d->n_aspects; k++)
+                if (first_category(d, k))
                     n[strset_find(inv, d->aspects[k].category)]++;
-            }
         }
     }
     *out = n;
@@ -1283,10 +1293,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
                     continue;
                 }
                 /* a test-only label, counted once per document */
-                size_t e = 0;
-                while (e < k && strcmp(d->labels[e], d->labels[k]) != 0)
-                    e++;
-                if (e == k)
+                if (first_label(d, k))
                     m->e[(size_t)lbase + hl->n_out + (size_t)strset_find(lu, d->labels[k])].fn++;
             }
         }
