@@ -26,6 +26,10 @@ int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Number of code points in a valid UTF-8 string. */
 size_t util_utf8_chars(const char *s);
 
+/* Number of code points in the first len bytes of a valid UTF-8 string (a
+ * code-point offset of a byte offset). */
+size_t util_utf8_chars_n(const char *s, size_t len);
+
 /* Encode a model id as an opaque, URL-safe cursor string (caller frees) and back.
  * util_cursor_decode returns -1 for anything it did not make. */
 char *util_cursor_encode(int64_t id);

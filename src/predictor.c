@@ -16,6 +16,7 @@
 #include "feat.h"
 #include "heads.h"
 #include "text.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 struct predictor {
@@ -131,15 +132,6 @@ json_t *predictor_top_features(const struct predictor *p, struct err *err)
     return j;
 }
 
-/* Code-point offset of byte offset off in the valid UTF-8 text s. */
-static size_t cp_offset(const char *s, size_t off)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < off; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 struct span {
     size_t start, end; /* bytes */
     double w;
@@ -186,8 +178,8 @@ static json_t *spans_json(const struct predictor *p, const struct artifact_head 
     for (size_t i = 0; i < n && i < EXPLAIN_SPANS && sp[i].w > 0.0; i++) {
         json_t *o = json_pack("{s:s%, s:I, s:I, s:f}", "text", text + sp[i].start,
                               sp[i].end - sp[i].start, "start",
-                              (json_int_t)cp_offset(text, sp[i].start), "end",
-                              (json_int_t)cp_offset(text, sp[i].end), "weight", sp[i].w);
+                              (json_int_t)util_utf8_chars_n(text, sp[i].start), "end",
+                              (json_int_t)util_utf8_chars_n(text, sp[i].end), "weight", sp[i].w);
         if (json_array_append_new(arr, o) < 0)
             goto oom;
     }

@@ -54,14 +54,19 @@ int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-size_t util_utf8_chars(const char *s)
+size_t util_utf8_chars_n(const char *s, size_t len)
 {
     size_t n = 0;
 
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
             n++;
     return n;
+}
+
+size_t util_utf8_chars(const char *s)
+{
+    return util_utf8_chars_n(s, strlen(s));
 }
 
 char *util_cursor_encode(int64_t id)
