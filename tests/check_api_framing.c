@@ -26,17 +26,30 @@ struct raw {
     int eof; /* the server closed the connection */
 };
 
+/* A connected socket to the server from source address src (NULL: any). */
+static int raw_connect(const struct tserver *ts, const char *src)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ts->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    if (src) {
+        struct sockaddr_in b = {.sin_family = AF_INET};
+        ck_assert_int_eq(inet_pton(AF_INET, src, &b.sin_addr), 1);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+    }
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
 /* Send req (len bytes) on a new connection, read until EOF or 5 s (× TAPI_SLOW) of silence. */
 static void raw_exchange(const struct tserver *ts, const char *req, size_t len, struct raw *out)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ts->port)};
     struct timeval tv = {(time_t)(5 * TAPI_SLOW), 0};
-    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int s = raw_connect(ts, NULL);
 
     memset(out, 0, sizeof *out);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_ge(s, 0);
-    ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof a), 0);
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (size_t off = 0; off < len;) {
         ssize_t w = send(s, req + off, len - off, MSG_NOSIGNAL);
@@ -210,10 +223,7 @@ START_TEST(test_stop_answers_requests_in_flight)
                       "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                       (long long)a.pr, (long long)s, a.annot, bl);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(a.ts.port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    int fd = raw_connect(&a.ts, NULL);
     ck_assert_int_eq(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
     ck_assert_int_eq(send(fd, body, bl / 2, MSG_NOSIGNAL), (ssize_t)(bl / 2));
     tapi_sleep(0.2); /* the request is in flight */
@@ -245,23 +255,6 @@ START_TEST(test_stop_answers_requests_in_flight)
     tserver_cleanup(&a.ts);
 }
 END_TEST
-
-/* A connected socket to the server from source address src (NULL: any). */
-static int raw_connect(const struct tserver *ts, const char *src)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(ts->port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    ck_assert_int_ge(fd, 0);
-    if (src) {
-        struct sockaddr_in b = {.sin_family = AF_INET};
-        ck_assert_int_eq(inet_pton(AF_INET, src, &b.sin_addr), 1);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
-    }
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
 
 /* 1 if the server has closed fd within s seconds (recv sees EOF or a reset). */
 static int closed_within(int fd, double s)

@@ -429,6 +429,40 @@ START_TEST(test_serve_logs_and_stops)
 }
 END_TEST
 
+/* `modeld serve --db db --port port --workers 1` in a child, its output thrown away. */
+static pid_t spawn_serve_quiet(const char *bin, const char *db, const char *port)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(bin, bin, "serve", "--db", db, "--port", port, "--workers", "1", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* 1 once GET /health on 127.0.0.1:port answers 200 (within about 20 s), else 0. */
+static int wait_health(uint16_t port)
+{
+    struct tserver ts;
+    struct tresp r;
+    int up = 0;
+
+    memset(&ts, 0, sizeof ts);
+    ts.port = port;
+    for (int i = 0; i < 400 && !up; i++) {
+        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+        tresp_release(&r);
+        if (!up)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    return up;
+}
+
 /*
  * One daemon per database whatever the path: while one serves, a second one
  * reached through a symlink, a hard link or a relative path is refused.
@@ -437,9 +471,7 @@ START_TEST(test_second_daemon_other_paths_refused)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
     struct tdbdir c;
-    struct tserver ts;
     char port[16], sym[200], hard[200], rel[300], cwd[256], out[512], errbuf[1024];
-    struct tresp r;
     int status = 0, up = 0;
     pid_t pid;
 
@@ -460,23 +492,8 @@ START_TEST(test_second_daemon_other_paths_refused)
         snprintf(rel, sizeof rel, "%s/../%s%s", c.dir, base ? base + 1 : c.dir, name);
     }
     snprintf(port, sizeof(port), "%d", free_port());
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 2);
-        dup2(fd, 1);
-        execl(bin, bin, "serve", "--db", c.db, "--port", port, "--workers", "1", (char *)NULL);
-        _exit(127);
-    }
-    memset(&ts, 0, sizeof(ts));
-    ts.port = (uint16_t)atoi(port);
-    for (int i = 0; i < 400 && !up; i++) {
-        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
-        tresp_release(&r);
-        if (!up)
-            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-    }
+    pid = spawn_serve_quiet(bin, c.db, port);
+    up = wait_health((uint16_t)atoi(port));
     ck_assert_msg(up, "the first daemon did not come up");
     const char *const paths[] = {sym, hard, rel};
     for (size_t i = 0; i < 3; i++) {
@@ -494,23 +511,8 @@ START_TEST(test_second_daemon_other_paths_refused)
     {
         char p3[16];
         snprintf(p3, sizeof p3, "%d", free_port());
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            int fd = open("/dev/null", O_WRONLY);
-            dup2(fd, 2);
-            dup2(fd, 1);
-            execl(bin, bin, "serve", "--db", sym, "--port", p3, "--workers", "1", (char *)NULL);
-            _exit(127);
-        }
-        ts.port = (uint16_t)atoi(p3);
-        up = 0;
-        for (int i = 0; i < 400 && !up; i++) {
-            up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
-            tresp_release(&r);
-            if (!up)
-                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-        }
+        pid = spawn_serve_quiet(bin, sym, p3);
+        up = wait_health((uint16_t)atoi(p3));
         ck_assert_msg(up, "the daemon on the symlink did not come up after the first one stopped");
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);
@@ -532,8 +534,6 @@ START_TEST(test_demo_keeps_other_files)
     char repo[PATH_MAX], absbin[2 * PATH_MAX], script[PATH_MAX + 32], tools[PATH_MAX + 32];
     char cwd[600], keep[700], mine[700];
     struct tdbdir c;
-    struct tserver ts;
-    struct tresp r;
 
     if (access("tools/demo.sh", R_OK) != 0 || !getcwd(repo, sizeof repo) ||
         access(bin, X_OK) != 0) {
@@ -578,14 +578,7 @@ START_TEST(test_demo_keeps_other_files)
             execl("/bin/sh", "sh", script, absbin, (char *)NULL);
             _exit(127);
         }
-        memset(&ts, 0, sizeof ts);
-        ts.port = (uint16_t)atoi(port);
-        for (int i = 0; i < 600 && !up; i++) {
-            up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
-            tresp_release(&r);
-            if (!up)
-                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-        }
+        up = wait_health((uint16_t)atoi(port));
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);
         ck_assert_msg(up, "the demo did not serve (round %d)", round + 1);
