@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stats: counters and histograms for GET /metrics (see include/stats.h).
- * Counters are atomics; a histogram's sum is a double and lives under one
- * mutex with its buckets, so a scrape sees each histogram consistent.
+ * Everything is an atomic, so recording a request takes no lock on the hot
+ * path; a histogram's sum is kept in microseconds and its _count is the
+ * total of its buckets, so a scrape that races a request never shows +Inf and
+ * _count apart (the sum may lag by that request).
  */
 #include "stats.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,16 +30,15 @@ const char *const stats_status_names[8] = {"CREATED", "QUEUED", "TRAINING", "REA
                                            "ACTIVE",  "PUBLISHED", "FAILED", NULL};
 
 struct histo {
-    unsigned long long bucket[16]; /* non-cumulative counts; [n] = above every bound */
-    unsigned long long count;
-    double sum;
+    atomic_ullong bucket[16]; /* non-cumulative counts; [n] = above every bound */
+    atomic_ullong count;
+    atomic_ullong sum_us; /* sum of the observations, in microseconds */
 };
 
 static atomic_ullong requests[MAX_ROUTES][N_STATUS];
 static atomic_ullong rejected[STATS_N_REJECT];
 static atomic_int streams, uploads;
 static atomic_llong upload_bytes;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct histo latency[MAX_ROUTES];
 static struct histo training[2]; /* [0] FAILED, [1] READY */
 
@@ -47,9 +47,9 @@ static void observe(struct histo *h, const double *bounds, size_t n, double v)
     size_t b = 0;
     while (b < n && v > bounds[b])
         b++;
-    h->bucket[b]++;
-    h->count++;
-    h->sum += v;
+    atomic_fetch_add(&h->bucket[b], 1);
+    atomic_fetch_add(&h->count, 1);
+    atomic_fetch_add(&h->sum_us, (unsigned long long)(v > 0 ? v * 1e6 : 0));
 }
 
 void stats_request(long route, int status, double seconds)
@@ -57,9 +57,7 @@ void stats_request(long route, int status, double seconds)
     size_t r = route >= 0 && route < MAX_ROUTES - 1 ? (size_t)route : MAX_ROUTES - 1;
     if (status >= 100 && status < 100 + N_STATUS)
         atomic_fetch_add(&requests[r][status - 100], 1);
-    pthread_mutex_lock(&mu);
     observe(&latency[r], LAT_BOUNDS, N_LAT, seconds);
-    pthread_mutex_unlock(&mu);
 }
 
 void stats_rejected(enum stats_reject reason)
@@ -70,9 +68,7 @@ void stats_rejected(enum stats_reject reason)
 
 void stats_training(double seconds, int ready)
 {
-    pthread_mutex_lock(&mu);
     observe(&training[ready ? 1 : 0], TRAIN_BOUNDS, N_TRAIN, seconds);
-    pthread_mutex_unlock(&mu);
 }
 
 void stats_stream(int delta)
@@ -128,19 +124,20 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
     }
 }
 
-static void put_histo(struct out *o, const char *name, const char *labels, const struct histo *h,
+static void put_histo(struct out *o, const char *name, const char *labels, struct histo *h,
                       const double *bounds, size_t n)
 {
     unsigned long long cum = 0;
     for (size_t b = 0; b < n; b++) {
-        cum += h->bucket[b];
+        cum += atomic_load(&h->bucket[b]);
         put(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, labels[0] ? "," : "", bounds[b],
             cum);
     }
-    cum += h->bucket[n];
+    cum += atomic_load(&h->bucket[n]);
     put(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, labels[0] ? "," : "", cum);
-    put(o, "%s_sum{%s} %.6f\n", name, labels, h->sum);
-    put(o, "%s_count{%s} %llu\n", name, labels, h->count);
+    put(o, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) * 1e-6);
+    /* the buckets' total, so that +Inf and _count agree however a request raced the scrape */
+    put(o, "%s_count{%s} %llu\n", name, labels, cum);
 }
 
 char *stats_render(const struct stats_gauges *g, size_t *len)
@@ -175,20 +172,16 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
     put(&o, "# HELP modeld_http_request_duration_seconds Time from the request head to the end "
             "of the answer, by route pattern.\n"
             "# TYPE modeld_http_request_duration_seconds histogram\n");
-    pthread_mutex_lock(&mu);
-    struct histo lat[MAX_ROUTES], tr[2];
-    memcpy(lat, latency, sizeof lat);
-    memcpy(tr, training, sizeof tr);
-    pthread_mutex_unlock(&mu);
     for (size_t r = 0; r < MAX_ROUTES; r++) {
-        if (!lat[r].count || (r >= nr && r != MAX_ROUTES - 1))
+        if (!atomic_load(&latency[r].count) || (r >= nr && r != MAX_ROUTES - 1))
             continue;
         if (r == MAX_ROUTES - 1)
             snprintf(labels, sizeof labels, "route=\"unmatched\",method=\"\"");
         else
             snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\"", routes[r].pattern,
                      routes[r].method);
-        put_histo(&o, "modeld_http_request_duration_seconds", labels, &lat[r], LAT_BOUNDS, N_LAT);
+        put_histo(&o, "modeld_http_request_duration_seconds", labels, &latency[r], LAT_BOUNDS,
+                  N_LAT);
     }
     put(&o, "# HELP modeld_connections_rejected_total Connections refused or cut, by reason.\n"
             "# TYPE modeld_connections_rejected_total counter\n");
@@ -209,9 +202,9 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
         g->workers);
     put(&o, "# HELP modeld_training_duration_seconds Duration of finished trainings, by outcome.\n"
             "# TYPE modeld_training_duration_seconds histogram\n");
-    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"failed\"", &tr[0], TRAIN_BOUNDS,
+    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"failed\"", &training[0], TRAIN_BOUNDS,
               N_TRAIN);
-    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"ready\"", &tr[1], TRAIN_BOUNDS,
+    put_histo(&o, "modeld_training_duration_seconds", "outcome=\"ready\"", &training[1], TRAIN_BOUNDS,
               N_TRAIN);
     put(&o, "# HELP modeld_event_streams Open event streams.\n# TYPE modeld_event_streams gauge\n"
             "modeld_event_streams %d\n",
