@@ -14,6 +14,7 @@
 
 struct db;
 struct pool;
+struct idem_registry;
 
 struct app_config {
     const char *db_path;
@@ -38,6 +39,7 @@ struct app {
     const struct app_config *cfg;
     struct db *db;
     struct pool *pool;
+    struct idem_registry *idem; /* Idempotency-Keys in use (NULL: the header is ignored) */
 };
 
 #endif

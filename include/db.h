@@ -33,7 +33,6 @@ void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
 
-/* Transactions: db_begin takes the write lock (BEGIN IMMEDIATE). */
 /* counts[i] = the models (not catalog bases) whose status is names[i] (NULL-terminated). */
 int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
                         struct err *err);
@@ -43,6 +42,13 @@ int db_models_by_status(struct db_conn *c, const char *const *names, long long *
  * or -1 with err. */
 int db_schema_missing(struct db_conn *c, int latest, struct err *err);
 
+/*
+ * Transactions. db_begin waits for the daemon's write turn (writers are
+ * served in arrival order) and takes the write lock. They nest: an inner
+ * db_begin/db_commit pair is part of the outer transaction, an inner
+ * db_rollback makes the outermost db_commit roll back. A failed db_commit
+ * has ended its level (do not roll back after it).
+ */
 int db_begin(struct db_conn *c, struct err *err);
 int db_commit(struct db_conn *c, struct err *err);
 void db_rollback(struct db_conn *c);
@@ -92,10 +98,49 @@ struct db_doc {
     const char *labels;      /* JSON array text or NULL */
     const char *aspects;     /* JSON array text or NULL */
 };
-/* Insert one document and count its labels into the session's inventory
- * (inside the caller's transaction, which must be open). */
-int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
-                       struct err *err);
+/*
+ * Uploads: documents are written in bounded batches as rows no reader sees
+ * (session views, trainings), then made visible together by one small
+ * commit. Use: id = db_upload_open; db_upload_write (any number of times);
+ * then inside a transaction db_upload_publish (+ whatever else must commit
+ * with it); on any failure db_upload_discard. Rows of uploads never
+ * published are removed by db_upload_cleanup at start. Inside an outer
+ * transaction (the CLI import) the batches are part of it.
+ */
+int64_t db_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err);
+typedef const struct db_doc *(*db_doc_at_fn)(const void *ctx, size_t i);
+/* Stage documents at(ctx, 0..n-1) of the session; each batch commits on its own. */
+int db_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
+                    db_doc_at_fn at, const void *ctx, size_t n, struct err *err);
+/* Publish (in the caller's open transaction): the documents, their labels and
+ * the session's document_count become visible when it commits. */
+int db_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err);
+/* Delete an unpublished upload and its rows (in bounded transactions). */
+int db_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err);
+/* Discard every unpublished upload; returns how many, or -1. */
+int db_upload_cleanup(struct db_conn *c, struct err *err);
+
+/* Add documents at(ctx, 0..n-1) in one transaction (or as part of the
+ * caller's): for the CLI and tests, where nobody waits for the write lock. */
+int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, const void *ctx,
+                     size_t n, struct err *err);
+
+/* ---- idempotency keys --------------------------------------------------- */
+/* The stored answer of a request with an Idempotency-Key. */
+struct db_idem {
+    char *request_hash; /* hex digest of method, path and body */
+    int status;
+    char *location; /* may be NULL */
+    char *body;     /* JSON text */
+};
+void db_idem_release(struct db_idem *r);
+/* The caller's unexpired (24 h) record of key: 1 and *out, 0 when none, -1 on error. */
+int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                struct db_idem *out, struct err *err);
+/* Store a record (in the caller's open transaction, with the work it answers);
+ * replaces an expired one and purges a few other expired records. */
+int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                const struct db_idem *r, struct err *err);
 
 /* ---- models ------------------------------------------------------------- */
 struct db_model_new {

@@ -47,5 +47,7 @@ int ingest_finish(struct ingest *in, json_t **errors);
 size_t ingest_count(const struct ingest *in);
 /* The i-th validated document (borrowed, valid until ingest_free). */
 const struct db_doc *ingest_doc(const struct ingest *in, size_t i);
+/* The same as a db_doc_at_fn (ctx is the struct ingest). */
+const struct db_doc *ingest_doc_at(const void *in, size_t i);
 
 #endif

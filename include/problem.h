@@ -19,6 +19,10 @@
 void problem_set(struct response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Like problem_set, with a problem type of its own (a stable URI). */
+void problem_typed(struct response *resp, int status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Map err to a status and fill resp (internal errors get a generic detail). */
 void problem_from_err(struct response *resp, const struct err *err, const char *request_id);
 

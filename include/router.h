@@ -22,6 +22,8 @@
 #include "app.h"
 #include "err.h"
 
+struct idem;
+
 enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_ANNOTATOR, ROLE_MANAGER, ROLE_OWNER };
 
 /* Rank of a role name ("VIEWER" ...), ROLE_NONE for anything else. */
@@ -53,6 +55,7 @@ struct request {
     struct caller caller;
     struct app *app;
     const char *request_id;
+    struct idem *idem; /* Idempotency-Key state, NULL without one (see idem.h) */
 };
 
 /* Value of query parameter key, or NULL. */
@@ -81,6 +84,7 @@ struct response {
     char allow[64];
     int www_authenticate; /* 1: add WWW-Authenticate: Bearer; 2: with error="invalid_token" */
     int retry_after;      /* > 0: add Retry-After: that many seconds */
+    int replayed;         /* the stored answer of an Idempotency-Key: Idempotent-Replayed */
     struct event_source events; /* when events.poll is set: an event stream (owned) */
 };
 void response_release(struct response *r);
@@ -104,6 +108,7 @@ enum route_flags {
     ROUTE_WRITE = 1 << 2,   /* changes state: read-only users get 403 */
     ROUTE_JSON = 1 << 3,    /* takes a JSON body (object), capped at 1 MiB */
     ROUTE_STREAM = 1 << 4,  /* takes a streamed body, capped at 64 MiB */
+    ROUTE_IDEMPOTENT = 1 << 5, /* honours Idempotency-Key (see idem.h) */
 };
 
 #define ROUTER_JSON_MAX ((size_t)1 << 20)

@@ -358,9 +358,8 @@ static int cmd_import(int argc, char **argv)
             err_set(&err, ERR_NOT_FOUND, "no project %lld", (long long)project);
         goto db_fail;
     }
-    for (size_t i = 0; i < ingest_count(in); i++)
-        if (db_document_insert(c, id, ingest_doc(in, i), &err) != 0)
-            goto db_fail;
+    if (db_documents_add(c, id, ingest_doc_at, in, ingest_count(in), &err) != 0)
+        goto db_fail;
     if (db_commit(c, &err) != 0)
         goto db_fail;
     printf("%lld\n", (long long)id);

@@ -59,21 +59,47 @@
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                        \
     X(ANN_GET,                                                                                  \
       "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, "                      \
-      "(SELECT COUNT(*) FROM documents d WHERE d.annotation_id = a.id) "                        \
-      "FROM annotations a WHERE a.project_id = ?1 AND a.id = ?2")                               \
+      "a.document_count FROM annotations a WHERE a.project_id = ?1 AND a.id = ?2")                               \
     X(ANN_LIST,                                                                                 \
       "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, "                      \
-      "(SELECT COUNT(*) FROM documents d WHERE d.annotation_id = a.id) "                        \
-      "FROM annotations a WHERE a.project_id = ?1 ORDER BY a.id DESC")                          \
+      "a.document_count FROM annotations a WHERE a.project_id = ?1 ORDER BY a.id DESC")                          \
     X(ANN_LABELS,                                                                               \
       "SELECT kind, name, count FROM annotation_labels WHERE annotation_id = ?1 "               \
       "ORDER BY kind, count DESC, name")                                                        \
-    X(ANN_LABEL_COUNT,                                                                          \
-      "INSERT INTO annotation_labels (annotation_id, kind, name, count) VALUES (?1, ?2, ?3, 1) " \
-      "ON CONFLICT (annotation_id, kind, name) DO UPDATE SET count = count + 1")                 \
+    X(UPLOAD_LABEL_COUNT,                                                                       \
+      "INSERT INTO upload_labels (upload_id, kind, name, count) VALUES (?1, ?2, ?3, 1) "        \
+      "ON CONFLICT (upload_id, kind, name) DO UPDATE SET count = count + 1")                     \
     X(DOC_INSERT,                                                                               \
-      "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects) "       \
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                        \
+      "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects, "       \
+      "upload_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                         \
+    X(UPLOAD_INSERT, "INSERT INTO uploads (annotation_id, created) VALUES (?1, ?2)")           \
+    X(UPLOAD_ADD_DOCS,                                                                          \
+      "UPDATE uploads SET documents = documents + ?2 WHERE id = ?1 AND published = 0")         \
+    X(UPLOAD_GET, "SELECT annotation_id, documents FROM uploads WHERE id = ?1 AND published = 0") \
+    X(UPLOAD_PUBLISH, "UPDATE uploads SET published = 1 WHERE id = ?1 AND published = 0")      \
+    X(UPLOAD_MERGE_LABELS,                                                                      \
+      "INSERT INTO annotation_labels (annotation_id, kind, name, count) "                      \
+      "SELECT ?2, kind, name, count FROM upload_labels WHERE upload_id = ?1 "                   \
+      "ON CONFLICT (annotation_id, kind, name) DO UPDATE "                                      \
+      "SET count = annotation_labels.count + excluded.count")                                   \
+    X(UPLOAD_DROP_LABELS, "DELETE FROM upload_labels WHERE upload_id = ?1")                    \
+    X(ANN_ADD_DOCS, "UPDATE annotations SET document_count = document_count + ?2 WHERE id = ?1") \
+    X(UPLOAD_DISCARD_DOCS,                                                                      \
+      "DELETE FROM documents WHERE id IN "                                                      \
+      "(SELECT id FROM documents WHERE upload_id = ?1 LIMIT ?2)")                               \
+    X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = ?1 AND published = 0")                    \
+    X(UPLOAD_UNPUBLISHED, "SELECT id FROM uploads WHERE published = 0 ORDER BY id LIMIT 1")    \
+    X(IDEM_GET,                                                                                 \
+      "SELECT request_hash, status, location, body FROM idempotency_keys "                     \
+      "WHERE user_id = ?1 AND key = ?2 AND created > ?3")                                       \
+    X(IDEM_PUT,                                                                                 \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_id, key) DO UPDATE SET "  \
+      "request_hash = excluded.request_hash, status = excluded.status, "                       \
+      "location = excluded.location, body = excluded.body, created = excluded.created")        \
+    X(IDEM_PURGE,                                                                               \
+      "DELETE FROM idempotency_keys WHERE rowid IN "                                            \
+      "(SELECT rowid FROM idempotency_keys WHERE created <= ?1 LIMIT 64)")                      \
     X(MODEL_INSERT,                                                                             \
       "INSERT INTO models (uuid, workspace_id, project_id, name, display_name, language, type, " \
       "base_id, base_name, owner_id, status, progress, short_description, long_description, "   \
@@ -125,8 +151,9 @@
       "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = ?1")                                 \
     X(JOB_DOCS,                                                                                 \
       "SELECT ma.role, d.text, d.class, d.labels, d.aspects FROM model_annotations ma "         \
-      "JOIN documents d ON d.annotation_id = ma.annotation_id WHERE ma.model_id = ?1 "          \
-      "ORDER BY ma.annotation_id, d.id")                                                        \
+      "JOIN documents d ON d.annotation_id = ma.annotation_id "                                 \
+      "LEFT JOIN uploads up ON up.id = d.upload_id WHERE ma.model_id = ?1 "                     \
+      "AND (d.upload_id IS NULL OR up.published = 1) ORDER BY ma.annotation_id, d.id")                                                        \
     X(JOB_PROGRESS,                                                                             \
       "UPDATE models SET progress = ?2, updated = ?3 "                                          \
       "WHERE id = ?1 AND status = 'TRAINING' AND progress < ?2")                                \
@@ -147,14 +174,31 @@ struct db_conn {
     sqlite3 *h;
     sqlite3_stmt *st[STMT_COUNT];
     struct db_conn *next_free;
+    struct db *db;
+    int depth;   /* db_begin nesting: only the outermost begins and commits */
+    int failed;  /* an inner level rolled back: the outermost commit rolls back */
+    int wlocked; /* holds the daemon's write turn */
 };
 
+/*
+ * The write turn: every write of this process (a transaction, or one
+ * statement outside one) first takes a ticket and waits for it to be served,
+ * so writers get the SQLite write lock in arrival order. SQLite's own busy
+ * handler sleeps and polls; a writer that commits and begins again at once
+ * (an upload writing its batches) would then win the lock over and over
+ * while another writer sleeps. With tickets, a writer waits at most for the
+ * transactions that arrived before it. (One daemon per database: the busy
+ * timeout still covers the CLI writing beside a daemon.)
+ */
 struct db {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct db_conn *conns;
     int n_conns;
     struct db_conn *free_list;
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    unsigned long long wnext, wserving;
 };
 
 /* ---- connection plumbing -------------------------------------------------- */
@@ -199,10 +243,44 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-/* Step a statement that returns no row; 0 on DONE. */
+static void write_turn_take(struct db_conn *c)
+{
+    struct db *db = c->db;
+    unsigned long long ticket;
+
+    assert(!c->wlocked);
+    pthread_mutex_lock(&db->wmu);
+    ticket = db->wnext++;
+    while (ticket != db->wserving)
+        pthread_cond_wait(&db->wcv, &db->wmu);
+    pthread_mutex_unlock(&db->wmu);
+    c->wlocked = 1;
+}
+
+static void write_turn_give(struct db_conn *c)
+{
+    struct db *db = c->db;
+
+    assert(c->wlocked);
+    c->wlocked = 0;
+    pthread_mutex_lock(&db->wmu);
+    db->wserving++;
+    pthread_cond_broadcast(&db->wcv);
+    pthread_mutex_unlock(&db->wmu);
+}
+
+/* Step a statement that returns no row; 0 on DONE. A write outside a
+ * transaction takes the write turn for its own duration. */
 static int step_done(struct db_conn *c, sqlite3_stmt *st, struct err *err)
 {
-    int rc = sqlite3_step(st);
+    int own_turn = c->db && !c->wlocked && !sqlite3_stmt_readonly(st);
+    int rc;
+
+    if (own_turn)
+        write_turn_take(c);
+    rc = sqlite3_step(st);
+    if (own_turn)
+        write_turn_give(c);
 
     if (rc != SQLITE_DONE) {
         sql_fail(c, err);
@@ -306,12 +384,15 @@ struct db *db_open(const char *path, int pool_size, struct err *err)
         goto nomem;
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
+    pthread_mutex_init(&db->wmu, NULL);
+    pthread_cond_init(&db->wcv, NULL);
     for (int i = 0; i < pool_size; i++) {
         if (conn_open(&db->conns[i], path, err) != 0) {
             db_close(db);
             return NULL;
         }
         db->n_conns = i + 1;
+        db->conns[i].db = db;
         if (i == 0 && migrate_apply(db->conns[0].h, err) < 0) {
             db_close(db);
             return NULL;
@@ -336,6 +417,8 @@ void db_close(struct db *db)
     free(db->conns);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
+    pthread_mutex_destroy(&db->wmu);
+    pthread_cond_destroy(&db->wcv);
     free(db);
 }
 
@@ -357,9 +440,10 @@ void db_release(struct db *db, struct db_conn *c)
 {
     if (!c)
         return;
-    if (!sqlite3_get_autocommit(c->h)) { /* a caller forgot to end its transaction */
+    if (c->depth > 0 || !sqlite3_get_autocommit(c->h)) { /* a caller forgot to end it */
         assert(!"transaction left open");
-        db_rollback(c);
+        while (c->depth > 0)
+            db_rollback(c);
     }
     pthread_mutex_lock(&db->mu);
     c->next_free = db->free_list;
@@ -410,33 +494,77 @@ int db_schema_missing(struct db_conn *c, int latest, struct err *err)
 
 int db_begin(struct db_conn *c, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_BEGIN, err);
+    sqlite3_stmt *st;
 
-    return st ? step_done(c, st, err) : -1;
+    if (c->depth > 0) { /* nested: part of the outer transaction */
+        c->depth++;
+        return 0;
+    }
+    st = stmt(c, STMT_BEGIN, err);
+    if (!st)
+        return -1;
+    write_turn_take(c);
+    if (step_done(c, st, err) != 0) {
+        write_turn_give(c);
+        return -1;
+    }
+    c->depth = 1;
+    c->failed = 0;
+    return 0;
+}
+
+/* End the outermost transaction: ROLLBACK (when still open) and give the turn. */
+static void tx_end(struct db_conn *c)
+{
+    sqlite3_stmt *st;
+
+    if (!sqlite3_get_autocommit(c->h) && (st = stmt(c, STMT_ROLLBACK, NULL)))
+        step_done(c, st, NULL);
+    c->depth = 0;
+    c->failed = 0;
+    write_turn_give(c);
 }
 
 int db_commit(struct db_conn *c, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_COMMIT, err);
+    sqlite3_stmt *st;
 
-    if (!st)
-        return -1;
-    if (step_done(c, st, err) != 0) {
-        db_rollback(c);
+    if (c->depth > 1) {
+        c->depth--;
+        if (c->failed) {
+            err_set(err, ERR_INTERNAL, "an inner step of the transaction failed");
+            return -1;
+        }
+        return 0;
+    }
+    if (c->depth == 0) {
+        err_set(err, ERR_INTERNAL, "commit without a transaction");
         return -1;
     }
+    if (c->failed) {
+        tx_end(c);
+        err_set(err, ERR_INTERNAL, "an inner step of the transaction failed");
+        return -1;
+    }
+    st = stmt(c, STMT_COMMIT, err);
+    if (!st || step_done(c, st, err) != 0) {
+        tx_end(c);
+        return -1;
+    }
+    tx_end(c);
     return 0;
 }
 
 void db_rollback(struct db_conn *c)
 {
-    sqlite3_stmt *st;
-
-    if (sqlite3_get_autocommit(c->h))
+    if (c->depth == 0)
         return;
-    st = stmt(c, STMT_ROLLBACK, NULL);
-    if (st)
-        step_done(c, st, NULL);
+    if (c->depth > 1) {
+        c->depth--;
+        c->failed = 1;
+        return;
+    }
+    tx_end(c);
 }
 
 /* Run an INSERT and return the new rowid, or -1. */
@@ -692,14 +820,14 @@ static json_t *annotation_inventory(struct db_conn *c, int64_t id, struct err *e
 }
 
 /* Add one count to the session's inventory (inside the caller's transaction). */
-static int count_label(struct db_conn *c, int64_t annotation_id, const char *kind,
-                       const char *name, struct err *err)
+static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, const char *name,
+                       struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_LABEL_COUNT, err);
+    sqlite3_stmt *st = stmt(c, STMT_UPLOAD_LABEL_COUNT, err);
 
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, annotation_id);
+    sqlite3_bind_int64(st, 1, upload_id);
     bind_text(st, 2, kind);
     bind_text(st, 3, name);
     return step_done(c, st, err);
@@ -787,21 +915,21 @@ json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *er
     return items;
 }
 
-/* Count a new document's class, labels and aspects into the session's inventory. */
-static int count_document_labels(struct db_conn *c, int64_t annotation_id,
-                                 const struct db_doc *d, struct err *err)
+/* Count a staged document's class, labels and aspects into its upload's inventory. */
+static int count_document_labels(struct db_conn *c, int64_t upload_id, const struct db_doc *d,
+                                 struct err *err)
 {
     json_t *arr = NULL, *v;
     size_t i;
     int rc = 0;
 
-    if (d->cls && count_label(c, annotation_id, "class", d->cls, err) != 0)
+    if (d->cls && count_label(c, upload_id, "class", d->cls, err) != 0)
         return -1;
     if (d->labels && (arr = json_loads(d->labels, 0, NULL))) {
         json_array_foreach(arr, i, v)
         {
             if (rc == 0 && json_is_string(v))
-                rc = count_label(c, annotation_id, "label", json_string_value(v), err);
+                rc = count_label(c, upload_id, "label", json_string_value(v), err);
         }
         json_decref(arr);
     }
@@ -812,17 +940,17 @@ static int count_document_labels(struct db_conn *c, int64_t annotation_id,
             const char *pol = json_string_value(json_object_get(v, "polarity"));
 
             if (rc == 0 && cat)
-                rc = count_label(c, annotation_id, "category", cat, err);
+                rc = count_label(c, upload_id, "category", cat, err);
             if (rc == 0 && pol)
-                rc = count_label(c, annotation_id, "polarity", pol, err);
+                rc = count_label(c, upload_id, "polarity", pol, err);
         }
         json_decref(arr);
     }
     return rc;
 }
 
-int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db_doc *d,
-                       struct err *err)
+static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upload_id,
+                           const struct db_doc *d, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_DOC_INSERT, err);
 
@@ -834,9 +962,256 @@ int db_document_insert(struct db_conn *c, int64_t annotation_id, const struct db
     bind_text(st, 4, d->cls);
     bind_text(st, 5, d->labels);
     bind_text(st, 6, d->aspects);
+    sqlite3_bind_int64(st, 7, upload_id);
     if (step_done(c, st, err) != 0)
         return -1;
-    return count_document_labels(c, annotation_id, d, err);
+    return count_document_labels(c, upload_id, d, err);
+}
+
+/* ---- staged uploads ------------------------------------------------------------ */
+
+/* A batch ends after this many documents or this much time, whichever first:
+ * a writer waiting for the turn waits for at most one batch. */
+#define UPLOAD_BATCH_DOCS 2000
+#define UPLOAD_BATCH_MS 25.0
+#define UPLOAD_DISCARD_ROWS 5000
+
+int64_t db_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = stmt(c, STMT_UPLOAD_INSERT, err);
+
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, annotation_id);
+    bind_text(st, 2, now);
+    return insert(c, st, err);
+}
+
+int db_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
+                    db_doc_at_fn at, const void *ctx, size_t n, struct err *err)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        double t0 = util_monotonic();
+        size_t first = i;
+        sqlite3_stmt *st;
+
+        if (db_begin(c, err) != 0)
+            return -1;
+        for (; i < n && i - first < UPLOAD_BATCH_DOCS; i++) {
+            if (document_insert(c, annotation_id, upload_id, at(ctx, i), err) != 0) {
+                db_rollback(c);
+                return -1;
+            }
+            if ((i & 63) == 63 && (util_monotonic() - t0) * 1000.0 >= UPLOAD_BATCH_MS) {
+                i++;
+                break;
+            }
+        }
+        st = stmt(c, STMT_UPLOAD_ADD_DOCS, err);
+        if (!st) {
+            db_rollback(c);
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, upload_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(i - first));
+        if (step_done(c, st, err) != 0 || sqlite3_changes(c->h) != 1) {
+            if (err && err->code == ERR_OK)
+                err_set(err, ERR_INTERNAL, "upload %lld is no longer open", (long long)upload_id);
+            db_rollback(c);
+            return -1;
+        }
+        if (db_commit(c, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int db_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err)
+{
+    sqlite3_stmt *st;
+    int64_t annotation_id, n;
+
+    if (c->depth == 0) {
+        err_set(err, ERR_INTERNAL, "db_upload_publish needs an open transaction");
+        return -1;
+    }
+    st = stmt(c, STMT_UPLOAD_GET, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, upload_id);
+    if (step_row(c, st, "no such open upload", err) != 1)
+        return -1;
+    annotation_id = sqlite3_column_int64(st, 0);
+    n = sqlite3_column_int64(st, 1);
+    done(st);
+    if (!(st = stmt(c, STMT_UPLOAD_PUBLISH, err)))
+        return -1;
+    sqlite3_bind_int64(st, 1, upload_id);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    if (!(st = stmt(c, STMT_UPLOAD_MERGE_LABELS, err)))
+        return -1;
+    sqlite3_bind_int64(st, 1, upload_id);
+    sqlite3_bind_int64(st, 2, annotation_id);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    if (!(st = stmt(c, STMT_UPLOAD_DROP_LABELS, err)))
+        return -1;
+    sqlite3_bind_int64(st, 1, upload_id);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    if (!(st = stmt(c, STMT_ANN_ADD_DOCS, err)))
+        return -1;
+    sqlite3_bind_int64(st, 1, annotation_id);
+    sqlite3_bind_int64(st, 2, n);
+    return step_done(c, st, err);
+}
+
+int db_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err)
+{
+    sqlite3_stmt *st;
+    int more = 1;
+
+    while (more) { /* in bounded transactions, like the writes */
+        if (db_begin(c, err) != 0)
+            return -1;
+        if (!(st = stmt(c, STMT_UPLOAD_DISCARD_DOCS, err)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, upload_id);
+        sqlite3_bind_int(st, 2, UPLOAD_DISCARD_ROWS);
+        if (step_done(c, st, err) != 0)
+            goto fail;
+        more = sqlite3_changes(c->h) == UPLOAD_DISCARD_ROWS;
+        if (!more) {
+            if (!(st = stmt(c, STMT_UPLOAD_DELETE, err)))
+                goto fail;
+            sqlite3_bind_int64(st, 1, upload_id);
+            if (step_done(c, st, err) != 0)
+                goto fail;
+        }
+        if (db_commit(c, err) != 0)
+            return -1;
+    }
+    return 0;
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+int db_upload_cleanup(struct db_conn *c, struct err *err)
+{
+    int n = 0;
+
+    for (;;) {
+        sqlite3_stmt *st = stmt(c, STMT_UPLOAD_UNPUBLISHED, err);
+        int64_t id;
+        int rc;
+
+        if (!st)
+            return -1;
+        rc = step_row(c, st, "", err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            err_clear(err);
+            return n;
+        }
+        id = sqlite3_column_int64(st, 0);
+        done(st);
+        if (db_upload_discard(c, id, err) != 0)
+            return -1;
+        n++;
+    }
+}
+
+int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, const void *ctx,
+                     size_t n, struct err *err)
+{
+    int64_t up;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    up = db_upload_open(c, annotation_id, err);
+    if (up < 0 || db_upload_write(c, up, annotation_id, at, ctx, n, err) != 0 ||
+        db_upload_publish(c, up, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return db_commit(c, err);
+}
+
+/* ---- idempotency keys ------------------------------------------------------------ */
+
+#define IDEM_TTL_S (24 * 3600)
+
+void db_idem_release(struct db_idem *r)
+{
+    free(r->request_hash);
+    free(r->location);
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                struct db_idem *out, struct err *err)
+{
+    sqlite3_stmt *st = stmt(c, STMT_IDEM_GET, err);
+
+    memset(out, 0, sizeof(*out));
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, now - IDEM_TTL_S);
+    switch (step_row(c, st, "no such key", err)) {
+    case 0:
+        return 0;
+    case 1:
+        break;
+    default:
+        return -1;
+    }
+    out->request_hash = col_dup(st, 0);
+    out->status = sqlite3_column_int(st, 1);
+    out->location = col_dup(st, 2);
+    out->body = col_dup(st, 3);
+    done(st);
+    if (!out->request_hash || !out->body) {
+        db_idem_release(out);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 1;
+}
+
+int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                const struct db_idem *r, struct err *err)
+{
+    sqlite3_stmt *st;
+
+    if (c->depth == 0) {
+        err_set(err, ERR_INTERNAL, "db_idem_put needs an open transaction");
+        return -1;
+    }
+    if (!(st = stmt(c, STMT_IDEM_PURGE, err))) /* a few expired records each time */
+        return -1;
+    sqlite3_bind_int64(st, 1, now - IDEM_TTL_S);
+    if (step_done(c, st, err) != 0)
+        return -1;
+    if (!(st = stmt(c, STMT_IDEM_PUT, err)))
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    bind_text(st, 2, key);
+    bind_text(st, 3, r->request_hash);
+    sqlite3_bind_int(st, 4, r->status);
+    bind_text(st, 5, r->location);
+    bind_text(st, 6, r->body);
+    sqlite3_bind_int64(st, 7, now);
+    return step_done(c, st, err);
 }
 
 /* ---- models ---------------------------------------------------------------- */
@@ -1110,11 +1485,14 @@ int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, co
     bind_text(st, 6, artifact);
     bind_text(st, 7, now);
     id = insert(c, st, err);
-    if (id > 0 && db_commit(c, err) != 0)
-        id = -1;
+    if (id > 0) {
+        if (db_commit(c, err) != 0) /* a failed commit has ended the transaction */
+            id = -1;
+        db_base_release(&src);
+        return id;
+    }
 out:
-    if (id < 0)
-        db_rollback(c);
+    db_rollback(c);
     db_base_release(&src);
     return id;
 }
@@ -1245,8 +1623,12 @@ int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
     if (!st)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
-    if (step_done(c, st, err) != 0 || db_commit(c, err) != 0)
+    if (step_done(c, st, err) != 0)
         goto fail;
+    if (db_commit(c, err) != 0) { /* a failed commit has ended the transaction */
+        free(art);
+        return -1;
+    }
     *artifact = art;
     return 0;
 fail:

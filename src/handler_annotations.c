@@ -9,7 +9,9 @@
 
 #include "db.h"
 #include "handlers.h"
+#include "idem.h"
 #include "ingest.h"
+#include "log.h"
 #include "problem.h"
 #include "validate.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -34,18 +36,32 @@ void handler_annotations_create(struct request *req, struct response *resp)
         goto out;
     }
     c = db_acquire(req->app->db);
+    if (db_begin(c, &err) != 0)
+        goto fail;
     id = db_annotation_create(c, req->args[0], name, type, language, req->caller.user_id, &err);
     if (id > 0)
         view = db_annotation_get(c, req->args[0], id, &err);
-    db_release(req->app->db, c);
     if (!view) {
-        problem_from_err(resp, &err, req->request_id);
-        goto out;
+        db_rollback(c);
+        goto fail;
     }
     resp->status = 201;
     resp->body = view;
     snprintf(resp->location, sizeof(resp->location), "/projects/%lld/annotations/%lld",
              (long long)req->args[0], (long long)id);
+    if (idem_save(req, c, resp, &err) != 0) {
+        db_rollback(c);
+        goto fail;
+    }
+    if (db_commit(c, &err) != 0)
+        goto fail;
+    db_release(req->app->db, c);
+    goto out;
+fail:
+    db_release(req->app->db, c);
+    response_release(resp);
+    resp->location[0] = '\0';
+    problem_from_err(resp, &err, req->request_id);
 out:
     free(name);
 }
@@ -130,6 +146,7 @@ void handler_annotations_upload(struct request *req, struct response *resp)
     json_t *errors = NULL, *view = NULL;
     struct err err = {0};
     struct db_conn *c;
+    int64_t up;
     size_t n;
 
     if (ingest_finish(u->in, &errors) != 0) {
@@ -138,24 +155,45 @@ void handler_annotations_upload(struct request *req, struct response *resp)
     }
     n = ingest_count(u->in);
     c = db_acquire(req->app->db);
+    /* staged in small transactions, published by one small commit (db.h) */
+    up = db_upload_open(c, req->args[1], &err);
+    if (up < 0)
+        goto fail;
+    if (db_upload_write(c, up, req->args[1], ingest_doc_at, u->in, n, &err) != 0)
+        goto discard;
     if (db_begin(c, &err) != 0)
-        goto fail;
-    for (size_t i = 0; i < n; i++)
-        if (db_document_insert(c, req->args[1], ingest_doc(u->in, i), &err) != 0) {
-            db_rollback(c);
-            goto fail;
-        }
-    if (db_commit(c, &err) != 0)
-        goto fail;
-    view = db_annotation_get(c, req->args[0], req->args[1], &err);
-    if (!view)
-        goto fail;
-    db_release(req->app->db, c);
+        goto discard;
+    if (db_upload_publish(c, up, &err) != 0 ||
+        !(view = db_annotation_get(c, req->args[0], req->args[1], &err))) {
+        db_rollback(c);
+        goto discard;
+    }
     resp->status = 201;
     resp->body = json_pack("{s:I, s:I, s:o}", "annotation_id", (json_int_t)req->args[1],
                            "documents_added", (json_int_t)n, "annotation", view);
+    if (!resp->body) {
+        err_set(&err, ERR_NOMEM, "out of memory");
+        db_rollback(c);
+        goto discard;
+    }
+    if (idem_save(req, c, resp, &err) != 0) {
+        db_rollback(c);
+        goto discard;
+    }
+    if (db_commit(c, &err) != 0)
+        goto discard;
+    db_release(req->app->db, c);
     return;
+discard:
+    {
+        struct err derr = {0};
+
+        if (db_upload_discard(c, up, &derr) != 0) /* else removed at the next start */
+            LOG_ERROR("upload %lld: cannot discard its rows: %s", (long long)up, derr.msg);
+    }
 fail:
     db_release(req->app->db, c);
+    response_release(resp);
+    resp->location[0] = '\0';
     problem_from_err(resp, &err, req->request_id);
 }

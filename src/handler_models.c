@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "handlers.h"
+#include "idem.h"
 #include "log.h"
 #include "pool.h"
 #include "problem.h"
@@ -255,11 +256,13 @@ void handler_models_create(struct request *req, struct response *resp)
                 roles[i] = "test";
             }
         }
-        id = db_model_create(c, &m, &err);
+        /* the model, its answer and the Idempotency-Key record commit together */
+        id = db_begin(c, &err) == 0 ? db_model_create(c, &m, &err) : -1;
         free(ids);
         free(roles);
     }
     if (id < 0) {
+        db_rollback(c);
         if (err.code == ERR_CONFLICT) {
             problem_field(&errors, "name", "%s", err.msg);
             goto invalid;
@@ -267,18 +270,30 @@ void handler_models_create(struct request *req, struct response *resp)
         goto fail_err;
     }
     view = db_model_get(c, req->args[0], id, 0, &err);
-    db_release(req->app->db, c);
-    c = NULL;
-    if (!view)
+    if (!view) {
+        db_rollback(c);
         goto fail_err;
-    if (req->app->pool && pool_submit(req->app->pool, id, &err) != 0)
-        LOG_ERROR("model %lld: cannot queue (%s); it is queued at next start", (long long)id,
-                  err.msg);
+    }
     resp->status = 201;
     resp->body = view;
     snprintf(resp->location, sizeof(resp->location), "/projects/%lld/models/%lld",
              (long long)req->args[0], (long long)id);
+    if (idem_save(req, c, resp, &err) != 0) {
+        db_rollback(c);
+        goto fail_resp;
+    }
+    if (db_commit(c, &err) != 0)
+        goto fail_resp;
+    db_release(req->app->db, c);
+    c = NULL;
+    if (req->app->pool && pool_submit(req->app->pool, id, &err) != 0)
+        LOG_ERROR("model %lld: cannot queue (%s); it is queued at next start", (long long)id,
+                  err.msg);
     goto out;
+fail_resp:
+    response_release(resp);
+    resp->location[0] = '\0';
+    goto fail_err;
 invalid:
     problem_validation(resp, errors);
     errors = NULL;

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "idem.h"
 #include "log.h"
 #include "problem.h"
 #include "router.h"
@@ -353,6 +354,8 @@ headers:
     }
     if (r->allow[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->replayed)
+        MHD_add_response_header(mr, "Idempotent-Replayed", "true");
     if (r->www_authenticate)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 r->www_authenticate == 2
@@ -362,12 +365,13 @@ headers:
         MHD_add_response_header(mr, "Access-Control-Allow-Origin",
                                 ctx->srv->app->cfg->cors_origin);
         MHD_add_response_header(mr, "Access-Control-Expose-Headers",
-                                "Location, X-Request-Id, WWW-Authenticate, Allow, Retry-After");
+                                "Location, X-Request-Id, WWW-Authenticate, Allow, Retry-After, "
+                                "Idempotent-Replayed");
         MHD_add_response_header(mr, "Vary", "Origin");
         if (ctx->preflight) {
             MHD_add_response_header(mr, "Access-Control-Allow-Methods", r->allow);
             MHD_add_response_header(mr, "Access-Control-Allow-Headers",
-                                    "Authorization, Content-Type");
+                                    "Authorization, Content-Type, Idempotency-Key");
             MHD_add_response_header(mr, "Access-Control-Max-Age", "600");
         }
     }
@@ -445,6 +449,10 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
             return 1;
         }
     }
+    if ((ctx->route->flags & ROUTE_IDEMPOTENT) &&
+        idem_open(req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
+                  &ctx->resp) != 0)
+        return 1;
     if (ctx->route->stream) {
         int64_t n;
         /* the upload budget bounds the memory of uploads in flight: a body
@@ -469,6 +477,7 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
     ctx->has_body = 1;
     if (ctx->too_large)
         return;
+    idem_feed(&ctx->req, data, size);
     if (ctx->len + size > ctx->limit) {
         ctx->too_large = 1;
         return;
@@ -552,8 +561,11 @@ static void finish(struct rctx *ctx)
         }
         req->body = body;
     }
+    if (idem_replay(req, &ctx->resp)) /* a retry: the stored answer, or 422 */
+        goto out;
     ctx->resp.status = 200;
     ctx->route->handler(req, &ctx->resp);
+out:
     req->body = NULL;
     json_decref(body);
 }
@@ -889,6 +901,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (ctx->req.stream && ctx->route && ctx->route->stream)
         ctx->route->stream->close(ctx->req.stream);
+    idem_close(&ctx->req);
     response_release(&ctx->resp);
     free(ctx->req.caller.user_name);
     free(ctx->buf);

@@ -479,3 +479,8 @@ const struct db_doc *ingest_doc(const struct ingest *in, size_t i)
 {
     return &in->docs[i].d;
 }
+
+const struct db_doc *ingest_doc_at(const void *in, size_t i)
+{
+    return ingest_doc(in, i);
+}

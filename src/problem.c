@@ -20,6 +20,7 @@ static const char *status_title(int status)
     case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
@@ -100,6 +101,20 @@ void problem_set(struct response *resp, int status, const char *fmt, ...)
     va_end(ap);
     utf8_repair(detail);
     fill(resp, status, detail);
+}
+
+void problem_typed(struct response *resp, int status, const char *type, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    utf8_repair(detail);
+    fill(resp, status, detail);
+    if (resp->body)
+        json_object_set_new(resp->body, "type", json_string(type));
 }
 
 void problem_from_err(struct response *resp, const struct err *err, const char *request_id)

@@ -26,6 +26,7 @@ static const char *const media_docs[] = {"application/json", "application/x-ndjs
 #define P ROUTE_PROJECT
 #define W ROUTE_WRITE
 #define J ROUTE_JSON
+#define I ROUTE_IDEMPOTENT
 
 static const struct route routes[] = {
     {"GET", "/openapi.json", ROLE_NONE, ROUTE_PUBLIC, handler_meta_openapi_json, NULL, NULL},
@@ -36,14 +37,16 @@ static const struct route routes[] = {
     {"GET", "/metrics", ROLE_NONE, ROUTE_PUBLIC, handler_meta_metrics, NULL, NULL},
     {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
-    {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J, handler_annotations_create,
+    {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J | I,
+     handler_annotations_create,
      NULL, media_json},
     {"GET", "/projects/{id}/annotations/{id}", ROLE_VIEWER, P, handler_annotations_get, NULL,
      NULL},
-    {"POST", "/projects/{id}/annotations/{id}/documents", ROLE_ANNOTATOR, P | W | ROUTE_STREAM,
+    {"POST", "/projects/{id}/annotations/{id}/documents", ROLE_ANNOTATOR,
+     P | W | I | ROUTE_STREAM,
      handler_annotations_upload, &handler_annotations_upload_stream, media_docs},
     {"GET", "/projects/{id}/models", ROLE_VIEWER, P, handler_models_list, NULL, NULL},
-    {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J, handler_models_create, NULL,
+    {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J | I, handler_models_create, NULL,
      media_json},
     {"GET", "/projects/{id}/models/{id}", ROLE_VIEWER, P, handler_models_get, NULL, NULL},
     {"GET", "/projects/{id}/models/{id}/events", ROLE_VIEWER, P, handler_models_events, NULL,

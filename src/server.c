@@ -22,6 +22,8 @@
 
 #include "db.h"
 #include "http.h"
+#include "idem.h"
+#include "log.h"
 #include "pool.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
@@ -90,6 +92,22 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 1, err);
     if (!s->app.db)
         goto fail;
+    {
+        /* uploads a crash or a stop cut short left invisible rows behind */
+        struct db_conn *c = db_acquire(s->app.db);
+        int n = db_upload_cleanup(c, err);
+
+        db_release(s->app.db, c);
+        if (n < 0)
+            goto fail;
+        if (n > 0)
+            LOG_INFO("removed the rows of %d unfinished upload(s)", n);
+    }
+    s->app.idem = idem_registry_new();
+    if (!s->app.idem) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     s->app.pool = pool_start(&s->app, cfg->workers, err);
     if (!s->app.pool)
         goto fail;
@@ -114,6 +132,7 @@ void server_stop(struct server *s)
     http_stop(s->http);
     pool_stop(s->app.pool);
     db_close(s->app.db);
+    idem_registry_free(s->app.idem);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s);

@@ -120,6 +120,11 @@ START_TEST(test_model_name_unique_in_workspace)
 }
 END_TEST
 
+static const struct db_doc *doc_at(const void *ctx, size_t i)
+{
+    return (const struct db_doc *)ctx + i;
+}
+
 /* ":memory:" is a database per connection in SQLite: a pool of several would
  * hand out connections that were never migrated. */
 /* The label inventory is counted at insert time, and migration 0002's backfill
@@ -160,10 +165,8 @@ START_TEST(test_label_inventory_and_backfill)
     pr = db_project_create(c, ws, "p", &err);
     s1 = db_annotation_create(c, pr, "absa", "ABSA", "en", 0, &err);
     s2 = db_annotation_create(c, pr, "cl", "CLASSLABEL", "en", 0, &err);
-    ck_assert_int_eq(db_begin(c, &err), 0);
-    for (size_t i = 0; i < 4; i++)
-        ck_assert_int_eq(db_document_insert(c, i < 2 ? s1 : s2, &docs[i], &err), 0);
-    ck_assert_int_eq(db_commit(c, &err), 0);
+    ck_assert_int_eq(db_documents_add(c, s1, doc_at, docs, 2, &err), 0);
+    ck_assert_int_eq(db_documents_add(c, s2, doc_at, docs + 2, 2, &err), 0);
     db_release(db, c);
     db_close(db);
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)

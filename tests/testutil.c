@@ -267,8 +267,8 @@ int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const
     ck_assert_int_eq(db_begin(c, &err), 0);
     id = db_annotation_create(c, project, name, type, lang, 0, &err);
     ck_assert_msg(id > 0, "%s", err.msg);
-    for (size_t i = 0; i < ingest_count(in); i++)
-        ck_assert_int_eq(db_document_insert(c, id, ingest_doc(in, i), &err), 0);
+    ck_assert_msg(db_documents_add(c, id, ingest_doc_at, in, ingest_count(in), &err) == 0, "%s",
+                  err.msg);
     ck_assert_int_eq(db_commit(c, &err), 0);
     ingest_free(in);
     db_release(db, c);
