@@ -17,8 +17,8 @@
  * Answers of requests whose work did not commit (validation errors, 5xx) are
  * not stored: a retry does the request again.
  *
- * Key syntax: 1 to 255 visible ASCII characters, bare or as a quoted
- * structured-field string ("..."); anything else is 400.
+ * Key syntax: 1 to 255 visible ASCII characters other than " and \, bare or quoted
+ * as a structured-field string ("..."); anything else is 400.
  *
  * Thread-safety: the registry is thread-safe; a struct idem belongs to one
  * request.

@@ -13,6 +13,10 @@
  * other keys are ignored. CLASS needs class (or labels with exactly one entry),
  * LABEL needs labels, CLASSLABEL both, ABSA needs aspects (may be empty).
  *
+ * Documents can be taken as they come (an upload writes them in batches):
+ * ingest_pending / ingest_doc give the documents parsed since the last
+ * ingest_drop_pending, which frees them; ingest_count still counts them all.
+ *
  * Thread-safety: one struct ingest per thread.
  */
 #ifndef MODELD_INGEST_H
@@ -44,8 +48,15 @@ void ingest_feed(struct ingest *in, const char *data, size_t len);
  */
 int ingest_finish(struct ingest *in, json_t **errors);
 
+/* Valid documents so far (pending and dropped). */
 size_t ingest_count(const struct ingest *in);
-/* The i-th validated document (borrowed, valid until ingest_free). */
+/* Documents parsed since the last drop; *bytes (may be NULL) their memory. */
+size_t ingest_pending(const struct ingest *in, size_t *bytes);
+/* 1 while no document was invalid (after the first error none are kept). */
+int ingest_valid_so_far(const struct ingest *in);
+/* Free the pending documents (they have been written). */
+void ingest_drop_pending(struct ingest *in);
+/* The i-th pending document (borrowed, valid until the next drop or ingest_free). */
 const struct db_doc *ingest_doc(const struct ingest *in, size_t i);
 /* The same as a db_doc_at_fn (ctx is the struct ingest). */
 const struct db_doc *ingest_doc_at(const void *in, size_t i);

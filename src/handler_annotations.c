@@ -89,8 +89,25 @@ void handler_annotations_get(struct request *req, struct response *resp)
 
 /* ---- streamed upload ---------------------------------------------------------- */
 
+/*
+ * Documents are validated as the body arrives and written in batches as
+ * staged rows (db.h) whenever UPLOAD_FLUSH_DOCS documents or
+ * UPLOAD_FLUSH_BYTES of them are pending, then dropped from memory: an
+ * upload holds one batch, whatever its size, and no transaction lasts longer
+ * than one batch. The handler publishes them with one small commit once the
+ * whole body was valid; an invalid, cut or failed upload has its staged rows
+ * discarded when the request ends (or, after a crash, at the next start).
+ */
+#define UPLOAD_FLUSH_DOCS 2000
+#define UPLOAD_FLUSH_BYTES ((size_t)2 << 20)
+
 struct upload {
+    struct app *app;
+    int64_t annotation_id;
     struct ingest *in;
+    int64_t up; /* staged upload id, 0 before the first batch */
+    int failed; /* a batch could not be written: err says why */
+    int published;
     struct err err;
 };
 
@@ -116,15 +133,51 @@ static void *upload_open(struct request *req, struct response *resp)
         free(u);
         return NULL;
     }
+    u->app = req->app;
+    u->annotation_id = req->args[1];
     return u;
+}
+
+/* Write the pending documents as staged rows and forget them. */
+static int upload_flush(struct upload *u)
+{
+    struct db_conn *c;
+    size_t n = ingest_pending(u->in, NULL);
+    int rc = 0;
+
+    if (u->failed)
+        return -1;
+    if (n == 0)
+        return 0;
+    c = db_acquire(u->app->db);
+    if (!u->up)
+        u->up = db_upload_open(c, u->annotation_id, &u->err);
+    if (u->up < 0) {
+        u->up = 0;
+        rc = -1;
+    } else {
+        rc = db_upload_write(c, u->up, u->annotation_id, ingest_doc_at, u->in, n, &u->err);
+    }
+    db_release(u->app->db, c);
+    if (rc != 0) {
+        u->failed = 1;
+        return -1;
+    }
+    ingest_drop_pending(u->in);
+    return 0;
 }
 
 static void upload_feed(void *state, const char *data, size_t len)
 {
     struct upload *u = state;
+    size_t bytes;
 
-    if (u->in)
-        ingest_feed(u->in, data, len);
+    if (!u->in)
+        return;
+    ingest_feed(u->in, data, len);
+    if (!u->failed && ingest_valid_so_far(u->in) &&
+        (ingest_pending(u->in, &bytes) >= UPLOAD_FLUSH_DOCS || bytes >= UPLOAD_FLUSH_BYTES))
+        upload_flush(u);
 }
 
 static void upload_close(void *state)
@@ -133,6 +186,14 @@ static void upload_close(void *state)
 
     if (!u)
         return;
+    if (u->up > 0 && !u->published) {
+        struct db_conn *c = db_acquire(u->app->db);
+        struct err err = {0};
+
+        if (db_upload_discard(c, u->up, &err) != 0) /* else removed at the next start */
+            LOG_ERROR("upload %lld: cannot discard its rows: %s", (long long)u->up, err.msg);
+        db_release(u->app->db, c);
+    }
     ingest_free(u->in);
     free(u);
 }
@@ -146,51 +207,41 @@ void handler_annotations_upload(struct request *req, struct response *resp)
     json_t *errors = NULL, *view = NULL;
     struct err err = {0};
     struct db_conn *c;
-    int64_t up;
-    size_t n;
 
-    if (ingest_finish(u->in, &errors) != 0) {
+    if (ingest_finish(u->in, &errors) != 0) { /* upload_close discards what was staged */
         problem_validation(resp, errors);
         return;
     }
-    n = ingest_count(u->in);
+    if (upload_flush(u) != 0) {
+        problem_from_err(resp, &u->err, req->request_id);
+        return;
+    }
     c = db_acquire(req->app->db);
-    /* staged in small transactions, published by one small commit (db.h) */
-    up = db_upload_open(c, req->args[1], &err);
-    if (up < 0)
-        goto fail;
-    if (db_upload_write(c, up, req->args[1], ingest_doc_at, u->in, n, &err) != 0)
-        goto discard;
     if (db_begin(c, &err) != 0)
-        goto discard;
-    if (db_upload_publish(c, up, &err) != 0 ||
+        goto fail;
+    if (db_upload_publish(c, u->up, &err) != 0 ||
         !(view = db_annotation_get(c, req->args[0], req->args[1], &err))) {
         db_rollback(c);
-        goto discard;
+        goto fail;
     }
     resp->status = 201;
     resp->body = json_pack("{s:I, s:I, s:o}", "annotation_id", (json_int_t)req->args[1],
-                           "documents_added", (json_int_t)n, "annotation", view);
+                           "documents_added", (json_int_t)ingest_count(u->in), "annotation",
+                           view);
     if (!resp->body) {
         err_set(&err, ERR_NOMEM, "out of memory");
         db_rollback(c);
-        goto discard;
+        goto fail;
     }
     if (idem_save(req, c, resp, &err) != 0) {
         db_rollback(c);
-        goto discard;
+        goto fail;
     }
     if (db_commit(c, &err) != 0)
-        goto discard;
+        goto fail;
+    u->published = 1;
     db_release(req->app->db, c);
     return;
-discard:
-    {
-        struct err derr = {0};
-
-        if (db_upload_discard(c, up, &derr) != 0) /* else removed at the next start */
-            LOG_ERROR("upload %lld: cannot discard its rows: %s", (long long)up, derr.msg);
-    }
 fail:
     db_release(req->app->db, c);
     response_release(resp);

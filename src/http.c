@@ -67,7 +67,7 @@ struct http_server {
     pthread_cond_t sse_cv;
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
-    atomic_llong upload_reserved; /* upload bytes in flight (the --upload-budget in use) */
+    atomic_llong upload_reserved; /* upload memory reserved (the --upload-budget in use) */
     char *tls_cert, *tls_key;     /* PEM texts (MHD keeps pointers to them while it runs) */
     /* Open connections, for the request-head deadline (see conn_watchdog). */
     pthread_mutex_t conn_mu;
@@ -80,10 +80,14 @@ struct http_server {
     pthread_t waker;
 };
 
-/* Default of --upload-budget (MiB of upload bodies in flight) and the
- * Retry-After of the 503 past it. */
+/* Default of --upload-budget (MiB of upload memory in flight) and the
+ * Retry-After of the 503 past it. An upload holds at most its connection
+ * buffer, one document being parsed (ingest.h: 4 MiB at most) and one batch
+ * of parsed documents (2 MiB of strings, handler_annotations.c) whatever
+ * its size: it reserves its body size up to HTTP_UPLOAD_WORKING. */
 #define HTTP_UPLOAD_BUDGET_MIB 256
 #define HTTP_UPLOAD_RETRY_S 5
+#define HTTP_UPLOAD_WORKING ((long long)8 << 20)
 
 /* Defaults of --head-timeout, --max-connections, --max-connections-per-ip. */
 #define HTTP_HEAD_TIMEOUT_S 10.0
@@ -457,7 +461,8 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
         int64_t n;
         /* the upload budget bounds the memory of uploads in flight: a body
          * that would pass it is refused before it is read */
-        if (clen && util_parse_i64(clen, 0, INT64_MAX, &n) == 0 && !budget_take(ctx, n)) {
+        if (clen && util_parse_i64(clen, 0, INT64_MAX, &n) == 0 &&
+            !budget_take(ctx, n < HTTP_UPLOAD_WORKING ? n : HTTP_UPLOAD_WORKING)) {
             problem_set(&ctx->resp, 503, "Too many uploads are in flight; retry in a few seconds.");
             ctx->resp.retry_after = HTTP_UPLOAD_RETRY_S;
             return 1;
@@ -484,8 +489,11 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
     }
     if (ctx->route->stream) {
         /* a body without Content-Length takes its budget as it comes */
-        if (ctx->len + size > (size_t)ctx->reserved &&
-            !budget_take(ctx, (long long)(ctx->len + size) - ctx->reserved)) {
+        long long want = (long long)(ctx->len + size);
+
+        if (want > HTTP_UPLOAD_WORKING)
+            want = HTTP_UPLOAD_WORKING;
+        if (want > ctx->reserved && !budget_take(ctx, want - ctx->reserved)) {
             ctx->too_large = 1;
             ctx->over_budget = 1;
             return;
@@ -566,6 +574,9 @@ static void finish(struct rctx *ctx)
     ctx->resp.status = 200;
     ctx->route->handler(req, &ctx->resp);
 out:
+    /* the answer is decided (and its record committed): the key is free for
+     * a retry as soon as the client can have read it */
+    idem_close(req);
     req->body = NULL;
     json_decref(body);
 }

@@ -77,22 +77,21 @@ static void registry_give(struct idem_registry *r, struct held *h)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* The key of a header value into out: bare visible ASCII, or an sf-string. */
+/* The key of a header value into out: visible ASCII but '"' and '\\', bare
+ * or quoted as a structured-field string (which then needs no escapes). */
 static int parse_key(const char *v, char out[IDEM_KEY_MAX + 1])
 {
-    size_t n = strlen(v), i = 0;
+    size_t n = strlen(v);
 
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
         v++;
         n -= 2;
-        for (i = 0; i < n; i++) /* no escapes: a key needs none */
-            if (v[i] == '"' || v[i] == '\\')
-                return -1;
     }
     if (n == 0 || n > IDEM_KEY_MAX)
         return -1;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e || v[i] == '"' ||
+            v[i] == '\\')
             return -1;
     memcpy(out, v, n);
     out[n] = '\0';

@@ -41,8 +41,10 @@ struct ingest {
     size_t line;  /* line number (lines) */
     int syntax_error;
     /* results */
-    struct doc_store *docs;
+    struct doc_store *docs; /* the pending documents (not taken by ingest_drop_pending) */
     size_t n, ncap;
+    size_t pending_bytes; /* their string bytes */
+    size_t dropped;       /* valid documents already taken */
     json_t *errors;
     size_t n_errors;
 };
@@ -75,10 +77,8 @@ struct ingest *ingest_new(const char *type)
     return in;
 }
 
-void ingest_free(struct ingest *in)
+static void free_pending(struct ingest *in)
 {
-    if (!in)
-        return;
     for (size_t i = 0; i < in->n; i++) {
         free(in->docs[i].external_id);
         free(in->docs[i].text);
@@ -86,6 +86,15 @@ void ingest_free(struct ingest *in)
         free(in->docs[i].labels);
         free(in->docs[i].aspects);
     }
+    in->n = 0;
+    in->pending_bytes = 0;
+}
+
+void ingest_free(struct ingest *in)
+{
+    if (!in)
+        return;
+    free_pending(in);
     free(in->docs);
     free(in->buf);
     json_decref(in->errors);
@@ -287,6 +296,9 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     s.d.labels = s.labels;
     s.d.aspects = s.aspects;
     in->docs[in->n++] = s;
+    in->pending_bytes += strlen(s.text) + (s.external_id ? strlen(s.external_id) : 0) +
+                         (s.cls ? strlen(s.cls) : 0) + (s.labels ? strlen(s.labels) : 0) +
+                         (s.aspects ? strlen(s.aspects) : 0) + sizeof(s);
     return;
 nomem:
     free(s.text);
@@ -457,7 +469,7 @@ int ingest_finish(struct ingest *in, json_t **errors)
     } else if (in->mode == MODE_ARRAY && in->as != A_DONE && !in->syntax_error) {
         array_syntax(in, "the JSON array is not closed with ']'");
     }
-    if (in->n_errors == 0 && in->n == 0)
+    if (in->n_errors == 0 && in->n + in->dropped == 0)
         add_error(in, "body", "contains no documents");
     if (in->n_errors > INGEST_MAX_ERRORS)
         problem_field(&in->errors, "body", "%zu more invalid documents not listed",
@@ -472,7 +484,25 @@ int ingest_finish(struct ingest *in, json_t **errors)
 
 size_t ingest_count(const struct ingest *in)
 {
+    return in->dropped + in->n;
+}
+
+size_t ingest_pending(const struct ingest *in, size_t *bytes)
+{
+    if (bytes)
+        *bytes = in->pending_bytes;
     return in->n;
+}
+
+int ingest_valid_so_far(const struct ingest *in)
+{
+    return in->n_errors == 0;
+}
+
+void ingest_drop_pending(struct ingest *in)
+{
+    in->dropped += in->n;
+    free_pending(in);
 }
 
 const struct db_doc *ingest_doc(const struct ingest *in, size_t i)

@@ -324,6 +324,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     header_value(ptr, n, "Allow", r->allow, sizeof(r->allow));
     header_value(ptr, n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
     header_value(ptr, n, "Retry-After", r->retry_after, sizeof(r->retry_after));
+    header_value(ptr, n, "Idempotent-Replayed", r->replayed, sizeof(r->replayed));
     header_value(ptr, n, "Access-Control-Allow-Origin", r->cors_origin, sizeof(r->cors_origin));
     header_value(ptr, n, "Access-Control-Allow-Methods", r->cors_methods,
                  sizeof(r->cors_methods));
@@ -414,6 +415,20 @@ int thttp_try(struct tserver *ts, const char *method, const char *path, const ch
 {
     return request(ts, method, path, token, NULL, NULL, NULL, NULL, -1, out) == CURLE_OK ? 0
                                                                                       : -1;
+}
+
+void thttp_key(struct tserver *ts, const char *method, const char *path, const char *token,
+               const char *content_type, const char *key, const char *body, struct tresp *out)
+{
+    char hdr[1024];
+    const char *headers[] = {hdr, NULL};
+    CURLcode rc;
+
+    /* "Name;" is how curl sends a header with an empty value */
+    snprintf(hdr, sizeof(hdr), key && *key ? "Idempotency-Key: %s" : "Idempotency-Key;",
+             key ? key : "");
+    rc = request(ts, method, path, token, content_type, key ? headers : NULL, body, NULL, -1, out);
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
 }
 
 void thttp_headers(struct tserver *ts, const char *method, const char *path,

@@ -77,6 +77,7 @@ struct tresp {
     char cors_origin[256];  /* Access-Control-Allow-Origin */
     char cors_methods[128]; /* Access-Control-Allow-Methods */
     char retry_after[32];
+    char replayed[16]; /* Idempotent-Replayed */
 };
 void tresp_release(struct tresp *r);
 
@@ -105,6 +106,10 @@ int thttp_try(struct tserver *ts, const char *method, const char *path, const ch
 /* Request with extra raw header lines (NULL-terminated; e.g. "Authorization: Basic x"). */
 void thttp_headers(struct tserver *ts, const char *method, const char *path,
                    const char *const *headers, const char *body, struct tresp *out);
+
+/* thttp with an Idempotency-Key header (key NULL: none). */
+void thttp_key(struct tserver *ts, const char *method, const char *path, const char *token,
+               const char *content_type, const char *key, const char *body, struct tresp *out);
 
 /* The message of the first error of a 400 problem for field, or NULL. */
 const char *terror(const struct tresp *r, const char *field);
