@@ -313,6 +313,26 @@ START_TEST(test_routes_in_document)
         ck_assert_msg(json_is_object(op), "route %s %s: %s has no %s operation",
                       routes[i].method, routes[i].pattern, path, method);
         operation_check(doc, &routes[i], path, item, op);
+        /* Idempotency-Key is documented exactly where the router honours it */
+        {
+            json_t *params = json_object_get(op, "parameters"), *prm;
+            size_t k;
+            int documented = 0;
+
+            json_array_foreach(params, k, prm)
+            {
+                const char *ref = json_string_value(json_object_get(prm, "$ref"));
+                if (ref && strcmp(ref, "#/components/parameters/IdempotencyKey") == 0)
+                    documented = 1;
+            }
+            ck_assert_msg(documented == !!(routes[i].flags & ROUTE_IDEMPOTENT),
+                          "%s %s: Idempotency-Key %s", routes[i].method, path,
+                          documented ? "documented but not honoured" : "honoured but not documented");
+            if (documented)
+                ck_assert_msg(json_object_get(json_object_get(op, "responses"), "422") &&
+                                  json_object_get(json_object_get(op, "responses"), "409"),
+                              "%s %s: no 409/422 for Idempotency-Key", routes[i].method, path);
+        }
     }
     json_decref(doc);
 }
