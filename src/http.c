@@ -124,7 +124,6 @@ struct rctx {
     size_t drained; /* body bytes discarded after an early answer */
     int close;      /* answer with Connection: close (bad framing) */
     long long reserved; /* bytes of the upload budget this request holds */
-    int over_budget;    /* the upload budget was exhausted while the body came in */
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -387,12 +386,18 @@ headers:
 /* Take n more bytes of the upload budget for ctx: 1, or 0 when that would
  * pass --upload-budget (nothing taken then). The budget is also what the
  * upload gauges of /metrics report. */
+static long long budget_total(const struct rctx *ctx)
+{
+    return (long long)(ctx->srv->app->cfg->upload_budget_mib > 0
+                           ? ctx->srv->app->cfg->upload_budget_mib
+                           : HTTP_UPLOAD_BUDGET_MIB)
+           << 20;
+}
+
 static int budget_take(struct rctx *ctx, long long n)
 {
-    long long budget = (long long)(ctx->srv->app->cfg->upload_budget_mib > 0
-                                       ? ctx->srv->app->cfg->upload_budget_mib
-                                       : HTTP_UPLOAD_BUDGET_MIB)
-                       << 20;
+    long long budget = budget_total(ctx);
+
     if (atomic_fetch_add(&ctx->srv->upload_reserved, n) + n > budget) {
         atomic_fetch_sub(&ctx->srv->upload_reserved, n);
         return 0;
@@ -459,10 +464,19 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
         return 1;
     if (ctx->route->stream) {
         int64_t n;
-        /* the upload budget bounds the memory of uploads in flight: a body
-         * that would pass it is refused before it is read */
-        if (clen && util_parse_i64(clen, 0, INT64_MAX, &n) == 0 &&
-            !budget_take(ctx, n < HTTP_UPLOAD_WORKING ? n : HTTP_UPLOAD_WORKING)) {
+        /* the upload budget bounds the memory of uploads in flight: each
+         * reserves what it can hold at once (its body size, at most
+         * HTTP_UPLOAD_WORKING; a chunked one that much) before its body is
+         * read, so the uploads admitted always finish and the others are
+         * refused at once */
+        long long want = HTTP_UPLOAD_WORKING;
+
+        if (want > budget_total(ctx)) /* a budget below one working set: one at a time */
+            want = budget_total(ctx);
+
+        if (clen && util_parse_i64(clen, 0, INT64_MAX, &n) == 0 && n < want)
+            want = n;
+        if (!budget_take(ctx, want)) {
             problem_set(&ctx->resp, 503, "Too many uploads are in flight; retry in a few seconds.");
             ctx->resp.retry_after = HTTP_UPLOAD_RETRY_S;
             return 1;
@@ -488,16 +502,6 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
         return;
     }
     if (ctx->route->stream) {
-        /* a body without Content-Length takes its budget as it comes */
-        long long want = (long long)(ctx->len + size);
-
-        if (want > HTTP_UPLOAD_WORKING)
-            want = HTTP_UPLOAD_WORKING;
-        if (want > ctx->reserved && !budget_take(ctx, want - ctx->reserved)) {
-            ctx->too_large = 1;
-            ctx->over_budget = 1;
-            return;
-        }
         ctx->len += size;
         ctx->route->stream->feed(ctx->req.stream, data, size);
         return;
@@ -529,11 +533,6 @@ static void finish(struct rctx *ctx)
 
     if (ctx->oom) {
         problem_set(&ctx->resp, 503, "The server is out of memory; retry later.");
-        return;
-    }
-    if (ctx->over_budget) {
-        problem_set(&ctx->resp, 503, "Too many uploads are in flight; retry in a few seconds.");
-        ctx->resp.retry_after = HTTP_UPLOAD_RETRY_S;
         return;
     }
     if (ctx->too_large) {

@@ -405,6 +405,21 @@ START_TEST(test_upload_budget)
     ck_assert_msg(strncmp(r.buf, "HTTP/1.1 503", 12) == 0, "upload B past the budget:\n%.300s",
                   r.buf);
     ck_assert_msg(strstr(r.buf, "Retry-After: 5"), "no Retry-After:\n%.300s", r.buf);
+    /* a chunked upload reserves a whole working set (here the whole budget): refused at once */
+    char chunked[1024];
+    int cl;
+    {
+        cl = snprintf(chunked, sizeof chunked,
+                          "POST /projects/%lld/annotations/%lld/documents HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
+                          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                          "25\r\n{\"text\":\"good pizza\",\"class\":\"food\"}\n\r\n0\r\n\r\n",
+                          (long long)a.pr, (long long)s, a.annot);
+        struct raw rc;
+        raw_exchange(&a.ts, chunked, (size_t)cl, &rc);
+        ck_assert_msg(strncmp(rc.buf, "HTTP/1.1 503", 12) == 0, "chunked past the budget:\n%.300s",
+                      rc.buf);
+    }
     /* A completes */
     ck_assert_int_eq(send(fa, ba + la / 2, la - la / 2, MSG_NOSIGNAL), (ssize_t)(la - la / 2));
     struct raw ra;
@@ -418,10 +433,13 @@ START_TEST(test_upload_budget)
     tapi_sleep(0.2);
     raw_exchange(&a.ts, req, (size_t)hl + lb, &r);
     ck_assert_msg(strncmp(r.buf, "HTTP/1.1 201", 12) == 0, "upload B after A:\n%.300s", r.buf);
+    tapi_sleep(0.2);
+    raw_exchange(&a.ts, chunked, (size_t)cl, &r);
+    ck_assert_msg(strncmp(r.buf, "HTTP/1.1 201", 12) == 0, "chunked upload alone:\n%.300s", r.buf);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM documents WHERE annotation_id = %lld",
              (long long)s);
-    ck_assert_int_eq(tsql_int(&a.ts, sql), 7500 + 3500);
+    ck_assert_int_eq(tsql_int(&a.ts, sql), 7500 + 3500 + 1); /* A, B and the chunked one */
     free(req);
     free(ba);
     free(bb);
