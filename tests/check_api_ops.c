@@ -284,7 +284,6 @@ START_TEST(test_delete_training_cancels)
     tapi_start(&a, 1);
     jsonl = tapi_shared_lines("germeval2018_de.jsonl", 4000);
     if (!jsonl) {
-        fprintf(stderr, "skipped: germeval2018_de.jsonl not in MODELD_DATA\n");
         tserver_cleanup(&a.ts);
         return;
     }

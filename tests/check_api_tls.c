@@ -26,7 +26,7 @@ START_TEST(test_https)
     char cert[400], key[400], cmd[1200], url[128];
 
     if (system("command -v openssl >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "skipped: TLS (no openssl to make a test certificate)\n");
+        tskip_needed("TLS (no openssl to make a test certificate)");
         return;
     }
     tapi_start(&a, 1);

@@ -391,7 +391,6 @@ static int64_t big_session(struct tapi *a, size_t max_lines)
     char *jsonl = tapi_shared_lines(BIG_FILE, max_lines);
 
     if (!jsonl) {
-        fprintf(stderr, "skipped: %s not in MODELD_DATA\n", BIG_FILE);
         return 0;
     }
     return tapi_session(a, "big", "CLASS", "de", jsonl);
@@ -787,7 +786,8 @@ START_TEST(test_kill9_restart)
     char *jsonl = tapi_shared_lines(BIG_FILE, 4000);
 
     if (!jsonl || access(getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld", X_OK)) {
-        fprintf(stderr, "skipped: kill -9 test needs %s and MODELD_BIN\n", BIG_FILE);
+        if (jsonl)
+            tskip_needed("kill -9 test needs MODELD_BIN");
         free(jsonl);
         return;
     }
@@ -863,7 +863,7 @@ START_TEST(test_second_daemon_refused)
     sqlite3 *db = NULL;
 
     if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "skipped: no MODELD_BIN\n");
+        tskip_needed("no MODELD_BIN");
         return;
     }
     tapi_start(&a, 1);

@@ -3,19 +3,61 @@
  * The one Check runner: runs every suite (the list is generated at build
  * time from the `Suite *X_suite(void)` definitions in tests/check_*.c).
  * CK_RUN_SUITE=name runs only that suite.
+ *
+ * Check has no "skipped" result: tests that cannot run append their reason to
+ * the file MODELD_SKIP_LOG (tskip in testutil.h; tests run in forked
+ * children, so a file is how they tell the runner), and the runner ends with
+ * "N skipped" and the reasons.
  */
 #include <check.h>
 #include <curl/curl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "suites_gen.h"
 
+/* Print each distinct reason with its count, then "N skipped"; remove the log. */
+static void report_skips(const char *path)
+{
+    char lines[64][512];
+    int counts[64] = {0}, distinct = 0, total = 0;
+    char line[512];
+    FILE *f = fopen(path, "r");
+
+    while (f && fgets(line, sizeof line, f)) {
+        int i;
+
+        line[strcspn(line, "\n")] = '\0';
+        total++;
+        for (i = 0; i < distinct && strcmp(lines[i], line) != 0; i++)
+            ;
+        if (i == distinct && distinct < 64)
+            snprintf(lines[distinct++], sizeof lines[0], "%s", line);
+        if (i < 64)
+            counts[i]++;
+    }
+    if (f)
+        fclose(f);
+    unlink(path);
+    for (int i = 0; i < distinct; i++)
+        printf("skipped %dx: %s\n", counts[i], lines[i]);
+    printf("%d skipped\n", total); /* the closing line */
+}
+
 int main(void)
 {
     SRunner *sr = srunner_create(NULL);
-    int failed;
+    char skips[] = "/tmp/modeld-skips.XXXXXX";
+    int failed, fd = mkstemp(skips);
+
+    if (fd < 0)
+        return 2;
+    close(fd);
+    setenv("MODELD_SKIP_LOG", skips, 1);
 
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_ALL) != 0)
         return 2;
@@ -26,6 +68,7 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    report_skips(skips);
     curl_global_cleanup();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -31,7 +31,7 @@ static int stress_enabled(void)
 {
     if (getenv("MODELD_STRESS"))
         return 1;
-    fprintf(stderr, "skipped: stress checks (run them with make stress)\n");
+    tskip("stress checks (run them with make stress)");
     return 0;
 }
 
@@ -139,7 +139,6 @@ START_TEST(test_memory_returns_after_training)
     tapi_start(&a, 1);
     char *lines = tapi_shared_lines("spamassassin_en.jsonl", 4000);
     if (!lines) {
-        fprintf(stderr, "skipped: memory after training (no spamassassin_en.jsonl)\n");
         tserver_cleanup(&a.ts);
         return;
     }

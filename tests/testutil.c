@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,12 +564,53 @@ int trun(const char *const *args, char *out, size_t outlen)
     return trun2(args, out, outlen, NULL, 0);
 }
 
+static void skip_record(const char *reason)
+{
+    const char *log = getenv("MODELD_SKIP_LOG");
+    int fd;
+
+    fprintf(stderr, "skipped: %s\n", reason);
+    if (!log || (fd = open(log, O_WRONLY | O_APPEND)) < 0)
+        return;
+    if (write(fd, reason, strlen(reason)) < 0 || write(fd, "\n", 1) < 0) {
+        /* the count is informative; the reason is on stderr already */
+    }
+    close(fd);
+}
+
+void tskip(const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    skip_record(reason);
+}
+
+void tskip_needed(const char *fmt, ...)
+{
+    char reason[512];
+    const char *req = getenv("MODELD_REQUIRE_DATA");
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(!req || strcmp(req, "1") != 0, "MODELD_REQUIRE_DATA=1 but %s", reason);
+    skip_record(reason);
+}
+
 const char *tdata(const char *file, char *buf, size_t len)
 {
     const char *dir = getenv("MODELD_DATA") ? getenv("MODELD_DATA") : "../shared/data";
 
     snprintf(buf, len, "%s/%s", dir, file);
-    return access(buf, R_OK) == 0 ? buf : NULL;
+    if (access(buf, R_OK) == 0)
+        return buf;
+    tskip_needed("%s not in %s", file, dir);
+    return NULL;
 }
 
 void tassert_problem(const struct tresp *r, long status)

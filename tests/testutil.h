@@ -126,7 +126,18 @@ int trun(const char *const *args, char *out, size_t outlen);
 /* Like trun, and stderr into err (may be NULL). */
 int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen);
 
-/* Path of a shared data file, or NULL when absent (tests skip then). */
+/*
+ * Skips. Check has no "skipped" result, so a test that cannot run calls one of
+ * these and returns: the reason goes to stderr and to the runner's skip log
+ * (MODELD_SKIP_LOG), and the runner's last line says how many were skipped.
+ * tskip_needed is for what a complete checkout has (../shared/data, the tools
+ * `make test` provides): under MODELD_REQUIRE_DATA=1 (set by .ci/run) it
+ * fails the test instead.
+ */
+void tskip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tskip_needed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Path of a shared data file, or NULL when absent (after tskip_needed: the test skips). */
 const char *tdata(const char *file, char *buf, size_t len);
 
 /* Assert that a response is an RFC 9457 problem with the given status. */
