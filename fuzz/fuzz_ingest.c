@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL"};
+    static const enum model_type types[] = {TYPE_ABSA, TYPE_CLASS, TYPE_LABEL, TYPE_CLASSLABEL};
     size_t cut = size ? data[0] % (size + 1) : 0;
 
     for (size_t t = 0; t < 4; t++) {

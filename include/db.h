@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "domain.h"
 #include "err.h"
 
 struct db;
@@ -75,9 +76,9 @@ void db_caller_release(struct db_caller *c);
 /* ERR_UNAUTHORIZED for an unknown, revoked or expired token. */
 int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err);
-/* Role of the user in the project copied to role[16]; ERR_NOT_FOUND when none
- * (or no such project). *workspace_id receives the project's workspace. */
-int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char role[16],
+/* Role of the user in the project; ERR_NOT_FOUND when none (or no such
+ * project). *workspace_id (may be NULL) receives the project's workspace. */
+int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err);
 
 /* ---- labeling sessions -------------------------------------------------- */
@@ -87,8 +88,8 @@ int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *
 /* Session view with document_count and label inventory; ERR_NOT_FOUND. */
 json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err);
 /* type/language of a session of the project; ERR_NOT_FOUND. */
-int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char type[16],
-                       char language[4], struct err *err);
+int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
+                       enum language *language, struct err *err);
 json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err);
 
 struct db_doc {
@@ -172,7 +173,10 @@ json_t *db_model_list(struct db_conn *c, int64_t project_id, const struct db_mod
 
 struct db_base {
     int64_t id;
-    char *name, *language, *type, *status, *artifact;
+    char *name, *artifact;
+    enum language language;
+    enum model_type type;
+    enum model_status status;
     int64_t workspace_id; /* 0 for the global BASE catalog */
     int64_t project_id;   /* 0 for the global BASE catalog */
 };
@@ -186,7 +190,9 @@ json_t *db_base_list(struct db_conn *c, struct err *err);
 /* PATCH: each non-NULL field is set; status transitions are checked here in
  * the same transaction (ERR_INVALID for a forbidden one). ERR_NOT_FOUND. */
 struct db_model_patch {
-    const char *display_name, *short_description, *long_description, *status;
+    const char *display_name, *short_description, *long_description;
+    int set_status; /* change the status to status */
+    enum model_status status;
     int clear_short, clear_long; /* set the description to NULL */
 };
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
@@ -213,8 +219,10 @@ int db_job_claim(struct db_conn *c, int64_t *id, struct err *err);
 
 struct db_job {
     int64_t id;
-    char *uuid, *type, *language, *base_artifact; /* base_artifact may be NULL */
-    char status[16]; /* the row's status when read (a worker checks it is still TRAINING) */
+    char *uuid, *base_artifact; /* base_artifact may be NULL */
+    enum model_type type;
+    enum language language;
+    enum model_status status; /* when read (a worker checks it is still TRAINING) */
 };
 void db_job_release(struct db_job *j);
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
@@ -233,8 +241,8 @@ int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metric
                  const char *warnings, const char *artifact, struct err *err);
 /* CREATED/QUEUED/TRAINING -> FAILED with reason. Returns 1 when applied, 0 otherwise. */
 int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
-/* Status of a model of the project into status[16]; ERR_NOT_FOUND. */
-int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char status[16],
+/* Status (and artifact path, caller frees; may be NULL) of a model of the project; ERR_NOT_FOUND. */
+int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum model_status *status,
                     char **artifact, struct err *err);
 
 #endif

@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "domain.h"
 #include "err.h"
 
 #define INGEST_MAX_DOC ((size_t)4 << 20) /* one document's JSON text */
@@ -33,8 +34,8 @@
 
 struct ingest;
 
-/* type: "ABSA" | "CLASS" | "LABEL" | "CLASSLABEL". NULL on allocation failure. */
-struct ingest *ingest_new(const char *type);
+/* type: an annotation type (not TYPE_BASE). NULL on allocation failure. */
+struct ingest *ingest_new(enum model_type type);
 void ingest_free(struct ingest *in);
 
 /* Feed the next chunk. Errors are collected, never fatal. */

@@ -20,14 +20,11 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "domain.h"
 #include "err.h"
 
 struct idem;
 
-enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_ANNOTATOR, ROLE_MANAGER, ROLE_OWNER };
-
-/* Rank of a role name ("VIEWER" ...), ROLE_NONE for anything else. */
-enum role router_role_rank(const char *name);
 
 struct caller {
     int64_t user_id;

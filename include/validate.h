@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain.h"
+
 /* Report every key of obj not in the NULL-terminated allowed list. */
 int validate_known_fields(const json_t *obj, const char *const *allowed, json_t **errors);
 
@@ -33,17 +35,10 @@ enum {
 int validate_string(const json_t *obj, const char *field, size_t min, size_t max, unsigned flags,
                     char **out, int *is_null, json_t **errors);
 
-/* The API's closed vocabularies (NULL-terminated). */
-extern const char *const validate_languages[];        /* en de ar */
-extern const char *const validate_annotation_types[]; /* ABSA CLASS LABEL CLASSLABEL */
-extern const char *const validate_model_statuses[];   /* CREATED ... PUBLISHED */
-extern const char *const validate_roles[];            /* VIEWER ANNOTATOR MANAGER OWNER */
+/* The API's closed vocabularies are the domain_*_names lists (domain.h). */
 
 /* The entry of values equal to value (static storage), or NULL. */
 const char *validate_one_of(const char *value, const char *const *values);
-
-/* A status with a trained model behind it: READY, ACTIVE or PUBLISHED. */
-int validate_status_trained(const char *status);
 
 /* A raw value (e.g. a query parameter) that must be one of values; reports
  * field in *errors otherwise. *out is borrowed from values. */

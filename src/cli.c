@@ -277,7 +277,7 @@ static int cmd_simple(const char *what, int argc, char **argv)
         PARSE(o_mem);
         if (need_id(&o, "project", &a) || need_id(&o, "user", &b) || !(role = need(&o, "role")))
             return 1;
-        if (!validate_one_of(role, validate_roles))
+        if (!validate_one_of(role, domain_role_names))
             return fail("--role must be VIEWER, ANNOTATOR, MANAGER or OWNER, got '%s'", role);
         if (!(db = open_db(&o)))
             return 1;
@@ -319,16 +319,21 @@ static int cmd_import(int argc, char **argv)
     if (need_id(&o, "project", &project) || !(name = need(&o, "name")) ||
         !(type = need(&o, "type")) || !(lang = need(&o, "language")))
         return 1;
-    if (!validate_one_of(type, validate_annotation_types))
+    if (!validate_one_of(type, domain_annotation_type_names))
         return fail("--type must be ABSA, CLASS, LABEL or CLASSLABEL, got '%s'", type);
-    if (!validate_one_of(lang, validate_languages))
+    if (!validate_one_of(lang, domain_language_names))
         return fail("--language must be en, de or ar, got '%s'", lang);
     if (!o.positional)
         return fail("missing the FILE.jsonl to import");
     f = strcmp(o.positional, "-") == 0 ? stdin : fopen(o.positional, "rb");
     if (!f)
         return fail("cannot open %s: %s", o.positional, strerror(errno));
-    in = ingest_new(type);
+    {
+        enum model_type t = TYPE_CLASS;
+
+        domain_type_parse(type, &t); /* validated above */
+        in = ingest_new(t);
+    }
     if (!in)
         goto out;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -396,7 +401,7 @@ static int cmd_base(int argc, char **argv)
         return 1;
     if (!(name = need(&o, "name")) || !(lang = need(&o, "language")))
         return 1;
-    if (!validate_one_of(lang, validate_languages))
+    if (!validate_one_of(lang, domain_language_names))
         return fail("--language must be en, de or ar, got '%s'", lang);
     if ((fm = opt(&o, "from-model")) && util_parse_i64(fm, 1, INT64_MAX, &from) != 0)
         return fail("--from-model must be a model id, got '%s'", fm);
@@ -412,16 +417,15 @@ static int cmd_base(int argc, char **argv)
             id = -1;
             goto done;
         }
-        if (!src.artifact || (strcmp(src.status, "READY") && strcmp(src.status, "ACTIVE") &&
-                              strcmp(src.status, "PUBLISHED"))) {
+        if (!src.artifact || !domain_status_trained(src.status)) {
             err_set(&err, ERR_INVALID, "model %lld is not trained (status %s)", (long long)from,
-                    src.status);
+                    domain_status_name(src.status));
             id = -1;
             goto done;
         }
-        if (strcmp(src.language, lang) != 0) {
+        if (strcmp(domain_language_name(src.language), lang) != 0) {
             err_set(&err, ERR_INVALID, "model %lld is '%s', not '%s'", (long long)from,
-                    src.language, lang);
+                    domain_language_name(src.language), lang);
             id = -1;
             goto done;
         }

@@ -318,6 +318,23 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return s ? strdup((const char *)s) : NULL;
 }
 
+/* Enum columns: the stored name parsed; ERR_INTERNAL for a name the domain
+ * does not know (a database written by something else). */
+#define COL_ENUM(fn, type, parse, what)                                                          \
+    static int fn(sqlite3_stmt *st, int i, type *out, struct err *err)                          \
+    {                                                                                           \
+        const char *s = (const char *)sqlite3_column_text(st, i);                               \
+                                                                                                \
+        if (parse(s, out) == 0)                                                                 \
+            return 0;                                                                           \
+        err_set(err, ERR_INTERNAL, "unknown " what " '%s' in the database", s ? s : "NULL");    \
+        return -1;                                                                              \
+    }
+COL_ENUM(col_status, enum model_status, domain_status_parse, "model status")
+COL_ENUM(col_type, enum model_type, domain_type_parse, "model type")
+COL_ENUM(col_language, enum language, domain_language_parse, "language")
+COL_ENUM(col_role, enum role, domain_role_parse, "role")
+
 static json_t *col_json_str(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
@@ -734,10 +751,11 @@ int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
     return 0;
 }
 
-int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char role[16],
+int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MEMBER_ROLE, err);
+    int rc;
 
     if (!st)
         return -1;
@@ -745,11 +763,11 @@ int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, char 
     sqlite3_bind_int64(st, 2, user_id);
     if (step_row(c, st, "no role in project", err) != 1)
         return -1;
-    snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+    rc = col_role(st, 0, role, err);
     if (workspace_id)
         *workspace_id = sqlite3_column_int64(st, 1);
     done(st);
-    return 0;
+    return rc;
 }
 
 /* ---- labeling sessions ----------------------------------------------------- */
@@ -861,8 +879,8 @@ json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, str
     return out;
 }
 
-int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char type[16],
-                       char language[4], struct err *err)
+int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
+                       enum language *language, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
     char what[96];
@@ -874,10 +892,12 @@ int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, char t
     snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
     if (step_row(c, st, what, err) != 1)
         return -1;
-    snprintf(type, 16, "%s", (const char *)sqlite3_column_text(st, 3));
-    snprintf(language, 4, "%s", (const char *)sqlite3_column_text(st, 4));
-    done(st);
-    return 0;
+    {
+        int rc = col_type(st, 3, type, err) == 0 && col_language(st, 4, language, err) == 0 ? 0
+                                                                                          : -1;
+        done(st);
+        return rc;
+    }
 }
 
 json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err)
@@ -1411,9 +1431,6 @@ void db_base_release(struct db_base *b)
     if (!b)
         return;
     free(b->name);
-    free(b->language);
-    free(b->type);
-    free(b->status);
     free(b->artifact);
     memset(b, 0, sizeof(*b));
 }
@@ -1432,14 +1449,17 @@ int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
     out->name = col_dup(st, 1);
-    out->language = col_dup(st, 2);
-    out->type = col_dup(st, 3);
-    out->status = col_dup(st, 4);
     out->artifact = col_dup(st, 5);
     out->workspace_id = sqlite3_column_int64(st, 6);
     out->project_id = sqlite3_column_int64(st, 7);
+    if (col_language(st, 2, &out->language, err) != 0 || col_type(st, 3, &out->type, err) != 0 ||
+        col_status(st, 4, &out->status, err) != 0) {
+        done(st);
+        db_base_release(out);
+        return -1;
+    }
     done(st);
-    if (!out->name || !out->language || !out->type || !out->status) {
+    if (!out->name) {
         db_base_release(out);
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
@@ -1529,8 +1549,8 @@ json_t *db_base_list(struct db_conn *c, struct err *err)
     return items;
 }
 
-int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char status[16],
-                    char **artifact, struct err *err)
+int db_model_status(struct db_conn *c, int64_t project_id, int64_t id,
+                    enum model_status *status, char **artifact, struct err *err)
 {
     sqlite3_stmt *st = stmt(c, STMT_MODEL_STATUS, err);
     char what[96];
@@ -1542,24 +1562,13 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, char stat
     snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
     if (step_row(c, st, what, err) != 1)
         return -1;
-    snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (col_status(st, 0, status, err) != 0) {
+        done(st);
+        return -1;
+    }
     if (artifact)
         *artifact = col_dup(st, 1);
     done(st);
-    return 0;
-}
-
-static int status_transition_ok(const char *from, const char *to)
-{
-    static const char *const ok[][2] = {{"READY", "ACTIVE"},     {"ACTIVE", "PUBLISHED"},
-                                        {"ACTIVE", "READY"},     {"PUBLISHED", "READY"}};
-
-    if (strcmp(from, to) == 0)
-        return strcmp(from, "READY") == 0 || strcmp(from, "ACTIVE") == 0 ||
-               strcmp(from, "PUBLISHED") == 0;
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strcmp(ok[i][0], from) == 0 && strcmp(ok[i][1], to) == 0)
-            return 1;
     return 0;
 }
 
@@ -1579,19 +1588,22 @@ static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
                    const struct db_model_patch *p, struct err *err)
 {
-    char now[UTIL_TIME_LEN], status[16];
+    char now[UTIL_TIME_LEN];
+    enum model_status status;
 
     if (db_begin(c, err) != 0)
         return -1;
-    if (db_model_status(c, project_id, id, status, NULL, err) != 0)
+    if (db_model_status(c, project_id, id, &status, NULL, err) != 0)
         goto fail;
     util_now_rfc3339(now);
-    if (p->status) {
-        if (!status_transition_ok(status, p->status)) {
-            err_set(err, ERR_INVALID, "status cannot change from %s to %s", status, p->status);
+    if (p->set_status) {
+        /* checked in the transaction that writes it (the status graph is domain's) */
+        if (!domain_status_patch_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status cannot change from %s to %s",
+                    domain_status_name(status), domain_status_name(p->status));
             goto fail;
         }
-        if (set_field(c, STMT_MODEL_SET_STATUS, id, p->status, now, err) != 0)
+        if (set_field(c, STMT_MODEL_SET_STATUS, id, domain_status_name(p->status), now, err) != 0)
             goto fail;
     }
     if (p->display_name && set_field(c, STMT_MODEL_SET_DISPLAY, id, p->display_name, now, err))
@@ -1611,13 +1623,13 @@ fail:
 int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
                     struct err *err)
 {
-    char status[16];
+    enum model_status status;
     char *art = NULL;
     sqlite3_stmt *st;
 
     if (db_begin(c, err) != 0)
         return -1;
-    if (db_model_status(c, project_id, id, status, &art, err) != 0)
+    if (db_model_status(c, project_id, id, &status, &art, err) != 0)
         goto fail;
     st = stmt(c, STMT_MODEL_DELETE, err);
     if (!st)
@@ -1726,8 +1738,6 @@ void db_job_release(struct db_job *j)
     if (!j)
         return;
     free(j->uuid);
-    free(j->type);
-    free(j->language);
     free(j->base_artifact);
     memset(j, 0, sizeof(*j));
 }
@@ -1746,12 +1756,15 @@ int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *er
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
     out->uuid = col_dup(st, 1);
-    out->type = col_dup(st, 2);
-    out->language = col_dup(st, 3);
     out->base_artifact = col_dup(st, 4);
-    snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 5));
+    if (col_type(st, 2, &out->type, err) != 0 || col_language(st, 3, &out->language, err) != 0 ||
+        col_status(st, 5, &out->status, err) != 0) {
+        done(st);
+        db_job_release(out);
+        return -1;
+    }
     done(st);
-    if (!out->uuid || !out->type || !out->language) {
+    if (!out->uuid) {
         db_job_release(out);
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;

@@ -29,8 +29,8 @@ void handler_annotations_create(struct request *req, struct response *resp)
     validate_known_fields(req->body, allowed, &errors);
     validate_string(req->body, "name", 1, 255,
                     VALIDATE_REQUIRED | VALIDATE_TRIM | VALIDATE_SINGLE_LINE, &name, NULL, &errors);
-    validate_enum(req->body, "type", validate_annotation_types, VALIDATE_REQUIRED, &type, &errors);
-    validate_enum(req->body, "language", validate_languages, VALIDATE_REQUIRED, &language, &errors);
+    validate_enum(req->body, "type", domain_annotation_type_names, VALIDATE_REQUIRED, &type, &errors);
+    validate_enum(req->body, "language", domain_language_names, VALIDATE_REQUIRED, &language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         goto out;
@@ -115,13 +115,14 @@ static void *upload_open(struct request *req, struct response *resp)
 {
     struct upload *u = calloc(1, sizeof(*u));
     struct db_conn *c;
-    char type[16], lang[4];
+    enum model_type type;
+    enum language lang;
     int rc;
 
     if (!u)
         return NULL;
     c = db_acquire(req->app->db);
-    rc = db_annotation_meta(c, req->args[0], req->args[1], type, lang, &u->err);
+    rc = db_annotation_meta(c, req->args[0], req->args[1], &type, &lang, &u->err);
     db_release(req->app->db, c);
     if (rc != 0) { /* answer now (e.g. 404), without reading the body */
         problem_from_err(resp, &u->err, req->request_id);

@@ -40,8 +40,14 @@ void handler_models_patch(struct request *req, struct response *resp)
                     &p.clear_short, &errors);
     validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &long_d,
                     &p.clear_long, &errors);
-    if (json_object_get(req->body, "status"))
-        validate_enum(req->body, "status", user_statuses, VALIDATE_REQUIRED, &p.status, &errors);
+    if (json_object_get(req->body, "status")) {
+        const char *st = NULL;
+
+        if (validate_enum(req->body, "status", user_statuses, VALIDATE_REQUIRED, &st, &errors) ==
+                0 &&
+            st)
+            p.set_status = domain_status_parse(st, &p.status) == 0;
+    }
     if (!errors && json_object_size(req->body) == 0)
         problem_field(&errors, "body", "names no field to change");
     if (errors) {
@@ -101,12 +107,12 @@ void handler_models_cancel(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c;
-    char status[16];
+    enum model_status status;
     json_t *view = NULL;
     int applied = 0;
 
     c = db_acquire(req->app->db);
-    if (db_model_status(c, req->args[0], req->args[1], status, NULL, &err) == 0) {
+    if (db_model_status(c, req->args[0], req->args[1], &status, NULL, &err) == 0) {
         applied = db_job_failed(c, req->args[1], "canceled", &err);
         if (applied >= 0)
             view = db_model_get(c, req->args[0], req->args[1], 1, &err);
@@ -119,7 +125,7 @@ void handler_models_cancel(struct request *req, struct response *resp)
     if (applied == 0) {
         json_decref(view);
         problem_set(resp, 409, "Model %lld is %s; only CREATED, QUEUED or TRAINING models can be "
-                    "canceled.", (long long)req->args[1], status);
+                    "canceled.", (long long)req->args[1], domain_status_name(status));
         return;
     }
     if (req->app->pool)
@@ -142,18 +148,19 @@ static const struct predictor *trained_predictor(struct request *req, struct res
     const struct predictor *pred = NULL;
     struct err err = {0};
     struct db_conn *c;
-    char status[16], *artifact = NULL;
+    enum model_status status;
+    char *artifact = NULL;
 
     c = db_acquire(req->app->db);
-    if (db_model_status(c, req->args[0], req->args[1], status, &artifact, &err) != 0) {
+    if (db_model_status(c, req->args[0], req->args[1], &status, &artifact, &err) != 0) {
         db_release(req->app->db, c);
         problem_from_err(resp, &err, req->request_id);
         return NULL;
     }
     db_release(req->app->db, c);
-    if (!validate_status_trained(status) || !artifact) {
+    if (!domain_status_trained(status) || !artifact) {
         problem_set(resp, 409, "Model %lld is %s; %s need a READY, ACTIVE or PUBLISHED model.",
-                    (long long)req->args[1], status, needs);
+                    (long long)req->args[1], domain_status_name(status), needs);
         goto out;
     }
     pred = pool_cache_get(req->app->pool, artifact, &err);
@@ -163,7 +170,7 @@ static const struct predictor *trained_predictor(struct request *req, struct res
 
         /* A DELETE that raced this request removed the file: that is a 404. */
         c = db_acquire(req->app->db);
-        gone = db_model_status(c, req->args[0], req->args[1], status, NULL, &err2) != 0 &&
+        gone = db_model_status(c, req->args[0], req->args[1], &status, NULL, &err2) != 0 &&
                err2.code == ERR_NOT_FOUND;
         db_release(req->app->db, c);
         if (gone) {
@@ -287,11 +294,6 @@ static char *sse_event(const char *event, const char *data, size_t *len)
     return text;
 }
 
-static int training_over(const char *status)
-{
-    return strcmp(status, "FAILED") == 0 || validate_status_trained(status);
-}
-
 /* event_source.poll: one "model" event whenever status, progress, score or
  * failure_reason changed; the stream ends once training is over or the model
  * is deleted ("deleted" event). */
@@ -322,7 +324,10 @@ static int model_events_poll(void *state, char **out, size_t *len)
              json_string_value(json_object_get(view, "failure_reason"))
                  ? json_string_value(json_object_get(view, "failure_reason"))
                  : "");
-    over = training_over(status);
+    {
+        enum model_status s;
+        over = domain_status_parse(status, &s) == 0 && domain_status_final(s);
+    }
     if (strcmp(key, me->last) == 0) {
         json_decref(view);
         return 0;
@@ -341,9 +346,9 @@ void handler_models_events(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    char status[16];
+    enum model_status status;
     struct model_events *me;
-    int rc = db_model_status(c, req->args[0], req->args[1], status, NULL, &err);
+    int rc = db_model_status(c, req->args[0], req->args[1], &status, NULL, &err);
 
     db_release(req->app->db, c);
     if (rc != 0) {

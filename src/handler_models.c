@@ -48,18 +48,20 @@ static void create_req_release(struct create_req *r)
 }
 
 /* Check every referenced session: exists in the project, language, one type.
- * Fills type[16] with the common annotation type. */
+ * Sets *type to the common annotation type (*have_type once it is known). */
 static void check_sessions(struct db_conn *c, struct request *req, const char *field,
-                           const int64_t *ids, size_t n, const char *language, char type[16],
-                           int *type_conflict, json_t **errors, int *db_failed)
+                           const int64_t *ids, size_t n, const char *language,
+                           enum model_type *type, int *have_type, int *type_conflict,
+                           json_t **errors, int *db_failed)
 {
     char missing[512] = "", wrong_lang[512] = "";
     struct err err = {0};
 
     for (size_t i = 0; i < n; i++) {
-        char t[16], l[4];
+        enum model_type t;
+        enum language l;
 
-        if (db_annotation_meta(c, req->args[0], ids[i], t, l, &err) != 0) {
+        if (db_annotation_meta(c, req->args[0], ids[i], &t, &l, &err) != 0) {
             if (err.code != ERR_NOT_FOUND) {
                 *db_failed = 1;
                 return;
@@ -69,15 +71,17 @@ static void check_sessions(struct db_conn *c, struct request *req, const char *f
                      (long long)ids[i]);
             continue;
         }
-        if (language && strcmp(l, language) != 0) {
+        if (language && strcmp(domain_language_name(l), language) != 0) {
             size_t len = strlen(wrong_lang);
             snprintf(wrong_lang + len, sizeof(wrong_lang) - len, "%s%lld (%s)", len ? ", " : "",
-                     (long long)ids[i], l);
+                     (long long)ids[i], domain_language_name(l));
         }
-        if (!type[0])
-            snprintf(type, 16, "%s", t);
-        else if (strcmp(type, t) != 0)
+        if (!*have_type) {
+            *type = t;
+            *have_type = 1;
+        } else if (*type != t) {
             *type_conflict = 1;
+        }
     }
     if (missing[0])
         problem_field(errors, field, "no labeling session with id %s in this project", missing);
@@ -103,8 +107,9 @@ void handler_models_create(struct request *req, struct response *resp)
     struct db_conn *c = NULL;
     struct err err = {0};
     json_t *errors = NULL, *view = NULL;
-    char type[16] = "", uuid_str[37];
-    int type_conflict = 0, db_failed = 0;
+    char uuid_str[37];
+    enum model_type type = TYPE_CLASS;
+    int have_type = 0, type_conflict = 0, db_failed = 0;
     int64_t id;
     uuid_t uu;
 
@@ -123,7 +128,7 @@ void handler_models_create(struct request *req, struct response *resp)
     validate_string(req->body, "long_description", 0, 4000, VALIDATE_NULLABLE, &r.long_d, NULL,
                     &errors);
     validate_int(req->body, "base_id", 1, INT64_MAX, 0, &r.base_id, &r.has_base, &errors);
-    validate_enum(req->body, "language", validate_languages, 0, &r.language, &errors);
+    validate_enum(req->body, "language", domain_language_names, 0, &r.language, &errors);
     if (json_object_get(req->body, "annotation_ids")) {
         validate_id_array(req->body, "annotation_ids", MAX_SESSIONS, VALIDATE_REQUIRED, &r.all,
                           &r.n_all, &errors);
@@ -162,12 +167,12 @@ void handler_models_create(struct request *req, struct response *resp)
         int usable = db_model_base_info(c, r.base_id, &base, &err) == 0;
         if (!usable && err.code != ERR_NOT_FOUND)
             goto fail_err;
-        if (usable && strcmp(base.type, "BASE") != 0)
+        if (usable && base.type != TYPE_BASE)
             usable = base.workspace_id == req->caller.workspace_id;
-        if (usable && strcmp(base.type, "BASE") != 0) {
-            char role[16];
+        if (usable && base.type != TYPE_BASE) {
+            enum role role;
             struct err rerr = {0};
-            usable = db_member_role(c, base.project_id, req->caller.user_id, role, NULL, &rerr) == 0;
+            usable = db_member_role(c, base.project_id, req->caller.user_id, &role, NULL, &rerr) == 0;
             if (!usable && rerr.code != ERR_NOT_FOUND) {
                 err = rerr;
                 goto fail_err;
@@ -178,31 +183,31 @@ void handler_models_create(struct request *req, struct response *resp)
                           "no base model, and no model of a project of this workspace you have a "
                           "role in, with id %lld",
                           (long long)r.base_id);
-        } else if (strcmp(base.type, "BASE") != 0 && !validate_status_trained(base.status)) {
+        } else if (base.type != TYPE_BASE && !domain_status_trained(base.status)) {
             problem_field(&errors, "base_id",
                           "model %lld is %s; a base must be a trained (READY, ACTIVE or "
                           "PUBLISHED) model",
-                          (long long)r.base_id, base.status);
+                          (long long)r.base_id, domain_status_name(base.status));
         } else {
             if (!r.language && !json_object_get(req->body, "language"))
-                r.language = validate_one_of(base.language, validate_languages);
-            else if (r.language && strcmp(r.language, base.language) != 0)
+                r.language = domain_language_name(base.language);
+            else if (r.language && strcmp(r.language, domain_language_name(base.language)) != 0)
                 problem_field(&errors, "language",
                               "'%s' differs from the base model's language '%s'", r.language,
-                              base.language);
+                              domain_language_name(base.language));
         }
     } else if (!r.language && !json_object_get(req->body, "language")) {
         problem_field(&errors, "language", "is required unless base_id is given");
     }
     if (r.all)
-        check_sessions(c, req, "annotation_ids", r.all, r.n_all, r.language, type, &type_conflict,
+        check_sessions(c, req, "annotation_ids", r.all, r.n_all, r.language, &type, &have_type, &type_conflict,
                        &errors, &db_failed);
     if (r.train)
-        check_sessions(c, req, "trainset_annotation_ids", r.train, r.n_train, r.language, type,
-                       &type_conflict, &errors, &db_failed);
+        check_sessions(c, req, "trainset_annotation_ids", r.train, r.n_train, r.language, &type,
+                       &have_type, &type_conflict, &errors, &db_failed);
     if (r.test)
-        check_sessions(c, req, "testset_annotation_ids", r.test, r.n_test, r.language, type,
-                       &type_conflict, &errors, &db_failed);
+        check_sessions(c, req, "testset_annotation_ids", r.test, r.n_test, r.language, &type,
+                       &have_type, &type_conflict, &errors, &db_failed);
     if (db_failed) {
         err_set(&err, ERR_INTERNAL, "session lookup failed");
         goto fail_err;
@@ -225,7 +230,7 @@ void handler_models_create(struct request *req, struct response *resp)
             .name = r.name,
             .display_name = r.display_name ? r.display_name : r.name,
             .language = r.language,
-            .type = type,
+            .type = domain_type_name(type),
             .short_description = r.short_d,
             .long_description = r.long_d,
             .project_id = req->args[0],
@@ -345,9 +350,9 @@ void handler_models_list(struct request *req, struct response *resp)
         problem_field(&errors, "limit", "must be an integer from 1 to 200");
     if ((v = request_query(req, "cursor")) && util_cursor_decode(v, &f.before_id) != 0)
         problem_field(&errors, "cursor", "is not a cursor this server returned");
-    query_enum(req, "status", validate_model_statuses, &f.status, &errors);
-    query_enum(req, "type", validate_annotation_types, &f.type, &errors);
-    query_enum(req, "language", validate_languages, &f.language, &errors);
+    query_enum(req, "status", domain_status_names, &f.status, &errors);
+    query_enum(req, "type", domain_annotation_type_names, &f.type, &errors);
+    query_enum(req, "language", domain_language_names, &f.language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         return;

@@ -26,7 +26,7 @@ struct doc_store {
 };
 
 struct ingest {
-    char type[16];
+    enum model_type type;
     enum mode mode;
     size_t bom; /* bytes of a leading UTF-8 byte-order mark seen so far (skipped) */
     size_t fed; /* bytes fed so far */
@@ -66,13 +66,13 @@ static void add_error(struct ingest *in, const char *field, const char *fmt, ...
     problem_field(&in->errors, field, "%s", msg);
 }
 
-struct ingest *ingest_new(const char *type)
+struct ingest *ingest_new(enum model_type type)
 {
     struct ingest *in = calloc(1, sizeof(*in));
 
     if (!in)
         return NULL;
-    snprintf(in->type, sizeof(in->type), "%s", type);
+    in->type = type;
     in->line = 1;
     return in;
 }
@@ -190,9 +190,9 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     const json_t *text = json_object_get(doc, "text"), *ext = json_object_get(doc, "external_id"),
                  *cls = json_object_get(doc, "class"), *labels = json_object_get(doc, "labels"),
                  *aspects = json_object_get(doc, "aspects");
-    int want_class = strcmp(in->type, "CLASS") == 0 || strcmp(in->type, "CLASSLABEL") == 0;
-    int want_labels = strcmp(in->type, "LABEL") == 0 || strcmp(in->type, "CLASSLABEL") == 0;
-    int want_aspects = strcmp(in->type, "ABSA") == 0;
+    int want_class = in->type == TYPE_CLASS || in->type == TYPE_CLASSLABEL;
+    int want_labels = in->type == TYPE_LABEL || in->type == TYPE_CLASSLABEL;
+    int want_aspects = in->type == TYPE_ABSA;
     struct doc_store s = {0};
     json_t *merged = NULL;
     char msg[256];
@@ -233,12 +233,13 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
             cls = json_array_get(labels, 0);
         } else {
             add_error(in, field, "a %s document needs 'class' (or 'labels' with exactly one "
-                      "entry)", in->type);
+                      "entry)", domain_type_name(in->type));
             return;
         }
     }
     if (want_labels && !json_is_array(labels)) {
-        add_error(in, field, "a %s document needs 'labels' (an array, may be empty)", in->type);
+        add_error(in, field, "a %s document needs 'labels' (an array, may be empty)",
+                  domain_type_name(in->type));
         return;
     }
     if (want_aspects) {

@@ -374,9 +374,10 @@ static void run_job(struct pool *p, int64_t id)
     }
     c = db_acquire(p->app->db);
     rc = db_job_get(c, id, &job, &err);
-    if (rc == 0 && strcmp(job.status, "TRAINING") != 0) {
+    if (rc == 0 && job.status != STATUS_TRAINING) {
         db_release(p->app->db, c);
-        LOG_INFO("job %lld: %s before training started; dropped", (long long)id, job.status);
+        LOG_INFO("job %lld: %s before training started; dropped", (long long)id,
+                 domain_status_name(job.status));
         goto out;
     }
     if (rc == 0)
@@ -398,12 +399,12 @@ static void run_job(struct pool *p, int64_t id)
         goto out;
     }
     snprintf(path, sizeof(path), "%s/%s.model", dir, job.uuid);
-    LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id, job.type, job.language,
-             jd.n);
+    LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id,
+             domain_type_name(job.type), domain_language_name(job.language), jd.n);
     {
         struct trainer_job tj = {
-            .type = job.type,
-            .language = job.language,
+            .type = domain_type_name(job.type), /* the trainer's interface takes names */
+            .language = domain_language_name(job.language),
             .seed = job.uuid,
             .docs = jd.docs,
             .n_docs = jd.n,

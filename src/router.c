@@ -73,21 +73,6 @@ const struct route *router_routes(size_t *n)
     return routes;
 }
 
-enum role router_role_rank(const char *name)
-{
-    if (!name)
-        return ROLE_NONE;
-    if (strcmp(name, "VIEWER") == 0)
-        return ROLE_VIEWER;
-    if (strcmp(name, "ANNOTATOR") == 0)
-        return ROLE_ANNOTATOR;
-    if (strcmp(name, "MANAGER") == 0)
-        return ROLE_MANAGER;
-    if (strcmp(name, "OWNER") == 0)
-        return ROLE_OWNER;
-    return ROLE_NONE;
-}
-
 const char *request_query(const struct request *r, const char *key)
 {
     for (size_t i = 0; i < r->nq; i++)
@@ -226,7 +211,8 @@ int router_authorize(const struct route *route, const char *authorization, struc
     struct db_caller who = {0};
     struct err err = {0};
     const char *token;
-    char hash[65], role[16];
+    char hash[65];
+    enum role role;
     int ret = -1;
 
     if (route->flags & ROUTE_PUBLIC)
@@ -251,7 +237,7 @@ int router_authorize(const struct route *route, const char *authorization, struc
     who.user_name = NULL;
     req->caller.read_only = who.read_only;
     if (route->flags & ROUTE_PROJECT) {
-        if (db_member_role(c, req->args[0], who.user_id, role, &req->caller.workspace_id, &err)) {
+        if (db_member_role(c, req->args[0], who.user_id, &role, &req->caller.workspace_id, &err)) {
             if (err.code == ERR_NOT_FOUND)
                 problem_set(resp, 403, "You have no role in project %lld.",
                             (long long)req->args[0]);
@@ -259,13 +245,10 @@ int router_authorize(const struct route *route, const char *authorization, struc
                 problem_from_err(resp, &err, req->request_id);
             goto out;
         }
-        req->caller.role = router_role_rank(role);
+        req->caller.role = role;
         if (req->caller.role < route->min_role) {
             problem_set(resp, 403, "This needs the project role %s or above; you are %s.",
-                        route->min_role == ROLE_MANAGER     ? "MANAGER"
-                        : route->min_role == ROLE_ANNOTATOR ? "ANNOTATOR"
-                                                            : "VIEWER",
-                        role);
+                        domain_role_name(route->min_role), domain_role_name(role));
             goto out;
         }
     }

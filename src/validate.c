@@ -107,24 +107,12 @@ int validate_string(const json_t *obj, const char *field, size_t min, size_t max
     return 0;
 }
 
-const char *const validate_languages[] = {"en", "de", "ar", NULL};
-const char *const validate_annotation_types[] = {"ABSA", "CLASS", "LABEL", "CLASSLABEL", NULL};
-const char *const validate_model_statuses[] = {"CREATED", "QUEUED", "TRAINING", "FAILED",
-                                               "READY",   "ACTIVE", "PUBLISHED", NULL};
-const char *const validate_roles[] = {"VIEWER", "ANNOTATOR", "MANAGER", "OWNER", NULL};
-
 const char *validate_one_of(const char *value, const char *const *values)
 {
     for (; value && *values; values++)
         if (strcmp(*values, value) == 0)
             return *values;
     return NULL;
-}
-
-int validate_status_trained(const char *status)
-{
-    return status && (strcmp(status, "READY") == 0 || strcmp(status, "ACTIVE") == 0 ||
-                      strcmp(status, "PUBLISHED") == 0);
 }
 
 int validate_enum_value(const char *field, const char *value, const char *const *values,

@@ -18,10 +18,13 @@
 static int parse(const char *type, const char *text, size_t len, size_t chunk, struct ingest **out,
                  json_t **errors_out)
 {
-    struct ingest *in = ingest_new(type);
+    enum model_type t;
+    struct ingest *in;
     json_t *errors = NULL;
     int rc;
 
+    ck_assert_int_eq(domain_type_parse(type, &t), 0);
+    in = ingest_new(t);
     ck_assert_ptr_nonnull(in);
     if (chunk == 0)
         chunk = len ? len : 1;

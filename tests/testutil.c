@@ -255,10 +255,13 @@ int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const
     struct db *db = fx_db(ts);
     struct db_conn *c = db_acquire(db);
     struct err err = {0};
-    struct ingest *in = ingest_new(type);
+    enum model_type t = TYPE_CLASS;
+    struct ingest *in;
     json_t *errors = NULL;
     int64_t id;
 
+    ck_assert_int_eq(domain_type_parse(type, &t), 0);
+    in = ingest_new(t);
     ingest_feed(in, jsonl, strlen(jsonl));
     if (ingest_finish(in, &errors) != 0) {
         char *s = json_dumps(errors, 0);
