@@ -26,7 +26,7 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util domain db migrate problem validate router stats idem http ingest openapi handler_models \
-            handler_model_ops handler_annotations handler_meta pool server cli
+            handler_model_ops handler_annotations handler_meta pool pcache server cli
 ML_MODS  ?= text feat learn metrics split artifact heads transfer explain trainer predictor
 EXTRA_OBJS ?=
 MODS     := $(SRV_MODS) $(ML_MODS)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * app: the shared, read-only-after-start context every handler receives:
- * configuration, the database pool, the training pool and the predictor cache.
+ * configuration, the database pool, the training pool, the predictor cache and
+ * the Idempotency-Keys in use.
  *
  * Thread-safety: fields are set before the HTTP server starts and never
  * reassigned; the objects they point to are themselves thread-safe.
@@ -15,6 +16,7 @@
 struct db;
 struct pool;
 struct idem_registry;
+struct pcache;
 
 struct app_config {
     const char *db_path;
@@ -40,6 +42,7 @@ struct app {
     struct db *db;
     struct pool *pool;
     struct idem_registry *idem; /* Idempotency-Keys in use (NULL: the header is ignored) */
+    struct pcache *pcache;      /* loaded predictors */
 };
 
 #endif

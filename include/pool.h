@@ -8,7 +8,7 @@
  *
  * Training runs only on pool threads, never on HTTP threads.
  *
- * Thread-safety: pool_submit, pool_cancel and pool_cache_* may be called from any thread.
+ * Thread-safety: pool_submit and pool_cancel may be called from any thread.
  */
 #ifndef MODELD_POOL_H
 #define MODELD_POOL_H
@@ -43,13 +43,5 @@ int pool_workers(struct pool *p);
 /* 1 when every worker thread is running its loop and the pool is not stopping. */
 int pool_ready(struct pool *p);
 
-/* Predictor cache: a loaded artifact shared read-only between request
- * threads. pool_cache_get returns a reference (release with pool_cache_put)
- * or NULL with err (ERR_CORRUPT, ERR_IO...). When every slot is in use the
- * predictor is served uncached and pool_cache_put frees it. */
-const struct predictor *pool_cache_get(struct pool *p, const char *artifact, struct err *err);
-void pool_cache_put(struct pool *p, const struct predictor *pred);
-/* Drop a cached artifact (after delete); in-flight users keep their reference. */
-void pool_cache_evict(struct pool *p, const char *artifact);
 
 #endif

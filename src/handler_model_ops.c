@@ -12,6 +12,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "pcache.h"
 #include "pool.h"
 #include "problem.h"
 #include "trainer.h"
@@ -96,7 +97,7 @@ void handler_models_delete(struct request *req, struct response *resp)
         pool_cancel(req->app->pool, req->args[1]);
     if (artifact) {
         if (req->app->pool)
-            pool_cache_evict(req->app->pool, artifact);
+            pcache_evict(req->app->pcache, artifact);
         unlink(artifact);
         free(artifact);
     }
@@ -138,7 +139,7 @@ void handler_models_cancel(struct request *req, struct response *resp)
 
 /*
  * The loaded predictor of the trained model req->args[1] (release with
- * pool_cache_put), or NULL with the answer set in resp: 404, 409 when the
+ * pcache_put), or NULL with the answer set in resp: 404, 409 when the
  * model is not trained (what is asked for `needs` it), 500 when its artifact
  * is damaged.
  */
@@ -163,7 +164,7 @@ static const struct predictor *trained_predictor(struct request *req, struct res
                     (long long)req->args[1], domain_status_name(status), needs);
         goto out;
     }
-    pred = pool_cache_get(req->app->pool, artifact, &err);
+    pred = pcache_get(req->app->pcache, artifact, &err);
     if (!pred) {
         struct err err2 = {0};
         int gone;
@@ -247,7 +248,7 @@ void handler_models_predict(struct request *req, struct response *resp)
     if (explain && !predictor_can_explain(pred))
         json_object_set_new(resp->body, "explain_unavailable", json_string(EXPLAIN_UNAVAILABLE));
 out:
-    pool_cache_put(req->app->pool, pred);
+    pcache_put(req->app->pcache, pred);
 }
 
 /* ---- explanation ---------------------------------------------------------------- */
@@ -269,7 +270,7 @@ void handler_models_explanation(struct request *req, struct response *resp)
         resp->body = json_pack("{s:I, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
                                predictor_type(pred), "top_features", top);
     }
-    pool_cache_put(req->app->pool, pred);
+    pcache_put(req->app->pcache, pred);
 }
 
 /* ---- event stream -------------------------------------------------------------- */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool: training worker threads over the database queue, and the cache of
- * loaded predictors (see pool.h).
+ * pool: training worker threads over the database queue (see pool.h).
  *
  * A worker claims the oldest QUEUED row, loads its documents, runs
  * trainer_run() and records READY (score, metrics, artifact) or FAILED
@@ -31,19 +30,10 @@
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define POOL_MAX_RUNNING 64
-#define CACHE_MAX 16
 
 struct running {
     int64_t id; /* 0 = free slot */
     atomic_int cancel;
-};
-
-struct cache_entry {
-    char *artifact;
-    struct predictor *pred;
-    int refs;
-    int evicted;
-    uint64_t last_use;
 };
 
 struct pool {
@@ -57,10 +47,6 @@ struct pool {
     struct running run[POOL_MAX_RUNNING];
     atomic_int n_running;
     atomic_int n_alive; /* worker threads inside worker_main's loop */
-
-    pthread_mutex_t cache_mu;
-    struct cache_entry cache[CACHE_MAX];
-    uint64_t cache_clock;
 };
 
 /* ---- loading documents ---------------------------------------------------- */
@@ -541,7 +527,6 @@ struct pool *pool_start(struct app *app, int workers, struct err *err)
     p->app = app;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->cache_mu, NULL);
     c = db_acquire(app->db);
     n = db_job_requeue_all(c, err);
     db_release(app->db, c);
@@ -584,11 +569,6 @@ void pool_stop(struct pool *p)
     for (int i = 0; i < p->n_threads; i++)
         pthread_join(p->threads[i], NULL);
     free(p->threads);
-    for (int i = 0; i < CACHE_MAX; i++) {
-        free(p->cache[i].artifact);
-        predictor_free(p->cache[i].pred);
-    }
-    pthread_mutex_destroy(&p->cache_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
@@ -607,108 +587,4 @@ int pool_submit(struct pool *p, int64_t model_id, struct err *err)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
-}
-
-/* ---- predictor cache ------------------------------------------------------ */
-
-const struct predictor *pool_cache_get(struct pool *p, const char *artifact, struct err *err)
-{
-    struct predictor *loaded;
-    const struct predictor *out = NULL;
-    int victim = -1;
-
-    pthread_mutex_lock(&p->cache_mu);
-    for (int i = 0; i < CACHE_MAX; i++) {
-        struct cache_entry *e = &p->cache[i];
-
-        if (e->artifact && !e->evicted && strcmp(e->artifact, artifact) == 0) {
-            e->refs++;
-            e->last_use = ++p->cache_clock;
-            out = e->pred;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&p->cache_mu);
-    if (out)
-        return out;
-    /* Load outside the lock: loading a large artifact must not stall other requests. */
-    loaded = predictor_load(artifact, err);
-    if (!loaded)
-        return NULL;
-    pthread_mutex_lock(&p->cache_mu);
-    for (int i = 0; i < CACHE_MAX; i++) {
-        struct cache_entry *e = &p->cache[i];
-
-        if (!e->artifact) {
-            victim = i;
-            break;
-        }
-        if (e->refs == 0 && (victim < 0 || e->last_use < p->cache[victim].last_use))
-            victim = i;
-    }
-    if (victim >= 0) {
-        struct cache_entry *e = &p->cache[victim];
-
-        free(e->artifact);
-        predictor_free(e->pred);
-        e->artifact = strdup(artifact);
-        e->pred = loaded;
-        e->refs = 1;
-        e->evicted = 0;
-        e->last_use = ++p->cache_clock;
-        if (!e->artifact) {
-            e->pred = NULL;
-            e->refs = 0;
-            victim = -1;
-        }
-    }
-    pthread_mutex_unlock(&p->cache_mu);
-    /* With every slot in use the predictor is served uncached: pool_cache_put
-     * does not find it in the cache and frees it. */
-    return loaded;
-}
-
-void pool_cache_put(struct pool *p, const struct predictor *pred)
-{
-    int cached = 0;
-
-    if (!pred)
-        return;
-    pthread_mutex_lock(&p->cache_mu);
-    for (int i = 0; i < CACHE_MAX; i++) {
-        struct cache_entry *e = &p->cache[i];
-
-        if (e->pred == pred) {
-            cached = 1;
-            e->refs--;
-            if (e->refs == 0 && e->evicted) {
-                free(e->artifact);
-                predictor_free(e->pred);
-                memset(e, 0, sizeof(*e));
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&p->cache_mu);
-    if (!cached) /* served uncached (the cache was full): this was the only user */
-        predictor_free((struct predictor *)pred);
-}
-
-void pool_cache_evict(struct pool *p, const char *artifact)
-{
-    pthread_mutex_lock(&p->cache_mu);
-    for (int i = 0; i < CACHE_MAX; i++) {
-        struct cache_entry *e = &p->cache[i];
-
-        if (e->artifact && strcmp(e->artifact, artifact) == 0) {
-            if (e->refs == 0) {
-                free(e->artifact);
-                predictor_free(e->pred);
-                memset(e, 0, sizeof(*e));
-            } else {
-                e->evicted = 1;
-            }
-        }
-    }
-    pthread_mutex_unlock(&p->cache_mu);
 }

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "pcache.h"
 #include "pool.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
@@ -104,7 +105,8 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
             LOG_INFO("removed the rows of %d unfinished upload(s)", n);
     }
     s->app.idem = idem_registry_new();
-    if (!s->app.idem) {
+    s->app.pcache = pcache_new();
+    if (!s->app.idem || !s->app.pcache) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -133,6 +135,7 @@ void server_stop(struct server *s)
     pool_stop(s->app.pool);
     db_close(s->app.db);
     idem_registry_free(s->app.idem);
+    pcache_free(s->app.pcache); /* after http and pool: nobody holds a predictor */
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "pcache.h"
 #include "pool.h"
 #include "testapi.h"
 #include "trainer.h"
@@ -598,11 +599,10 @@ START_TEST(test_cache_overflow_and_evict)
 {
     enum { N = 20 };
     struct tapi a;
-    struct app_config cfg;
     struct app app = {0};
     struct err err = {0};
     const struct predictor *held[N], *again;
-    char art[512], paths[N][600], dbp[400];
+    char art[512], paths[N][600];
     json_t *v;
     int64_t id;
 
@@ -615,26 +615,20 @@ START_TEST(test_cache_overflow_and_evict)
         snprintf(paths[i], sizeof(paths[i]), "%s/copy-%d.model", a.ts.dir, i);
         copy_file(art, paths[i]);
     }
-    /* a pool of our own on a separate database: no jobs, only the cache */
-    snprintf(dbp, sizeof(dbp), "%s/cache.db", a.ts.dir);
-    cfg = a.ts.cfg;
-    cfg.db_path = dbp;
-    app.cfg = &cfg;
-    app.db = db_open(dbp, 2, &err);
-    ck_assert_msg(app.db != NULL, "%s", err.msg);
-    app.pool = pool_start(&app, 1, &err);
-    ck_assert_msg(app.pool != NULL, "%s", err.msg);
+    /* a cache of our own, apart from the server's */
+    app.pcache = pcache_new();
+    ck_assert_ptr_nonnull(app.pcache);
     for (int i = 0; i < N; i++) {
-        held[i] = pool_cache_get(app.pool, paths[i], &err);
+        held[i] = pcache_get(app.pcache, paths[i], &err);
         ck_assert_msg(held[i] != NULL, "predictor %d of %d in use: %s", i + 1, N, err.msg);
     }
     /* the same path while in use: the cached entry is shared */
-    again = pool_cache_get(app.pool, paths[0], &err);
+    again = pcache_get(app.pcache, paths[0], &err);
     ck_assert_ptr_eq(again, held[0]);
-    pool_cache_put(app.pool, again);
+    pcache_put(app.pcache, again);
     /* evict while in use: the holder keeps a working predictor, new users load afresh */
-    pool_cache_evict(app.pool, paths[1]);
-    again = pool_cache_get(app.pool, paths[1], &err);
+    pcache_evict(app.pcache, paths[1]);
+    again = pcache_get(app.pcache, paths[1], &err);
     ck_assert_ptr_nonnull(again);
     ck_assert_ptr_ne(again, held[1]);
     {
@@ -643,11 +637,10 @@ START_TEST(test_cache_overflow_and_evict)
         ck_assert_ptr_nonnull(p);
         json_decref(p);
     }
-    pool_cache_put(app.pool, again);
+    pcache_put(app.pcache, again);
     for (int i = 0; i < N; i++)
-        pool_cache_put(app.pool, held[i]);
-    pool_stop(app.pool);
-    db_close(app.db);
+        pcache_put(app.pcache, held[i]);
+    pcache_free(app.pcache);
     tserver_cleanup(&a.ts);
 }
 END_TEST
