@@ -25,7 +25,7 @@ LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -l
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
-SRV_MODS := err log util domain db migrate problem validate router stats idem http ingest openapi handler_models \
+SRV_MODS := err log util domain db migrate problem validate auth router stats idem http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool pcache server cli
 ML_MODS  ?= text feat learn metrics split artifact heads transfer explain trainer predictor
 EXTRA_OBJS ?=

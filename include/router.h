@@ -20,19 +20,13 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "auth.h"
 #include "domain.h"
 #include "err.h"
 
 struct idem;
 
 
-struct caller {
-    int64_t user_id;
-    char *user_name; /* owned by the request */
-    int read_only;
-    enum role role;       /* role in the path's project (project routes) */
-    int64_t workspace_id; /* workspace of the path's project */
-};
 
 #define REQ_MAX_QUERY 16
 

@@ -913,7 +913,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         ctx->route->stream->close(ctx->req.stream);
     idem_close(&ctx->req);
     response_release(&ctx->resp);
-    free(ctx->req.caller.user_name);
+    auth_caller_release(&ctx->req.caller);
     free(ctx->buf);
     free(ctx->path);
     struct http_server *srv = ctx->srv;

@@ -186,75 +186,49 @@ static int media_ok(const struct route *route, const char *content_type)
     return 0;
 }
 
-/* Extract the token of "Bearer <token>"; NULL when absent or malformed. */
-static const char *bearer_token(const char *authorization)
-{
-    const char *t;
-
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return NULL;
-    t = authorization + 7;
-    while (*t == ' ')
-        t++;
-    if (!*t || strlen(t) > 256)
-        return NULL;
-    for (const char *c = t; *c; c++)
-        if (*c == ' ' || *c == '\t')
-            return NULL;
-    return t;
-}
-
 int router_authorize(const struct route *route, const char *authorization, struct request *req,
                      struct response *resp)
 {
     struct db_conn *c = NULL;
-    struct db_caller who = {0};
     struct err err = {0};
     const char *token;
-    char hash[65];
-    enum role role;
     int ret = -1;
 
     if (route->flags & ROUTE_PUBLIC)
         goto media;
-    token = bearer_token(authorization);
+    token = auth_bearer(authorization);
     if (!token) {
         problem_set(resp, 401, authorization ? "The Authorization header must be 'Bearer <token>'."
                                              : "This request needs an 'Authorization: Bearer "
                                                "<token>' header.");
         return -1;
     }
-    util_hash_hex(token, hash);
     c = db_acquire(req->app->db);
-    if (db_token_lookup(c, hash, util_now_unix(), &who, &err) != 0) {
+    if (auth_identify(c, token, &req->caller, &err) != 0) {
         if (err.code == ERR_UNAUTHORIZED)
             resp->www_authenticate = 2;
         problem_from_err(resp, &err, req->request_id);
         goto out;
     }
-    req->caller.user_id = who.user_id;
-    req->caller.user_name = who.user_name;
-    who.user_name = NULL;
-    req->caller.read_only = who.read_only;
-    if (route->flags & ROUTE_PROJECT) {
-        if (db_member_role(c, req->args[0], who.user_id, &role, &req->caller.workspace_id, &err)) {
-            if (err.code == ERR_NOT_FOUND)
-                problem_set(resp, 403, "You have no role in project %lld.",
-                            (long long)req->args[0]);
-            else
-                problem_from_err(resp, &err, req->request_id);
-            goto out;
-        }
-        req->caller.role = role;
-        if (req->caller.role < route->min_role) {
-            problem_set(resp, 403, "This needs the project role %s or above; you are %s.",
-                        domain_role_name(route->min_role), domain_role_name(role));
-            goto out;
-        }
+    if ((route->flags & ROUTE_PROJECT) &&
+        auth_project_role(c, req->args[0], &req->caller, &err) != 0) {
+        if (err.code == ERR_NOT_FOUND)
+            problem_set(resp, 403, "You have no role in project %lld.", (long long)req->args[0]);
+        else
+            problem_from_err(resp, &err, req->request_id);
+        goto out;
     }
-    if ((route->flags & ROUTE_WRITE) && req->caller.read_only) {
+    switch (auth_check(&req->caller, route->flags & ROUTE_PROJECT, route->min_role,
+                       route->flags & ROUTE_WRITE)) {
+    case AUTH_ROLE_TOO_LOW:
+        problem_set(resp, 403, "This needs the project role %s or above; you are %s.",
+                    domain_role_name(route->min_role), domain_role_name(req->caller.role));
+        goto out;
+    case AUTH_READ_ONLY:
         problem_set(resp, 403, "Your user is read-only.");
         goto out;
+    case AUTH_ALLOWED:
+        break;
     }
 media:
     if ((route->flags & (ROUTE_JSON | ROUTE_STREAM)) && !media_ok(route, req->content_type)) {
@@ -274,6 +248,5 @@ media:
 out:
     if (c)
         db_release(req->app->db, c);
-    db_caller_release(&who);
     return ret;
 }

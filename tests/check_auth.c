@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* auth without a database: the bearer syntax and the route checks. */
+#include <check.h>
+#include <string.h>
+
+#include "auth.h"
+#include "testutil.h"
+
+START_TEST(test_bearer)
+{
+    char longtok[300];
+
+    ck_assert_str_eq(auth_bearer("Bearer abc"), "abc");
+    ck_assert_str_eq(auth_bearer("bearer abc"), "abc"); /* the scheme is case-insensitive */
+    ck_assert_str_eq(auth_bearer("Bearer    abc"), "abc");
+    ck_assert_ptr_null(auth_bearer(NULL));
+    ck_assert_ptr_null(auth_bearer(""));
+    ck_assert_ptr_null(auth_bearer("Bearer"));
+    ck_assert_ptr_null(auth_bearer("Bearer "));
+    ck_assert_ptr_null(auth_bearer("Basic abc"));
+    ck_assert_ptr_null(auth_bearer("Bearerabc"));
+    ck_assert_ptr_null(auth_bearer("Bearer a b"));
+    ck_assert_ptr_null(auth_bearer("Bearer a\tb"));
+    ck_assert_ptr_null(auth_bearer("Bearer abc "));
+    memcpy(longtok, "Bearer ", 7);
+    memset(longtok + 7, 'x', 256);
+    longtok[7 + 256] = '\0';
+    ck_assert_ptr_nonnull(auth_bearer(longtok)); /* 256 characters is the longest token */
+    longtok[7 + 256] = 'x';
+    longtok[7 + 257] = '\0';
+    ck_assert_ptr_null(auth_bearer(longtok));
+}
+END_TEST
+
+START_TEST(test_check)
+{
+    struct caller who = {.user_id = 1};
+
+    for (int r = ROLE_NONE; r < ROLE_COUNT; r++)
+        for (int min = ROLE_VIEWER; min < ROLE_COUNT; min++) {
+            who.role = (enum role)r;
+            who.read_only = 0;
+            ck_assert_int_eq(auth_check(&who, 1, (enum role)min, 0),
+                             r >= min ? AUTH_ALLOWED : AUTH_ROLE_TOO_LOW);
+            /* routes outside a project ignore the project role */
+            ck_assert_int_eq(auth_check(&who, 0, (enum role)min, 0), AUTH_ALLOWED);
+            who.read_only = 1;
+            ck_assert_int_eq(auth_check(&who, 1, (enum role)min, 1),
+                             r >= min ? AUTH_READ_ONLY : AUTH_ROLE_TOO_LOW);
+            ck_assert_int_eq(auth_check(&who, 1, (enum role)min, 0),
+                             r >= min ? AUTH_ALLOWED : AUTH_ROLE_TOO_LOW);
+        }
+}
+END_TEST
+
+Suite *auth_suite(void)
+{
+    Suite *s = suite_create("auth");
+    TCase *tc = tcase_create("auth");
+
+    tcase_add_test(tc, test_bearer);
+    tcase_add_test(tc, test_check);
+    suite_add_tcase(s, tc);
+    return s;
+}
