@@ -27,7 +27,11 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util domain db migrate problem validate auth router stats idem http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool pcache server cli
-ML_MODS  ?= text feat learn metrics split artifact heads transfer explain trainer predictor
+# The ML side (src/ml/): the server sees only include/trainer.h and
+# include/predictor.h; its other headers are private to src/ml/ (and the
+# white-box tests, benchmarks and fuzzers), which the compiler enforces.
+ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfer explain trainer \
+                            predictor)
 EXTRA_OBJS ?=
 MODS     := $(SRV_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
@@ -84,9 +88,12 @@ define variant
 $(BUILD)/$(1)/%.o: src/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS_ALL) $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/ml/%.o: src/ml/%.c $(GEN) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS_ALL) -Isrc/ml $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS_ALL) -Itests $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
 	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
 $(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))
@@ -99,7 +106,7 @@ $(eval $(call variant,tsan))
 $(BUILD)/modeld: $(BUILD)/rel/modeld
 	cp $< $@
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/ml/*.d)
 
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
@@ -141,7 +148,7 @@ run: all
 # bench_train.c + synth.c (synthetic sets) linked with the rel objects of src/.
 $(BUILD)/rel/bench_train: bench/bench_train.c bench/synth.c bench/synth.h \
                           $(patsubst %,$(BUILD)/rel/%.o,$(MODS))
-	$(CC) $(CPPFLAGS_ALL) -Ibench $(CFLAGS_ALL) $(OPT) -o $@ $(filter-out %.h,$^) $(LIBS)
+	$(CC) $(CPPFLAGS_ALL) -Ibench -Isrc/ml $(CFLAGS_ALL) $(OPT) -o $@ $(filter-out %.h,$^) $(LIBS)
 bench-train: deps deps-bench $(BUILD)/rel/bench_train
 	$(BUILD)/rel/bench_train $(DATA)
 bench-http: deps deps-bench $(BUILD)/rel/modeld
@@ -154,7 +161,7 @@ install: $(BUILD)/modeld
 	install -m 0755 $(BUILD)/modeld $(DESTDIR)$(PREFIX)/bin/modeld
 
 format:
-	clang-format -i src/*.c include/*.h tests/*.c
+	clang-format -i src/*.c src/ml/*.c src/ml/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf $(BUILD)
@@ -162,7 +169,7 @@ clean:
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I$(BUILD)/gen
+FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/ml -I$(BUILD)/gen
 FUZZ_TARGETS := ingest artifact text
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN)
 	@mkdir -p $(@D)

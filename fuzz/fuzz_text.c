@@ -3,7 +3,7 @@
  * libFuzzer driver for the text analyzer with source spans (what predict
  * with "explain" runs on any text a client sends): the input is analyzed in
  * the language picked by its first byte, with and without spans, and the
- * spans' contract is checked (include/text.h): the same tokens as
+ * spans' contract is checked (src/ml/text.h): the same tokens as
  * text_analyze, every span non-empty, inside the input, and starts and ends
  * non-decreasing. Any crash, sanitizer report or abort is a bug.
  */

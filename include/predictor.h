@@ -38,7 +38,7 @@ const char *predictor_language(const struct predictor *p);
 /* 1 if the artifact carries explanations (version 2 on), else 0. */
 int predictor_can_explain(const struct predictor *p);
 
-/* The top features per head and label (include/explain.h); new reference, or NULL
+/* The top features per head and label (src/ml/explain.h); new reference, or NULL
  * with ERR_CONFLICT when the artifact has none (version 1: retrain), ERR_NOMEM. */
 json_t *predictor_top_features(const struct predictor *p, struct err *err);
 

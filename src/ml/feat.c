@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * feat: hashed word and character n-grams, TF-IDF weighting and L2
- * normalization (see include/feat.h for the contract).
+ * normalization (see src/ml/feat.h for the contract).
  *
  * Word unigrams hash the stemmed token bytes; bigrams hash the pair of unigram
  * hashes, so no string is built. Character n-grams are taken per word of the

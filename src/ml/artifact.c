@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * artifact: encoding, checksumming and atomic storage of trained models
- * (format in include/artifact.h and docs/ML.md).
+ * (format in src/ml/artifact.h and docs/ML.md).
  *
  * The encoder writes into a growable memory buffer; the decoder reads through
  * a cursor that refuses to read past the end, and every count is checked

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * explain: top features per label (named from the training texts) and
- * per-token contributions of a text to a label (see include/explain.h).
+ * per-token contributions of a text to a label (see src/ml/explain.h).
  */
 #include "explain.h"
 
