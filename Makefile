@@ -93,7 +93,7 @@ $(BUILD)/$(1)/ml/%.o: src/ml/%.c $(GEN) | $(BUILD)/.deps
 	$$(CC) $$(CPPFLAGS_ALL) -Isrc/ml $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml -Isrc $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
 	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
 $(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))

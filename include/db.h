@@ -38,10 +38,12 @@ void db_release(struct db *db, struct db_conn *c);
 int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
                         struct err *err);
 
-/* How many of the migrations 1..latest are not recorded as applied (0: the
- * schema is complete; it reads the database, so it also proves it reachable),
- * or -1 with err. */
-int db_schema_missing(struct db_conn *c, int latest, struct err *err);
+/* The schema version this binary migrates to. */
+int db_schema_latest(void);
+/* How many of the migrations 1..db_schema_latest() are not recorded as
+ * applied (0: the schema is complete; it reads the database, so it also
+ * proves it reachable), or -1 with err. */
+int db_schema_missing(struct db_conn *c, struct err *err);
 
 /*
  * Transactions. db_begin waits for the daemon's write turn (writers are

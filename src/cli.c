@@ -23,7 +23,6 @@
 #include "db.h"
 #include "ingest.h"
 #include "log.h"
-#include "migrate.h"
 #include "server.h"
 #include "trainer.h"
 #include "util.h"
@@ -213,7 +212,7 @@ static int cmd_simple(const char *what, int argc, char **argv)
         PARSE(o_db);
         if (!(db = open_db(&o)))
             return 1;
-        printf("%d\n", migrate_latest());
+        printf("%d\n", db_schema_latest());
         db_close(db);
         return 0;
     }

@@ -494,8 +494,14 @@ int db_models_by_status(struct db_conn *c, const char *const *names, long long *
     return 0;
 }
 
-int db_schema_missing(struct db_conn *c, int latest, struct err *err)
+int db_schema_latest(void)
 {
+    return migrate_latest();
+}
+
+int db_schema_missing(struct db_conn *c, struct err *err)
+{
+    int latest = migrate_latest();
     sqlite3_stmt *st = stmt(c, STMT_SCHEMA_MISSING, err);
     int n;
 

@@ -8,7 +8,6 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
-#include "migrate.h"
 #include "openapi.h"
 #include "pool.h"
 #include "problem.h"
@@ -78,7 +77,7 @@ void handler_meta_readyz(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    int missing = db_schema_missing(c, migrate_latest(), &err);
+    int missing = db_schema_missing(c, &err);
     int workers = pool_ready(req->app->pool);
 
     db_release(req->app->db, c);
