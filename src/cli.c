@@ -20,6 +20,7 @@
 
 #include <uuid/uuid.h>
 
+#include "artifacts.h"
 #include "db.h"
 #include "ingest.h"
 #include "log.h"
@@ -410,8 +411,6 @@ static int cmd_base(int argc, char **argv)
     uuid_generate_random(uu);
     uuid_unparse_lower(uu, uuid_str);
     if (from) {
-        char *dir;
-
         if (db_model_base_info(c, from, &src, &err) != 0) {
             id = -1;
             goto done;
@@ -428,9 +427,7 @@ static int cmd_base(int argc, char **argv)
             id = -1;
             goto done;
         }
-        dir = strdup(src.artifact);
-        snprintf(dst, sizeof(dst), "%s/base-%s.model", dir ? dirname(dir) : ".", uuid_str);
-        free(dir);
+        artifacts_base_path(src.artifact, uuid_str, dst, sizeof(dst));
         if (predictor_copy_artifact(src.artifact, dst, &err) != 0) {
             id = -1;
             goto done;
@@ -438,7 +435,7 @@ static int cmd_base(int argc, char **argv)
     }
     id = db_base_create(c, uuid_str, name, lang, from, from ? dst : NULL, &err);
     if (id < 0 && dst[0])
-        unlink(dst);
+        artifacts_remove(dst);
 done:
     db_base_release(&src);
     db_release(db, c);

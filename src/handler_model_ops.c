@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -96,9 +97,9 @@ void handler_models_delete(struct request *req, struct response *resp)
     if (req->app->pool)
         pool_cancel(req->app->pool, req->args[1]);
     if (artifact) {
-        if (req->app->pool)
+        if (req->app->pcache)
             pcache_evict(req->app->pcache, artifact);
-        unlink(artifact);
+        artifacts_remove(artifact);
         free(artifact);
     }
     resp->status = 204;

@@ -12,18 +12,17 @@
 #include "pool.h"
 #include "stats.h"
 
-#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
+#include "artifacts.h"
 #include "log.h"
 #include "trainer.h"
 #include "util.h"
@@ -288,13 +287,6 @@ int pool_ready(struct pool *p)
 
 /* ---- one job ------------------------------------------------------------- */
 
-static int ensure_dir(const char *path)
-{
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /*
  * Record a job's end, retrying a few times: if the write is lost (e.g. the
  * database stayed locked past busy_timeout), the row would stay TRAINING
@@ -342,7 +334,7 @@ static void run_job(struct pool *p, int64_t id)
     struct err err = {0};
     struct running *slot = NULL;
     struct db_conn *c;
-    char dir[4096], path[4200];
+    char path[4200];
     int rc;
     double t0 = util_monotonic();
 
@@ -378,13 +370,11 @@ static void run_job(struct pool *p, int64_t id)
         fail_job(p, id, "internal error while loading the training data");
         goto out;
     }
-    snprintf(dir, sizeof(dir), "%s/models", p->app->cfg->data_dir);
-    if (ensure_dir(p->app->cfg->data_dir) != 0 || ensure_dir(dir) != 0) {
-        LOG_ERROR("job %lld: cannot create %s: %s", (long long)id, dir, strerror(errno));
+    if (artifacts_model_path(p->app->cfg->data_dir, job.uuid, path, sizeof(path), &err) != 0) {
+        LOG_ERROR("job %lld: %s", (long long)id, err.msg);
         fail_job(p, id, "internal error: the artifact directory is not writable");
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/%s.model", dir, job.uuid);
     LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id,
              domain_type_name(job.type), domain_language_name(job.language), jd.n);
     {
@@ -415,7 +405,7 @@ static void run_job(struct pool *p, int64_t id)
         free(metrics);
         free(warnings);
         if (applied != 1) {
-            unlink(path); /* canceled or deleted meanwhile */
+            artifacts_remove(path); /* canceled or deleted meanwhile */
             if (applied < 0)
                 LOG_ERROR("job %lld: cannot record result: %s", (long long)id, err.msg);
         }
