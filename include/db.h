@@ -56,6 +56,13 @@ int db_begin(struct db_conn *c, struct err *err);
 int db_commit(struct db_conn *c, struct err *err);
 void db_rollback(struct db_conn *c);
 
+/* Test hook: the n-th storage statement from now (any thread) fails with
+ * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is
+ * never failed. db_fault_pending: how many statements are left before it
+ * fires (0: it fired, or it is off). */
+void db_fault_inject(long n);
+long db_fault_pending(void);
+
 /* ---- admin -------------------------------------------------------------- */
 int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err);
 int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name, struct err *err);

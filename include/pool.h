@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pool: the training worker threads. The database is the durable queue:
- * a model row goes CREATED -> QUEUED (pool_submit) -> TRAINING (claimed by a
+ * a model row goes CREATED -> QUEUED (in the transaction that creates it) ->
+ * TRAINING (claimed by a
  * worker in one transaction) -> READY or FAILED. At start the pool requeues
  * every CREATED, QUEUED or TRAINING row left by a crash, so no acknowledged
  * job is lost; claims are transactional, so no job runs twice at once.
  *
  * Training runs only on pool threads, never on HTTP threads.
  *
- * Thread-safety: pool_submit and pool_cancel may be called from any thread.
+ * Thread-safety: pool_wake and pool_cancel may be called from any thread.
  */
 #ifndef MODELD_POOL_H
 #define MODELD_POOL_H
@@ -28,8 +29,8 @@ struct pool *pool_start(struct app *app, int workers, struct err *err);
  * the next start trains them again from the beginning. Accepts NULL. */
 void pool_stop(struct pool *p);
 
-/* Mark a CREATED model QUEUED and wake a worker. */
-int pool_submit(struct pool *p, int64_t model_id, struct err *err);
+/* Wake a worker: a job was queued. Accepts NULL. */
+void pool_wake(struct pool *p);
 
 /* Ask the worker training model_id (if any) to stop. Returns 1 if one was running. */
 int pool_cancel(struct pool *p, int64_t model_id);

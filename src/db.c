@@ -14,6 +14,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +218,40 @@ static int sql_fail(struct db_conn *c, struct err *err)
 }
 
 /* The prepared statement id, reset and with cleared bindings; NULL on error. */
+/* Storage fault injection (db_fault_inject): the countdown to the statement
+ * that fails; 0 = off. */
+static atomic_long fault_countdown;
+
+void db_fault_inject(long n)
+{
+    atomic_store(&fault_countdown, n > 0 ? n : 0);
+}
+
+long db_fault_pending(void)
+{
+    return atomic_load(&fault_countdown);
+}
+
+/* 1 when this statement is the one to fail (ROLLBACK never fails: it is how
+ * every failure is cleaned up). */
+static int fault_fires(enum stmt_id id)
+{
+    long v = atomic_load(&fault_countdown);
+
+    while (v > 0 && id != STMT_ROLLBACK) {
+        if (atomic_compare_exchange_weak(&fault_countdown, &v, v - 1))
+            return v == 1;
+    }
+    return 0;
+}
+
 static sqlite3_stmt *stmt(struct db_conn *c, enum stmt_id id, struct err *err)
 {
+    assert(id >= 0 && id < STMT_COUNT);
+    if (fault_fires(id)) {
+        err_set(err, ERR_INTERNAL, "injected storage fault");
+        return NULL;
+    }
     if (!c->st[id]) {
         if (sqlite3_prepare_v3(c->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
                                NULL) != SQLITE_OK) {

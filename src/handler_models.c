@@ -274,8 +274,11 @@ void handler_models_create(struct request *req, struct response *resp)
         }
         goto fail_err;
     }
+    /* the answer shows the model as created; the same transaction queues it,
+     * so an acknowledged model is always on the queue */
     view = db_model_get(c, req->args[0], id, 0, &err);
-    if (!view) {
+    if (!view || db_job_enqueue(c, id, &err) != 0) {
+        json_decref(view);
         db_rollback(c);
         goto fail_err;
     }
@@ -291,9 +294,7 @@ void handler_models_create(struct request *req, struct response *resp)
         goto fail_resp;
     db_release(req->app->db, c);
     c = NULL;
-    if (req->app->pool && pool_submit(req->app->pool, id, &err) != 0)
-        LOG_ERROR("model %lld: cannot queue (%s); it is queued at next start", (long long)id,
-                  err.msg);
+    pool_wake(req->app->pool);
     goto out;
 fail_resp:
     response_release(resp);

@@ -487,7 +487,7 @@ static void *worker_main(void *arg)
         }
         if (rc < 0)
             LOG_ERROR("pool: claim failed: %s", err.msg);
-        /* Nothing to do: sleep until pool_submit or 1 s (other writers). */
+        /* Nothing to do: sleep until pool_wake or 1 s (other writers). */
         pthread_mutex_lock(&p->mu);
         if (!p->stop && p->wakeups == 0) {
             struct timespec ts;
@@ -564,17 +564,12 @@ void pool_stop(struct pool *p)
     free(p);
 }
 
-int pool_submit(struct pool *p, int64_t model_id, struct err *err)
+void pool_wake(struct pool *p)
 {
-    struct db_conn *c = db_acquire(p->app->db);
-    int rc = db_job_enqueue(c, model_id, err);
-
-    db_release(p->app->db, c);
-    if (rc != 0)
-        return -1;
+    if (!p)
+        return;
     pthread_mutex_lock(&p->mu);
     p->wakeups++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    return 0;
 }
