@@ -295,6 +295,7 @@ static void write_turn_give(struct db_conn *c)
     struct db *db = c->db;
 
     assert(c->wlocked);
+    assert(db->wserving < db->wnext);
     c->wlocked = 0;
     pthread_mutex_lock(&db->wmu);
     db->wserving++;
@@ -472,10 +473,17 @@ void db_close(struct db *db)
     free(db);
 }
 
+/* Connections the calling thread holds: a thread that takes a second one
+ * while holding one can deadlock the pool (every thread waiting for a free
+ * connection while holding one), so it is an invariant that it never does. */
+static _Thread_local int conns_held;
+
 struct db_conn *db_acquire(struct db *db)
 {
     struct db_conn *c;
 
+    assert(conns_held == 0 && "a thread holds one database connection at a time");
+    conns_held++;
     pthread_mutex_lock(&db->mu);
     while (!db->free_list)
         pthread_cond_wait(&db->cv, &db->mu);
@@ -490,6 +498,8 @@ void db_release(struct db *db, struct db_conn *c)
 {
     if (!c)
         return;
+    assert(conns_held == 1);
+    conns_held--;
     if (c->depth > 0 || !sqlite3_get_autocommit(c->h)) { /* a caller forgot to end it */
         assert(!"transaction left open");
         while (c->depth > 0)
@@ -585,6 +595,7 @@ int db_commit(struct db_conn *c, struct err *err)
 {
     sqlite3_stmt *st;
 
+    assert(c->depth == 0 || c->wlocked); /* an open transaction holds the write turn */
     if (c->depth > 1) {
         c->depth--;
         if (c->failed) {

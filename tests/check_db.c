@@ -4,6 +4,7 @@
  * recorded, the database is in WAL mode, foreign keys are enforced on every
  * pooled connection, and the model name is unique per workspace.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,29 +51,52 @@ START_TEST(test_migrations_recorded_once)
 }
 END_TEST
 
+/* Each of N threads holds one connection (a thread never holds two), all at
+ * once, so every connection of the pool is checked. */
+struct fk_arg {
+    struct db *db;
+    pthread_barrier_t *all_held;
+    int ok;
+};
+
+static void *fk_thread(void *p)
+{
+    struct fk_arg *a = p;
+    struct err err = {0};
+    struct db_conn *c = db_acquire(a->db);
+
+    pthread_barrier_wait(a->all_held); /* N distinct connections */
+    a->ok = db_project_create(c, 4242, "p", &err) < 0 && err.code == ERR_NOT_FOUND;
+    err_clear(&err);
+    a->ok = a->ok && db_token_create(c, 4242, "abc", 0, &err) < 0 && err.code == ERR_NOT_FOUND;
+    pthread_barrier_wait(a->all_held);
+    db_release(a->db, c);
+    return NULL;
+}
+
 START_TEST(test_foreign_keys_every_connection)
 {
     enum { N = 3 };
     struct tdbdir t;
     struct err err = {0};
     struct db *db;
-    struct db_conn *c[N];
+    pthread_t th[N];
+    pthread_barrier_t bar;
+    struct fk_arg arg[N];
 
     tdbdir_init(&t);
     db = db_open(t.db, N, &err);
     ck_assert_ptr_nonnull(db);
-    for (int i = 0; i < N; i++)
-        c[i] = db_acquire(db);
+    pthread_barrier_init(&bar, NULL, N);
     for (int i = 0; i < N; i++) {
-        err_clear(&err);
-        ck_assert_int_lt(db_project_create(c[i], 4242, "p", &err), 0);
-        ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-        err_clear(&err);
-        ck_assert_int_lt(db_token_create(c[i], 4242, "abc", 0, &err), 0);
-        ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+        arg[i] = (struct fk_arg){db, &bar, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, fk_thread, &arg[i]), 0);
     }
-    for (int i = 0; i < N; i++)
-        db_release(db, c[i]);
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(arg[i].ok, "connection %d does not enforce foreign keys", i);
+    }
+    pthread_barrier_destroy(&bar);
     db_close(db);
     ck_assert_int_eq(q(t.db, "SELECT COUNT(*) FROM projects"), 0);
     tdbdir_cleanup(&t);
