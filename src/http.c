@@ -67,6 +67,7 @@ struct http_server {
     pthread_cond_t sse_cv;
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
+    atomic_int refusing; /* stopping: new connections are closed at once */
     atomic_llong upload_reserved; /* upload memory reserved (the --upload-budget in use) */
     char *tls_cert, *tls_key;     /* PEM texts (MHD keeps pointers to them while it runs) */
     /* Open connections, for the request-head deadline (see conn_watchdog). */
@@ -609,6 +610,20 @@ static int answer_now(struct MHD_Connection *conn)
 
 /* ---- connection discipline ---------------------------------------------------- */
 
+/* Accept policy: once a stop has begun, a new connection is closed at once.
+ * (This is how a stop stops accepting: MHD_quiesce_daemon races with the
+ * epoll worker threads of libmicrohttpd 0.9.75, which both remove the listen
+ * socket from their epoll set, and the loser aborts the process with "Failed
+ * to remove listen FD from epoll set".) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_server *s = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&s->refusing) ? MHD_NO : MHD_YES;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -1038,7 +1053,7 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     s->d = MHD_start_daemon(
         flags,
         (uint16_t)port,
-        NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        on_accept, s, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
@@ -1091,11 +1106,7 @@ void http_stop(struct http_server *s)
      * committed gets its 201): MHD must not be stopped with parked
      * connections, and stopping it closes connections whatever they still
      * have to send. */
-    if (s->d) {
-        MHD_socket ls = MHD_quiesce_daemon(s->d);
-        if (ls != MHD_INVALID_SOCKET)
-            close(ls);
-    }
+    atomic_store(&s->refusing, 1); /* see on_accept */
     pthread_mutex_lock(&s->sse_mu);
     s->closing = 1;
     pthread_cond_broadcast(&s->sse_cv);
