@@ -295,9 +295,9 @@ static void write_turn_give(struct db_conn *c)
     struct db *db = c->db;
 
     assert(c->wlocked);
-    assert(db->wserving < db->wnext);
     c->wlocked = 0;
     pthread_mutex_lock(&db->wmu);
+    assert(db->wserving < db->wnext); /* the turn being given was taken */
     db->wserving++;
     pthread_cond_broadcast(&db->wcv);
     pthread_mutex_unlock(&db->wmu);
