@@ -13,6 +13,7 @@
 #include "db.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -642,35 +643,121 @@ static int64_t insert(struct db_conn *c, sqlite3_stmt *st, struct err *err)
     return (int64_t)sqlite3_last_insert_rowid(c->h);
 }
 
+/*
+ * The one way statements get their parameters: prep() takes the statement id
+ * and binds parameters 1..n from fmt, one letter each:
+ *   i  int64_t             t  const char * (NULL binds NULL)
+ *   d  double              z  int64_t, 0 binds NULL (optional ids and times)
+ * exec() also steps a statement that returns no row; the callers read
+ * sqlite3_changes through changes() when the row count matters.
+ */
+static sqlite3_stmt *vprep(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt,
+                           va_list ap)
+{
+    sqlite3_stmt *st = stmt(c, id, err);
+
+    for (int i = 1; st && fmt[i - 1]; i++) {
+        switch (fmt[i - 1]) {
+        case 'i':
+            sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+            break;
+        case 'z': {
+            int64_t v = va_arg(ap, int64_t);
+            if (v)
+                sqlite3_bind_int64(st, i, v);
+            else
+                sqlite3_bind_null(st, i);
+            break;
+        }
+        case 't':
+            bind_text(st, i, va_arg(ap, const char *));
+            break;
+        case 'd':
+            sqlite3_bind_double(st, i, va_arg(ap, double));
+            break;
+        default:
+            assert(!"unknown bind format letter");
+        }
+    }
+    return st;
+}
+
+static sqlite3_stmt *prep(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt,
+                          ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static int exec(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    return st ? step_done(c, st, err) : -1;
+}
+
+/* prep, then step to the one row the statement returns: 1 with *out on the
+ * row (read its columns, then done(*out)); 0 when there is none, with
+ * ERR_NOT_FOUND and the message not_found; -1 on error. */
+static int row(struct db_conn *c, enum stmt_id id, sqlite3_stmt **out, const char *not_found,
+               struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    *out = st;
+    return st ? step_row(c, st, not_found, err) : -1;
+}
+
+/* exec, then whether it changed a row: 1 yes, 0 no, -1 error. */
+static int exec_changed(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt,
+                        ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    if (!st || step_done(c, st, err) != 0)
+        return -1;
+    return sqlite3_changes(c->h) > 0;
+}
+
 /* ---- admin --------------------------------------------------------------- */
 
 int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_WS_INSERT, err);
+    sqlite3_stmt *st;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    bind_text(st, 1, name);
-    bind_text(st, 2, now);
-    return insert(c, st, err);
+    st = prep(c, STMT_WS_INSERT, err, "tt", name, now);
+    return st ? insert(c, st, err) : -1;
 }
 
 int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name,
                           struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_PROJECT_INSERT, err);
+    sqlite3_stmt *st;
     int64_t id;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, workspace_id);
-    bind_text(st, 2, name);
-    bind_text(st, 3, now);
-    id = insert(c, st, err);
+    st = prep(c, STMT_PROJECT_INSERT, err, "itt", workspace_id, name, now);
+    id = st ? insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_INVALID)
         err_set(err, ERR_NOT_FOUND, "no workspace %lld", (long long)workspace_id);
     return id;
@@ -679,16 +766,12 @@ int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *n
 int64_t db_user_create(struct db_conn *c, const char *name, int read_only, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_USER_INSERT, err);
+    sqlite3_stmt *st;
     int64_t id;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    bind_text(st, 1, name);
-    sqlite3_bind_int(st, 2, read_only ? 1 : 0);
-    bind_text(st, 3, now);
-    id = insert(c, st, err);
+    st = prep(c, STMT_USER_INSERT, err, "tit", name, (int64_t)(read_only ? 1 : 0), now);
+    id = st ? insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_CONFLICT)
         err_set(err, ERR_CONFLICT, "a user named '%s' already exists", name);
     return id;
@@ -698,20 +781,13 @@ int64_t db_token_create(struct db_conn *c, int64_t user_id, const char *hash, in
                         struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_TOKEN_INSERT, err);
+    sqlite3_stmt *st;
     int64_t id;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, user_id);
-    bind_text(st, 2, hash);
-    bind_text(st, 3, now);
-    if (expires_at > 0)
-        sqlite3_bind_int64(st, 4, expires_at);
-    else
-        sqlite3_bind_null(st, 4);
-    id = insert(c, st, err);
+    st = prep(c, STMT_TOKEN_INSERT, err, "ittz", user_id, hash, now,
+              expires_at > 0 ? expires_at : (int64_t)0);
+    id = st ? insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_INVALID)
         err_set(err, ERR_NOT_FOUND, "no user %lld", (long long)user_id);
     return id;
@@ -749,14 +825,7 @@ int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err)
 int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
                   struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MEMBER_UPSERT, err);
-
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, user_id);
-    bind_text(st, 3, role);
-    if (step_done(c, st, err) != 0) {
+    if (exec(c, STMT_MEMBER_UPSERT, err, "iit", project_id, user_id, role) != 0) {
         if (err && err->code == ERR_INVALID)
             err_set(err, ERR_NOT_FOUND, "no project %lld or no user %lld",
                     (long long)project_id, (long long)user_id);
@@ -804,14 +873,10 @@ int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
 int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MEMBER_ROLE, err);
+    sqlite3_stmt *st;
     int rc;
 
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, user_id);
-    if (step_row(c, st, "no role in project", err) != 1)
+    if (row(c, STMT_MEMBER_ROLE, &st, "no role in project", err, "ii", project_id, user_id) != 1)
         return -1;
     rc = col_role(st, 0, role, err);
     if (workspace_id)
@@ -891,28 +956,17 @@ static json_t *annotation_inventory(struct db_conn *c, int64_t id, struct err *e
 static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, const char *name,
                        struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_UPLOAD_LABEL_COUNT, err);
-
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, upload_id);
-    bind_text(st, 2, kind);
-    bind_text(st, 3, name);
-    return step_done(c, st, err);
+    return exec(c, STMT_UPLOAD_LABEL_COUNT, err, "itt", upload_id, kind, name);
 }
 
 json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
+    sqlite3_stmt *st;
     json_t *out, *inv;
     char what[96];
 
-    if (!st)
-        return NULL;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, id);
     snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_ANN_GET, &st, what, err, "ii", project_id, id) != 1)
         return NULL;
     out = annotation_row(st);
     done(st);
@@ -932,15 +986,11 @@ json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, str
 int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
                        enum language *language, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_GET, err);
+    sqlite3_stmt *st;
     char what[96];
 
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, id);
     snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_ANN_GET, &st, what, err, "ii", project_id, id) != 1)
         return -1;
     {
         int rc = col_type(st, 3, type, err) == 0 && col_language(st, 4, language, err) == 0 ? 0
@@ -1022,18 +1072,8 @@ static int count_document_labels(struct db_conn *c, int64_t upload_id, const str
 static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upload_id,
                            const struct db_doc *d, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_DOC_INSERT, err);
-
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, annotation_id);
-    bind_text(st, 2, d->external_id);
-    bind_text(st, 3, d->text);
-    bind_text(st, 4, d->cls);
-    bind_text(st, 5, d->labels);
-    bind_text(st, 6, d->aspects);
-    sqlite3_bind_int64(st, 7, upload_id);
-    if (step_done(c, st, err) != 0)
+    if (exec(c, STMT_DOC_INSERT, err, "itttttz", annotation_id, d->external_id, d->text, d->cls,
+             d->labels, d->aspects, upload_id) != 0)
         return -1;
     return count_document_labels(c, upload_id, d, err);
 }
@@ -1049,14 +1089,11 @@ static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upl
 int64_t db_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_UPLOAD_INSERT, err);
+    sqlite3_stmt *st;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, annotation_id);
-    bind_text(st, 2, now);
-    return insert(c, st, err);
+    st = prep(c, STMT_UPLOAD_INSERT, err, "it", annotation_id, now);
+    return st ? insert(c, st, err) : -1;
 }
 
 int db_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
@@ -1109,36 +1146,16 @@ int db_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err)
         err_set(err, ERR_INTERNAL, "db_upload_publish needs an open transaction");
         return -1;
     }
-    st = stmt(c, STMT_UPLOAD_GET, err);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, upload_id);
-    if (step_row(c, st, "no such open upload", err) != 1)
+    if (row(c, STMT_UPLOAD_GET, &st, "no such open upload", err, "i", upload_id) != 1)
         return -1;
     annotation_id = sqlite3_column_int64(st, 0);
     n = sqlite3_column_int64(st, 1);
     done(st);
-    if (!(st = stmt(c, STMT_UPLOAD_PUBLISH, err)))
+    if (exec(c, STMT_UPLOAD_PUBLISH, err, "i", upload_id) != 0 ||
+        exec(c, STMT_UPLOAD_MERGE_LABELS, err, "ii", upload_id, annotation_id) != 0 ||
+        exec(c, STMT_UPLOAD_DROP_LABELS, err, "i", upload_id) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, upload_id);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    if (!(st = stmt(c, STMT_UPLOAD_MERGE_LABELS, err)))
-        return -1;
-    sqlite3_bind_int64(st, 1, upload_id);
-    sqlite3_bind_int64(st, 2, annotation_id);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    if (!(st = stmt(c, STMT_UPLOAD_DROP_LABELS, err)))
-        return -1;
-    sqlite3_bind_int64(st, 1, upload_id);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    if (!(st = stmt(c, STMT_ANN_ADD_DOCS, err)))
-        return -1;
-    sqlite3_bind_int64(st, 1, annotation_id);
-    sqlite3_bind_int64(st, 2, n);
-    return step_done(c, st, err);
+    return exec(c, STMT_ANN_ADD_DOCS, err, "ii", annotation_id, n);
 }
 
 int db_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err)
@@ -1261,27 +1278,15 @@ int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err)
 {
-    sqlite3_stmt *st;
-
     if (c->depth == 0) {
         err_set(err, ERR_INTERNAL, "db_idem_put needs an open transaction");
         return -1;
     }
-    if (!(st = stmt(c, STMT_IDEM_PURGE, err))) /* a few expired records each time */
+    /* a few expired records each time */
+    if (exec(c, STMT_IDEM_PURGE, err, "i", now - (int64_t)IDEM_TTL_S) != 0)
         return -1;
-    sqlite3_bind_int64(st, 1, now - IDEM_TTL_S);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    if (!(st = stmt(c, STMT_IDEM_PUT, err)))
-        return -1;
-    sqlite3_bind_int64(st, 1, user_id);
-    bind_text(st, 2, key);
-    bind_text(st, 3, r->request_hash);
-    sqlite3_bind_int(st, 4, r->status);
-    bind_text(st, 5, r->location);
-    bind_text(st, 6, r->body);
-    sqlite3_bind_int64(st, 7, now);
-    return step_done(c, st, err);
+    return exec(c, STMT_IDEM_PUT, err, "ittitti", user_id, key, r->request_hash,
+                (int64_t)r->status, r->location, r->body, now);
 }
 
 /* ---- models ---------------------------------------------------------------- */
@@ -1421,16 +1426,12 @@ static json_t *model_row(sqlite3_stmt *st, int with_metrics)
 json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
                      struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MODEL_GET, err);
+    sqlite3_stmt *st;
     json_t *out;
     char what[96];
 
-    if (!st)
-        return NULL;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, id);
     snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_MODEL_GET, &st, what, err, "ii", project_id, id) != 1)
         return NULL;
     out = model_row(st, with_metrics);
     done(st);
@@ -1487,14 +1488,11 @@ void db_base_release(struct db_base *b)
 
 int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MODEL_BASE_INFO, err);
+    sqlite3_stmt *st;
     char what[64];
 
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
     snprintf(what, sizeof(what), "no model %lld", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_MODEL_BASE_INFO, &st, what, err, "i", id) != 1)
         return -1;
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
@@ -1602,15 +1600,11 @@ json_t *db_base_list(struct db_conn *c, struct err *err)
 int db_model_status(struct db_conn *c, int64_t project_id, int64_t id,
                     enum model_status *status, char **artifact, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MODEL_STATUS, err);
+    sqlite3_stmt *st;
     char what[96];
 
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, project_id);
-    sqlite3_bind_int64(st, 2, id);
     snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_MODEL_STATUS, &st, what, err, "ii", project_id, id) != 1)
         return -1;
     if (col_status(st, 0, status, err) != 0) {
         done(st);
@@ -1625,14 +1619,7 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id,
 static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char *value,
                      const char *now, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, sid, err);
-
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, value);
-    bind_text(st, 3, now);
-    return step_done(c, st, err);
+    return exec(c, sid, err, "itt", id, value, now);
 }
 
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
@@ -1704,26 +1691,17 @@ fail:
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_ENQUEUE, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, now);
-    return step_done(c, st, err);
+    return exec(c, STMT_JOB_ENQUEUE, err, "it", id, now);
 }
 
 int db_job_requeue_all(struct db_conn *c, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_REQUEUE_ALL, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    bind_text(st, 1, now);
-    if (step_done(c, st, err) != 0)
+    if (exec(c, STMT_JOB_REQUEUE_ALL, err, "t", now) != 0)
         return -1;
     return sqlite3_changes(c->h);
 }
@@ -1731,16 +1709,9 @@ int db_job_requeue_all(struct db_conn *c, struct err *err)
 int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_REQUEUE_ONE, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, now);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    return sqlite3_changes(c->h) > 0;
+    return exec_changed(c, STMT_JOB_REQUEUE_ONE, err, "it", id, now);
 }
 
 int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
@@ -1794,14 +1765,11 @@ void db_job_release(struct db_job *j)
 
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_JOB_GET, err);
+    sqlite3_stmt *st;
     char what[64];
 
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
     snprintf(what, sizeof(what), "no model %lld", (long long)id);
-    if (step_row(c, st, what, err) != 1)
+    if (row(c, STMT_JOB_GET, &st, what, err, "i", id) != 1)
         return -1;
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
@@ -1849,49 +1817,25 @@ int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, str
 int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_PROGRESS, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_double(st, 2, pct);
-    bind_text(st, 3, now);
-    return step_done(c, st, err);
+    return exec(c, STMT_JOB_PROGRESS, err, "idt", id, pct, now);
 }
 
 int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
                  const char *warnings, const char *artifact, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_READY, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_double(st, 2, score);
-    bind_text(st, 3, metrics);
-    bind_text(st, 4, artifact);
-    bind_text(st, 5, now);
-    bind_text(st, 6, warnings);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    return sqlite3_changes(c->h) > 0;
+    return exec_changed(c, STMT_JOB_READY, err, "idtttt", id, score, metrics, artifact, now,
+                        warnings);
 }
 
 int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = stmt(c, STMT_JOB_FAILED, err);
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, reason);
-    bind_text(st, 3, now);
-    if (step_done(c, st, err) != 0)
-        return -1;
-    return sqlite3_changes(c->h) > 0;
+    return exec_changed(c, STMT_JOB_FAILED, err, "itt", id, reason, now);
 }
