@@ -16,6 +16,15 @@
 /* Current UTC time as RFC 3339 with milliseconds, e.g. "2026-11-28T06:13:49.123Z". */
 void util_now_rfc3339(char out[UTIL_TIME_LEN]);
 
+/*
+ * Grow an array so it holds at least need elements of elem bytes: the
+ * capacity *cap doubles (from min_cap) until it does. Returns the new array
+ * (realloc'd from buf; *cap updated), buf itself when it is big enough, or
+ * NULL when the size would overflow or memory is short (buf and *cap
+ * untouched). The one growth rule of the hand-written arrays.
+ */
+void *util_grow(void *buf, size_t *cap, size_t need, size_t elem, size_t min_cap);
+
 /* Seconds since the epoch (wall clock) and a monotonic clock in seconds. */
 int64_t util_now_unix(void);
 double util_monotonic(void);

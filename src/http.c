@@ -507,20 +507,15 @@ static void take_body(struct rctx *ctx, const char *data, size_t size)
         ctx->route->stream->feed(ctx->req.stream, data, size);
         return;
     }
-    if (ctx->len + size + 1 > ctx->cap) {
-        size_t cap = ctx->cap ? ctx->cap : 4096;
-        char *nb;
+    {
+        char *nb = util_grow(ctx->buf, &ctx->cap, ctx->len + size + 1, 1, 4096);
 
-        while (cap < ctx->len + size + 1)
-            cap *= 2;
-        nb = realloc(ctx->buf, cap);
         if (!nb) {
             ctx->too_large = 1;
             ctx->oom = 1;
             return;
         }
         ctx->buf = nb;
-        ctx->cap = cap;
     }
     memcpy(ctx->buf + ctx->len, data, size);
     ctx->len += size;

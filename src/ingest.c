@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "problem.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 enum mode { MODE_DETECT, MODE_LINES, MODE_ARRAY };
@@ -109,16 +110,14 @@ static void piece_add(struct ingest *in, char c)
         in->oversize = 1;
         return;
     }
-    if (in->len + 2 > in->cap) {
-        size_t cap = in->cap ? in->cap * 2 : 1024;
-        char *n = realloc(in->buf, cap);
+    {
+        char *n = util_grow(in->buf, &in->cap, in->len + 2, 1, 1024);
 
         if (!n) {
             in->oversize = 1;
             return;
         }
         in->buf = n;
-        in->cap = cap;
     }
     in->buf[in->len++] = c;
 }
@@ -282,14 +281,12 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     if (!s.text || (want_class && !s.cls) || (want_labels && !s.labels) ||
         (want_aspects && !s.aspects))
         goto nomem;
-    if (in->n == in->ncap) {
-        size_t cap = in->ncap ? in->ncap * 2 : 256;
-        struct doc_store *n = realloc(in->docs, cap * sizeof(*n));
+    {
+        struct doc_store *n = util_grow(in->docs, &in->ncap, in->n + 1, sizeof(*n), 256);
 
         if (!n)
             goto nomem;
         in->docs = n;
-        in->ncap = cap;
     }
     s.d.external_id = s.external_id;
     s.d.text = s.text;

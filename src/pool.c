@@ -72,14 +72,12 @@ static const char *keep_str(struct job_docs *jd, const char *s)
 
     if (!s)
         return NULL;
-    if (jd->nstr == jd->capstr) {
-        size_t cap = jd->capstr ? jd->capstr * 2 : 1024;
-        char **n = realloc(jd->strs, cap * sizeof(*n));
+    {
+        char **n = util_grow(jd->strs, &jd->capstr, jd->nstr + 1, sizeof(*n), 1024);
 
         if (!n)
             return NULL;
         jd->strs = n;
-        jd->capstr = cap;
     }
     d = strdup(s);
     if (d)
@@ -90,14 +88,12 @@ static const char *keep_str(struct job_docs *jd, const char *s)
 /* Keep arr and ptrs until job_docs_release (both are owned on success). */
 static int keep_json(struct job_docs *jd, json_t *arr, void *ptrs)
 {
-    if (jd->nkeep == jd->capkeep) {
-        size_t cap = jd->capkeep ? jd->capkeep * 2 : 1024;
-        struct kept *n = realloc(jd->keep, cap * sizeof(*n));
+    {
+        struct kept *n = util_grow(jd->keep, &jd->capkeep, jd->nkeep + 1, sizeof(*n), 1024);
 
         if (!n)
             return -1;
         jd->keep = n;
-        jd->capkeep = cap;
     }
     jd->keep[jd->nkeep].arr = arr;
     jd->keep[jd->nkeep].ptrs = ptrs;
@@ -111,14 +107,12 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
     struct job_docs *jd = ctx;
     struct tdoc *d;
 
-    if (jd->n == jd->cap) {
-        size_t cap = jd->cap ? jd->cap * 2 : 1024;
-        struct tdoc *n = realloc(jd->docs, cap * sizeof(*n));
+    {
+        struct tdoc *n = util_grow(jd->docs, &jd->cap, jd->n + 1, sizeof(*n), 1024);
 
         if (!n)
             return -1;
         jd->docs = n;
-        jd->cap = cap;
     }
     d = &jd->docs[jd->n];
     memset(d, 0, sizeof(*d));

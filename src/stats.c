@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_ROUTES 64 /* the last slot counts requests that matched no route */
@@ -111,16 +112,12 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
             o->len += (size_t)n;
             return;
         }
-        size_t cap = (o->cap ? o->cap : 4096) * 2;
-        while (cap < o->len + (size_t)n + 1)
-            cap *= 2;
-        char *q = realloc(o->p, cap);
+        char *q = util_grow(o->p, &o->cap, o->len + (size_t)n + 1, 1, 4096);
         if (!q) {
             o->failed = 1;
             return;
         }
         o->p = q;
-        o->cap = cap;
     }
 }
 

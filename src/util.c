@@ -119,3 +119,24 @@ void util_hash_hex(const char *s, char out[65])
     crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s), NULL, 0);
     sodium_bin2hex(out, 65, h, sizeof(h));
 }
+
+void *util_grow(void *buf, size_t *cap, size_t need, size_t elem, size_t min_cap)
+{
+    size_t n = *cap ? *cap : (min_cap ? min_cap : 1);
+    void *nb;
+
+    if (need <= *cap)
+        return buf;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return NULL;
+        n *= 2;
+    }
+    if (elem && n > SIZE_MAX / elem)
+        return NULL;
+    nb = realloc(buf, n * elem);
+    if (!nb)
+        return NULL;
+    *cap = n;
+    return nb;
+}

@@ -6,6 +6,7 @@
  * problems) and util (strict integers, UTF-8 counting, cursors, hashes).
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,6 +239,22 @@ START_TEST(test_util)
     ck_assert_int_eq(id, 12345);
     ck_assert_int_ne(util_cursor_decode("not a cursor!", &id), 0);
     free(cur);
+    {
+        /* the growth rule: doubles from min_cap; overflow leaves the array as it was */
+        size_t cap = 0;
+        int *a = util_grow(NULL, &cap, 5, sizeof(int), 4), *b;
+
+        ck_assert_ptr_nonnull(a);
+        ck_assert_uint_eq(cap, 8);
+        ck_assert_ptr_eq(util_grow(a, &cap, 8, sizeof(int), 4), a); /* big enough */
+        b = util_grow(a, &cap, 9, sizeof(int), 4);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_uint_eq(cap, 16);
+        ck_assert_ptr_null(util_grow(b, &cap, SIZE_MAX / 2 + 2, sizeof(int), 4));
+        ck_assert_ptr_null(util_grow(b, &cap, SIZE_MAX / 8, 64, 4));
+        ck_assert_uint_eq(cap, 16);
+        free(b);
+    }
     util_hash_hex("abc", hex);
     ck_assert_uint_eq(strlen(hex), 64);
     for (int i = 0; i < 64; i++)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define HDR_LEN 24u
@@ -92,17 +93,14 @@ static void put(struct wbuf *b, const void *src, size_t n)
 {
     if (b->failed)
         return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
+    {
+        unsigned char *p = util_grow(b->p, &b->cap, b->len + n, 1, 4096);
+
         if (!p) {
             b->failed = 1;
             return;
         }
         b->p = p;
-        b->cap = cap;
     }
     memcpy(b->p + b->len, src, n);
     b->len += n;

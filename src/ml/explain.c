@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "heads.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 double explain_weight(const struct artifact_head *h, uint32_t row, uint32_t label)
@@ -114,14 +115,11 @@ static const struct cand *best_name(const struct bucket *b)
 
 static int add_needed(struct naming *nm, size_t *cap, uint32_t h)
 {
-    if (nm->n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        struct bucket *p = realloc(nm->b, c * sizeof *p);
-        if (!p)
-            return -1;
-        nm->b = p;
-        *cap = c;
-    }
+    struct bucket *p = util_grow(nm->b, cap, nm->n + 1, sizeof *p, 256);
+
+    if (!p)
+        return -1;
+    nm->b = p;
     nm->b[nm->n++] = (struct bucket){.h = h};
     return 0;
 }

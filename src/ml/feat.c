@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 /* Fixed SipHash keys, one per kind of feature: changing them changes every
@@ -60,20 +61,17 @@ void feat_vec_release(struct feat_vec *v)
 /* Make room for need entries in v (contents kept). */
 static int vec_reserve(struct feat_vec *v, size_t need, struct err *err)
 {
-    if (need <= v->cap)
-        return 0;
-    size_t cap = v->cap ? v->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    uint32_t *idx = realloc(v->idx, cap * sizeof *idx);
+    /* two arrays, one capacity: both grow by the same rule from the same size */
+    size_t cap_idx = v->cap, cap_val = v->cap;
+    uint32_t *idx = util_grow(v->idx, &cap_idx, need, sizeof *idx, 64);
     if (!idx)
         goto oom;
     v->idx = idx;
-    float *val = realloc(v->val, cap * sizeof *val);
+    float *val = util_grow(v->val, &cap_val, need, sizeof *val, 64);
     if (!val)
         goto oom;
     v->val = val;
-    v->cap = cap;
+    v->cap = cap_val;
     return 0;
 oom:
     err_set(err, ERR_NOMEM, "out of memory");
@@ -88,14 +86,11 @@ struct hbuf {
 
 static int hbuf_push(struct hbuf *b, uint32_t h)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        uint32_t *p = realloc(b->h, cap * sizeof *p);
-        if (!p)
-            return -1;
-        b->h = p;
-        b->cap = cap;
-    }
+    uint32_t *p = util_grow(b->h, &b->cap, b->n + 1, sizeof *p, 256);
+
+    if (!p)
+        return -1;
+    b->h = p;
     b->h[b->n++] = h;
     return 0;
 }

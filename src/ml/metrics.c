@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 void metrics_init(struct metrics *m)
@@ -24,14 +25,11 @@ void metrics_release(struct metrics *m)
 
 long metrics_add(struct metrics *m, const char *label, const char *head, struct err *err)
 {
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        struct metrics_entry *e = realloc(m->e, cap * sizeof *e);
-        if (!e)
-            goto oom;
-        m->e = e;
-        m->cap = cap;
-    }
+    struct metrics_entry *e = util_grow(m->e, &m->cap, m->n + 1, sizeof *e, 16);
+
+    if (!e)
+        goto oom;
+    m->e = e;
     char *copy = strdup(label);
     if (!copy)
         goto oom;

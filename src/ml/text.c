@@ -39,6 +39,7 @@
 
 #include <libstemmer.h>
 #include <utf8proc.h>
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 /* Documents above this size are refused (the API caps bodies far lower). */
@@ -160,26 +161,13 @@ struct text_run {
 
 static int text_grow(void **p, size_t *cap, size_t need, size_t elem, struct err *err)
 {
-    size_t ncap;
-    void *np;
+    void *np = util_grow(*p, cap, need, elem, 64);
 
-    if (need <= *cap)
-        return 0;
-    ncap = *cap ? *cap : 64;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2 / elem) {
-            err_set(err, ERR_NOMEM, "text: buffer size overflow");
-            return -1;
-        }
-        ncap *= 2;
-    }
-    np = realloc(*p, ncap * elem);
     if (!np) {
         err_set(err, ERR_NOMEM, "text: out of memory");
         return -1;
     }
     *p = np;
-    *cap = ncap;
     return 0;
 }
 

@@ -39,6 +39,7 @@
 #include "split.h"
 #include "text.h"
 #include "transfer.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define N_THREADS 2
@@ -81,14 +82,11 @@ static int cmp_pstr(const void *a, const void *b)
 
 static int strset_add(struct strset *ss, const char *s)
 {
-    if (ss->n == ss->cap) {
-        size_t cap = ss->cap ? ss->cap * 2 : 16;
-        const char **p = realloc(ss->s, cap * sizeof *p);
-        if (!p)
-            return -1;
-        ss->s = p;
-        ss->cap = cap;
-    }
+    const char **p = util_grow(ss->s, &ss->cap, ss->n + 1, sizeof *p, 16);
+
+    if (!p)
+        return -1;
+    ss->s = p;
     ss->s[ss->n++] = s;
     return 0;
 }
