@@ -25,7 +25,7 @@ LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -l
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
-SRV_MODS := err log util domain db migrate problem validate auth router stats idem http ingest openapi handler_models \
+SRV_MODS := err log util domain db view migrate problem validate auth router stats idem http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the

@@ -94,12 +94,35 @@ int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
                              const char *type, const char *language, int64_t user_id,
                              struct err *err);
-/* Session view with document_count and label inventory; ERR_NOT_FOUND. */
-json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err);
+/* A labeling session as stored: its row and its label inventory (how many
+ * documents carry each class, label, aspect category and polarity). The API
+ * view of it is view_annotation's (view.h). */
+enum label_kind { LABEL_KIND_CLASS, LABEL_KIND_LABEL, LABEL_KIND_CATEGORY, LABEL_KIND_POLARITY };
+struct db_label_count {
+    enum label_kind kind;
+    char *name;
+    int64_t count;
+};
+struct db_annotation {
+    int64_t id, project_id;
+    char *name, *created;
+    enum model_type type;
+    enum language language;
+    int64_t document_count;
+    struct db_label_count *labels; /* by kind, then count descending, then name */
+    size_t n_labels;
+};
+void db_annotation_release(struct db_annotation *a);
+void db_annotations_release(struct db_annotation *a, size_t n); /* and free(a) */
+/* One session of the project; ERR_NOT_FOUND. */
+int db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
+                      struct db_annotation *out, struct err *err);
 /* type/language of a session of the project; ERR_NOT_FOUND. */
 int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
                        enum language *language, struct err *err);
-json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err);
+/* The project's sessions, newest first (*out: caller frees with db_annotations_release). */
+int db_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
+                       size_t *n, struct err *err);
 
 struct db_doc {
     const char *external_id; /* may be NULL */

@@ -909,47 +909,79 @@ int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *
     return insert(c, st, err);
 }
 
-static json_t *annotation_row(sqlite3_stmt *st)
+void db_annotation_release(struct db_annotation *a)
 {
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "project_id",
-                     (json_int_t)sqlite3_column_int64(st, 1), "name", col_json_str(st, 2), "type",
-                     col_json_str(st, 3), "language", col_json_str(st, 4), "created",
-                     col_json_str(st, 5), "document_count",
-                     (json_int_t)sqlite3_column_int64(st, 6));
+    if (!a)
+        return;
+    free(a->name);
+    free(a->created);
+    for (size_t i = 0; i < a->n_labels; i++)
+        free(a->labels[i].name);
+    free(a->labels);
+    memset(a, 0, sizeof(*a));
 }
 
-/* Label inventory of a session from annotation_labels: counts per class,
- * label, aspect category and polarity. */
-static json_t *annotation_inventory(struct db_conn *c, int64_t id, struct err *err)
+void db_annotations_release(struct db_annotation *a, size_t n)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_LABELS, err);
-    json_t *inv = json_pack("{s:{}, s:{}, s:{}, s:{}}", "classes", "labels", "aspect_categories",
-                            "polarities");
+    for (size_t i = 0; a && i < n; i++)
+        db_annotation_release(&a[i]);
+    free(a);
+}
+
+/* The session row st is on (ANN_GET / ANN_LIST columns) into out. */
+static int annotation_row(sqlite3_stmt *st, struct db_annotation *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->project_id = sqlite3_column_int64(st, 1);
+    out->name = col_dup(st, 2);
+    out->created = col_dup(st, 5);
+    out->document_count = sqlite3_column_int64(st, 6);
+    if (col_type(st, 3, &out->type, err) != 0 || col_language(st, 4, &out->language, err) != 0)
+        return -1;
+    if (!out->name || !out->created) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The session's label inventory from annotation_labels into a->labels. */
+static int annotation_inventory(struct db_conn *c, struct db_annotation *a, struct err *err)
+{
+    static const char *const kinds[] = {"class", "label", "category", "polarity"};
+    sqlite3_stmt *st = prep(c, STMT_ANN_LABELS, err, "i", a->id);
+    size_t cap = 0;
     int rc;
 
-    if (!st || !inv) {
-        json_decref(inv);
-        return NULL;
-    }
-    sqlite3_bind_int64(st, 1, id);
+    if (!st)
+        return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(st, 0);
-        const char *key = strcmp(kind, "class") == 0      ? "classes"
-                          : strcmp(kind, "label") == 0    ? "labels"
-                          : strcmp(kind, "category") == 0 ? "aspect_categories"
-                                                          : "polarities";
+        struct db_label_count *l = util_grow(a->labels, &cap, a->n_labels + 1, sizeof(*l), 16);
+        int k = 0;
 
-        json_object_set_new(json_object_get(inv, key), (const char *)sqlite3_column_text(st, 1),
-                            json_integer(sqlite3_column_int64(st, 2)));
+        if (!l) {
+            done(st);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        a->labels = l;
+        while (k < 3 && strcmp(kinds[k], kind ? kind : "") != 0)
+            k++;
+        l = &a->labels[a->n_labels];
+        l->kind = (enum label_kind)k;
+        l->count = sqlite3_column_int64(st, 2);
+        l->name = col_dup(st, 1);
+        if (!l->name) {
+            done(st);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        a->n_labels++;
     }
     done(st);
-    if (rc != SQLITE_DONE) {
-        sql_fail(c, err);
-        json_decref(inv);
-        return NULL;
-    }
-    return inv;
+    return rc == SQLITE_DONE ? 0 : sql_fail(c, err);
 }
 
 /* Add one count to the session's inventory (inside the caller's transaction). */
@@ -959,28 +991,24 @@ static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, c
     return exec(c, STMT_UPLOAD_LABEL_COUNT, err, "itt", upload_id, kind, name);
 }
 
-json_t *db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
+int db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
+                      struct db_annotation *out, struct err *err)
 {
     sqlite3_stmt *st;
-    json_t *out, *inv;
     char what[96];
+    int rc;
 
+    memset(out, 0, sizeof(*out));
     snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
     if (row(c, STMT_ANN_GET, &st, what, err, "ii", project_id, id) != 1)
-        return NULL;
-    out = annotation_row(st);
+        return -1;
+    rc = annotation_row(st, out, err);
     done(st);
-    if (!out) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    inv = annotation_inventory(c, id, err);
-    if (!inv) {
-        json_decref(out);
-        return NULL;
-    }
-    json_object_set_new(out, "labels", inv);
-    return out;
+    if (rc == 0)
+        rc = annotation_inventory(c, out, err);
+    if (rc != 0)
+        db_annotation_release(out);
+    return rc;
 }
 
 int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
@@ -1000,39 +1028,50 @@ int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum m
     }
 }
 
-json_t *db_annotation_list(struct db_conn *c, int64_t project_id, struct err *err)
+int db_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
+                       size_t *n, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_ANN_LIST, err);
-    json_t *items = json_array(), *item;
-    size_t i;
+    sqlite3_stmt *st = prep(c, STMT_ANN_LIST, err, "i", project_id);
+    struct db_annotation *items = NULL;
+    size_t count = 0, cap = 0;
     int rc;
 
-    if (!st || !items) {
-        json_decref(items);
-        return NULL;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct db_annotation *grown = util_grow(items, &cap, count + 1, sizeof(*items), 16);
+
+        if (!grown) {
+            done(st);
+            db_annotations_release(items, count);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        items = grown;
+        if (annotation_row(st, &items[count], err) != 0) {
+            done(st);
+            db_annotations_release(items, count + 1);
+            return -1;
+        }
+        count++;
     }
-    sqlite3_bind_int64(st, 1, project_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, annotation_row(st));
     done(st);
     if (rc != SQLITE_DONE) {
         sql_fail(c, err);
-        json_decref(items);
-        return NULL;
+        db_annotations_release(items, count);
+        return -1;
     }
-    /* each item carries its inventory too (one indexed read per session) */
-    json_array_foreach(items, i, item)
-    {
-        json_t *inv = annotation_inventory(
-            c, (int64_t)json_integer_value(json_object_get(item, "id")), err);
-
-        if (!inv) {
-            json_decref(items);
-            return NULL;
+    /* each session's inventory (one indexed read per session) */
+    for (size_t i = 0; i < count; i++)
+        if (annotation_inventory(c, &items[i], err) != 0) {
+            db_annotations_release(items, count);
+            return -1;
         }
-        json_object_set_new(item, "labels", inv);
-    }
-    return items;
+    *out = items;
+    *n = count;
+    return 0;
 }
 
 /* Count a staged document's class, labels and aspects into its upload's inventory. */

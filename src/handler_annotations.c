@@ -14,7 +14,23 @@
 #include "log.h"
 #include "problem.h"
 #include "validate.h"
+#include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */
+
+/* The API view of a session of the project, or NULL with err. */
+static json_t *session_view(struct db_conn *c, int64_t project_id, int64_t id, struct err *err)
+{
+    struct db_annotation a;
+    json_t *v;
+
+    if (db_annotation_get(c, project_id, id, &a, err) != 0)
+        return NULL;
+    v = view_annotation(&a);
+    db_annotation_release(&a);
+    if (!v)
+        err_set(err, ERR_NOMEM, "out of memory");
+    return v;
+}
 
 void handler_annotations_create(struct request *req, struct response *resp)
 {
@@ -40,7 +56,7 @@ void handler_annotations_create(struct request *req, struct response *resp)
         goto fail;
     id = db_annotation_create(c, req->args[0], name, type, language, req->caller.user_id, &err);
     if (id > 0)
-        view = db_annotation_get(c, req->args[0], id, &err);
+        view = session_view(c, req->args[0], id, &err);
     if (!view) {
         db_rollback(c);
         goto fail;
@@ -70,8 +86,16 @@ void handler_annotations_list(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *items = db_annotation_list(c, req->args[0], &err);
+    struct db_annotation *list;
+    json_t *items = NULL;
+    size_t n;
 
+    if (db_annotation_list(c, req->args[0], &list, &n, &err) == 0) {
+        items = view_annotations(list, n);
+        db_annotations_release(list, n);
+        if (!items)
+            err_set(&err, ERR_NOMEM, "out of memory");
+    }
     db_release(req->app->db, c);
     problem_or_reply(resp, 200, items ? json_pack("{s:o}", "items", items) : NULL, &err,
                      req->request_id);
@@ -81,7 +105,7 @@ void handler_annotations_get(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *view = db_annotation_get(c, req->args[0], req->args[1], &err);
+    json_t *view = session_view(c, req->args[0], req->args[1], &err);
 
     db_release(req->app->db, c);
     problem_or_reply(resp, 200, view, &err, req->request_id);
@@ -221,7 +245,7 @@ void handler_annotations_upload(struct request *req, struct response *resp)
     if (db_begin(c, &err) != 0)
         goto fail;
     if (db_upload_publish(c, u->up, &err) != 0 ||
-        !(view = db_annotation_get(c, req->args[0], req->args[1], &err))) {
+        !(view = session_view(c, req->args[0], req->args[1], &err))) {
         db_rollback(c);
         goto fail;
     }

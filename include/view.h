@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * view: the API's JSON representations of stored things (the contract of
+ * openapi/openapi.yaml). Storage returns domain structs (db.h); handlers turn
+ * them into JSON here, so no backend has to know the HTTP contract.
+ *
+ * Thread-safety: reentrant. Every function returns a new reference, or NULL
+ * when memory is short.
+ */
+#ifndef MODELD_VIEW_H
+#define MODELD_VIEW_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "db.h"
+
+/* A labeling session: id, project_id, name, type, language, created,
+ * document_count and labels {classes, labels, aspect_categories, polarities}
+ * (name -> number of documents). */
+json_t *view_annotation(const struct db_annotation *a);
+/* An array of sessions. */
+json_t *view_annotations(const struct db_annotation *a, size_t n);
+
+#endif
