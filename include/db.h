@@ -190,18 +190,36 @@ struct db_model_new {
  * ERR_CONFLICT when the name is taken in the workspace. Returns the id. */
 int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err);
 
-/* Model view (as the API returns it); metrics included when with_metrics. ERR_NOT_FOUND. */
-json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
-                     struct err *err);
+/* A model as stored (a row of models with its owner's name). The API view
+ * of it is view_model's (view.h). */
+struct db_model {
+    int64_t id, project_id;
+    char *uuid, *name, *display_name, *base_name, *created, *updated, *owner; /* may be NULL: */
+    char *short_description, *long_description, *failure_reason;            /* base_name, owner */
+    char *queued_at, *started_at, *finished_at;                              /* and these */
+    char *metrics, *warnings; /* stored JSON texts (NULL: none; metrics only when asked) */
+    enum language language;
+    enum model_type type;
+    enum model_status status;
+    double progress, score;
+    int has_score;
+};
+void db_model_release(struct db_model *m);
+void db_models_release(struct db_model *m, size_t n); /* and free(m) */
+
+/* One model of the project (with its metrics text when with_metrics); ERR_NOT_FOUND. */
+int db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                 struct db_model *out, struct err *err);
 
 struct db_model_filter {
     const char *status, *type, *language; /* NULL = any */
     int64_t before_id;                    /* keyset: ids < before_id; 0 = from the newest */
     int limit;
 };
-/* Page of model views newest first; *next_id is the cursor id or 0 on the last page. */
-json_t *db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
-                      int64_t *next_id, struct err *err);
+/* A page of models newest first (without metrics; *out: db_models_release);
+ * *next_id is the cursor id or 0 on the last page. */
+int db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                  struct db_model **out, size_t *n, int64_t *next_id, struct err *err);
 
 struct db_base {
     int64_t id;

@@ -5,7 +5,7 @@
  * them into JSON here, so no backend has to know the HTTP contract.
  *
  * Thread-safety: reentrant. Every function returns a new reference, or NULL
- * when memory is short.
+ * when memory is short (view_model_load also when storage fails, with err).
  */
 #ifndef MODELD_VIEW_H
 #define MODELD_VIEW_H
@@ -21,5 +21,13 @@
 json_t *view_annotation(const struct db_annotation *a);
 /* An array of sessions. */
 json_t *view_annotations(const struct db_annotation *a, size_t n);
+
+/* A model (metrics included when with_metrics, null when none recorded). */
+json_t *view_model(const struct db_model *m, int with_metrics);
+/* An array of models (without metrics). */
+json_t *view_models(const struct db_model *m, size_t n);
+/* Load model id of the project and render it; NULL with err (ERR_NOT_FOUND...). */
+json_t *view_model_load(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                        struct err *err);
 
 #endif

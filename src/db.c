@@ -1410,110 +1410,145 @@ fail:
     return -1;
 }
 
-static json_t *col_json_real(sqlite3_stmt *st, int i)
+void db_model_release(struct db_model *m)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-                                                       : json_real(sqlite3_column_double(st, i));
+    if (!m)
+        return;
+    free(m->uuid);
+    free(m->name);
+    free(m->display_name);
+    free(m->base_name);
+    free(m->created);
+    free(m->updated);
+    free(m->owner);
+    free(m->short_description);
+    free(m->long_description);
+    free(m->failure_reason);
+    free(m->queued_at);
+    free(m->started_at);
+    free(m->finished_at);
+    free(m->metrics);
+    free(m->warnings);
+    memset(m, 0, sizeof(*m));
 }
 
-/* One model row of MODEL_COLS as its API view. */
-static json_t *model_row(sqlite3_stmt *st, int with_metrics)
+void db_models_release(struct db_model *m, size_t n)
 {
-    json_t *o = json_object();
-
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "uuid", col_json_str(st, 1));
-    json_object_set_new(o, "name", col_json_str(st, 2));
-    json_object_set_new(o, "display_name", col_json_str(st, 3));
-    json_object_set_new(o, "language", col_json_str(st, 4));
-    json_object_set_new(o, "base", col_json_str(st, 5));
-    json_object_set_new(o, "created", col_json_str(st, 6));
-    json_object_set_new(o, "updated", col_json_str(st, 7));
-    json_object_set_new(o, "owner", col_json_str(st, 8));
-    json_object_set_new(o, "progress", json_real(sqlite3_column_double(st, 9)));
-    json_object_set_new(o, "project_id", sqlite3_column_type(st, 10) == SQLITE_NULL
-                                             ? json_null()
-                                             : json_integer(sqlite3_column_int64(st, 10)));
-    json_object_set_new(o, "score", col_json_real(st, 11));
-    json_object_set_new(o, "short_description", col_json_str(st, 12));
-    json_object_set_new(o, "long_description", col_json_str(st, 13));
-    json_object_set_new(o, "status", col_json_str(st, 14));
-    json_object_set_new(o, "type", col_json_str(st, 15));
-    json_object_set_new(o, "failure_reason", col_json_str(st, 16));
-    json_object_set_new(o, "queued_at", col_json_str(st, 17));
-    json_object_set_new(o, "started_at", col_json_str(st, 18));
-    json_object_set_new(o, "finished_at", col_json_str(st, 19));
-    {
-        const char *wt = (const char *)sqlite3_column_text(st, 21);
-        json_t *w = wt ? json_loads(wt, 0, NULL) : NULL;
-
-        json_object_set_new(o, "warnings", json_is_array(w) ? w : json_array());
-        if (w && !json_is_array(w))
-            json_decref(w);
-    }
-    if (with_metrics) {
-        const char *mt = (const char *)sqlite3_column_text(st, 20);
-        json_t *m = mt ? json_loads(mt, 0, NULL) : NULL;
-
-        json_object_set_new(o, "metrics", m ? m : json_null());
-    }
-    return o;
+    for (size_t i = 0; m && i < n; i++)
+        db_model_release(&m[i]);
+    free(m);
 }
 
-json_t *db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
-                     struct err *err)
+/* A text column that may be NULL; *ok becomes 0 when a present one cannot be copied. */
+static char *col_opt(sqlite3_stmt *st, int i, int *ok)
+{
+    char *s = col_dup(st, i);
+
+    if (!s && sqlite3_column_type(st, i) != SQLITE_NULL)
+        *ok = 0;
+    return s;
+}
+
+/* One row of MODEL_COLS into out. */
+static int model_row(sqlite3_stmt *st, int with_metrics, struct db_model *out, struct err *err)
+{
+    int ok = 1;
+
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->uuid = col_opt(st, 1, &ok);
+    out->name = col_opt(st, 2, &ok);
+    out->display_name = col_opt(st, 3, &ok);
+    out->base_name = col_opt(st, 5, &ok);
+    out->created = col_opt(st, 6, &ok);
+    out->updated = col_opt(st, 7, &ok);
+    out->owner = col_opt(st, 8, &ok);
+    out->progress = sqlite3_column_double(st, 9);
+    out->project_id = sqlite3_column_int64(st, 10);
+    out->has_score = sqlite3_column_type(st, 11) != SQLITE_NULL;
+    out->score = sqlite3_column_double(st, 11);
+    out->short_description = col_opt(st, 12, &ok);
+    out->long_description = col_opt(st, 13, &ok);
+    out->failure_reason = col_opt(st, 16, &ok);
+    out->queued_at = col_opt(st, 17, &ok);
+    out->started_at = col_opt(st, 18, &ok);
+    out->finished_at = col_opt(st, 19, &ok);
+    if (with_metrics)
+        out->metrics = col_opt(st, 20, &ok);
+    out->warnings = col_opt(st, 21, &ok);
+    if (col_language(st, 4, &out->language, err) != 0 || col_status(st, 14, &out->status, err) ||
+        col_type(st, 15, &out->type, err) != 0)
+        return -1;
+    if (!ok) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                 struct db_model *out, struct err *err)
 {
     sqlite3_stmt *st;
-    json_t *out;
     char what[96];
+    int rc;
 
+    memset(out, 0, sizeof(*out));
     snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
     if (row(c, STMT_MODEL_GET, &st, what, err, "ii", project_id, id) != 1)
-        return NULL;
-    out = model_row(st, with_metrics);
+        return -1;
+    rc = model_row(st, with_metrics, out, err);
     done(st);
-    if (!out)
-        err_set(err, ERR_NOMEM, "out of memory");
-    return out;
+    if (rc != 0)
+        db_model_release(out);
+    return rc;
 }
 
-json_t *db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
-                      int64_t *next_id, struct err *err)
+int db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                  struct db_model **out, size_t *n, int64_t *next_id, struct err *err)
 {
-    sqlite3_stmt *st = stmt(c, STMT_MODEL_LIST, err);
-    json_t *items = json_array();
-    int rc, n = 0;
-    int64_t last = 0;
+    sqlite3_stmt *st = prep(c, STMT_MODEL_LIST, err, "itttii", project_id, f->status, f->type,
+                            f->language, f->before_id, (int64_t)f->limit + 1);
+    struct db_model *items = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
 
-    if (!st || !items) {
-        json_decref(items);
-        return NULL;
-    }
+    *out = NULL;
+    *n = 0;
     *next_id = 0;
-    sqlite3_bind_int64(st, 1, project_id);
-    bind_text(st, 2, f->status);
-    bind_text(st, 3, f->type);
-    bind_text(st, 4, f->language);
-    sqlite3_bind_int64(st, 5, f->before_id);
-    sqlite3_bind_int(st, 6, f->limit + 1);
+    if (!st)
+        return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == f->limit) { /* one more row exists: there is a next page */
-            *next_id = last;
+        struct db_model *grown;
+
+        if (count > 0 && count == (size_t)f->limit) { /* one more row: a next page */
+            *next_id = items[count - 1].id;
             continue;
         }
-        last = sqlite3_column_int64(st, 0);
-        json_array_append_new(items, model_row(st, 0));
-        n++;
+        grown = util_grow(items, &cap, count + 1, sizeof(*items), 16);
+        if (!grown) {
+            done(st);
+            db_models_release(items, count);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        items = grown;
+        if (model_row(st, 0, &items[count], err) != 0) {
+            done(st);
+            db_models_release(items, count + 1);
+            return -1;
+        }
+        count++;
     }
     done(st);
     if (rc != SQLITE_DONE) {
         sql_fail(c, err);
-        json_decref(items);
-        return NULL;
+        db_models_release(items, count);
+        return -1;
     }
-    return items;
+    *out = items;
+    *n = count;
+    return 0;
 }
 
 void db_base_release(struct db_base *b)

@@ -18,6 +18,7 @@
 #include "problem.h"
 #include "trainer.h"
 #include "validate.h"
+#include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_PREDICT_TEXTS 1000
@@ -61,7 +62,7 @@ void handler_models_patch(struct request *req, struct response *resp)
     p.long_description = long_d;
     c = db_acquire(req->app->db);
     if (db_model_patch(c, req->args[0], req->args[1], &p, &err) == 0)
-        view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+        view = view_model_load(c, req->args[0], req->args[1], 1, &err);
     db_release(req->app->db, c);
     if (!view) {
         if (err.code == ERR_INVALID) {
@@ -117,7 +118,7 @@ void handler_models_cancel(struct request *req, struct response *resp)
     if (db_model_status(c, req->args[0], req->args[1], &status, NULL, &err) == 0) {
         applied = db_job_failed(c, req->args[1], "canceled", &err);
         if (applied >= 0)
-            view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+            view = view_model_load(c, req->args[0], req->args[1], 1, &err);
     }
     db_release(req->app->db, c);
     if (!view) {
@@ -304,7 +305,7 @@ static int model_events_poll(void *state, char **out, size_t *len)
     struct model_events *me = state;
     struct err err = {0};
     struct db_conn *c = db_acquire(me->db);
-    json_t *view = db_model_get(c, me->project_id, me->id, 0, &err);
+    json_t *view = view_model_load(c, me->project_id, me->id, 0, &err);
     const char *status;
     char key[256], *data;
     int over;

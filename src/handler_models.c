@@ -20,6 +20,7 @@
 #include "trainer.h"
 #include "util.h"
 #include "validate.h"
+#include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_SESSIONS 1000
@@ -276,7 +277,7 @@ void handler_models_create(struct request *req, struct response *resp)
     }
     /* the answer shows the model as created; the same transaction queues it,
      * so an acknowledged model is always on the queue */
-    view = db_model_get(c, req->args[0], id, 0, &err);
+    view = view_model_load(c, req->args[0], id, 0, &err);
     if (!view || db_job_enqueue(c, id, &err) != 0) {
         json_decref(view);
         db_rollback(c);
@@ -320,7 +321,7 @@ void handler_models_get(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *view = db_model_get(c, req->args[0], req->args[1], 1, &err);
+    json_t *view = view_model_load(c, req->args[0], req->args[1], 1, &err);
 
     db_release(req->app->db, c);
     problem_or_reply(resp, 200, view, &err, req->request_id);
@@ -340,7 +341,7 @@ static void query_enum(const struct request *req, const char *key, const char *c
 void handler_models_list(struct request *req, struct response *resp)
 {
     struct db_model_filter f = {0};
-    json_t *errors = NULL, *items;
+    json_t *errors = NULL, *items = NULL;
     const char *v;
     struct err err = {0};
     struct db_conn *c;
@@ -360,7 +361,17 @@ void handler_models_list(struct request *req, struct response *resp)
     }
     f.limit = (int)limit;
     c = db_acquire(req->app->db);
-    items = db_model_list(c, req->args[0], &f, &next, &err);
+    {
+        struct db_model *list;
+        size_t n;
+
+        if (db_model_list(c, req->args[0], &f, &list, &n, &next, &err) == 0) {
+            items = view_models(list, n);
+            db_models_release(list, n);
+            if (!items)
+                err_set(&err, ERR_NOMEM, "out of memory");
+        }
+    }
     db_release(req->app->db, c);
     if (!items) {
         problem_from_err(resp, &err, req->request_id);

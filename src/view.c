@@ -41,3 +41,84 @@ json_t *view_annotations(const struct db_annotation *a, size_t n)
     }
     return arr;
 }
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* A stored JSON text parsed, or NULL when absent or not of the wanted kind. */
+static json_t *stored_json(const char *text)
+{
+    return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+json_t *view_model(const struct db_model *m, int with_metrics)
+{
+    json_t *o = json_object(), *w;
+
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(m->id));
+    json_object_set_new(o, "uuid", str_or_null(m->uuid));
+    json_object_set_new(o, "name", str_or_null(m->name));
+    json_object_set_new(o, "display_name", str_or_null(m->display_name));
+    json_object_set_new(o, "language", json_string(domain_language_name(m->language)));
+    json_object_set_new(o, "base", str_or_null(m->base_name));
+    json_object_set_new(o, "created", str_or_null(m->created));
+    json_object_set_new(o, "updated", str_or_null(m->updated));
+    json_object_set_new(o, "owner", str_or_null(m->owner));
+    json_object_set_new(o, "progress", json_real(m->progress));
+    json_object_set_new(o, "project_id", m->project_id ? json_integer(m->project_id) : json_null());
+    json_object_set_new(o, "score", m->has_score ? json_real(m->score) : json_null());
+    json_object_set_new(o, "short_description", str_or_null(m->short_description));
+    json_object_set_new(o, "long_description", str_or_null(m->long_description));
+    json_object_set_new(o, "status", json_string(domain_status_name(m->status)));
+    json_object_set_new(o, "type", json_string(domain_type_name(m->type)));
+    json_object_set_new(o, "failure_reason", str_or_null(m->failure_reason));
+    json_object_set_new(o, "queued_at", str_or_null(m->queued_at));
+    json_object_set_new(o, "started_at", str_or_null(m->started_at));
+    json_object_set_new(o, "finished_at", str_or_null(m->finished_at));
+    w = stored_json(m->warnings);
+    if (!json_is_array(w)) {
+        json_decref(w);
+        w = json_array();
+    }
+    json_object_set_new(o, "warnings", w);
+    if (with_metrics) {
+        json_t *mt = stored_json(m->metrics);
+
+        json_object_set_new(o, "metrics", mt ? mt : json_null());
+    }
+    return o;
+}
+
+json_t *view_models(const struct db_model *m, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *v = view_model(&m[i], 0);
+
+        if (!v || json_array_append_new(arr, v) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+json_t *view_model_load(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                        struct err *err)
+{
+    struct db_model m;
+    json_t *v;
+
+    if (db_model_get(c, project_id, id, with_metrics, &m, err) != 0)
+        return NULL;
+    v = view_model(&m, with_metrics);
+    db_model_release(&m);
+    if (!v)
+        err_set(err, ERR_NOMEM, "out of memory");
+    return v;
+}
