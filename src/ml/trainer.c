@@ -960,12 +960,31 @@ static int add_head(struct run *r, struct artifact_head *h, struct err *err)
 }
 
 /* CLASS head over the training rows. */
+/* Train a head over the training rows (targets Y, data.n × K, taken and
+ * freed) and add it to the artifact. */
+static int fit_rows_head(struct run *r, const char *name, uint32_t kind, size_t n_out,
+                         const char *const *labels, unsigned char *Y, size_t K, double lo,
+                         double hi, struct err *err)
+{
+    struct artifact_head a = {0};
+    struct head_job h = {.name = name,
+                         .kind = kind,
+                         .n_out = n_out,
+                         .labels = labels,
+                         .data = {r->n_tr, r->x, (int)r->vocab.n + 1},
+                         .Y = Y,
+                         .K = K,
+                         .fold = r->fold};
+    int rc = train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0 ? -1 : 0;
+
+    free(Y);
+    return rc;
+}
+
 static int train_class_head(struct run *r, double lo, double hi, struct err *err)
 {
     size_t K = r->classes.n == 2 ? 1 : r->classes.n;
     unsigned char *Y = calloc(r->n_tr * K, 1);
-    struct artifact_head a = {0};
-    int rc = -1;
 
     if (!Y) {
         err_set(err, ERR_NOMEM, "out of memory");
@@ -978,20 +997,8 @@ static int train_class_head(struct run *r, double lo, double hi, struct err *err
         else
             Y[j * K + (size_t)c] = 1;
     }
-    struct head_job h = {.name = "class",
-                         .kind = ARTIFACT_HEAD_MULTICLASS,
-                         .n_out = r->classes.n,
-                         .labels = r->classes.s,
-                         .data = {r->n_tr, r->x, (int)r->vocab.n + 1},
-                         .Y = Y,
-                         .K = K,
-                         .fold = r->fold};
-    if (train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    free(Y);
-    return rc;
+    return fit_rows_head(r, "class", ARTIFACT_HEAD_MULTICLASS, r->classes.n, r->classes.s, Y, K,
+                         lo, hi, err);
 }
 
 /* Multi-label head ("label" or "category") over the training rows. */
@@ -1000,8 +1007,6 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
 {
     size_t K = inv->n;
     unsigned char *Y = calloc(r->n_tr * K, 1);
-    struct artifact_head a = {0};
-    int rc = -1;
 
     if (!Y) {
         err_set(err, ERR_NOMEM, "out of memory");
@@ -1017,20 +1022,7 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
                 Y[j * K + (size_t)strset_find(inv, d->labels[k])] = 1;
         }
     }
-    struct head_job h = {.name = name,
-                         .kind = ARTIFACT_HEAD_MULTILABEL,
-                         .n_out = K,
-                         .labels = inv->s,
-                         .data = {r->n_tr, r->x, (int)r->vocab.n + 1},
-                         .Y = Y,
-                         .K = K,
-                         .fold = r->fold};
-    if (train_head(r, &h, &a, lo, hi, err) < 0 || add_head(r, &a, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    free(Y);
-    return rc;
+    return fit_rows_head(r, name, ARTIFACT_HEAD_MULTILABEL, K, inv->s, Y, K, lo, hi, err);
 }
 
 /* ABSA polarity head: one instance per gold (document, category) pair, with
