@@ -39,9 +39,14 @@ struct idem_registry *idem_registry_new(void);
 void idem_registry_free(struct idem_registry *r);
 
 /* After authorization, before the body: header is the Idempotency-Key value
- * (NULL: none, nothing to do). Returns 0 to go on (req->idem set when there
- * is a key), -1 with resp filled (400 bad key, 409 key in use). */
+ * (NULL: none, nothing to do). Takes the key and reads its record. Returns 0
+ * to go on (req->idem set when there is a key), -1 with resp filled (400 bad
+ * key, 409 key in use, 500). */
 int idem_open(struct request *req, const char *header, struct response *resp);
+/* 1 when the key has a stored answer: the request will be answered from it
+ * (or refused as another request), so its body needs no work (a streamed
+ * upload stages nothing). */
+int idem_answered(const struct request *req);
 /* Every body byte, as it arrives. */
 void idem_feed(struct request *req, const void *data, size_t len);
 /* Before the handler: 1 when resp was filled (a replay, 422 or 500), 0 to run it. */

@@ -131,6 +131,7 @@ struct upload {
     struct ingest *in;
     int64_t up; /* staged upload id, 0 before the first batch */
     int failed; /* a batch could not be written: err says why */
+    int answered; /* a stored Idempotency-Key answer replies: nothing to parse or stage */
     int published;
     struct err err;
 };
@@ -160,6 +161,7 @@ static void *upload_open(struct request *req, struct response *resp)
     }
     u->app = req->app;
     u->annotation_id = req->args[1];
+    u->answered = idem_answered(req);
     return u;
 }
 
@@ -197,7 +199,7 @@ static void upload_feed(void *state, const char *data, size_t len)
     struct upload *u = state;
     size_t bytes;
 
-    if (!u->in)
+    if (!u->in || u->answered)
         return;
     ingest_feed(u->in, data, len);
     if (!u->failed && ingest_valid_so_far(u->in) &&

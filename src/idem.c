@@ -32,6 +32,8 @@ struct idem {
     struct held h;
     crypto_generichash_state hash;
     char digest[2 * DIGEST_LEN + 1];
+    struct db_idem rec; /* the stored answer of the key, when has_rec */
+    int has_rec;
 };
 
 struct idem_registry *idem_registry_new(void)
@@ -145,7 +147,28 @@ int idem_open(struct request *req, const char *header, struct response *resp)
     hash_str(&id->hash, req->path);
     hash_str(&id->hash, req->content_type);
     req->idem = id;
+    /* Read the key's record now, while holding the key (nobody else can
+     * store it meanwhile): with one, the request is answered from it (or
+     * refused) and its body needs no work, only its digest. */
+    {
+        struct err err = {0};
+        struct db_conn *c = db_acquire(req->app->db);
+        int rc = db_idem_get(c, id->h.user_id, id->h.key, util_now_unix(), &id->rec, &err);
+
+        db_release(req->app->db, c);
+        if (rc < 0) {
+            idem_close(req);
+            problem_from_err(resp, &err, req->request_id);
+            return -1;
+        }
+        id->has_rec = rc == 1;
+    }
     return 0;
+}
+
+int idem_answered(const struct request *req)
+{
+    return req->idem && req->idem->has_rec;
 }
 
 void idem_feed(struct request *req, const void *data, size_t len)
@@ -158,39 +181,29 @@ int idem_replay(struct request *req, struct response *resp)
 {
     struct idem *id = req->idem;
     unsigned char sum[DIGEST_LEN];
-    struct db_idem rec;
-    struct err err = {0};
-    struct db_conn *c;
-    int rc;
+    struct db_idem *rec;
 
     if (!id)
         return 0;
     crypto_generichash_final(&id->hash, sum, sizeof(sum));
     sodium_bin2hex(id->digest, sizeof(id->digest), sum, sizeof(sum));
-    c = db_acquire(req->app->db);
-    rc = db_idem_get(c, id->h.user_id, id->h.key, util_now_unix(), &rec, &err);
-    db_release(req->app->db, c);
-    if (rc < 0) {
-        problem_from_err(resp, &err, req->request_id);
-        return 1;
-    }
-    if (rc == 0)
+    if (!id->has_rec)
         return 0;
-    if (strcmp(rec.request_hash, id->digest) != 0) {
+    rec = &id->rec;
+    if (strcmp(rec->request_hash, id->digest) != 0) {
         problem_typed(resp, 422, "urn:modeld:problem:idempotency-key-reused",
                       "This Idempotency-Key was used for a different request (another method, "
                       "path or body) in the last 24 hours; use a new key for a new request.");
     } else {
-        resp->status = rec.status;
-        resp->raw = rec.body; /* taken */
-        resp->raw_len = strlen(rec.body);
-        rec.body = NULL;
+        resp->status = rec->status;
+        resp->raw = rec->body; /* taken */
+        resp->raw_len = strlen(rec->body);
+        rec->body = NULL;
         resp->content_type = "application/json";
-        if (rec.location)
-            snprintf(resp->location, sizeof(resp->location), "%s", rec.location);
+        if (rec->location)
+            snprintf(resp->location, sizeof(resp->location), "%s", rec->location);
         resp->replayed = 1;
     }
-    db_idem_release(&rec);
     return 1;
 }
 
@@ -223,6 +236,7 @@ void idem_close(struct request *req)
     if (!id)
         return;
     registry_give(id->reg, &id->h);
+    db_idem_release(&id->rec);
     free(id);
     req->idem = NULL;
 }
