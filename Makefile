@@ -25,15 +25,19 @@ LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -l
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
-SRV_MODS := err log util domain db view migrate problem validate auth router stats idem http ingest openapi handler_models \
+SRV_MODS := err log util domain db view problem validate auth router stats idem http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli
+# The SQLite backend of the storage interface (src/sqlite/): the only code that
+# includes sqlite3.h; its headers are private (only its own files get
+# -Isrc/sqlite, and the white-box tests).
+DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate)
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.
 ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfer explain trainer \
                             predictor)
 EXTRA_OBJS ?=
-MODS     := $(SRV_MODS) $(ML_MODS)
+MODS     := $(SRV_MODS) $(DB_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
 
 SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -91,9 +95,12 @@ $(BUILD)/$(1)/%.o: src/%.c $(GEN) | $(BUILD)/.deps
 $(BUILD)/$(1)/ml/%.o: src/ml/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS_ALL) -Isrc/ml $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/sqlite/%.o: src/sqlite/%.c $(GEN) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS_ALL) -Isrc/sqlite $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml -Isrc $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml -Isrc/sqlite -Isrc $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
 	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
 $(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))
@@ -106,7 +113,7 @@ $(eval $(call variant,tsan))
 $(BUILD)/modeld: $(BUILD)/rel/modeld
 	cp $< $@
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/ml/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/ml/*.d $(BUILD)/*/sqlite/*.d)
 
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
@@ -161,7 +168,7 @@ install: $(BUILD)/modeld
 	install -m 0755 $(BUILD)/modeld $(DESTDIR)$(PREFIX)/bin/modeld
 
 format:
-	clang-format -i src/*.c src/ml/*.c src/ml/*.h include/*.h tests/*.c
+	clang-format -i src/*.c src/*.h src/ml/*.c src/ml/*.h src/sqlite/*.c src/sqlite/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf $(BUILD)

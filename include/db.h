@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * db: the storage module. Every SQL statement of modeld lives in src/db.c,
- * prepared once per connection with bound parameters; SQLite specifics
- * (pragmas, WAL, error codes) stay inside it so a PostgreSQL backend can
- * implement the same interface.
+ * db: the storage interface. The server stores and reads everything through
+ * these db_* functions, in domain structs and enums (domain.h); no caller
+ * sees SQL or the backend behind it. src/db.c dispatches each call to the
+ * backend db_open chose (the table of operations of src/db_backend.h): today
+ * SQLite (src/sqlite/, the only code that knows SQL), a PostgreSQL backend
+ * next.
  *
  * struct db is a small pool of connections. A thread takes one with
  * db_acquire(), uses it alone, and gives it back with db_release().
- * Functions that return resource views return jansson objects owned by the
- * caller; strings inside out-structs are owned by the struct and freed by its
- * *_release function.
+ * Strings inside out-structs are owned by the struct and freed by its
+ * *_release function. Errors carry a code and a terse internal text; the
+ * callers word what users read.
  *
  * Thread-safety: db_open/db_close from one thread; db_acquire/db_release from
- * any thread; everything taking a struct db_conn only by the thread holding it.
+ * any thread; everything taking a struct db_conn only by the thread holding it
+ * (asserted), and a thread holds one connection at a time (asserted).
  */
 #ifndef MODELD_DB_H
 #define MODELD_DB_H
@@ -27,8 +30,10 @@ struct db;
 struct db_conn;
 
 /* Open (create) the database at path with pool_size connections and apply
- * pending migrations. ":memory:" gets one connection (SQLite gives each
- * connection its own in-memory database). */
+ * pending migrations. path is a SQLite file (":memory:" gets one connection:
+ * SQLite gives each connection its own in-memory database). A PostgreSQL
+ * connection string (postgresql:// or postgres:// URI, or libpq's
+ * "keyword=value ..." form) is ERR_INVALID until that backend exists. */
 struct db *db_open(const char *path, int pool_size, struct err *err);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);
@@ -38,8 +43,8 @@ void db_release(struct db *db, struct db_conn *c);
 int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
                         struct err *err);
 
-/* The schema version this binary migrates to. */
-int db_schema_latest(void);
+/* The schema version this binary migrates db to. */
+int db_schema_latest(const struct db *db);
 /* How many of the migrations 1..db_schema_latest() are not recorded as
  * applied (0: the schema is complete; it reads the database, so it also
  * proves it reachable), or -1 with err. */

@@ -213,7 +213,7 @@ static int cmd_simple(const char *what, int argc, char **argv)
         PARSE(o_db);
         if (!(db = open_db(&o)))
             return 1;
-        printf("%d\n", db_schema_latest());
+        printf("%d\n", db_schema_latest(db));
         db_close(db);
         return 0;
     }

@@ -10,7 +10,6 @@
  * directly in the database file, so the checks do not race a worker.
  */
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +25,11 @@
 /* Force a model's status in the database (see the file comment). */
 static void set_status(struct tapi *a, int64_t id, const char *status)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
+    char sql[128];
 
-    ck_assert_int_eq(sqlite3_open(a->ts.db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(
-        sqlite3_prepare_v2(db, "UPDATE models SET status = ?2 WHERE id = ?1", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    snprintf(sql, sizeof(sql), "UPDATE models SET status = '%s' WHERE id = %lld", status,
+             (long long)id);
+    tsql(&a->ts, sql);
 }
 
 static void patch(struct tapi *a, int64_t id, const char *token, const char *body, struct tresp *r)

@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -491,19 +490,13 @@ END_TEST
 
 /* Status of a model read straight from the database file: much faster than
  * HTTP polling, to catch the moment a worker has just claimed a job. */
-static int db_status_is(sqlite3 *db, int64_t id, const char *want)
+static int db_status_is(struct tserver *ts, int64_t id, const char *want)
 {
-    sqlite3_stmt *st = NULL;
-    int is = 0;
+    char sql[128];
 
-    ck_assert_int_eq(
-        sqlite3_prepare_v2(db, "SELECT status FROM models WHERE id = ?1", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        is = strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
-    sqlite3_finalize(st);
-    return is;
+    snprintf(sql, sizeof(sql), "SELECT status = '%s' FROM models WHERE id = %lld", want,
+             (long long)id);
+    return tsql_int(ts, sql) == 1;
 }
 
 /*
@@ -514,7 +507,6 @@ static void cancel_at_claim(int use_delete)
 {
     struct tapi a;
     struct tresp r;
-    sqlite3 *db = NULL;
     int64_t big, small;
     double worst = 0.0;
 
@@ -524,8 +516,6 @@ static void cancel_at_claim(int use_delete)
         return;
     }
     small = tapi_session(&a, "small", "CLASS", "de", tapi_data_class("de", 10));
-    ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
     for (int attempt = 0; attempt < 3; attempt++) {
         char name[32], path[128];
         int64_t m, next;
@@ -535,7 +525,7 @@ static void cancel_at_claim(int use_delete)
         snprintf(name, sizeof(name), "big%d", attempt);
         m = tapi_model_on(&a, name, "de", big);
         t0 = util_monotonic();
-        while (!db_status_is(db, m, "TRAINING"))
+        while (!db_status_is(&a.ts, m, "TRAINING"))
             ck_assert_msg(util_monotonic() - t0 < 10 * TAPI_SLOW, "not claimed");
         if (use_delete) {
             tapi_path(&a, m, NULL, path, sizeof(path));
@@ -573,7 +563,6 @@ static void cancel_at_claim(int use_delete)
     }
     fprintf(stderr, "%s at claim: worst latency until the worker took the next job %.3f s\n",
             use_delete ? "delete" : "cancel", worst);
-    sqlite3_close(db);
     tserver_cleanup(&a.ts);
 }
 
@@ -653,11 +642,7 @@ START_TEST(test_restart_in_process)
     fprintf(stderr, "in-process stop during training took %.3f s\n", stop_s);
     ck_assert_msg(stop_s < 2.0 * TAPI_SLOW, "stopping took %.3f s", stop_s);
     if (big) { /* interrupted, not failed: back in the queue for the next start */
-        sqlite3 *db = NULL;
-
-        ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
-        ck_assert(db_status_is(db, m1, "QUEUED"));
-        sqlite3_close(db);
+        ck_assert(db_status_is(&a.ts, m1, "QUEUED"));
     }
     {
         char sql[128];
@@ -805,11 +790,7 @@ START_TEST(test_kill9_restart)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     {
-        sqlite3 *db = NULL;
-
-        ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
-        ck_assert(db_status_is(db, m1, "TRAINING"));
-        sqlite3_close(db);
+        ck_assert(db_status_is(&a.ts, m1, "TRAINING"));
     }
 
     pid = spawn_serve(&a, "1");
@@ -860,7 +841,6 @@ START_TEST(test_second_daemon_refused)
     double t0;
     pid_t pid, w;
     char port[16], art[512];
-    sqlite3 *db = NULL;
 
     if (access(bin, X_OK) != 0) {
         tskip_needed("no MODELD_BIN");
@@ -895,9 +875,7 @@ START_TEST(test_second_daemon_refused)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 127,
                   "second daemon: status %d", status);
     /* the running job was left alone */
-    ck_assert_int_eq(sqlite3_open(a.ts.db_path, &db), SQLITE_OK);
-    ck_assert_msg(!db_status_is(db, m, "QUEUED"), "the second daemon requeued a running job");
-    sqlite3_close(db);
+    ck_assert_msg(!db_status_is(&a.ts, m, "QUEUED"), "the second daemon requeued a running job");
     v = tapi_wait_ready(&a, m, 60);
     tapi_artifact(&a, v, art, sizeof(art));
     ck_assert_msg(access(art, R_OK) == 0, "artifact of the READY model is missing");

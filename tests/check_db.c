@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the storage module: migrations are applied once and
- * recorded, the database is in WAL mode, foreign keys are enforced on every
- * pooled connection, and the model name is unique per workspace.
+ * Unit tests of the storage interface on its SQLite backend (src/sqlite/):
+ * db_open refuses a PostgreSQL connection string instead of taking it for a
+ * file name; migrations are applied once and recorded (migrate_apply on a
+ * raw SQLite handle: this suite is the backend's white-box test, so it
+ * includes sqlite3.h), the database is in WAL mode, foreign keys are enforced
+ * on every pooled connection, the model name is unique per workspace, and
+ * the label inventory is counted at insert time.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -207,6 +211,36 @@ START_TEST(test_label_inventory_and_backfill)
 }
 END_TEST
 
+/* A PostgreSQL connection string is refused with a clear error (and never
+ * quoted: it may carry a password); a file whose name merely contains '=' or
+ * "postgres" is still a SQLite file. */
+START_TEST(test_open_selects_backend)
+{
+    static const char *const pg[] = {
+        "postgresql://modeld:secret@localhost/modeld", "postgres://localhost",
+        "host=localhost dbname=modeld password=secret", " dbname = modeld", "service=modeld"};
+    struct tdbdir t;
+    struct err err = {0};
+    struct db *db;
+    char path[600];
+
+    for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
+        err_clear(&err);
+        ck_assert_ptr_null(db_open(pg[i], 1, &err));
+        ck_assert_int_eq(err.code, ERR_INVALID);
+        ck_assert_msg(strstr(err.msg, "PostgreSQL") != NULL, "%s: %s", pg[i], err.msg);
+        ck_assert_msg(strstr(err.msg, "secret") == NULL, "%s", err.msg);
+    }
+    tdbdir_init(&t);
+    snprintf(path, sizeof(path), "%s/dbname=x postgres.db", t.dir);
+    db = db_open(path, 1, &err);
+    ck_assert_msg(db != NULL, "%s", err.msg);
+    db_close(db);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    tdbdir_cleanup(&t);
+}
+END_TEST
+
 START_TEST(test_memory_database_pool)
 {
     struct err err = {0};
@@ -229,6 +263,7 @@ Suite *db_suite(void)
     Suite *s = suite_create("db");
     TCase *tc = tcase_create("storage");
 
+    tcase_add_test(tc, test_open_selects_backend);
     tcase_add_test(tc, test_migrations_recorded_once);
     tcase_add_test(tc, test_foreign_keys_every_connection);
     tcase_add_test(tc, test_model_name_unique_in_workspace);

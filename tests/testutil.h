@@ -57,7 +57,10 @@ void tfx_token(struct tserver *ts, int64_t user, int64_t expires_at, char token[
 int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_t owner,
                   const char *name, const char *lang, const char *type, const char *status);
 /* Run one SQL statement on the server's database (its own connection).
- * tsql_int returns the first column of the first row (or -1 when no row). */
+ * tsql_int returns the first column of the first row (or -1 when no row).
+ * The suites run on the SQLite backend: these two (testutil.c) and the
+ * backend's own suite (check_db.c) are the only test code that opens the
+ * database file directly, i.e. includes sqlite3.h. */
 void tsql(struct tserver *ts, const char *sql);
 int64_t tsql_int(struct tserver *ts, const char *sql);
 

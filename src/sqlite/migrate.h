@@ -5,7 +5,7 @@
  * in schema_migrations. Applying twice is a no-op; an applied migration is
  * never edited (a later file changes the schema instead).
  *
- * Private to the SQLite backend (src/db.c): the rest of the daemon asks the
+ * Private to the SQLite backend (src/sqlite/): the rest of the daemon asks the
  * storage interface (db_schema_latest, db_schema_missing).
  *
  * Thread-safety: call with a connection no other thread uses; concurrent

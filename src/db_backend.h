@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db_backend: the table of operations a storage backend implements behind
+ * the storage interface db.h (as git's refs/refs-internal.h sits behind
+ * refs.h). src/db.c is the dispatcher: db_open picks the backend from its
+ * argument, and every db_* call checks what holds for any backend (the
+ * connection is used by the thread that holds it, one connection per
+ * thread, the nesting of transactions) before it calls the backend's
+ * operation. The SQLite backend lives in src/sqlite/; a PostgreSQL one
+ * (issue 11) fills the same table.
+ *
+ * A backend embeds struct db and struct db_conn as the first members of its
+ * own handle and connection structs and casts back in its operations.
+ * Operations take and return the domain structs of db.h; they never see
+ * JSON or build a message for users (an err carries the code and a terse
+ * internal text; the callers word what users read).
+ *
+ * Private to src/db.c and the backends.
+ */
+#ifndef MODELD_DB_BACKEND_H
+#define MODELD_DB_BACKEND_H
+
+#include <pthread.h>
+
+#include "db.h"
+
+/* The dispatcher's part of a database handle. */
+struct db {
+    const struct db_backend_ops *ops; /* set by db_open */
+};
+
+/* The dispatcher's part of a connection. */
+struct db_conn {
+    struct db *db;   /* set by the backend when it creates the connection */
+    pthread_t owner; /* the thread holding it (while held) */
+    int held;
+    int depth;  /* db_begin nesting: only the outermost level reaches the backend */
+    int failed; /* an inner level rolled back: the outermost commit rolls back */
+};
+
+/*
+ * What a backend implements. Every operation except open runs with the
+ * calling thread holding the connection; unless a comment says otherwise it
+ * has the contract of the db_* function of the same name in db.h.
+ */
+struct db_backend_ops {
+    const char *name;
+
+    /* where: the argument of db_open (already known to be this backend's). */
+    struct db *(*open)(const char *where, int pool_size, struct err *err);
+    void (*close)(struct db *db);
+    /* Wait for a free connection / give it back (the dispatcher has ended
+     * any transaction left open). */
+    struct db_conn *(*acquire)(struct db *db);
+    void (*release)(struct db_conn *c);
+
+    /* The outermost transaction only (the dispatcher counts the nesting):
+     * begin takes the write lock; commit ends the transaction also when it
+     * fails; rollback ends it and never fails. */
+    int (*begin)(struct db_conn *c, struct err *err);
+    int (*commit)(struct db_conn *c, struct err *err);
+    void (*rollback)(struct db_conn *c);
+
+    int (*schema_latest)(void);
+    int (*schema_missing)(struct db_conn *c, struct err *err);
+    int (*models_by_status)(struct db_conn *c, const char *const *names, long long *counts,
+                            struct err *err);
+
+    /* admin and auth */
+    int64_t (*workspace_create)(struct db_conn *c, const char *name, struct err *err);
+    int64_t (*project_create)(struct db_conn *c, int64_t workspace_id, const char *name,
+                              struct err *err);
+    int64_t (*user_create)(struct db_conn *c, const char *name, int read_only, struct err *err);
+    int64_t (*token_create)(struct db_conn *c, int64_t user_id, const char *hash,
+                            int64_t expires_at, struct err *err);
+    int64_t (*token_revoke)(struct db_conn *c, const char *hash, struct err *err);
+    int (*member_add)(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+                      struct err *err);
+    int (*token_lookup)(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
+                        struct err *err);
+    int (*member_role)(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
+                       int64_t *workspace_id, struct err *err);
+
+    /* labeling sessions and their staged uploads */
+    int64_t (*annotation_create)(struct db_conn *c, int64_t project_id, const char *name,
+                                 const char *type, const char *language, int64_t user_id,
+                                 struct err *err);
+    int (*annotation_get)(struct db_conn *c, int64_t project_id, int64_t id,
+                          struct db_annotation *out, struct err *err);
+    int (*annotation_meta)(struct db_conn *c, int64_t project_id, int64_t id,
+                           enum model_type *type, enum language *language, struct err *err);
+    int (*annotation_list)(struct db_conn *c, int64_t project_id, struct db_annotation **out,
+                           size_t *n, struct err *err);
+    int64_t (*upload_open)(struct db_conn *c, int64_t annotation_id, struct err *err);
+    int (*upload_write)(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
+                        db_doc_at_fn at, const void *ctx, size_t n, struct err *err);
+    int (*upload_publish)(struct db_conn *c, int64_t upload_id, struct err *err);
+    int (*upload_discard)(struct db_conn *c, int64_t upload_id, struct err *err);
+    int (*upload_cleanup)(struct db_conn *c, struct err *err);
+
+    /* Idempotency-Key records */
+    int (*idem_get)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                    struct db_idem *out, struct err *err);
+    int (*idem_put)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                    const struct db_idem *r, struct err *err);
+
+    /* models and the base catalog */
+    int64_t (*model_create)(struct db_conn *c, const struct db_model_new *m, struct err *err);
+    int (*model_get)(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                     struct db_model *out, struct err *err);
+    int (*model_list)(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                      struct db_model **out, size_t *n, int64_t *next_id, struct err *err);
+    int (*model_base_info)(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
+    int64_t (*base_create)(struct db_conn *c, const char *uuid, const char *name,
+                           const char *language, int64_t from_model, const char *artifact,
+                           struct err *err);
+    json_t *(*base_list)(struct db_conn *c, struct err *err);
+    int (*model_patch)(struct db_conn *c, int64_t project_id, int64_t id,
+                       const struct db_model_patch *p, struct err *err);
+    int (*model_delete)(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
+                        struct err *err);
+    int (*model_status)(struct db_conn *c, int64_t project_id, int64_t id,
+                        enum model_status *status, char **artifact, struct err *err);
+
+    /* the job queue */
+    int (*job_enqueue)(struct db_conn *c, int64_t id, struct err *err);
+    int (*job_requeue_all)(struct db_conn *c, struct err *err);
+    int (*job_requeue)(struct db_conn *c, int64_t id, struct err *err);
+    int (*job_claim)(struct db_conn *c, int64_t *id, struct err *err);
+    int (*job_get)(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
+    int (*job_documents)(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx,
+                         struct err *err);
+    int (*job_progress)(struct db_conn *c, int64_t id, double pct, struct err *err);
+    int (*job_ready)(struct db_conn *c, int64_t id, double score, const char *metrics,
+                     const char *warnings, const char *artifact, struct err *err);
+    int (*job_failed)(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+};
+
+/* The backends. */
+extern const struct db_backend_ops db_sqlite_backend;
+
+/* Storage fault injection (db_fault_inject): a backend calls this before
+ * each statement it sends, except the ones that end a failed transaction
+ * (a ROLLBACK); 1 means "fail this one" (ERR_INTERNAL). */
+int db_fault_fires(void);
+
+#endif

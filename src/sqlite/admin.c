@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sqlite/admin.c: workspaces, projects, users, tokens and memberships, and
+ * the authentication reads (a caller by token hash, a role in a project).
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
+
+/* ---- admin --------------------------------------------------------------- */
+
+int64_t sq_workspace_create(struct db_conn *c, const char *name, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+
+    util_now_rfc3339(now);
+    st = sq_prep(c, STMT_WS_INSERT, err, "tt", name, now);
+    return st ? sq_insert(c, st, err) : -1;
+}
+
+int64_t sq_project_create(struct db_conn *c, int64_t workspace_id, const char *name,
+                          struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t id;
+
+    util_now_rfc3339(now);
+    st = sq_prep(c, STMT_PROJECT_INSERT, err, "itt", workspace_id, name, now);
+    id = st ? sq_insert(c, st, err) : -1;
+    if (id < 0 && err && err->code == ERR_INVALID)
+        err_set(err, ERR_NOT_FOUND, "no workspace %lld", (long long)workspace_id);
+    return id;
+}
+
+int64_t sq_user_create(struct db_conn *c, const char *name, int read_only, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t id;
+
+    util_now_rfc3339(now);
+    st = sq_prep(c, STMT_USER_INSERT, err, "tit", name, (int64_t)(read_only ? 1 : 0), now);
+    id = st ? sq_insert(c, st, err) : -1;
+    if (id < 0 && err && err->code == ERR_CONFLICT)
+        err_set(err, ERR_CONFLICT, "a user named '%s' already exists", name);
+    return id;
+}
+
+int64_t sq_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
+                        struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t id;
+
+    util_now_rfc3339(now);
+    st = sq_prep(c, STMT_TOKEN_INSERT, err, "ittz", user_id, hash, now,
+              expires_at > 0 ? expires_at : (int64_t)0);
+    id = st ? sq_insert(c, st, err) : -1;
+    if (id < 0 && err && err->code == ERR_INVALID)
+        err_set(err, ERR_NOT_FOUND, "no user %lld", (long long)user_id);
+    return id;
+}
+
+int64_t sq_token_revoke(struct db_conn *c, const char *hash, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st = sq_stmt(c, STMT_TOKEN_FIND_ACTIVE, err);
+    int64_t id = -1;
+    int rc;
+
+    if (!st)
+        return -1;
+    sq_bind_text(st, 1, hash);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        sq_fail(c, err);
+    sq_done(st);
+    if (rc == SQLITE_DONE)
+        err_set(err, ERR_NOT_FOUND, "no such active token");
+    if (id < 0)
+        return -1;
+    st = sq_stmt(c, STMT_TOKEN_REVOKE, err);
+    if (!st)
+        return -1;
+    util_now_rfc3339(now);
+    sqlite3_bind_int64(st, 1, id);
+    sq_bind_text(st, 2, now);
+    return sq_step_done(c, st, err) == 0 ? id : -1;
+}
+
+int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+                  struct err *err)
+{
+    if (sq_exec(c, STMT_MEMBER_UPSERT, err, "iit", project_id, user_id, role) != 0) {
+        if (err && err->code == ERR_INVALID)
+            err_set(err, ERR_NOT_FOUND, "no project %lld or no user %lld",
+                    (long long)project_id, (long long)user_id);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- auth ---------------------------------------------------------------- */
+
+
+int sq_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
+                    struct err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, STMT_TOKEN_LOOKUP, err);
+    int rc;
+
+    if (!st)
+        return -1;
+    sq_bind_text(st, 1, hash);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sq_step_row(c, st, "the token is unknown, revoked or expired", err);
+    if (rc == 0)
+        err_set(err, ERR_UNAUTHORIZED, "the token is unknown, revoked or expired");
+    if (rc != 1)
+        return -1;
+    out->user_id = sqlite3_column_int64(st, 0);
+    out->user_name = sq_col_dup(st, 1);
+    out->read_only = sqlite3_column_int(st, 2);
+    sq_done(st);
+    if (!out->user_name) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int sq_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
+                   int64_t *workspace_id, struct err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sq_row(c, STMT_MEMBER_ROLE, &st, "no role in project", err, "ii", project_id, user_id) != 1)
+        return -1;
+    rc = sq_col_role(st, 0, role, err);
+    if (workspace_id)
+        *workspace_id = sqlite3_column_int64(st, 1);
+    sq_done(st);
+    return rc;
+}
+

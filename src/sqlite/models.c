@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sqlite/models.c: models (create, read, list, PATCH, delete, status) and
+ * the base-model catalog.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "banned.h" /* last: bans unsafe libc calls */
+
+/* ---- models ---------------------------------------------------------------- */
+
+/* ERR_CONFLICT for a taken model name. The name is quoted only while short
+ * enough that the message still ends with "taken" inside ERR_MSG_MAX. */
+static void name_taken(struct err *err, const char *name)
+{
+    if (strlen(name) <= 256)
+        err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace", name);
+    else
+        err_set(err, ERR_CONFLICT, "the name is already taken in this workspace");
+}
+
+int64_t sq_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    int rc;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    /* Checked inside the write transaction so the message is exact; the unique
+     * index still guards against any other writer. */
+    st = sq_stmt(c, STMT_MODEL_NAME_TAKEN, err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, m->workspace_id);
+    sq_bind_text(st, 2, m->name);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc == SQLITE_ROW) {
+        name_taken(err, m->name);
+        goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        sq_fail(c, err);
+        goto fail;
+    }
+    st = sq_stmt(c, STMT_MODEL_INSERT, err);
+    if (!st)
+        goto fail;
+    util_now_rfc3339(now);
+    sq_bind_text(st, 1, m->uuid);
+    sqlite3_bind_int64(st, 2, m->workspace_id);
+    sqlite3_bind_int64(st, 3, m->project_id);
+    sq_bind_text(st, 4, m->name);
+    sq_bind_text(st, 5, m->display_name);
+    sq_bind_text(st, 6, m->language);
+    sq_bind_text(st, 7, m->type);
+    if (m->base_id > 0)
+        sqlite3_bind_int64(st, 8, m->base_id);
+    else
+        sqlite3_bind_null(st, 8);
+    sq_bind_text(st, 9, m->base_name);
+    sqlite3_bind_int64(st, 10, m->owner_id);
+    sq_bind_text(st, 11, m->short_description);
+    sq_bind_text(st, 12, m->long_description);
+    sq_bind_text(st, 13, now);
+    id = sq_insert(c, st, err);
+    if (id < 0) {
+        if (err && err->code == ERR_CONFLICT)
+            name_taken(err, m->name);
+        goto fail;
+    }
+    for (size_t i = 0; i < m->n_ann; i++) {
+        st = sq_stmt(c, STMT_MODEL_ANN_INSERT, err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, m->ann_ids[i]);
+        sq_bind_text(st, 3, m->ann_roles[i]);
+        if (sq_step_done(c, st, err) != 0)
+            goto fail;
+    }
+    if (db_commit(c, err) != 0)
+        return -1;
+    return id;
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+/* One row of MODEL_COLS into out. */
+static int model_row(sqlite3_stmt *st, int with_metrics, struct db_model *out, struct err *err)
+{
+    int ok = 1;
+
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->uuid = sq_col_opt(st, 1, &ok);
+    out->name = sq_col_opt(st, 2, &ok);
+    out->display_name = sq_col_opt(st, 3, &ok);
+    out->base_name = sq_col_opt(st, 5, &ok);
+    out->created = sq_col_opt(st, 6, &ok);
+    out->updated = sq_col_opt(st, 7, &ok);
+    out->owner = sq_col_opt(st, 8, &ok);
+    out->progress = sqlite3_column_double(st, 9);
+    out->project_id = sqlite3_column_int64(st, 10);
+    out->has_score = sqlite3_column_type(st, 11) != SQLITE_NULL;
+    out->score = sqlite3_column_double(st, 11);
+    out->short_description = sq_col_opt(st, 12, &ok);
+    out->long_description = sq_col_opt(st, 13, &ok);
+    out->failure_reason = sq_col_opt(st, 16, &ok);
+    out->queued_at = sq_col_opt(st, 17, &ok);
+    out->started_at = sq_col_opt(st, 18, &ok);
+    out->finished_at = sq_col_opt(st, 19, &ok);
+    if (with_metrics)
+        out->metrics = sq_col_opt(st, 20, &ok);
+    out->warnings = sq_col_opt(st, 21, &ok);
+    if (sq_col_language(st, 4, &out->language, err) != 0 || sq_col_status(st, 14, &out->status, err) ||
+        sq_col_type(st, 15, &out->type, err) != 0)
+        return -1;
+    if (!ok) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int sq_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                 struct db_model *out, struct err *err)
+{
+    sqlite3_stmt *st;
+    char what[96];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
+    if (sq_row(c, STMT_MODEL_GET, &st, what, err, "ii", project_id, id) != 1)
+        return -1;
+    rc = model_row(st, with_metrics, out, err);
+    sq_done(st);
+    if (rc != 0)
+        db_model_release(out);
+    return rc;
+}
+
+int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                  struct db_model **out, size_t *n, int64_t *next_id, struct err *err)
+{
+    sqlite3_stmt *st = sq_prep(c, STMT_MODEL_LIST, err, "itttii", project_id, f->status, f->type,
+                            f->language, f->before_id, (int64_t)f->limit + 1);
+    struct db_model *items = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    *next_id = 0;
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct db_model *grown;
+
+        if (count > 0 && count == (size_t)f->limit) { /* one more row: a next page */
+            *next_id = items[count - 1].id;
+            continue;
+        }
+        grown = util_grow(items, &cap, count + 1, sizeof(*items), 16);
+        if (!grown) {
+            sq_done(st);
+            db_models_release(items, count);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        items = grown;
+        if (model_row(st, 0, &items[count], err) != 0) {
+            sq_done(st);
+            db_models_release(items, count + 1);
+            return -1;
+        }
+        count++;
+    }
+    sq_done(st);
+    if (rc != SQLITE_DONE) {
+        sq_fail(c, err);
+        db_models_release(items, count);
+        return -1;
+    }
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
+{
+    sqlite3_stmt *st;
+    char what[64];
+
+    snprintf(what, sizeof(what), "no model %lld", (long long)id);
+    if (sq_row(c, STMT_MODEL_BASE_INFO, &st, what, err, "i", id) != 1)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    out->name = sq_col_dup(st, 1);
+    out->artifact = sq_col_dup(st, 5);
+    out->workspace_id = sqlite3_column_int64(st, 6);
+    out->project_id = sqlite3_column_int64(st, 7);
+    if (sq_col_language(st, 2, &out->language, err) != 0 || sq_col_type(st, 3, &out->type, err) != 0 ||
+        sq_col_status(st, 4, &out->status, err) != 0) {
+        sq_done(st);
+        db_base_release(out);
+        return -1;
+    }
+    sq_done(st);
+    if (!out->name) {
+        db_base_release(out);
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
+                       int64_t from_model, const char *artifact, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    struct db_base src = {0};
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    int rc;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    st = sq_stmt(c, STMT_BASE_NAME_TAKEN, err);
+    if (!st)
+        goto out;
+    sq_bind_text(st, 1, name);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc == SQLITE_ROW) {
+        err_set(err, ERR_CONFLICT, "a base model named '%s' already exists", name);
+        goto out;
+    }
+    if (from_model > 0 && sq_model_base_info(c, from_model, &src, err) != 0)
+        goto out;
+    st = sq_stmt(c, STMT_BASE_INSERT, err);
+    if (!st)
+        goto out;
+    util_now_rfc3339(now);
+    sq_bind_text(st, 1, uuid);
+    sq_bind_text(st, 2, name);
+    sq_bind_text(st, 3, language);
+    if (from_model > 0)
+        sqlite3_bind_int64(st, 4, from_model);
+    else
+        sqlite3_bind_null(st, 4);
+    sq_bind_text(st, 5, src.name);
+    sq_bind_text(st, 6, artifact);
+    sq_bind_text(st, 7, now);
+    id = sq_insert(c, st, err);
+    if (id > 0) {
+        if (db_commit(c, err) != 0) /* a failed commit has ended the transaction */
+            id = -1;
+        db_base_release(&src);
+        return id;
+    }
+out:
+    db_rollback(c);
+    db_base_release(&src);
+    return id;
+}
+
+json_t *sq_base_list(struct db_conn *c, struct err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, STMT_BASE_LIST, err);
+    json_t *items = json_array();
+    int rc;
+
+    if (!st || !items) {
+        json_decref(items);
+        return NULL;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_array_append_new(
+            items,
+            json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:b}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "uuid", sq_col_json_str(st, 1), "name",
+                      sq_col_json_str(st, 2), "language", sq_col_json_str(st, 3), "type", "BASE",
+                      "created", sq_col_json_str(st, 4), "from_model_id",
+                      sqlite3_column_type(st, 5) == SQLITE_NULL
+                          ? json_null()
+                          : json_integer(sqlite3_column_int64(st, 5)),
+                      "from_model", sq_col_json_str(st, 6), "has_weights",
+                      sqlite3_column_int(st, 7)));
+    }
+    sq_done(st);
+    if (rc != SQLITE_DONE) {
+        sq_fail(c, err);
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
+int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
+                    enum model_status *status, char **artifact, struct err *err)
+{
+    sqlite3_stmt *st;
+    char what[96];
+
+    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
+    if (sq_row(c, STMT_MODEL_STATUS, &st, what, err, "ii", project_id, id) != 1)
+        return -1;
+    if (sq_col_status(st, 0, status, err) != 0) {
+        sq_done(st);
+        return -1;
+    }
+    if (artifact)
+        *artifact = sq_col_dup(st, 1);
+    sq_done(st);
+    return 0;
+}
+
+static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char *value,
+                     const char *now, struct err *err)
+{
+    return sq_exec(c, sid, err, "itt", id, value, now);
+}
+
+int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
+                   const struct db_model_patch *p, struct err *err)
+{
+    char now[UTIL_TIME_LEN];
+    enum model_status status;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    if (sq_model_status(c, project_id, id, &status, NULL, err) != 0)
+        goto fail;
+    util_now_rfc3339(now);
+    if (p->set_status) {
+        /* checked in the transaction that writes it (the status graph is domain's) */
+        if (!domain_status_patch_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status cannot change from %s to %s",
+                    domain_status_name(status), domain_status_name(p->status));
+            goto fail;
+        }
+        if (set_field(c, STMT_MODEL_SET_STATUS, id, domain_status_name(p->status), now, err) != 0)
+            goto fail;
+    }
+    if (p->display_name && set_field(c, STMT_MODEL_SET_DISPLAY, id, p->display_name, now, err))
+        goto fail;
+    if ((p->short_description || p->clear_short) &&
+        set_field(c, STMT_MODEL_SET_SHORT, id, p->short_description, now, err))
+        goto fail;
+    if ((p->long_description || p->clear_long) &&
+        set_field(c, STMT_MODEL_SET_LONG, id, p->long_description, now, err))
+        goto fail;
+    return db_commit(c, err);
+fail:
+    db_rollback(c);
+    return -1;
+}
+
+int sq_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
+                    struct err *err)
+{
+    enum model_status status;
+    char *art = NULL;
+    sqlite3_stmt *st;
+
+    if (db_begin(c, err) != 0)
+        return -1;
+    if (sq_model_status(c, project_id, id, &status, &art, err) != 0)
+        goto fail;
+    st = sq_stmt(c, STMT_MODEL_DELETE, err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (sq_step_done(c, st, err) != 0)
+        goto fail;
+    if (db_commit(c, err) != 0) { /* a failed commit has ended the transaction */
+        free(art);
+        return -1;
+    }
+    *artifact = art;
+    return 0;
+fail:
+    db_rollback(c);
+    free(art);
+    return -1;
+}
+
