@@ -20,7 +20,7 @@
 #ifndef MODELD_DB_H
 #define MODELD_DB_H
 
-#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "domain.h"
@@ -129,12 +129,24 @@ int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum m
 int db_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
                        size_t *n, struct err *err);
 
+/* An aspect of a document: its category and polarity. */
+struct db_aspect {
+    const char *category, *polarity;
+};
+/* A document to store. The labels and aspects come twice: as the JSON texts
+ * stored with the document (for the trainer), and parsed (by ingest) into
+ * the lists that storage counts into the session's label inventory, so that
+ * storage never parses JSON. */
 struct db_doc {
     const char *external_id; /* may be NULL */
     const char *text;
     const char *cls;         /* may be NULL */
     const char *labels;      /* JSON array text or NULL */
     const char *aspects;     /* JSON array text or NULL */
+    const char *const *label_names; /* the labels of `labels` */
+    size_t n_labels;
+    const struct db_aspect *aspect_list; /* the aspects of `aspects` */
+    size_t n_aspects;
 };
 /*
  * Uploads: documents are written in bounded batches as rows no reader sees
@@ -240,7 +252,19 @@ void db_base_release(struct db_base *b);
 int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
 int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
                        int64_t from_model, const char *artifact, struct err *err);
-json_t *db_base_list(struct db_conn *c, struct err *err);
+/* A model of the global base catalog as listed. The API view of it is
+ * view_base's (view.h). */
+struct db_base_row {
+    int64_t id;
+    char *uuid, *name, *created;
+    enum language language;
+    int64_t from_model_id; /* 0: none */
+    char *from_model;      /* may be NULL */
+    int has_weights;       /* an artifact is stored */
+};
+void db_base_rows_release(struct db_base_row *b, size_t n); /* and free(b) */
+/* The base catalog, oldest first (*out: db_base_rows_release). */
+int db_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
 
 /* PATCH: each non-NULL field is set; status transitions are checked here in
  * the same transaction (ERR_INVALID for a forbidden one). ERR_NOT_FOUND. */

@@ -26,6 +26,11 @@ json_t *view_annotations(const struct db_annotation *a, size_t n);
 json_t *view_model(const struct db_model *m, int with_metrics);
 /* An array of models (without metrics). */
 json_t *view_models(const struct db_model *m, size_t n);
+/* A model of the base catalog: id, uuid, name, language, type (BASE),
+ * created, from_model_id, from_model, has_weights. */
+json_t *view_base(const struct db_base_row *b);
+/* An array of catalog models. */
+json_t *view_bases(const struct db_base_row *b, size_t n);
 /* Load model id of the project and render it; NULL with err (ERR_NOT_FOUND...). */
 json_t *view_model_load(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
                         struct err *err);

@@ -386,9 +386,9 @@ int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, co
     return be(c)->base_create(c, uuid, name, language, from_model, artifact, err);
 }
 
-json_t *db_base_list(struct db_conn *c, struct err *err)
+int db_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err)
 {
-    return be(c)->base_list(c, err);
+    return be(c)->base_list(c, out, n, err);
 }
 
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
@@ -546,3 +546,13 @@ void db_job_release(struct db_job *j)
     memset(j, 0, sizeof(*j));
 }
 
+void db_base_rows_release(struct db_base_row *b, size_t n)
+{
+    for (size_t i = 0; b && i < n; i++) {
+        free(b[i].uuid);
+        free(b[i].name);
+        free(b[i].created);
+        free(b[i].from_model);
+    }
+    free(b);
+}

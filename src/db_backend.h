@@ -114,7 +114,7 @@ struct db_backend_ops {
     int64_t (*base_create)(struct db_conn *c, const char *uuid, const char *name,
                            const char *language, int64_t from_model, const char *artifact,
                            struct err *err);
-    json_t *(*base_list)(struct db_conn *c, struct err *err);
+    int (*base_list)(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
     int (*model_patch)(struct db_conn *c, int64_t project_id, int64_t id,
                        const struct db_model_patch *p, struct err *err);
     int (*model_delete)(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,

@@ -378,8 +378,16 @@ void handler_base_list(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *items = db_base_list(c, &err);
+    struct db_base_row *list;
+    json_t *items = NULL;
+    size_t n;
 
+    if (db_base_list(c, &list, &n, &err) == 0) {
+        items = view_bases(list, n);
+        db_base_rows_release(list, n);
+        if (!items)
+            err_set(&err, ERR_NOMEM, "out of memory");
+    }
     db_release(req->app->db, c);
     problem_or_reply(resp, 200, items ? json_pack("{s:o}", "items", items) : NULL, &err,
                      req->request_id);

@@ -9,6 +9,7 @@
  */
 #include "ingest.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ enum astate { A_BEFORE_ELEM, A_IN_ELEM, A_AFTER_ELEM, A_DONE };
 struct doc_store {
     struct db_doc d;
     char *external_id, *text, *cls, *labels, *aspects;
+    /* the parsed labels and aspects (d.label_names, d.aspect_list) and one
+     * block holding their names */
+    const char **label_names;
+    struct db_aspect *aspect_list;
+    char *names;
 };
 
 struct ingest {
@@ -86,6 +92,9 @@ static void free_pending(struct ingest *in)
         free(in->docs[i].cls);
         free(in->docs[i].labels);
         free(in->docs[i].aspects);
+        free(in->docs[i].label_names);
+        free(in->docs[i].aspect_list);
+        free(in->docs[i].names);
     }
     in->n = 0;
     in->pending_bytes = 0;
@@ -183,6 +192,56 @@ static json_t *merge_aspects(const json_t *arr, char *msg, size_t msglen)
     return out;
 }
 
+/* Copy s into the block at *p and return the copy. */
+static const char *put_name(char **p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = *p;
+
+    memcpy(copy, s, n);
+    *p += n;
+    return copy;
+}
+
+/*
+ * The labels (uniq: unique strings) and aspects (merged: one {category,
+ * polarity} per category) of a document as the lists storage counts into the
+ * session's label inventory (struct db_doc): their names copied into one
+ * block, s->names. 0, or -1 when memory is short.
+ */
+static int doc_lists(struct doc_store *s, const json_t *uniq, const json_t *merged)
+{
+    size_t nl = json_array_size(uniq), na = json_array_size(merged), bytes = 1, i;
+    const json_t *v;
+    char *p;
+
+    json_array_foreach(uniq, i, v)
+        bytes += strlen(json_string_value(v)) + 1;
+    json_array_foreach(merged, i, v)
+        bytes += strlen(json_string_value(json_object_get(v, "category"))) + 1 +
+                 strlen(json_string_value(json_object_get(v, "polarity"))) + 1;
+    s->names = malloc(bytes);
+    s->label_names = nl ? calloc(nl, sizeof(*s->label_names)) : NULL;
+    s->aspect_list = na ? calloc(na, sizeof(*s->aspect_list)) : NULL;
+    if (!s->names || (nl && !s->label_names) || (na && !s->aspect_list))
+        return -1;
+    p = s->names;
+    json_array_foreach(uniq, i, v)
+        s->label_names[i] = put_name(&p, json_string_value(v));
+    json_array_foreach(merged, i, v) {
+        s->aspect_list[i].category =
+            put_name(&p, json_string_value(json_object_get(v, "category")));
+        s->aspect_list[i].polarity =
+            put_name(&p, json_string_value(json_object_get(v, "polarity")));
+    }
+    assert((size_t)(p - s->names) < bytes);
+    s->d.label_names = s->label_names;
+    s->d.n_labels = nl;
+    s->d.aspect_list = s->aspect_list;
+    s->d.n_aspects = na;
+    return 0;
+}
+
 /* Validate one parsed document and store its fields. */
 static void take_doc(struct ingest *in, json_t *doc, const char *field)
 {
@@ -193,7 +252,7 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     int want_labels = in->type == TYPE_LABEL || in->type == TYPE_CLASSLABEL;
     int want_aspects = in->type == TYPE_ABSA;
     struct doc_store s = {0};
-    json_t *merged = NULL;
+    json_t *merged = NULL, *uniq = NULL;
     char msg[256];
 
     if (!json_is_object(doc)) {
@@ -260,10 +319,10 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     s.external_id = json_is_string(ext) ? strdup(json_string_value(ext)) : NULL;
     s.cls = want_class ? strdup(json_string_value(cls)) : NULL;
     if (want_labels) {
-        json_t *uniq = json_array(), *v;
+        json_t *v, *w;
         size_t i, j;
-        json_t *w;
 
+        uniq = json_array();
         json_array_foreach(labels, i, v)
         {
             int dup = 0;
@@ -273,14 +332,18 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
                 json_array_append(uniq, v);
         }
         s.labels = json_dumps(uniq, JSON_COMPACT);
-        json_decref(uniq);
     }
     if (merged)
         s.aspects = json_dumps(merged, JSON_COMPACT);
-    json_decref(merged);
-    if (!s.text || (want_class && !s.cls) || (want_labels && !s.labels) ||
-        (want_aspects && !s.aspects))
-        goto nomem;
+    {
+        int lists = doc_lists(&s, uniq, merged);
+
+        json_decref(uniq);
+        json_decref(merged);
+        if (lists != 0 || !s.text || (want_class && !s.cls) || (want_labels && !s.labels) ||
+            (want_aspects && !s.aspects))
+            goto nomem;
+    }
     {
         struct doc_store *n = util_grow(in->docs, &in->ncap, in->n + 1, sizeof(*n), 256);
 
@@ -297,6 +360,10 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     in->pending_bytes += strlen(s.text) + (s.external_id ? strlen(s.external_id) : 0) +
                          (s.cls ? strlen(s.cls) : 0) + (s.labels ? strlen(s.labels) : 0) +
                          (s.aspects ? strlen(s.aspects) : 0) + sizeof(s);
+    /* the parsed lists: their names are shorter than the JSON texts */
+    in->pending_bytes += (s.labels ? strlen(s.labels) : 0) + (s.aspects ? strlen(s.aspects) : 0) +
+                         s.d.n_labels * sizeof(*s.label_names) +
+                         s.d.n_aspects * sizeof(*s.aspect_list);
     return;
 nomem:
     free(s.text);
@@ -304,6 +371,9 @@ nomem:
     free(s.cls);
     free(s.labels);
     free(s.aspects);
+    free(s.label_names);
+    free(s.aspect_list);
+    free(s.names);
     add_error(in, field, "out of memory");
 }
 

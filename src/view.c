@@ -27,12 +27,14 @@ json_t *view_annotation(const struct db_annotation *a)
     return v;
 }
 
-json_t *view_annotations(const struct db_annotation *a, size_t n)
+/* An array of the views one() gives of the n items of elem_size bytes at items. */
+static json_t *view_array(const void *items, size_t n, size_t elem_size,
+                          json_t *(*one)(const void *item))
 {
     json_t *arr = json_array();
 
     for (size_t i = 0; arr && i < n; i++) {
-        json_t *v = view_annotation(&a[i]);
+        json_t *v = one((const char *)items + i * elem_size);
 
         if (!v || json_array_append_new(arr, v) != 0) {
             json_decref(arr);
@@ -40,6 +42,16 @@ json_t *view_annotations(const struct db_annotation *a, size_t n)
         }
     }
     return arr;
+}
+
+static json_t *annotation_item(const void *a)
+{
+    return view_annotation(a);
+}
+
+json_t *view_annotations(const struct db_annotation *a, size_t n)
+{
+    return view_array(a, n, sizeof(*a), annotation_item);
 }
 
 static json_t *str_or_null(const char *s)
@@ -93,19 +105,34 @@ json_t *view_model(const struct db_model *m, int with_metrics)
     return o;
 }
 
+static json_t *model_item(const void *m)
+{
+    return view_model(m, 0);
+}
+
 json_t *view_models(const struct db_model *m, size_t n)
 {
-    json_t *arr = json_array();
+    return view_array(m, n, sizeof(*m), model_item);
+}
 
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *v = view_model(&m[i], 0);
+json_t *view_base(const struct db_base_row *b)
+{
+    return json_pack("{s:I, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:b}", "id", (json_int_t)b->id,
+                     "uuid", str_or_null(b->uuid), "name", str_or_null(b->name), "language",
+                     domain_language_name(b->language), "type", domain_type_name(TYPE_BASE),
+                     "created", str_or_null(b->created), "from_model_id",
+                     b->from_model_id ? json_integer(b->from_model_id) : json_null(),
+                     "from_model", str_or_null(b->from_model), "has_weights", b->has_weights);
+}
 
-        if (!v || json_array_append_new(arr, v) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
+static json_t *base_item(const void *b)
+{
+    return view_base(b);
+}
+
+json_t *view_bases(const struct db_base_row *b, size_t n)
+{
+    return view_array(b, n, sizeof(*b), base_item);
 }
 
 json_t *view_model_load(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,

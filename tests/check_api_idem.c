@@ -311,9 +311,9 @@ START_TEST(test_unpublished_upload_invisible_and_removed)
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
-    const struct db_doc docs[] = {{NULL, "good pizza", "food", NULL, NULL},
-                                  {NULL, "a late goal", "sports", NULL, NULL},
-                                  {NULL, "new laptop", "tech", NULL, NULL}};
+    const struct db_doc docs[] = {{.text = "good pizza", .cls = "food"},
+                                  {.text = "a late goal", .cls = "sports"},
+                                  {.text = "new laptop", .cls = "tech"}};
     char path[96];
     int64_t s, up;
 

@@ -164,13 +164,21 @@ START_TEST(test_label_inventory_and_backfill)
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
+    static const struct db_aspect a1[] = {{"FOOD", "positive"}, {"SERVICE", "negative"}},
+                                  a2[] = {{"FOOD", "negative"}};
+    static const char *const l12[] = {"l1", "l2"}, *const l1[] = {"l1"};
     const struct db_doc docs[] = {
-        {NULL, "a", NULL, NULL,
-         "[{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
-         "{\"category\":\"SERVICE\",\"polarity\":\"negative\"}]"},
-        {NULL, "b", NULL, NULL, "[{\"category\":\"FOOD\",\"polarity\":\"negative\"}]"},
-        {NULL, "c", "x", "[\"l1\",\"l2\"]", NULL},
-        {NULL, "d", "x", "[\"l1\"]", NULL},
+        {.text = "a",
+         .aspects = "[{\"category\":\"FOOD\",\"polarity\":\"positive\"},"
+                    "{\"category\":\"SERVICE\",\"polarity\":\"negative\"}]",
+         .aspect_list = a1,
+         .n_aspects = 2},
+        {.text = "b",
+         .aspects = "[{\"category\":\"FOOD\",\"polarity\":\"negative\"}]",
+         .aspect_list = a2,
+         .n_aspects = 1},
+        {.text = "c", .cls = "x", .labels = "[\"l1\",\"l2\"]", .label_names = l12, .n_labels = 2},
+        {.text = "d", .cls = "x", .labels = "[\"l1\"]", .label_names = l1, .n_labels = 1},
     };
     const char *const checks[][2] = {
         {"SELECT count FROM annotation_labels WHERE kind='category' AND name='FOOD'", "2"},

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "migrate.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define X_SQL(name, sql) sql,
@@ -299,11 +300,54 @@ COL_ENUM(sq_col_type, enum model_type, domain_type_parse, "model type")
 COL_ENUM(sq_col_language, enum language, domain_language_parse, "language")
 COL_ENUM(sq_col_role, enum role, domain_role_parse, "role")
 
-json_t *sq_col_json_str(sqlite3_stmt *st, int i)
+int sq_rows(struct db_conn *c, sqlite3_stmt *st, size_t elem_size, size_t max, sq_read_fn read,
+            void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,
+            struct err *err)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
+    char *items = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
 
-    return s ? json_string((const char *)s) : json_null();
+    assert(elem_size > 0);
+    *out = NULL;
+    *n = 0;
+    if (more)
+        *more = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char *grown;
+
+        if (max && count == max) { /* one more row than wanted */
+            if (more)
+                *more = 1;
+            rc = SQLITE_DONE;
+            break;
+        }
+        grown = util_grow(items, &cap, count + 1, elem_size, 16);
+        if (!grown) {
+            sq_done(st);
+            release(items, count);
+            err_set(err, ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        items = grown;
+        memset(items + count * elem_size, 0, elem_size);
+        if (read(st, items + count * elem_size, err) != 0) {
+            sq_done(st);
+            release(items, count + 1);
+            return -1;
+        }
+        count++;
+    }
+    if (rc != SQLITE_DONE)
+        sq_fail(c, err);
+    sq_done(st);
+    if (rc != SQLITE_DONE) {
+        release(items, count);
+        return -1;
+    }
+    *out = items;
+    *n = count;
+    return 0;
 }
 
 /* ---- connections and the pool ---------------------------------------------------- */

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,84 +139,59 @@ int sq_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum m
     }
 }
 
+static int annotation_read(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    return annotation_row(st, elem, err);
+}
+
+static void annotations_free(void *elems, size_t n)
+{
+    db_annotations_release(elems, n);
+}
+
 int sq_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
                        size_t *n, struct err *err)
 {
     sqlite3_stmt *st = sq_prep(c, STMT_ANN_LIST, err, "i", project_id);
-    struct db_annotation *items = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
+    void *items;
 
     *out = NULL;
     *n = 0;
-    if (!st)
+    if (!st || sq_rows(c, st, sizeof(**out), 0, annotation_read, annotations_free, &items, n,
+                       NULL, err) != 0)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_annotation *grown = util_grow(items, &cap, count + 1, sizeof(*items), 16);
-
-        if (!grown) {
-            sq_done(st);
-            db_annotations_release(items, count);
-            err_set(err, ERR_NOMEM, "out of memory");
-            return -1;
-        }
-        items = grown;
-        if (annotation_row(st, &items[count], err) != 0) {
-            sq_done(st);
-            db_annotations_release(items, count + 1);
-            return -1;
-        }
-        count++;
-    }
-    sq_done(st);
-    if (rc != SQLITE_DONE) {
-        sq_fail(c, err);
-        db_annotations_release(items, count);
-        return -1;
-    }
-    /* each session's inventory (one indexed read per session) */
-    for (size_t i = 0; i < count; i++)
-        if (annotation_inventory(c, &items[i], err) != 0) {
-            db_annotations_release(items, count);
-            return -1;
-        }
     *out = items;
-    *n = count;
+    /* each session's inventory (one indexed read per session) */
+    for (size_t i = 0; i < *n; i++)
+        if (annotation_inventory(c, &(*out)[i], err) != 0) {
+            db_annotations_release(*out, *n);
+            *out = NULL;
+            *n = 0;
+            return -1;
+        }
     return 0;
 }
 
-/* Count a staged document's class, labels and aspects into its upload's inventory. */
+/* Count a staged document's class, labels and aspects (as ingest parsed
+ * them) into its upload's inventory. */
 static int count_document_labels(struct db_conn *c, int64_t upload_id, const struct db_doc *d,
                                  struct err *err)
 {
-    json_t *arr = NULL, *v;
-    size_t i;
-    int rc = 0;
-
+    assert(d->n_labels == 0 || d->label_names);
+    assert(d->n_aspects == 0 || d->aspect_list);
     if (d->cls && count_label(c, upload_id, "class", d->cls, err) != 0)
         return -1;
-    if (d->labels && (arr = json_loads(d->labels, 0, NULL))) {
-        json_array_foreach(arr, i, v)
-        {
-            if (rc == 0 && json_is_string(v))
-                rc = count_label(c, upload_id, "label", json_string_value(v), err);
-        }
-        json_decref(arr);
-    }
-    if (rc == 0 && d->aspects && (arr = json_loads(d->aspects, 0, NULL))) {
-        json_array_foreach(arr, i, v)
-        {
-            const char *cat = json_string_value(json_object_get(v, "category"));
-            const char *pol = json_string_value(json_object_get(v, "polarity"));
+    for (size_t i = 0; i < d->n_labels; i++)
+        if (count_label(c, upload_id, "label", d->label_names[i], err) != 0)
+            return -1;
+    for (size_t i = 0; i < d->n_aspects; i++) {
+        const struct db_aspect *a = &d->aspect_list[i];
 
-            if (rc == 0 && cat)
-                rc = count_label(c, upload_id, "category", cat, err);
-            if (rc == 0 && pol)
-                rc = count_label(c, upload_id, "polarity", pol, err);
-        }
-        json_decref(arr);
+        if ((a->category && count_label(c, upload_id, "category", a->category, err) != 0) ||
+            (a->polarity && count_label(c, upload_id, "polarity", a->polarity, err) != 0))
+            return -1;
     }
-    return rc;
+    return 0;
 }
 
 static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upload_id,

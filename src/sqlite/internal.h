@@ -232,7 +232,16 @@ int sq_col_status(sqlite3_stmt *st, int i, enum model_status *out, struct err *e
 int sq_col_type(sqlite3_stmt *st, int i, enum model_type *out, struct err *err);
 int sq_col_language(sqlite3_stmt *st, int i, enum language *out, struct err *err);
 int sq_col_role(sqlite3_stmt *st, int i, enum role *out, struct err *err);
-json_t *sq_col_json_str(sqlite3_stmt *st, int i);
+
+/* Read the rows of st (bound by the caller; reset here) into a new array
+ * (*out) of elements of elem_size bytes, each zeroed and then filled by
+ * read; at most max rows (0: all), and *more (may be NULL) = 1 when another
+ * row followed. On failure nothing is kept: release gets the elements read
+ * so far (and frees the array). */
+typedef int (*sq_read_fn)(sqlite3_stmt *st, void *elem, struct err *err);
+int sq_rows(struct db_conn *c, sqlite3_stmt *st, size_t elem_size, size_t max, sq_read_fn read,
+            void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,
+            struct err *err);
 
 /* ---- the operations (struct db_backend_ops) ------------------------------- */
 
@@ -297,7 +306,7 @@ int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
 int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name,
                        const char *language, int64_t from_model, const char *artifact,
                        struct err *err);
-json_t *sq_base_list(struct db_conn *c, struct err *err);
+int sq_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
 int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
                    const struct db_model_patch *p, struct err *err);
 int sq_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,

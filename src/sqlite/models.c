@@ -149,50 +149,33 @@ int sq_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_met
     return rc;
 }
 
+static int model_read(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    return model_row(st, 0, elem, err);
+}
+
+static void models_free(void *elems, size_t n)
+{
+    db_models_release(elems, n);
+}
+
 int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
                   struct db_model **out, size_t *n, int64_t *next_id, struct err *err)
 {
     sqlite3_stmt *st = sq_prep(c, STMT_MODEL_LIST, err, "itttii", project_id, f->status, f->type,
-                            f->language, f->before_id, (int64_t)f->limit + 1);
-    struct db_model *items = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
+                               f->language, f->before_id, (int64_t)f->limit + 1);
+    void *items;
+    int more;
 
     *out = NULL;
     *n = 0;
     *next_id = 0;
-    if (!st)
+    if (!st || sq_rows(c, st, sizeof(**out), (size_t)f->limit, model_read, models_free, &items,
+                       n, &more, err) != 0)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_model *grown;
-
-        if (count > 0 && count == (size_t)f->limit) { /* one more row: a next page */
-            *next_id = items[count - 1].id;
-            continue;
-        }
-        grown = util_grow(items, &cap, count + 1, sizeof(*items), 16);
-        if (!grown) {
-            sq_done(st);
-            db_models_release(items, count);
-            err_set(err, ERR_NOMEM, "out of memory");
-            return -1;
-        }
-        items = grown;
-        if (model_row(st, 0, &items[count], err) != 0) {
-            sq_done(st);
-            db_models_release(items, count + 1);
-            return -1;
-        }
-        count++;
-    }
-    sq_done(st);
-    if (rc != SQLITE_DONE) {
-        sq_fail(c, err);
-        db_models_release(items, count);
-        return -1;
-    }
     *out = items;
-    *n = count;
+    if (more) /* a row beyond the page: the cursor is the page's last id */
+        *next_id = (*out)[*n - 1].id;
     return 0;
 }
 
@@ -275,36 +258,44 @@ out:
     return id;
 }
 
-json_t *sq_base_list(struct db_conn *c, struct err *err)
+/* One row of BASE_LIST into elem (a struct db_base_row). */
+static int base_read(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    struct db_base_row *b = elem;
+    int ok = 1;
+
+    b->id = sqlite3_column_int64(st, 0);
+    b->uuid = sq_col_opt(st, 1, &ok);
+    b->name = sq_col_opt(st, 2, &ok);
+    b->created = sq_col_opt(st, 4, &ok);
+    b->from_model_id = sqlite3_column_int64(st, 5); /* NULL reads as 0 */
+    b->from_model = sq_col_opt(st, 6, &ok);
+    b->has_weights = sqlite3_column_int(st, 7);
+    if (sq_col_language(st, 3, &b->language, err) != 0)
+        return -1;
+    if (!ok) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void bases_free(void *elems, size_t n)
+{
+    db_base_rows_release(elems, n);
+}
+
+int sq_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err)
 {
     sqlite3_stmt *st = sq_stmt(c, STMT_BASE_LIST, err);
-    json_t *items = json_array();
-    int rc;
+    void *items;
 
-    if (!st || !items) {
-        json_decref(items);
-        return NULL;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_array_append_new(
-            items,
-            json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:b}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "uuid", sq_col_json_str(st, 1), "name",
-                      sq_col_json_str(st, 2), "language", sq_col_json_str(st, 3), "type", "BASE",
-                      "created", sq_col_json_str(st, 4), "from_model_id",
-                      sqlite3_column_type(st, 5) == SQLITE_NULL
-                          ? json_null()
-                          : json_integer(sqlite3_column_int64(st, 5)),
-                      "from_model", sq_col_json_str(st, 6), "has_weights",
-                      sqlite3_column_int(st, 7)));
-    }
-    sq_done(st);
-    if (rc != SQLITE_DONE) {
-        sq_fail(c, err);
-        json_decref(items);
-        return NULL;
-    }
-    return items;
+    *out = NULL;
+    *n = 0;
+    if (!st || sq_rows(c, st, sizeof(**out), 0, base_read, bases_free, &items, n, NULL, err) != 0)
+        return -1;
+    *out = items;
+    return 0;
 }
 
 int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
