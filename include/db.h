@@ -69,6 +69,8 @@ void db_fault_inject(long n);
 long db_fault_pending(void);
 
 /* ---- admin -------------------------------------------------------------- */
+/* Each returns the new id. ERR_NOT_FOUND for a workspace, user or project
+ * that does not exist; ERR_CONFLICT for a user name that is taken. */
 int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err);
 int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name, struct err *err);
 int64_t db_user_create(struct db_conn *c, const char *name, int read_only, struct err *err);
@@ -87,7 +89,7 @@ struct db_caller {
     int read_only;
 };
 void db_caller_release(struct db_caller *c);
-/* ERR_UNAUTHORIZED for an unknown, revoked or expired token. */
+/* ERR_NOT_FOUND for an unknown, revoked or expired token. */
 int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err);
 /* Role of the user in the project; ERR_NOT_FOUND when none (or no such
@@ -250,6 +252,9 @@ struct db_base {
 void db_base_release(struct db_base *b);
 /* Any model row by id (for base_id checks); ERR_NOT_FOUND. */
 int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
+/* A model of the global base catalog (from_model 0: none, else its
+ * artifact copy); ERR_CONFLICT when the name is taken, ERR_NOT_FOUND when
+ * from_model is not a model. Returns the id. */
 int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
                        int64_t from_model, const char *artifact, struct err *err);
 /* A model of the global base catalog as listed. The API view of it is
@@ -267,7 +272,8 @@ void db_base_rows_release(struct db_base_row *b, size_t n); /* and free(b) */
 int db_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
 
 /* PATCH: each non-NULL field is set; status transitions are checked here in
- * the same transaction (ERR_INVALID for a forbidden one). ERR_NOT_FOUND. */
+ * the same transaction (ERR_INVALID for a forbidden one). ERR_NOT_FOUND.
+ * *was (may be NULL) receives the status the model had, once it was found. */
 struct db_model_patch {
     const char *display_name, *short_description, *long_description;
     int set_status; /* change the status to status */
@@ -275,7 +281,7 @@ struct db_model_patch {
     int clear_short, clear_long; /* set the description to NULL */
 };
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
-                   const struct db_model_patch *p, struct err *err);
+                   const struct db_model_patch *p, enum model_status *was, struct err *err);
 
 /* Delete the model row; *artifact (caller frees, may be NULL) is its artifact path. */
 int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,

@@ -14,6 +14,11 @@
 
 #include "router.h"
 
+/* A storage ERR_NOT_FOUND for what (e.g. "model") id of the request's
+ * project, worded for the client: "no model 7 in this project". Any other
+ * error is left as it is. */
+void handler_not_found(struct err *err, const char *what, int64_t id);
+
 void handler_models_create(struct request *req, struct response *resp);
 void handler_models_list(struct request *req, struct response *resp);
 void handler_models_get(struct request *req, struct response *resp);

@@ -40,8 +40,11 @@ int auth_identify(struct db_conn *c, const char *token, struct caller *out, stru
     char hash[65];
 
     util_hash_hex(token, hash);
-    if (db_token_lookup(c, hash, util_now_unix(), &who, err) != 0)
+    if (db_token_lookup(c, hash, util_now_unix(), &who, err) != 0) {
+        if (err && err->code == ERR_NOT_FOUND)
+            err_set(err, ERR_UNAUTHORIZED, "the token is unknown, revoked or expired");
         return -1;
+    }
     out->user_id = who.user_id;
     out->user_name = who.user_name; /* taken */
     out->read_only = who.read_only;

@@ -190,6 +190,23 @@ static int print_id(int64_t id, const struct err *err)
     return 0;
 }
 
+/* Word a storage error for the user: when err has code, its message becomes
+ * fmt. Returns id (so a call can be wrapped). */
+static int64_t worded(int64_t id, struct err *err, enum err_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int64_t worded(int64_t id, struct err *err, enum err_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (id < 0 && err->code == code) {
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return id;
+}
+
 static int cmd_simple(const char *what, int argc, char **argv)
 {
     static const char *const o_db[] = {"db", NULL};
@@ -228,13 +245,16 @@ static int cmd_simple(const char *what, int argc, char **argv)
         if (need_id(&o, "workspace", &a) || !need(&o, "name") || !(db = open_db(&o)))
             return 1;
         c = db_acquire(db);
-        rc = print_id(db_project_create(c, a, opt(&o, "name"), &err), &err);
+        rc = print_id(worded(db_project_create(c, a, opt(&o, "name"), &err), &err, ERR_NOT_FOUND,
+                             "no workspace %lld", (long long)a),
+                      &err);
     } else if (strcmp(what, "user create") == 0) {
         PARSE(o_user);
         if (!need(&o, "name") || !(db = open_db(&o)))
             return 1;
         c = db_acquire(db);
-        rc = print_id(db_user_create(c, opt(&o, "name"), opt(&o, "read-only!") != NULL, &err),
+        rc = print_id(worded(db_user_create(c, opt(&o, "name"), opt(&o, "read-only!") != NULL, &err),
+                             &err, ERR_CONFLICT, "a user named '%s' already exists", opt(&o, "name")),
                       &err);
     } else if (strcmp(what, "token create") == 0) {
         char token[65], hash[65];
@@ -254,7 +274,8 @@ static int cmd_simple(const char *what, int argc, char **argv)
         util_random_hex(token, 32);
         util_hash_hex(token, hash);
         c = db_acquire(db);
-        if (db_token_create(c, a, hash, expires, &err) < 0) {
+        if (worded(db_token_create(c, a, hash, expires, &err), &err, ERR_NOT_FOUND,
+                   "no user %lld", (long long)a) < 0) {
             rc = fail("%s", err.msg);
         } else {
             printf("%s\n", token);
@@ -270,7 +291,9 @@ static int cmd_simple(const char *what, int argc, char **argv)
             return 1;
         util_hash_hex(t, hash);
         c = db_acquire(db);
-        rc = print_id(db_token_revoke(c, hash, &err), &err);
+        rc = print_id(worded(db_token_revoke(c, hash, &err), &err, ERR_NOT_FOUND,
+                             "no such active token"),
+                      &err);
     } else if (strcmp(what, "member add") == 0) {
         const char *role;
 
@@ -282,7 +305,8 @@ static int cmd_simple(const char *what, int argc, char **argv)
         if (!(db = open_db(&o)))
             return 1;
         c = db_acquire(db);
-        if (db_member_add(c, a, b, role, &err) != 0) {
+        if (worded(db_member_add(c, a, b, role, &err), &err, ERR_NOT_FOUND,
+                   "no project %lld or no user %lld", (long long)a, (long long)b) != 0) {
             rc = fail("%s", err.msg);
         } else {
             printf("%lld\n", (long long)b);
@@ -411,7 +435,8 @@ static int cmd_base(int argc, char **argv)
     uuid_generate_random(uu);
     uuid_unparse_lower(uu, uuid_str);
     if (from) {
-        if (db_model_base_info(c, from, &src, &err) != 0) {
+        if (worded(db_model_base_info(c, from, &src, &err), &err, ERR_NOT_FOUND, "no model %lld",
+                   (long long)from) != 0) {
             id = -1;
             goto done;
         }
@@ -433,7 +458,8 @@ static int cmd_base(int argc, char **argv)
             goto done;
         }
     }
-    id = db_base_create(c, uuid_str, name, lang, from, from ? dst : NULL, &err);
+    id = worded(db_base_create(c, uuid_str, name, lang, from, from ? dst : NULL, &err), &err,
+                ERR_CONFLICT, "a base model named '%s' already exists", name);
     if (id < 0 && dst[0])
         artifacts_remove(dst);
 done:

@@ -392,9 +392,9 @@ int db_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct 
 }
 
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
-                   const struct db_model_patch *p, struct err *err)
+                   const struct db_model_patch *p, enum model_status *was, struct err *err)
 {
-    return be(c)->model_patch(c, project_id, id, p, err);
+    return be(c)->model_patch(c, project_id, id, p, was, err);
 }
 
 int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,

@@ -108,6 +108,7 @@ void handler_annotations_get(struct request *req, struct response *resp)
     json_t *view = session_view(c, req->args[0], req->args[1], &err);
 
     db_release(req->app->db, c);
+    handler_not_found(&err, "labeling session", req->args[1]);
     problem_or_reply(resp, 200, view, &err, req->request_id);
 }
 
@@ -150,6 +151,7 @@ static void *upload_open(struct request *req, struct response *resp)
     rc = db_annotation_meta(c, req->args[0], req->args[1], &type, &lang, &u->err);
     db_release(req->app->db, c);
     if (rc != 0) { /* answer now (e.g. 404), without reading the body */
+        handler_not_found(&u->err, "labeling session", req->args[1]);
         problem_from_err(resp, &u->err, req->request_id);
         free(u);
         return NULL;

@@ -31,6 +31,7 @@ void handler_models_patch(struct request *req, struct response *resp)
                                           "status", NULL};
     static const char *const user_statuses[] = {"READY", "ACTIVE", "PUBLISHED", NULL};
     struct db_model_patch p = {0};
+    enum model_status was = STATUS_CREATED;
     char *display = NULL, *short_d = NULL, *long_d = NULL;
     json_t *errors = NULL, *view = NULL;
     struct err err = {0};
@@ -61,14 +62,16 @@ void handler_models_patch(struct request *req, struct response *resp)
     p.short_description = short_d;
     p.long_description = long_d;
     c = db_acquire(req->app->db);
-    if (db_model_patch(c, req->args[0], req->args[1], &p, &err) == 0)
+    if (db_model_patch(c, req->args[0], req->args[1], &p, &was, &err) == 0)
         view = view_model_load(c, req->args[0], req->args[1], 1, &err);
     db_release(req->app->db, c);
     if (!view) {
         if (err.code == ERR_INVALID) {
-            problem_field(&errors, "status", "%s", err.msg);
+            problem_field(&errors, "status", "status cannot change from %s to %s",
+                          domain_status_name(was), domain_status_name(p.status));
             problem_validation(resp, errors);
         } else {
+            handler_not_found(&err, "model", req->args[1]);
             problem_from_err(resp, &err, req->request_id);
         }
         goto out;
@@ -92,6 +95,7 @@ void handler_models_delete(struct request *req, struct response *resp)
     rc = db_model_delete(c, req->args[0], req->args[1], &artifact, &err);
     db_release(req->app->db, c);
     if (rc != 0) {
+        handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
     }
@@ -122,6 +126,7 @@ void handler_models_cancel(struct request *req, struct response *resp)
     }
     db_release(req->app->db, c);
     if (!view) {
+        handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
     }
@@ -157,6 +162,7 @@ static const struct predictor *trained_predictor(struct request *req, struct res
     c = db_acquire(req->app->db);
     if (db_model_status(c, req->args[0], req->args[1], &status, &artifact, &err) != 0) {
         db_release(req->app->db, c);
+        handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return NULL;
     }
@@ -177,6 +183,7 @@ static const struct predictor *trained_predictor(struct request *req, struct res
                err2.code == ERR_NOT_FOUND;
         db_release(req->app->db, c);
         if (gone) {
+            handler_not_found(&err2, "model", req->args[1]);
             problem_from_err(resp, &err2, req->request_id);
         } else if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
             LOG_ERROR("request %s: model %lld artifact: %s", req->request_id,
@@ -355,6 +362,7 @@ void handler_models_events(struct request *req, struct response *resp)
 
     db_release(req->app->db, c);
     if (rc != 0) {
+        handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
     }

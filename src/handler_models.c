@@ -25,6 +25,12 @@
 
 #define MAX_SESSIONS 1000
 
+void handler_not_found(struct err *err, const char *what, int64_t id)
+{
+    if (err->code == ERR_NOT_FOUND)
+        err_set(err, ERR_NOT_FOUND, "no %s %lld in this project", what, (long long)id);
+}
+
 
 /* ---- create ---------------------------------------------------------------- */
 
@@ -269,8 +275,12 @@ void handler_models_create(struct request *req, struct response *resp)
     }
     if (id < 0) {
         db_rollback(c);
-        if (err.code == ERR_CONFLICT) {
-            problem_field(&errors, "name", "%s", err.msg);
+        if (err.code == ERR_CONFLICT) { /* quoted while the message still fits */
+            if (strlen(r.name) <= 256)
+                problem_field(&errors, "name", "the name '%s' is already taken in this workspace",
+                              r.name);
+            else
+                problem_field(&errors, "name", "the name is already taken in this workspace");
             goto invalid;
         }
         goto fail_err;
@@ -324,6 +334,7 @@ void handler_models_get(struct request *req, struct response *resp)
     json_t *view = view_model_load(c, req->args[0], req->args[1], 1, &err);
 
     db_release(req->app->db, c);
+    handler_not_found(&err, "model", req->args[1]);
     problem_or_reply(resp, 200, view, &err, req->request_id);
 }
 

@@ -35,7 +35,7 @@ int64_t sq_project_create(struct db_conn *c, int64_t workspace_id, const char *n
     st = sq_prep(c, STMT_PROJECT_INSERT, err, "itt", workspace_id, name, now);
     id = st ? sq_insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_INVALID)
-        err_set(err, ERR_NOT_FOUND, "no workspace %lld", (long long)workspace_id);
+        err_set(err, ERR_NOT_FOUND, "workspace not found");
     return id;
 }
 
@@ -49,7 +49,7 @@ int64_t sq_user_create(struct db_conn *c, const char *name, int read_only, struc
     st = sq_prep(c, STMT_USER_INSERT, err, "tit", name, (int64_t)(read_only ? 1 : 0), now);
     id = st ? sq_insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_CONFLICT)
-        err_set(err, ERR_CONFLICT, "a user named '%s' already exists", name);
+        err_set(err, ERR_CONFLICT, "user name taken");
     return id;
 }
 
@@ -65,7 +65,7 @@ int64_t sq_token_create(struct db_conn *c, int64_t user_id, const char *hash, in
               expires_at > 0 ? expires_at : (int64_t)0);
     id = st ? sq_insert(c, st, err) : -1;
     if (id < 0 && err && err->code == ERR_INVALID)
-        err_set(err, ERR_NOT_FOUND, "no user %lld", (long long)user_id);
+        err_set(err, ERR_NOT_FOUND, "user not found");
     return id;
 }
 
@@ -86,7 +86,7 @@ int64_t sq_token_revoke(struct db_conn *c, const char *hash, struct err *err)
         sq_fail(c, err);
     sq_done(st);
     if (rc == SQLITE_DONE)
-        err_set(err, ERR_NOT_FOUND, "no such active token");
+        err_set(err, ERR_NOT_FOUND, "token not found");
     if (id < 0)
         return -1;
     st = sq_stmt(c, STMT_TOKEN_REVOKE, err);
@@ -103,15 +103,13 @@ int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const 
 {
     if (sq_exec(c, STMT_MEMBER_UPSERT, err, "iit", project_id, user_id, role) != 0) {
         if (err && err->code == ERR_INVALID)
-            err_set(err, ERR_NOT_FOUND, "no project %lld or no user %lld",
-                    (long long)project_id, (long long)user_id);
+            err_set(err, ERR_NOT_FOUND, "project or user not found");
         return -1;
     }
     return 0;
 }
 
 /* ---- auth ---------------------------------------------------------------- */
-
 
 int sq_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err)
@@ -123,9 +121,7 @@ int sq_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
         return -1;
     sq_bind_text(st, 1, hash);
     sqlite3_bind_int64(st, 2, now);
-    rc = sq_step_row(c, st, "the token is unknown, revoked or expired", err);
-    if (rc == 0)
-        err_set(err, ERR_UNAUTHORIZED, "the token is unknown, revoked or expired");
+    rc = sq_step_row(c, st, "token not found", err);
     if (rc != 1)
         return -1;
     out->user_id = sqlite3_column_int64(st, 0);
@@ -145,7 +141,7 @@ int sq_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
     sqlite3_stmt *st;
     int rc;
 
-    if (sq_row(c, STMT_MEMBER_ROLE, &st, "no role in project", err, "ii", project_id, user_id) != 1)
+    if (sq_row(c, STMT_MEMBER_ROLE, &st, "membership not found", err, "ii", project_id, user_id) != 1)
         return -1;
     rc = sq_col_role(st, 0, role, err);
     if (workspace_id)

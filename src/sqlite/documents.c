@@ -106,12 +106,10 @@ int sq_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
                       struct db_annotation *out, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[96];
     int rc;
 
     memset(out, 0, sizeof(*out));
-    snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
-    if (sq_row(c, STMT_ANN_GET, &st, what, err, "ii", project_id, id) != 1)
+    if (sq_row(c, STMT_ANN_GET, &st, "session not found", err, "ii", project_id, id) != 1)
         return -1;
     rc = annotation_row(st, out, err);
     sq_done(st);
@@ -126,10 +124,8 @@ int sq_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum m
                        enum language *language, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[96];
 
-    snprintf(what, sizeof(what), "no labeling session %lld in this project", (long long)id);
-    if (sq_row(c, STMT_ANN_GET, &st, what, err, "ii", project_id, id) != 1)
+    if (sq_row(c, STMT_ANN_GET, &st, "session not found", err, "ii", project_id, id) != 1)
         return -1;
     {
         int rc = sq_col_type(st, 3, type, err) == 0 && sq_col_language(st, 4, language, err) == 0 ? 0

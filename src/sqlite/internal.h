@@ -308,7 +308,7 @@ int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name,
                        struct err *err);
 int sq_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
 int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
-                   const struct db_model_patch *p, struct err *err);
+                   const struct db_model_patch *p, enum model_status *was, struct err *err);
 int sq_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
                     struct err *err);
 int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,

@@ -84,10 +84,8 @@ fail:
 int sq_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[64];
 
-    snprintf(what, sizeof(what), "no model %lld", (long long)id);
-    if (sq_row(c, STMT_JOB_GET, &st, what, err, "i", id) != 1)
+    if (sq_row(c, STMT_JOB_GET, &st, "model not found", err, "i", id) != 1)
         return -1;
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);

@@ -14,16 +14,6 @@
 
 /* ---- models ---------------------------------------------------------------- */
 
-/* ERR_CONFLICT for a taken model name. The name is quoted only while short
- * enough that the message still ends with "taken" inside ERR_MSG_MAX. */
-static void name_taken(struct err *err, const char *name)
-{
-    if (strlen(name) <= 256)
-        err_set(err, ERR_CONFLICT, "the name '%s' is already taken in this workspace", name);
-    else
-        err_set(err, ERR_CONFLICT, "the name is already taken in this workspace");
-}
-
 int64_t sq_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
 {
     char now[UTIL_TIME_LEN];
@@ -43,7 +33,7 @@ int64_t sq_model_create(struct db_conn *c, const struct db_model_new *m, struct 
     rc = sqlite3_step(st);
     sq_done(st);
     if (rc == SQLITE_ROW) {
-        name_taken(err, m->name);
+        err_set(err, ERR_CONFLICT, "model name taken");
         goto fail;
     }
     if (rc != SQLITE_DONE) {
@@ -72,8 +62,8 @@ int64_t sq_model_create(struct db_conn *c, const struct db_model_new *m, struct 
     sq_bind_text(st, 13, now);
     id = sq_insert(c, st, err);
     if (id < 0) {
-        if (err && err->code == ERR_CONFLICT)
-            name_taken(err, m->name);
+        if (err && err->code == ERR_CONFLICT) /* a writer outside this daemon won */
+            err_set(err, ERR_CONFLICT, "model name taken");
         goto fail;
     }
     for (size_t i = 0; i < m->n_ann; i++) {
@@ -135,12 +125,10 @@ int sq_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_met
                  struct db_model *out, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[96];
     int rc;
 
     memset(out, 0, sizeof(*out));
-    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
-    if (sq_row(c, STMT_MODEL_GET, &st, what, err, "ii", project_id, id) != 1)
+    if (sq_row(c, STMT_MODEL_GET, &st, "model not found", err, "ii", project_id, id) != 1)
         return -1;
     rc = model_row(st, with_metrics, out, err);
     sq_done(st);
@@ -182,10 +170,8 @@ int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_f
 int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[64];
 
-    snprintf(what, sizeof(what), "no model %lld", (long long)id);
-    if (sq_row(c, STMT_MODEL_BASE_INFO, &st, what, err, "i", id) != 1)
+    if (sq_row(c, STMT_MODEL_BASE_INFO, &st, "model not found", err, "i", id) != 1)
         return -1;
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
@@ -226,7 +212,7 @@ int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name, co
     rc = sqlite3_step(st);
     sq_done(st);
     if (rc == SQLITE_ROW) {
-        err_set(err, ERR_CONFLICT, "a base model named '%s' already exists", name);
+        err_set(err, ERR_CONFLICT, "base model name taken");
         goto out;
     }
     if (from_model > 0 && sq_model_base_info(c, from_model, &src, err) != 0)
@@ -302,10 +288,8 @@ int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
                     enum model_status *status, char **artifact, struct err *err)
 {
     sqlite3_stmt *st;
-    char what[96];
 
-    snprintf(what, sizeof(what), "no model %lld in this project", (long long)id);
-    if (sq_row(c, STMT_MODEL_STATUS, &st, what, err, "ii", project_id, id) != 1)
+    if (sq_row(c, STMT_MODEL_STATUS, &st, "model not found", err, "ii", project_id, id) != 1)
         return -1;
     if (sq_col_status(st, 0, status, err) != 0) {
         sq_done(st);
@@ -324,7 +308,7 @@ static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char
 }
 
 int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
-                   const struct db_model_patch *p, struct err *err)
+                   const struct db_model_patch *p, enum model_status *was, struct err *err)
 {
     char now[UTIL_TIME_LEN];
     enum model_status status;
@@ -333,12 +317,13 @@ int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
         return -1;
     if (sq_model_status(c, project_id, id, &status, NULL, err) != 0)
         goto fail;
+    if (was)
+        *was = status;
     util_now_rfc3339(now);
     if (p->set_status) {
         /* checked in the transaction that writes it (the status graph is domain's) */
         if (!domain_status_patch_ok(status, p->status)) {
-            err_set(err, ERR_INVALID, "status cannot change from %s to %s",
-                    domain_status_name(status), domain_status_name(p->status));
+            err_set(err, ERR_INVALID, "status change refused");
             goto fail;
         }
         if (set_field(c, STMT_MODEL_SET_STATUS, id, domain_status_name(p->status), now, err) != 0)
