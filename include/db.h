@@ -79,7 +79,7 @@ int64_t db_token_create(struct db_conn *c, int64_t user_id, const char *hash, in
                         struct err *err);
 /* Returns the token id; ERR_NOT_FOUND when no such (unrevoked) token. */
 int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err);
-int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err);
 
 /* ---- auth --------------------------------------------------------------- */
@@ -98,8 +98,9 @@ int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
                    int64_t *workspace_id, struct err *err);
 
 /* ---- labeling sessions -------------------------------------------------- */
+/* type: an annotation type (not TYPE_BASE); user_id 0: none. */
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
-                             const char *type, const char *language, int64_t user_id,
+                             enum model_type type, enum language language, int64_t user_id,
                              struct err *err);
 /* A labeling session as stored: its row and its label inventory (how many
  * documents carry each class, label, aspect category and polarity). The API
@@ -195,14 +196,19 @@ int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now
                 const struct db_idem *r, struct err *err);
 
 /* ---- models ------------------------------------------------------------- */
+/* How a model uses a session: all its documents (split 80/20 by the
+ * trainer), or as its training or its test set. */
+enum db_ann_role { DB_ANN_ALL, DB_ANN_TRAIN, DB_ANN_TEST };
 struct db_model_new {
-    const char *uuid, *name, *display_name, *language, *type;
+    const char *uuid, *name, *display_name;
+    enum language language;
+    enum model_type type; /* an annotation type, the one of its sessions */
     const char *short_description, *long_description; /* may be NULL */
     int64_t project_id, workspace_id, owner_id;
     int64_t base_id;         /* 0 = none */
     const char *base_name;   /* may be NULL */
-    const int64_t *ann_ids;  /* sessions and their role: "all", "train", "test" */
-    const char *const *ann_roles;
+    const int64_t *ann_ids;  /* the sessions and their roles */
+    const enum db_ann_role *ann_roles;
     size_t n_ann;
 };
 /* Insert the model (status CREATED) with its sessions in one transaction.
@@ -230,8 +236,13 @@ void db_models_release(struct db_model *m, size_t n); /* and free(m) */
 int db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
                  struct db_model *out, struct err *err);
 
+/* Each of status, type and language filters only when its by_ flag is set;
+ * a 0 flag means any. */
 struct db_model_filter {
-    const char *status, *type, *language; /* NULL = any */
+    int by_status, by_type, by_language;
+    enum model_status status;
+    enum model_type type;
+    enum language language;
     int64_t before_id;                    /* keyset: ids < before_id; 0 = from the newest */
     int limit;
 };
@@ -255,8 +266,9 @@ int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
 /* A model of the global base catalog (from_model 0: none, else its
  * artifact copy); ERR_CONFLICT when the name is taken, ERR_NOT_FOUND when
  * from_model is not a model. Returns the id. */
-int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
-                       int64_t from_model, const char *artifact, struct err *err);
+int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name,
+                       enum language language, int64_t from_model, const char *artifact,
+                       struct err *err);
 /* A model of the global base catalog as listed. The API view of it is
  * view_base's (view.h). */
 struct db_base_row {

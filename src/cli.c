@@ -296,16 +296,17 @@ static int cmd_simple(const char *what, int argc, char **argv)
                       &err);
     } else if (strcmp(what, "member add") == 0) {
         const char *role;
+        enum role r;
 
         PARSE(o_mem);
         if (need_id(&o, "project", &a) || need_id(&o, "user", &b) || !(role = need(&o, "role")))
             return 1;
-        if (!validate_one_of(role, domain_role_names))
+        if (domain_role_parse(role, &r) != 0)
             return fail("--role must be VIEWER, ANNOTATOR, MANAGER or OWNER, got '%s'", role);
         if (!(db = open_db(&o)))
             return 1;
         c = db_acquire(db);
-        if (worded(db_member_add(c, a, b, role, &err), &err, ERR_NOT_FOUND,
+        if (worded(db_member_add(c, a, b, r, &err), &err, ERR_NOT_FOUND,
                    "no project %lld or no user %lld", (long long)a, (long long)b) != 0) {
             rc = fail("%s", err.msg);
         } else {
@@ -332,6 +333,8 @@ static int cmd_import(int argc, char **argv)
     struct err err = {0};
     json_t *errors = NULL;
     const char *name, *type, *lang;
+    enum model_type t;
+    enum language l;
     char buf[65536];
     int64_t project, id = -1;
     FILE *f = NULL;
@@ -343,21 +346,16 @@ static int cmd_import(int argc, char **argv)
     if (need_id(&o, "project", &project) || !(name = need(&o, "name")) ||
         !(type = need(&o, "type")) || !(lang = need(&o, "language")))
         return 1;
-    if (!validate_one_of(type, domain_annotation_type_names))
+    if (!validate_one_of(type, domain_annotation_type_names) || domain_type_parse(type, &t) != 0)
         return fail("--type must be ABSA, CLASS, LABEL or CLASSLABEL, got '%s'", type);
-    if (!validate_one_of(lang, domain_language_names))
+    if (domain_language_parse(lang, &l) != 0)
         return fail("--language must be en, de or ar, got '%s'", lang);
     if (!o.positional)
         return fail("missing the FILE.jsonl to import");
     f = strcmp(o.positional, "-") == 0 ? stdin : fopen(o.positional, "rb");
     if (!f)
         return fail("cannot open %s: %s", o.positional, strerror(errno));
-    {
-        enum model_type t = TYPE_CLASS;
-
-        domain_type_parse(type, &t); /* validated above */
-        in = ingest_new(t);
-    }
+    in = ingest_new(t);
     if (!in)
         goto out;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -381,7 +379,7 @@ static int cmd_import(int argc, char **argv)
     c = db_acquire(db);
     if (db_begin(c, &err) != 0)
         goto db_fail;
-    id = db_annotation_create(c, project, name, type, lang, 0, &err);
+    id = db_annotation_create(c, project, name, t, l, 0, &err);
     if (id < 0) {
         if (err.code == ERR_INVALID)
             err_set(&err, ERR_NOT_FOUND, "no project %lld", (long long)project);
@@ -417,6 +415,7 @@ static int cmd_base(int argc, char **argv)
     struct db_base src = {0};
     struct err err = {0};
     const char *name, *lang, *fm;
+    enum language l;
     char uuid_str[37], dst[4200] = "";
     int64_t from = 0, id;
     uuid_t uu;
@@ -425,7 +424,7 @@ static int cmd_base(int argc, char **argv)
         return 1;
     if (!(name = need(&o, "name")) || !(lang = need(&o, "language")))
         return 1;
-    if (!validate_one_of(lang, domain_language_names))
+    if (domain_language_parse(lang, &l) != 0)
         return fail("--language must be en, de or ar, got '%s'", lang);
     if ((fm = opt(&o, "from-model")) && util_parse_i64(fm, 1, INT64_MAX, &from) != 0)
         return fail("--from-model must be a model id, got '%s'", fm);
@@ -446,7 +445,7 @@ static int cmd_base(int argc, char **argv)
             id = -1;
             goto done;
         }
-        if (strcmp(domain_language_name(src.language), lang) != 0) {
+        if (src.language != l) {
             err_set(&err, ERR_INVALID, "model %lld is '%s', not '%s'", (long long)from,
                     domain_language_name(src.language), lang);
             id = -1;
@@ -458,7 +457,7 @@ static int cmd_base(int argc, char **argv)
             goto done;
         }
     }
-    id = worded(db_base_create(c, uuid_str, name, lang, from, from ? dst : NULL, &err), &err,
+    id = worded(db_base_create(c, uuid_str, name, l, from, from ? dst : NULL, &err), &err,
                 ERR_CONFLICT, "a base model named '%s' already exists", name);
     if (id < 0 && dst[0])
         artifacts_remove(dst);

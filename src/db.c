@@ -257,9 +257,10 @@ int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err)
     return be(c)->token_revoke(c, hash, err);
 }
 
-int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err)
 {
+    assert(role > ROLE_NONE && role < ROLE_COUNT);
     return be(c)->member_add(c, project_id, user_id, role, err);
 }
 
@@ -276,9 +277,10 @@ int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
 }
 
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
-                             const char *type, const char *language, int64_t user_id,
+                             enum model_type type, enum language language, int64_t user_id,
                              struct err *err)
 {
+    assert(type != TYPE_BASE && type < TYPE_COUNT && language < LANG_COUNT);
     return be(c)->annotation_create(c, project_id, name, type, language, user_id, err);
 }
 
@@ -359,6 +361,8 @@ int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now
 
 int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
 {
+    assert(m->type != TYPE_BASE && m->type < TYPE_COUNT && m->language < LANG_COUNT);
+    assert(m->n_ann == 0 || (m->ann_ids && m->ann_roles));
     return be(c)->model_create(c, m, err);
 }
 
@@ -380,9 +384,11 @@ int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
     return be(c)->model_base_info(c, id, out, err);
 }
 
-int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
-                       int64_t from_model, const char *artifact, struct err *err)
+int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name,
+                       enum language language, int64_t from_model, const char *artifact,
+                       struct err *err)
 {
+    assert(language < LANG_COUNT && (from_model == 0) == (artifact == NULL));
     return be(c)->base_create(c, uuid, name, language, from_model, artifact, err);
 }
 

@@ -74,7 +74,7 @@ struct db_backend_ops {
     int64_t (*token_create)(struct db_conn *c, int64_t user_id, const char *hash,
                             int64_t expires_at, struct err *err);
     int64_t (*token_revoke)(struct db_conn *c, const char *hash, struct err *err);
-    int (*member_add)(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+    int (*member_add)(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                       struct err *err);
     int (*token_lookup)(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                         struct err *err);
@@ -83,7 +83,7 @@ struct db_backend_ops {
 
     /* labeling sessions and their staged uploads */
     int64_t (*annotation_create)(struct db_conn *c, int64_t project_id, const char *name,
-                                 const char *type, const char *language, int64_t user_id,
+                                 enum model_type type, enum language language, int64_t user_id,
                                  struct err *err);
     int (*annotation_get)(struct db_conn *c, int64_t project_id, int64_t id,
                           struct db_annotation *out, struct err *err);
@@ -112,7 +112,7 @@ struct db_backend_ops {
                       struct db_model **out, size_t *n, int64_t *next_id, struct err *err);
     int (*model_base_info)(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
     int64_t (*base_create)(struct db_conn *c, const char *uuid, const char *name,
-                           const char *language, int64_t from_model, const char *artifact,
+                           enum language language, int64_t from_model, const char *artifact,
                            struct err *err);
     int (*base_list)(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
     int (*model_patch)(struct db_conn *c, int64_t project_id, int64_t id,

@@ -54,7 +54,18 @@ void handler_annotations_create(struct request *req, struct response *resp)
     c = db_acquire(req->app->db);
     if (db_begin(c, &err) != 0)
         goto fail;
-    id = db_annotation_create(c, req->args[0], name, type, language, req->caller.user_id, &err);
+    {
+        enum model_type t = TYPE_CLASS;
+        enum language l = LANG_EN;
+
+        /* both validated above */
+        if (domain_type_parse(type, &t) != 0 || domain_language_parse(language, &l) != 0) {
+            db_rollback(c);
+            err_set(&err, ERR_INTERNAL, "session type or language unset after validation");
+            goto fail;
+        }
+        id = db_annotation_create(c, req->args[0], name, t, l, req->caller.user_id, &err);
+    }
     if (id > 0)
         view = session_view(c, req->args[0], id, &err);
     if (!view) {

@@ -231,13 +231,13 @@ void handler_models_create(struct request *req, struct response *resp)
     {
         size_t n = r.all ? r.n_all : r.n_train + r.n_test;
         int64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-        const char **roles = calloc(n ? n : 1, sizeof(*roles));
+        enum db_ann_role *roles = calloc(n ? n : 1, sizeof(*roles));
+        enum language lang = LANG_EN;
         struct db_model_new m = {
             .uuid = uuid_str,
             .name = r.name,
             .display_name = r.display_name ? r.display_name : r.name,
-            .language = r.language,
-            .type = domain_type_name(type),
+            .type = type,
             .short_description = r.short_d,
             .long_description = r.long_d,
             .project_id = req->args[0],
@@ -246,10 +246,18 @@ void handler_models_create(struct request *req, struct response *resp)
             .base_id = r.has_base ? r.base_id : 0,
             .base_name = r.has_base ? base.name : NULL,
             .ann_ids = ids,
-            .ann_roles = (const char *const *)roles,
+            .ann_roles = roles,
             .n_ann = n,
         };
 
+        /* the language was validated, or taken from the base */
+        if (!r.language || domain_language_parse(r.language, &lang) != 0) {
+            free(ids);
+            free(roles);
+            err_set(&err, ERR_INTERNAL, "model language unset after validation");
+            goto fail_err;
+        }
+        m.language = lang;
         if (!ids || !roles) {
             free(ids);
             free(roles);
@@ -259,13 +267,13 @@ void handler_models_create(struct request *req, struct response *resp)
         for (size_t i = 0; i < n; i++) {
             if (r.all) {
                 ids[i] = r.all[i];
-                roles[i] = "all";
+                roles[i] = DB_ANN_ALL;
             } else if (i < r.n_train) {
                 ids[i] = r.train[i];
-                roles[i] = "train";
+                roles[i] = DB_ANN_TRAIN;
             } else {
                 ids[i] = r.test[i - r.n_train];
-                roles[i] = "test";
+                roles[i] = DB_ANN_TEST;
             }
         }
         /* the model, its answer and the Idempotency-Key record commit together */
@@ -353,7 +361,7 @@ void handler_models_list(struct request *req, struct response *resp)
 {
     struct db_model_filter f = {0};
     json_t *errors = NULL, *items = NULL;
-    const char *v;
+    const char *v, *status = NULL, *type = NULL, *language = NULL;
     struct err err = {0};
     struct db_conn *c;
     int64_t limit = 50, next = 0;
@@ -363,13 +371,16 @@ void handler_models_list(struct request *req, struct response *resp)
         problem_field(&errors, "limit", "must be an integer from 1 to 200");
     if ((v = request_query(req, "cursor")) && util_cursor_decode(v, &f.before_id) != 0)
         problem_field(&errors, "cursor", "is not a cursor this server returned");
-    query_enum(req, "status", domain_status_names, &f.status, &errors);
-    query_enum(req, "type", domain_annotation_type_names, &f.type, &errors);
-    query_enum(req, "language", domain_language_names, &f.language, &errors);
+    query_enum(req, "status", domain_status_names, &status, &errors);
+    query_enum(req, "type", domain_annotation_type_names, &type, &errors);
+    query_enum(req, "language", domain_language_names, &language, &errors);
     if (errors) {
         problem_validation(resp, errors);
         return;
     }
+    f.by_status = status && domain_status_parse(status, &f.status) == 0;
+    f.by_type = type && domain_type_parse(type, &f.type) == 0;
+    f.by_language = language && domain_language_parse(language, &f.language) == 0;
     f.limit = (int)limit;
     c = db_acquire(req->app->db);
     {

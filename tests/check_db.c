@@ -117,8 +117,8 @@ START_TEST(test_model_name_unique_in_workspace)
     struct db_model_new m = {.uuid = "00000000-0000-4000-8000-000000000001",
                              .name = "n",
                              .display_name = "n",
-                             .language = "en",
-                             .type = "ABSA"};
+                             .language = LANG_EN,
+                             .type = TYPE_ABSA};
 
     tdbdir_init(&t);
     db = db_open(t.db, 1, &err);
@@ -199,8 +199,8 @@ START_TEST(test_label_inventory_and_backfill)
     c = db_acquire(db);
     ws = db_workspace_create(c, "w", &err);
     pr = db_project_create(c, ws, "p", &err);
-    s1 = db_annotation_create(c, pr, "absa", "ABSA", "en", 0, &err);
-    s2 = db_annotation_create(c, pr, "cl", "CLASSLABEL", "en", 0, &err);
+    s1 = db_annotation_create(c, pr, "absa", TYPE_ABSA, LANG_EN, 0, &err);
+    s2 = db_annotation_create(c, pr, "cl", TYPE_CLASSLABEL, LANG_EN, 0, &err);
     ck_assert_int_eq(db_documents_add(c, s1, doc_at, docs, 2, &err), 0);
     ck_assert_int_eq(db_documents_add(c, s2, doc_at, docs + 2, 2, &err), 0);
     db_release(db, c);

@@ -150,7 +150,10 @@ void tfx_member(struct tserver *ts, int64_t project, int64_t user, const char *r
     struct db_conn *c = db_acquire(db);
     struct err err = {0};
 
-    ck_assert_msg(db_member_add(c, project, user, role, &err) == 0, "%s", err.msg);
+    enum role r = ROLE_NONE;
+
+    ck_assert_int_eq(domain_role_parse(role, &r), 0);
+    ck_assert_msg(db_member_add(c, project, user, r, &err) == 0, "%s", err.msg);
     db_release(db, c);
     db_close(db);
 }
@@ -194,8 +197,8 @@ int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_
     m.uuid = uuid;
     m.name = name;
     m.display_name = name;
-    m.language = lang;
-    m.type = type;
+    ck_assert_int_eq(domain_language_parse(lang, &m.language), 0);
+    ck_assert_int_eq(domain_type_parse(type, &m.type), 0);
     m.project_id = project;
     m.workspace_id = workspace;
     m.owner_id = owner;
@@ -256,6 +259,7 @@ int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const
     struct db_conn *c = db_acquire(db);
     struct err err = {0};
     enum model_type t = TYPE_CLASS;
+    enum language l = LANG_EN;
     struct ingest *in;
     json_t *errors = NULL;
     int64_t id;
@@ -269,7 +273,8 @@ int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const
         ck_abort_msg("fixture documents invalid: %s", s);
     }
     ck_assert_int_eq(db_begin(c, &err), 0);
-    id = db_annotation_create(c, project, name, type, lang, 0, &err);
+    ck_assert_int_eq(domain_language_parse(lang, &l), 0);
+    id = db_annotation_create(c, project, name, t, l, 0, &err);
     ck_assert_msg(id > 0, "%s", err.msg);
     ck_assert_msg(db_documents_add(c, id, ingest_doc_at, in, ingest_count(in), &err) == 0, "%s",
                   err.msg);

@@ -98,10 +98,11 @@ int64_t sq_token_revoke(struct db_conn *c, const char *hash, struct err *err)
     return sq_step_done(c, st, err) == 0 ? id : -1;
 }
 
-int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err)
 {
-    if (sq_exec(c, STMT_MEMBER_UPSERT, err, "iit", project_id, user_id, role) != 0) {
+    if (sq_exec(c, STMT_MEMBER_UPSERT, err, "iit", project_id, user_id,
+                domain_role_name(role)) != 0) {
         if (err && err->code == ERR_INVALID)
             err_set(err, ERR_NOT_FOUND, "project or user not found");
         return -1;

@@ -191,6 +191,8 @@ static sqlite3_stmt *vprep(struct db_conn *c, enum stmt_id id, struct err *err, 
 {
     sqlite3_stmt *st = sq_stmt(c, id, err);
 
+    /* one letter for each parameter of the statement */
+    assert(!st || sqlite3_bind_parameter_count(st) == (int)strlen(fmt));
     for (int i = 1; st && fmt[i - 1]; i++) {
         switch (fmt[i - 1]) {
         case 'i':
@@ -214,8 +216,6 @@ static sqlite3_stmt *vprep(struct db_conn *c, enum stmt_id id, struct err *err, 
             assert(!"unknown bind format letter");
         }
     }
-    /* as many letters as the statement has parameters */
-    assert(!st || sqlite3_bind_parameter_count(st) == (int)strlen(fmt));
     return st;
 }
 
@@ -252,6 +252,24 @@ int sq_row(struct db_conn *c, enum stmt_id id, sqlite3_stmt **out, const char *n
     va_end(ap);
     *out = st;
     return st ? sq_step_row(c, st, not_found, err) : -1;
+}
+
+int sq_exists(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        sq_fail(c, err);
+    sq_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int sq_exec_changed(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt, ...)

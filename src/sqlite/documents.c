@@ -17,25 +17,16 @@
 /* ---- labeling sessions ----------------------------------------------------- */
 
 int64_t sq_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
-                             const char *type, const char *language, int64_t user_id,
+                             enum model_type type, enum language language, int64_t user_id,
                              struct err *err)
 {
     char now[UTIL_TIME_LEN];
-    sqlite3_stmt *st = sq_stmt(c, STMT_ANN_INSERT, err);
+    sqlite3_stmt *st;
 
-    if (!st)
-        return -1;
     util_now_rfc3339(now);
-    sqlite3_bind_int64(st, 1, project_id);
-    sq_bind_text(st, 2, name);
-    sq_bind_text(st, 3, type);
-    sq_bind_text(st, 4, language);
-    if (user_id > 0)
-        sqlite3_bind_int64(st, 5, user_id);
-    else
-        sqlite3_bind_null(st, 5);
-    sq_bind_text(st, 6, now);
-    return sq_insert(c, st, err);
+    st = sq_prep(c, STMT_ANN_INSERT, err, "itttzt", project_id, name, domain_type_name(type),
+                 domain_language_name(language), user_id > 0 ? user_id : (int64_t)0, now);
+    return st ? sq_insert(c, st, err) : -1;
 }
 
 

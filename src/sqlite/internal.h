@@ -221,6 +221,8 @@ int sq_exec(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt
 int sq_exec_changed(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt, ...);
 int sq_row(struct db_conn *c, enum stmt_id id, sqlite3_stmt **out, const char *not_found,
            struct err *err, const char *fmt, ...);
+/* Whether the statement returns a row: 1 yes, 0 no, -1 on error. */
+int sq_exists(struct db_conn *c, enum stmt_id id, struct err *err, const char *fmt, ...);
 
 /* Columns: a copy of a text (NULL for NULL or when memory is short);
  * sq_col_opt also clears *ok when a present text could not be copied. */
@@ -266,7 +268,7 @@ int64_t sq_user_create(struct db_conn *c, const char *name, int read_only, struc
 int64_t sq_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
                         struct err *err);
 int64_t sq_token_revoke(struct db_conn *c, const char *hash, struct err *err);
-int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, const char *role,
+int sq_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err);
 int sq_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err);
@@ -275,7 +277,7 @@ int sq_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
 
 /* documents.c */
 int64_t sq_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
-                             const char *type, const char *language, int64_t user_id,
+                             enum model_type type, enum language language, int64_t user_id,
                              struct err *err);
 int sq_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
                       struct db_annotation *out, struct err *err);
@@ -304,7 +306,7 @@ int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_f
                   struct db_model **out, size_t *n, int64_t *next_id, struct err *err);
 int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
 int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name,
-                       const char *language, int64_t from_model, const char *artifact,
+                       enum language language, int64_t from_model, const char *artifact,
                        struct err *err);
 int sq_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
 int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,

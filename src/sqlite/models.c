@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,68 +15,47 @@
 
 /* ---- models ---------------------------------------------------------------- */
 
+/* The name of a session's role in a model, as stored. */
+static const char *ann_role_name(enum db_ann_role r)
+{
+    static const char *const names[] = {"all", "train", "test"};
+
+    assert(r >= 0 && (size_t)r < sizeof(names) / sizeof(names[0]));
+    return names[r];
+}
+
 int64_t sq_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
 {
     char now[UTIL_TIME_LEN];
     sqlite3_stmt *st;
-    int64_t id = -1;
-    int rc;
+    int64_t id;
+    int taken;
 
     if (db_begin(c, err) != 0)
         return -1;
-    /* Checked inside the write transaction so the message is exact; the unique
+    /* Checked inside the write transaction so the answer is exact; the unique
      * index still guards against any other writer. */
-    st = sq_stmt(c, STMT_MODEL_NAME_TAKEN, err);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, m->workspace_id);
-    sq_bind_text(st, 2, m->name);
-    rc = sqlite3_step(st);
-    sq_done(st);
-    if (rc == SQLITE_ROW) {
-        err_set(err, ERR_CONFLICT, "model name taken");
+    taken = sq_exists(c, STMT_MODEL_NAME_TAKEN, err, "it", m->workspace_id, m->name);
+    if (taken != 0) {
+        if (taken > 0)
+            err_set(err, ERR_CONFLICT, "model name taken");
         goto fail;
     }
-    if (rc != SQLITE_DONE) {
-        sq_fail(c, err);
-        goto fail;
-    }
-    st = sq_stmt(c, STMT_MODEL_INSERT, err);
-    if (!st)
-        goto fail;
     util_now_rfc3339(now);
-    sq_bind_text(st, 1, m->uuid);
-    sqlite3_bind_int64(st, 2, m->workspace_id);
-    sqlite3_bind_int64(st, 3, m->project_id);
-    sq_bind_text(st, 4, m->name);
-    sq_bind_text(st, 5, m->display_name);
-    sq_bind_text(st, 6, m->language);
-    sq_bind_text(st, 7, m->type);
-    if (m->base_id > 0)
-        sqlite3_bind_int64(st, 8, m->base_id);
-    else
-        sqlite3_bind_null(st, 8);
-    sq_bind_text(st, 9, m->base_name);
-    sqlite3_bind_int64(st, 10, m->owner_id);
-    sq_bind_text(st, 11, m->short_description);
-    sq_bind_text(st, 12, m->long_description);
-    sq_bind_text(st, 13, now);
-    id = sq_insert(c, st, err);
+    st = sq_prep(c, STMT_MODEL_INSERT, err, "tiittttztittt", m->uuid, m->workspace_id,
+                 m->project_id, m->name, m->display_name, domain_language_name(m->language),
+                 domain_type_name(m->type), m->base_id, m->base_name, m->owner_id,
+                 m->short_description, m->long_description, now);
+    id = st ? sq_insert(c, st, err) : -1;
     if (id < 0) {
         if (err && err->code == ERR_CONFLICT) /* a writer outside this daemon won */
             err_set(err, ERR_CONFLICT, "model name taken");
         goto fail;
     }
-    for (size_t i = 0; i < m->n_ann; i++) {
-        st = sq_stmt(c, STMT_MODEL_ANN_INSERT, err);
-        if (!st)
+    for (size_t i = 0; i < m->n_ann; i++)
+        if (sq_exec(c, STMT_MODEL_ANN_INSERT, err, "iit", id, m->ann_ids[i],
+                    ann_role_name(m->ann_roles[i])) != 0)
             goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, m->ann_ids[i]);
-        sq_bind_text(st, 3, m->ann_roles[i]);
-        if (sq_step_done(c, st, err) != 0)
-            goto fail;
-    }
     if (db_commit(c, err) != 0)
         return -1;
     return id;
@@ -150,8 +130,12 @@ static void models_free(void *elems, size_t n)
 int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
                   struct db_model **out, size_t *n, int64_t *next_id, struct err *err)
 {
-    sqlite3_stmt *st = sq_prep(c, STMT_MODEL_LIST, err, "itttii", project_id, f->status, f->type,
-                               f->language, f->before_id, (int64_t)f->limit + 1);
+    sqlite3_stmt *st = sq_prep(
+        c, STMT_MODEL_LIST, err, "itttii", project_id,
+        f->by_status ? domain_status_name(f->status) : NULL,
+        f->by_type ? domain_type_name(f->type) : NULL,
+        f->by_language ? domain_language_name(f->language) : NULL, f->before_id,
+        (int64_t)f->limit + 1);
     void *items;
     int more;
 
@@ -194,44 +178,30 @@ int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struc
     return 0;
 }
 
-int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name, const char *language,
-                       int64_t from_model, const char *artifact, struct err *err)
+int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name,
+                       enum language language, int64_t from_model, const char *artifact,
+                       struct err *err)
 {
     char now[UTIL_TIME_LEN];
     struct db_base src = {0};
     sqlite3_stmt *st;
     int64_t id = -1;
-    int rc;
+    int taken;
 
     if (db_begin(c, err) != 0)
         return -1;
-    st = sq_stmt(c, STMT_BASE_NAME_TAKEN, err);
-    if (!st)
-        goto out;
-    sq_bind_text(st, 1, name);
-    rc = sqlite3_step(st);
-    sq_done(st);
-    if (rc == SQLITE_ROW) {
-        err_set(err, ERR_CONFLICT, "base model name taken");
+    taken = sq_exists(c, STMT_BASE_NAME_TAKEN, err, "t", name);
+    if (taken != 0) {
+        if (taken > 0)
+            err_set(err, ERR_CONFLICT, "base model name taken");
         goto out;
     }
     if (from_model > 0 && sq_model_base_info(c, from_model, &src, err) != 0)
         goto out;
-    st = sq_stmt(c, STMT_BASE_INSERT, err);
-    if (!st)
-        goto out;
     util_now_rfc3339(now);
-    sq_bind_text(st, 1, uuid);
-    sq_bind_text(st, 2, name);
-    sq_bind_text(st, 3, language);
-    if (from_model > 0)
-        sqlite3_bind_int64(st, 4, from_model);
-    else
-        sqlite3_bind_null(st, 4);
-    sq_bind_text(st, 5, src.name);
-    sq_bind_text(st, 6, artifact);
-    sq_bind_text(st, 7, now);
-    id = sq_insert(c, st, err);
+    st = sq_prep(c, STMT_BASE_INSERT, err, "tttzttt", uuid, name, domain_language_name(language),
+                 from_model, src.name, artifact, now);
+    id = st ? sq_insert(c, st, err) : -1;
     if (id > 0) {
         if (db_commit(c, err) != 0) /* a failed commit has ended the transaction */
             id = -1;
