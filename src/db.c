@@ -432,8 +432,12 @@ int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
 
 int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
 {
+    int rc;
+
     assert(c->depth == 0 && "a claim is its own transaction");
-    return be(c)->job_claim(c, id, err);
+    rc = be(c)->job_claim(c, id, err);
+    assert(rc != 1 || *id > 0);
+    return rc;
 }
 
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)

@@ -303,6 +303,14 @@ char *sq_col_opt(sqlite3_stmt *st, int i, int *ok)
     return s;
 }
 
+int sq_copied(int ok, struct err *err)
+{
+    if (ok)
+        return 0;
+    err_set(err, ERR_NOMEM, "out of memory");
+    return -1;
+}
+
 #define COL_ENUM(fn, type, parse, what)                                                          \
     int fn(sqlite3_stmt *st, int i, type *out, struct err *err)                                 \
     {                                                                                           \
@@ -317,6 +325,27 @@ COL_ENUM(sq_col_status, enum model_status, domain_status_parse, "model status")
 COL_ENUM(sq_col_type, enum model_type, domain_type_parse, "model type")
 COL_ENUM(sq_col_language, enum language, domain_language_parse, "language")
 COL_ENUM(sq_col_role, enum role, domain_role_parse, "role")
+
+int sq_get(struct db_conn *c, enum stmt_id id, const char *not_found, sq_read_fn read,
+           void (*clear)(void *elem), void *elem, size_t elem_size, struct err *err,
+           const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    int rc;
+
+    memset(elem, 0, elem_size);
+    va_start(ap, fmt);
+    st = vprep(c, id, err, fmt, ap);
+    va_end(ap);
+    if (!st || sq_step_row(c, st, not_found, err) != 1)
+        return -1;
+    rc = read(st, elem, err);
+    sq_done(st);
+    if (rc != 0)
+        clear(elem);
+    return rc;
+}
 
 int sq_rows(struct db_conn *c, sqlite3_stmt *st, size_t elem_size, size_t max, sq_read_fn read,
             void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,

@@ -93,22 +93,27 @@ static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, c
     return sq_exec(c, STMT_UPLOAD_LABEL_COUNT, err, "itt", upload_id, kind, name);
 }
 
+static int annotation_read(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    return annotation_row(st, elem, err);
+}
+
+static void annotation_clear(void *elem)
+{
+    db_annotation_release(elem);
+}
+
 int sq_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
                       struct db_annotation *out, struct err *err)
 {
-    sqlite3_stmt *st;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (sq_row(c, STMT_ANN_GET, &st, "session not found", err, "ii", project_id, id) != 1)
+    if (sq_get(c, STMT_ANN_GET, "session not found", annotation_read, annotation_clear, out,
+               sizeof(*out), err, "ii", project_id, id) != 0)
         return -1;
-    rc = annotation_row(st, out, err);
-    sq_done(st);
-    if (rc == 0)
-        rc = annotation_inventory(c, out, err);
-    if (rc != 0)
+    if (annotation_inventory(c, out, err) != 0) {
         db_annotation_release(out);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 int sq_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
@@ -124,11 +129,6 @@ int sq_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum m
         sq_done(st);
         return rc;
     }
-}
-
-static int annotation_read(sqlite3_stmt *st, void *elem, struct err *err)
-{
-    return annotation_row(st, elem, err);
 }
 
 static void annotations_free(void *elems, size_t n)
@@ -263,8 +263,10 @@ int sq_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err)
     annotation_id = sqlite3_column_int64(st, 0);
     n = sqlite3_column_int64(st, 1);
     sq_done(st);
-    if (sq_exec(c, STMT_UPLOAD_PUBLISH, err, "i", upload_id) != 0 ||
-        sq_exec(c, STMT_UPLOAD_MERGE_LABELS, err, "ii", upload_id, annotation_id) != 0 ||
+    if (sq_exec(c, STMT_UPLOAD_PUBLISH, err, "i", upload_id) != 0)
+        return -1;
+    assert(sq_changes(c) == 1); /* read unpublished in this transaction */
+    if (sq_exec(c, STMT_UPLOAD_MERGE_LABELS, err, "ii", upload_id, annotation_id) != 0 ||
         sq_exec(c, STMT_UPLOAD_DROP_LABELS, err, "i", upload_id) != 0)
         return -1;
     return sq_exec(c, STMT_ANN_ADD_DOCS, err, "ii", annotation_id, n);

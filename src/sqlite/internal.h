@@ -228,6 +228,9 @@ int sq_exists(struct db_conn *c, enum stmt_id id, struct err *err, const char *f
  * sq_col_opt also clears *ok when a present text could not be copied. */
 char *sq_col_dup(sqlite3_stmt *st, int i);
 char *sq_col_opt(sqlite3_stmt *st, int i, int *ok);
+/* The end of a row reader: 0 when ok (every text was copied), else
+ * ERR_NOMEM and -1. */
+int sq_copied(int ok, struct err *err);
 /* Enum columns: the stored name parsed; ERR_INTERNAL for a name the domain
  * does not know (a database written by something else). */
 int sq_col_status(sqlite3_stmt *st, int i, enum model_status *out, struct err *err);
@@ -241,6 +244,12 @@ int sq_col_role(sqlite3_stmt *st, int i, enum role *out, struct err *err);
  * row followed. On failure nothing is kept: release gets the elements read
  * so far (and frees the array). */
 typedef int (*sq_read_fn)(sqlite3_stmt *st, void *elem, struct err *err);
+/* sq_row, then the row read into elem (elem_size bytes, zeroed first) by
+ * read. 0, or -1 with err (ERR_NOT_FOUND with not_found); after a failed
+ * read, clear(elem) has released what it held. */
+int sq_get(struct db_conn *c, enum stmt_id id, const char *not_found, sq_read_fn read,
+           void (*clear)(void *elem), void *elem, size_t elem_size, struct err *err,
+           const char *fmt, ...);
 int sq_rows(struct db_conn *c, sqlite3_stmt *st, size_t elem_size, size_t max, sq_read_fn read,
             void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,
             struct err *err);

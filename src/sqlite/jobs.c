@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,30 +47,26 @@ int sq_job_claim(struct db_conn *c, int64_t *id, struct err *err)
     char now[UTIL_TIME_LEN];
     sqlite3_stmt *st;
     int64_t found = 0;
-    int rc;
 
     if (db_begin(c, err) != 0)
         return -1;
-    st = sq_stmt(c, STMT_JOB_NEXT, err);
-    if (!st)
-        goto fail;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    switch (sq_row(c, STMT_JOB_NEXT, &st, "", err, "")) {
+    case 1:
         found = sqlite3_column_int64(st, 0);
-    sq_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        sq_fail(c, err);
+        sq_done(st);
+        break;
+    case 0: /* nothing queued */
+        err_clear(err);
+        break;
+    default:
         goto fail;
     }
     if (found) {
-        st = sq_stmt(c, STMT_JOB_START, err);
-        if (!st)
-            goto fail;
         util_now_rfc3339(now);
-        sqlite3_bind_int64(st, 1, found);
-        sq_bind_text(st, 2, now);
-        if (sq_step_done(c, st, err) != 0)
+        if (sq_exec(c, STMT_JOB_START, err, "it", found, now) != 0)
             goto fail;
+        /* BEGIN IMMEDIATE holds the write lock since the row was read QUEUED */
+        assert(sq_changes(c) == 1 && "a claimed job moves QUEUED -> TRAINING");
     }
     if (db_commit(c, err) != 0)
         return -1;
@@ -81,29 +78,31 @@ fail:
     return -1;
 }
 
+/* One row of JOB_GET into elem (a struct db_job). */
+static int job_read(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    struct db_job *out = elem;
+    int ok = 1;
+
+    out->id = sqlite3_column_int64(st, 0);
+    out->uuid = sq_col_opt(st, 1, &ok);
+    out->base_artifact = sq_col_opt(st, 4, &ok);
+    if (sq_col_type(st, 2, &out->type, err) != 0 ||
+        sq_col_language(st, 3, &out->language, err) != 0 ||
+        sq_col_status(st, 5, &out->status, err) != 0)
+        return -1;
+    return sq_copied(ok && out->uuid, err);
+}
+
+static void job_clear(void *elem)
+{
+    db_job_release(elem);
+}
+
 int sq_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
 {
-    sqlite3_stmt *st;
-
-    if (sq_row(c, STMT_JOB_GET, &st, "model not found", err, "i", id) != 1)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    out->id = sqlite3_column_int64(st, 0);
-    out->uuid = sq_col_dup(st, 1);
-    out->base_artifact = sq_col_dup(st, 4);
-    if (sq_col_type(st, 2, &out->type, err) != 0 || sq_col_language(st, 3, &out->language, err) != 0 ||
-        sq_col_status(st, 5, &out->status, err) != 0) {
-        sq_done(st);
-        db_job_release(out);
-        return -1;
-    }
-    sq_done(st);
-    if (!out->uuid) {
-        db_job_release(out);
-        err_set(err, ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    return 0;
+    return sq_get(c, STMT_JOB_GET, "model not found", job_read, job_clear, out, sizeof(*out), err,
+                  "i", id);
 }
 
 int sq_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err)

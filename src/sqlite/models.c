@@ -69,7 +69,6 @@ static int model_row(sqlite3_stmt *st, int with_metrics, struct db_model *out, s
 {
     int ok = 1;
 
-    memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
     out->uuid = sq_col_opt(st, 1, &ok);
     out->name = sq_col_opt(st, 2, &ok);
@@ -94,32 +93,30 @@ static int model_row(sqlite3_stmt *st, int with_metrics, struct db_model *out, s
     if (sq_col_language(st, 4, &out->language, err) != 0 || sq_col_status(st, 14, &out->status, err) ||
         sq_col_type(st, 15, &out->type, err) != 0)
         return -1;
-    if (!ok) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-int sq_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
-                 struct db_model *out, struct err *err)
-{
-    sqlite3_stmt *st;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (sq_row(c, STMT_MODEL_GET, &st, "model not found", err, "ii", project_id, id) != 1)
-        return -1;
-    rc = model_row(st, with_metrics, out, err);
-    sq_done(st);
-    if (rc != 0)
-        db_model_release(out);
-    return rc;
+    return sq_copied(ok, err);
 }
 
 static int model_read(sqlite3_stmt *st, void *elem, struct err *err)
 {
     return model_row(st, 0, elem, err);
+}
+
+static int model_read_metrics(sqlite3_stmt *st, void *elem, struct err *err)
+{
+    return model_row(st, 1, elem, err);
+}
+
+static void model_clear(void *elem)
+{
+    db_model_release(elem);
+}
+
+int sq_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                 struct db_model *out, struct err *err)
+{
+    return sq_get(c, STMT_MODEL_GET, "model not found",
+                  with_metrics ? model_read_metrics : model_read, model_clear, out, sizeof(*out),
+                  err, "ii", project_id, id);
 }
 
 static void models_free(void *elems, size_t n)
@@ -151,31 +148,32 @@ int sq_model_list(struct db_conn *c, int64_t project_id, const struct db_model_f
     return 0;
 }
 
-int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
+/* One row of MODEL_BASE_INFO into elem (a struct db_base). */
+static int base_info_read(sqlite3_stmt *st, void *elem, struct err *err)
 {
-    sqlite3_stmt *st;
+    struct db_base *out = elem;
+    int ok = 1;
 
-    if (sq_row(c, STMT_MODEL_BASE_INFO, &st, "model not found", err, "i", id) != 1)
-        return -1;
-    memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(st, 0);
-    out->name = sq_col_dup(st, 1);
-    out->artifact = sq_col_dup(st, 5);
+    out->name = sq_col_opt(st, 1, &ok);
+    out->artifact = sq_col_opt(st, 5, &ok);
     out->workspace_id = sqlite3_column_int64(st, 6);
     out->project_id = sqlite3_column_int64(st, 7);
-    if (sq_col_language(st, 2, &out->language, err) != 0 || sq_col_type(st, 3, &out->type, err) != 0 ||
-        sq_col_status(st, 4, &out->status, err) != 0) {
-        sq_done(st);
-        db_base_release(out);
+    if (sq_col_language(st, 2, &out->language, err) != 0 ||
+        sq_col_type(st, 3, &out->type, err) != 0 || sq_col_status(st, 4, &out->status, err) != 0)
         return -1;
-    }
-    sq_done(st);
-    if (!out->name) {
-        db_base_release(out);
-        err_set(err, ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    return 0;
+    return sq_copied(ok && out->name, err);
+}
+
+static void base_clear(void *elem)
+{
+    db_base_release(elem);
+}
+
+int sq_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
+{
+    return sq_get(c, STMT_MODEL_BASE_INFO, "model not found", base_info_read, base_clear, out,
+                  sizeof(*out), err, "i", id);
 }
 
 int64_t sq_base_create(struct db_conn *c, const char *uuid, const char *name,
@@ -229,11 +227,7 @@ static int base_read(sqlite3_stmt *st, void *elem, struct err *err)
     b->has_weights = sqlite3_column_int(st, 7);
     if (sq_col_language(st, 3, &b->language, err) != 0)
         return -1;
-    if (!ok) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    return 0;
+    return sq_copied(ok, err);
 }
 
 static void bases_free(void *elems, size_t n)
@@ -271,10 +265,14 @@ int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
     return 0;
 }
 
+/* One column of the model (inside the PATCH transaction, which found it). */
 static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char *value,
                      const char *now, struct err *err)
 {
-    return sq_exec(c, sid, err, "itt", id, value, now);
+    if (sq_exec(c, sid, err, "itt", id, value, now) != 0)
+        return -1;
+    assert(sq_changes(c) == 1);
+    return 0;
 }
 
 int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
@@ -292,6 +290,7 @@ int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
     util_now_rfc3339(now);
     if (p->set_status) {
         /* checked in the transaction that writes it (the status graph is domain's) */
+        assert(domain_status_trained(p->status) && "users set only trained statuses");
         if (!domain_status_patch_ok(status, p->status)) {
             err_set(err, ERR_INVALID, "status change refused");
             goto fail;
@@ -318,18 +317,14 @@ int sq_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
 {
     enum model_status status;
     char *art = NULL;
-    sqlite3_stmt *st;
 
     if (db_begin(c, err) != 0)
         return -1;
     if (sq_model_status(c, project_id, id, &status, &art, err) != 0)
         goto fail;
-    st = sq_stmt(c, STMT_MODEL_DELETE, err);
-    if (!st)
+    if (sq_exec(c, STMT_MODEL_DELETE, err, "i", id) != 0)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    if (sq_step_done(c, st, err) != 0)
-        goto fail;
+    assert(sq_changes(c) == 1); /* found in this transaction */
     if (db_commit(c, err) != 0) { /* a failed commit has ended the transaction */
         free(art);
         return -1;
