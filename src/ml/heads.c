@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * heads: model types, ABSA polarities, and the evaluation of a stored linear
+ * heads: ABSA polarities, and the evaluation of a stored linear
  * head (include/heads.h). The arithmetic here is the model's definition: the
  * trainer evaluates its test set and the predictor answers requests through
  * heads_probs(), in double precision over the float32 weights, so both see
@@ -13,18 +13,7 @@
 #include <string.h>
 #include "banned.h" /* last: bans unsafe libc calls */
 
-static const char *const TYPES[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
 static const char *const POLARITIES[HEADS_N_POL] = {"positive", "negative", "neutral", "conflict"};
-
-int heads_type_parse(const char *s, enum heads_type *t)
-{
-    for (int i = 0; i < 4; i++)
-        if (s && !strcmp(s, TYPES[i])) {
-            *t = (enum heads_type)i;
-            return 0;
-        }
-    return -1;
-}
 
 int heads_polarity_id(const char *p)
 {

@@ -9,6 +9,7 @@
  */
 #include "split.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,9 +35,10 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Hash of the stratum of d; -1 on allocation failure. */
-static int stratum(const struct tdoc *d, const char *type, uint64_t *out)
+static int stratum(const struct tdoc *d, enum model_type type, uint64_t *out)
 {
-    if (!strcmp(type, "LABEL")) {
+    assert(type != TYPE_BASE && type < TYPE_COUNT);
+    if (type == TYPE_LABEL) {
         /* order-independent hash of the sorted label set, each label NUL-terminated */
         const char **l = malloc((d->n_labels ? d->n_labels : 1) * sizeof *l);
         if (!l)
@@ -59,7 +61,7 @@ static int stratum(const struct tdoc *d, const char *type, uint64_t *out)
         return 0;
     }
     const char *k = "";
-    if (!strcmp(type, "ABSA"))
+    if (type == TYPE_ABSA)
         k = (d->n_aspects > 0 && d->aspects[0].category) ? d->aspects[0].category : "";
     else
         k = d->cls ? d->cls : "";
@@ -82,7 +84,7 @@ static int cmp_item(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-int split_assign(const struct tdoc *docs, size_t n, const char *type, const char *seed,
+int split_assign(const struct tdoc *docs, size_t n, enum model_type type, const char *seed,
                  unsigned char *set, struct err *err)
 {
     struct item *it = malloc((n ? n : 1) * sizeof *it);
@@ -140,7 +142,7 @@ int split_assign(const struct tdoc *docs, size_t n, const char *type, const char
     return 0;
 }
 
-int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, const char *type,
+int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, enum model_type type,
                 const char *seed, int k, int *fold, struct err *err)
 {
     struct item *it = malloc((n_idx ? n_idx : 1) * sizeof *it);

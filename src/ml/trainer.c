@@ -123,7 +123,8 @@ static long strset_find(const struct strset *ss, const char *s)
 
 struct run {
     const struct trainer_job *job;
-    enum heads_type type;
+    enum model_type type;  /* job->type, checked */
+    const char *lang;      /* job->language's name: the analyzer's and the artifact's */
     size_t n;           /* documents */
     unsigned char *set; /* SPLIT_* per document */
     size_t *tr, n_tr, *te, n_te;
@@ -235,17 +236,17 @@ static int validate(struct run *r, struct err *err)
             err_set(err, ERR_DATA, "document %zu has an invalid set", i + 1);
             return -1;
         }
-        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) && (!d->cls || !d->cls[0])) {
+        if ((r->type == TYPE_CLASS || r->type == TYPE_CLASSLABEL) && (!d->cls || !d->cls[0])) {
             err_set(err, ERR_DATA, "document %zu has no class", i + 1);
             return -1;
         }
-        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
+        if (r->type == TYPE_LABEL || r->type == TYPE_CLASSLABEL)
             for (size_t j = 0; j < d->n_labels; j++)
                 if (!d->labels || !d->labels[j] || !d->labels[j][0]) {
                     err_set(err, ERR_DATA, "document %zu has an empty label", i + 1);
                     return -1;
                 }
-        if (r->type == HEADS_ABSA)
+        if (r->type == TYPE_ABSA)
             for (size_t j = 0; j < d->n_aspects; j++) {
                 if (!d->aspects || !d->aspects[j].category || !d->aspects[j].category[0]) {
                     err_set(err, ERR_DATA, "document %zu has an aspect without category", i + 1);
@@ -316,9 +317,9 @@ static int count_support(struct run *r, const struct strset *inv, size_t **out)
 static int inventories(struct run *r, struct err *err)
 {
     const struct tdoc *docs = r->job->docs;
-    int has_class = r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL;
-    int has_label = r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL;
-    int has_cat = r->type == HEADS_ABSA;
+    int has_class = r->type == TYPE_CLASS || r->type == TYPE_CLASSLABEL;
+    int has_label = r->type == TYPE_LABEL || r->type == TYPE_CLASSLABEL;
+    int has_cat = r->type == TYPE_ABSA;
 
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
@@ -341,14 +342,14 @@ static int inventories(struct run *r, struct err *err)
                 "every training document has the same class \"%s\", so there is nothing to "
                 "learn: a %s model needs training documents of at least 2 different classes "
                 "(label training documents of other classes too)",
-                r->classes.n ? r->classes.s[0] : "", r->job->type);
+                r->classes.n ? r->classes.s[0] : "", domain_type_name(r->type));
         return -1;
     }
     if (has_label && r->labels.n < 1) {
         err_set(err, ERR_DATA,
                 "no training document has a label, so there is nothing to learn: a %s model "
                 "needs training documents with labels",
-                r->job->type);
+                domain_type_name(r->type));
         return -1;
     }
     if (has_cat && r->cats.n < 1) {
@@ -396,7 +397,6 @@ oom:
 
 static int do_split(struct run *r, struct err *err)
 {
-    const char *tname = r->job->type;
     r->set = malloc(r->n);
     r->tr = malloc(r->n * sizeof *r->tr);
     r->te = malloc(r->n * sizeof *r->te);
@@ -404,7 +404,7 @@ static int do_split(struct run *r, struct err *err)
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
     }
-    if (split_assign(r->job->docs, r->n, tname, r->job->seed, r->set, err) < 0 ||
+    if (split_assign(r->job->docs, r->n, r->type, r->job->seed, r->set, err) < 0 ||
         split_dedupe(r->job->docs, r->n, r->set, &r->dups, err) < 0)
         return -1;
     for (size_t i = 0; i < r->n; i++) {
@@ -444,7 +444,7 @@ struct fz {
 
 static int fz_loop(struct fz *z, int main_thread, struct err *err)
 {
-    struct text_analyzer *a = text_analyzer_new(z->r->job->language, err);
+    struct text_analyzer *a = text_analyzer_new(z->r->lang, err);
     struct text_tokens t;
     int rc = -1;
 
@@ -1014,7 +1014,7 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
     }
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &r->job->docs[r->tr[j]];
-        if (r->type == HEADS_ABSA) {
+        if (r->type == TYPE_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++)
                 Y[j * K + (size_t)strset_find(inv, d->aspects[k].category)] = 1;
         } else {
@@ -1199,13 +1199,13 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
 {
     const struct artifact_head *hc = heads_find(r->art, "class");
     const struct artifact_head *hl =
-        heads_find(r->art, r->type == HEADS_ABSA ? "category" : "label");
+        heads_find(r->art, r->type == TYPE_ABSA ? "category" : "label");
     const struct artifact_head *hp = heads_find(r->art, "polarity");
-    const char *chead = r->type == HEADS_CLASSLABEL ? "class" : NULL;
-    const char *lhead = r->type == HEADS_CLASSLABEL ? "label" : NULL;
-    const struct strset *linv = r->type == HEADS_ABSA ? &r->cats : &r->labels;
-    const struct strset *lu = r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels;
-    const size_t *linv_n = r->type == HEADS_ABSA ? r->cats_n : r->labels_n;
+    const char *chead = r->type == TYPE_CLASSLABEL ? "class" : NULL;
+    const char *lhead = r->type == TYPE_CLASSLABEL ? "label" : NULL;
+    const struct strset *linv = r->type == TYPE_ABSA ? &r->cats : &r->labels;
+    const struct strset *lu = r->type == TYPE_ABSA ? &r->u_cats : &r->u_labels;
+    const size_t *linv_n = r->type == TYPE_ABSA ? r->cats_n : r->labels_n;
     long cbase = 0, lbase = 0;
     size_t nc = 0, nl = 0, *cm = NULL, pcm[HEADS_N_POL * HEADS_N_POL] = {0};
     double *pc = NULL, *pl = NULL, *pp = NULL;
@@ -1262,7 +1262,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
             continue;
         heads_probs(hl, v, -1, pl);
         memset(gold, 0, hl->n_out);
-        if (r->type == HEADS_ABSA) {
+        if (r->type == TYPE_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++) {
                 long c = heads_label(hl, d->aspects[k].category);
                 if (c < 0) { /* a test-only category: a gold pair never predicted */
@@ -1290,7 +1290,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
         for (uint32_t k = 0; k < hl->n_out; k++) {
             int pred = pl[k] >= hl->threshold;
             struct metrics_entry *e = &m->e[(size_t)lbase + k];
-            if (r->type != HEADS_ABSA) {
+            if (r->type != TYPE_ABSA) {
                 e->tp += pred && gold[k];
                 e->fp += pred && !gold[k];
                 e->fn += !pred && gold[k];
@@ -1323,10 +1323,10 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
     }
     if (hc && json_object_set_new(*conf, "class", matrix_json(m, (size_t)cbase, nc, cm)) < 0)
         goto oom;
-    if (hl && r->type != HEADS_ABSA &&
+    if (hl && r->type != TYPE_ABSA &&
         json_object_set_new(*conf, "label", binary_json(m, (size_t)lbase, nl, r->n_te)) < 0)
         goto oom;
-    if (r->type == HEADS_ABSA) {
+    if (r->type == TYPE_ABSA) {
         double p, rr, f;
         metrics_prf(ctp, cfp, cfn, &p, &rr, &f);
         *absa = json_pack("{s:{s:f, s:f, s:f}, s:f, s:I}", "category", "precision", p, "recall",
@@ -1386,7 +1386,6 @@ static void model_reset(struct run *r)
  * progress from lo to hi. */
 static int fit_model(struct run *r, double lo, double hi, struct err *err)
 {
-    const struct trainer_job *job = r->job;
     double a = lo + (hi - lo) * 5.0 / 67.0, b = hi;
 
     phase(r, lo, a);
@@ -1395,27 +1394,31 @@ static int fit_model(struct run *r, double lo, double hi, struct err *err)
     r->art = artifact_new(err);
     if (!r->art)
         return -1;
-    r->art->type = strdup(job->type);
-    r->art->language = strdup(job->language);
+    r->art->type = strdup(domain_type_name(r->type));
+    r->art->language = strdup(r->lang);
     if (!r->art->type || !r->art->language) {
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
     }
     r->art->fcfg = r->fcfg;
     switch (r->type) {
-    case HEADS_CLASS:
+    case TYPE_CLASS:
         return train_class_head(r, a, b, err);
-    case HEADS_LABEL:
+    case TYPE_LABEL:
         return train_multilabel_head(r, "label", &r->labels, a, b, err);
-    case HEADS_CLASSLABEL:
+    case TYPE_CLASSLABEL:
         if (train_class_head(r, a, (a + b) / 2, err) < 0)
             return -1;
         return train_multilabel_head(r, "label", &r->labels, (a + b) / 2, b, err);
-    case HEADS_ABSA:
+    case TYPE_ABSA:
         if (train_multilabel_head(r, "category", &r->cats, a, a + (b - a) * 0.73, err) < 0)
             return -1;
         return train_polarity_head(r, a + (b - a) * 0.73, b, err);
+    case TYPE_BASE: /* trainer_run_mode() refused it */
+    case TYPE_COUNT:
+        break;
     }
+    assert(!"a trained type");
     return -1;
 }
 
@@ -1478,18 +1481,22 @@ static int rare_of(const struct strset *inv, const size_t *n, struct strset *out
 }
 
 /* What the labels of a model type are called in messages. */
-static const char *kind_name(enum heads_type t, int plural)
+static const char *kind_name(enum model_type t, int plural)
 {
     switch (t) {
-    case HEADS_CLASS:
+    case TYPE_CLASS:
         return plural ? "classes" : "class";
-    case HEADS_LABEL:
+    case TYPE_LABEL:
         return plural ? "labels" : "label";
-    case HEADS_CLASSLABEL:
+    case TYPE_CLASSLABEL:
         return plural ? "classes or labels" : "class or label";
-    case HEADS_ABSA:
+    case TYPE_ABSA:
         return plural ? "aspect categories" : "aspect category";
+    case TYPE_BASE:
+    case TYPE_COUNT:
+        break;
     }
+    assert(!"a trained type");
     return "labels";
 }
 
@@ -1508,7 +1515,7 @@ static int make_warnings(struct run *r, struct err *err)
                  nu, kind_name(r->type, nu != 1), nu == 1 ? "s" : "", nu == 1 ? "it" : "them", r->u_docs,
                  nu == 1 ? "it" : "them", nu == 1 ? "it" : "them", nu == 1 ? "it" : "them");
         if (warn(r, "labels_only_in_test", msg, &r->u_classes,
-                 r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels, (long long)r->u_docs) < 0)
+                 r->type == TYPE_ABSA ? &r->u_cats : &r->u_labels, (long long)r->u_docs) < 0)
             goto oom;
     }
     if (rare_of(&r->classes, r->classes_n, &rare) < 0 ||
@@ -1586,14 +1593,16 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         err_set(err, ERR_INVALID, "no training job");
         return -1;
     }
-    if (heads_type_parse(job->type, &r.type) < 0) {
+    if (job->type == TYPE_BASE || (unsigned)job->type >= TYPE_COUNT) {
         err_set(err, ERR_INVALID, "unknown model type");
         return -1;
     }
-    if (!job->language || !job->artifact_path) {
+    if ((unsigned)job->language >= LANG_COUNT || !job->artifact_path) {
         err_set(err, ERR_INVALID, "training job lacks a language or artifact path");
         return -1;
     }
+    r.type = job->type;
+    r.lang = domain_language_name(job->language);
     if (sodium_init() < 0) {
         err_set(err, ERR_INTERNAL, "libsodium initialization failed");
         return -1;
@@ -1617,7 +1626,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     if (!r.fold)
         goto oom;
     r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : r.n_tr >= N_FOLDS_LARGE_AT ? 2 : N_FOLDS;
-    if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, r.n_folds, r.fold, err) < 0)
+    if (split_folds(job->docs, r.tr, r.n_tr, r.type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
         /* with the base (its vocabulary kept, transfer per head where CV
@@ -1650,13 +1659,16 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     phase(&r, 92, 97);
     if (evaluate(&r, &m, &absa, &conf, err) < 0 || make_warnings(&r, err) < 0)
         goto out;
-    static const char *const units[] = {"class", "label", "class+label", "aspect_category_polarity"};
+    static const char *const units[TYPE_COUNT] = {[TYPE_CLASS] = "class",
+                                                  [TYPE_LABEL] = "label",
+                                                  [TYPE_CLASSLABEL] = "class+label",
+                                                  [TYPE_ABSA] = "aspect_category_polarity"};
     metrics = metrics_to_json(&m, units[r.type], err);
     if (!metrics)
         goto out;
     double f1;
     metrics_micro(&m, NULL, NULL, &f1);
-    json_t *first = json_array_get(r.selected, r.type == HEADS_CLASSLABEL ? 1 : 0);
+    json_t *first = json_array_get(r.selected, r.type == TYPE_CLASSLABEL ? 1 : 0);
     json_t *sel = json_deep_copy(first);
     if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
         json_object_set_new(metrics, "selected", sel) < 0 ||
@@ -1690,7 +1702,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
             texts[j] = job->docs[r.tr[j]].text;
         double te0 = now_s();
         r.art->explain =
-            explain_top_features(r.art, job->language, texts, r.n_tr, job->cancel, err);
+            explain_top_features(r.art, r.lang, texts, r.n_tr, job->cancel, err);
         free(texts);
         if (!r.art->explain)
             goto out;
