@@ -33,6 +33,8 @@ SRV_MODS := err log util domain db view migrate problem validate auth router sta
 ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfer explain trainer \
                             predictor)
 EXTRA_OBJS ?=
+# Shared helpers both sides use (kept apart from the lists above to merge easily).
+SRV_MODS += strbuf
 MODS     := $(SRV_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
 
