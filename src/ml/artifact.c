@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "strbuf.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define HDR_LEN 24u
@@ -67,21 +68,14 @@ void artifact_free(struct artifact *a)
     free(a);
 }
 
-/* bsearch(3) order of two uint32_t. */
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 const float *artifact_head_row(const struct artifact_head *h, uint32_t i)
 {
-    const uint32_t *r;
+    long r;
 
     if (!h->rows)
         return i < h->n_in ? h->w + (size_t)i * h->n_w : NULL;
-    r = bsearch(&i, h->rows, h->n_rows, sizeof *h->rows, cmp_u32);
-    return r ? h->w + (size_t)(r - h->rows) * h->n_w : NULL;
+    r = util_find_u32(h->rows, h->n_rows, i);
+    return r >= 0 ? h->w + (size_t)r * h->n_w : NULL;
 }
 
 /* ---- encoding ---- */

@@ -103,20 +103,12 @@ static void strset_finish(struct strset *ss)
     ss->n = k;
 }
 
+/* Index of s in a finished set, or -1. */
 static long strset_find(const struct strset *ss, const char *s)
 {
-    size_t lo = 0, hi = ss->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ss->s[mid], s);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    const char **p = ss->n ? bsearch(&s, ss->s, ss->n, sizeof *ss->s, cmp_pstr) : NULL;
+
+    return p ? (long)(p - ss->s) : -1;
 }
 
 /* ---- training state ---- */
