@@ -8,6 +8,7 @@
  */
 #include "heads.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ int heads_polarity_id(const char *p)
 
 const char *heads_polarity_name(int id)
 {
+    assert(id >= 0 && id < HEADS_N_POL);
     return POLARITIES[id];
 }
 
@@ -35,6 +37,9 @@ double heads_sigmoid(double z)
 
 void heads_probs(const struct artifact_head *h, const struct feat_vec *x, long extra, double *prob)
 {
+    /* the artifact's head shape (artifact.h): one column per output, or one for two classes */
+    assert(h->n_w == h->n_out ||
+           (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_w == 1 && h->n_out == 2));
     double s[64], *sc = h->n_w <= 64 ? s : malloc(h->n_w * sizeof *sc);
     if (!sc) {
         for (uint32_t k = 0; k < h->n_out; k++)
@@ -77,6 +82,8 @@ void heads_probs(const struct artifact_head *h, const struct feat_vec *x, long e
 uint32_t heads_argmax(const double *p, uint32_t n)
 {
     uint32_t b = 0;
+
+    assert(n > 0);
     for (uint32_t k = 1; k < n; k++)
         if (p[k] > p[b])
             b = k;

@@ -111,6 +111,16 @@ static long strset_find(const struct strset *ss, const char *s)
     return p ? (long)(p - ss->s) : -1;
 }
 
+/* Index of s in a finished set that holds it (the inventories hold every
+ * label of the documents they were built from). */
+static size_t strset_at(const struct strset *ss, const char *s)
+{
+    long i = strset_find(ss, s);
+
+    assert(i >= 0);
+    return (size_t)i;
+}
+
 /* ---- training state ---- */
 
 struct run {
@@ -177,6 +187,24 @@ static int canceled(const struct run *r, struct err *err)
     return 0;
 }
 
+/* Release the current pass's vocabulary, weighted vectors (not their array),
+ * rows, artifact and selection record. */
+static void model_release(struct run *r)
+{
+    feat_vocab_release(&r->vocab);
+    if (r->wv)
+        for (size_t i = 0; i < r->n; i++)
+            feat_vec_release(&r->wv[i]);
+    free(r->nodes);
+    r->nodes = NULL;
+    free(r->x);
+    r->x = NULL;
+    artifact_free(r->art);
+    r->art = NULL;
+    json_decref(r->selected);
+    r->selected = NULL;
+}
+
 static void run_release(struct run *r)
 {
     free(r->set);
@@ -196,17 +224,10 @@ static void run_release(struct run *r)
         for (size_t i = 0; i < r->n; i++)
             feat_vec_release(&r->raw[i]);
     free(r->raw);
-    if (r->wv)
-        for (size_t i = 0; i < r->n; i++)
-            feat_vec_release(&r->wv[i]);
+    model_release(r);
     free(r->wv);
-    feat_vocab_release(&r->vocab);
-    free(r->nodes);
-    free(r->x);
     free(r->fold);
-    artifact_free(r->art);
     artifact_free(r->base);
-    json_decref(r->selected);
 }
 
 /* ---- validation and label inventories ---- */
@@ -285,16 +306,16 @@ static int count_support(struct run *r, const struct strset *inv, size_t **out)
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
         if (inv == &r->classes) {
-            n[strset_find(inv, d->cls)]++;
+            n[strset_at(inv, d->cls)]++;
         } else if (inv == &r->labels) {
             /* a label listed twice in one document counts once */
             for (size_t k = 0; k < d->n_labels; k++)
                 if (first_label(d, k))
-                    n[strset_find(inv, d->labels[k])]++;
+                    n[strset_at(inv, d->labels[k])]++;
         } else {
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (first_category(d, k))
-                    n[strset_find(inv, d->aspects[k].category)]++;
+                    n[strset_at(inv, d->aspects[k].category)]++;
         }
     }
     *out = n;
@@ -1008,10 +1029,10 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
         const struct tdoc *d = &r->job->docs[r->tr[j]];
         if (r->type == TYPE_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++)
-                Y[j * K + (size_t)strset_find(inv, d->aspects[k].category)] = 1;
+                Y[j * K + strset_at(inv, d->aspects[k].category)] = 1;
         } else {
             for (size_t k = 0; k < d->n_labels; k++)
-                Y[j * K + (size_t)strset_find(inv, d->labels[k])] = 1;
+                Y[j * K + strset_at(inv, d->labels[k])] = 1;
         }
     }
     return fit_rows_head(r, name, ARTIFACT_HEAD_MULTILABEL, K, inv->s, Y, K, lo, hi, err);
@@ -1240,7 +1261,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
             heads_probs(hc, v, -1, pc);
             size_t b = heads_argmax(pc, hc->n_out);
             long g = heads_label(hc, d->cls);
-            size_t gi = g >= 0 ? (size_t)g : hc->n_out + (size_t)strset_find(&r->u_classes, d->cls);
+            size_t gi = g >= 0 ? (size_t)g : hc->n_out + strset_at(&r->u_classes, d->cls);
             assert(gi < nc);
             cm[gi * nc + b]++;
             if (b == gi) {
@@ -1258,9 +1279,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
             for (size_t k = 0; k < d->n_aspects; k++) {
                 long c = heads_label(hl, d->aspects[k].category);
                 if (c < 0) { /* a test-only category: a gold pair never predicted */
-                    m->e[(size_t)lbase + hl->n_out +
-                         (size_t)strset_find(lu, d->aspects[k].category)]
-                        .fn++;
+                    m->e[(size_t)lbase + hl->n_out + strset_at(lu, d->aspects[k].category)].fn++;
                     cfn++;
                     continue;
                 }
@@ -1276,7 +1295,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
                 }
                 /* a test-only label, counted once per document */
                 if (first_label(d, k))
-                    m->e[(size_t)lbase + hl->n_out + (size_t)strset_find(lu, d->labels[k])].fn++;
+                    m->e[(size_t)lbase + hl->n_out + strset_at(lu, d->labels[k])].fn++;
             }
         }
         for (uint32_t k = 0; k < hl->n_out; k++) {
@@ -1359,17 +1378,7 @@ out:
 /* Drop the current pass's vocabulary, vectors, rows and heads (raw vectors stay). */
 static void model_reset(struct run *r)
 {
-    feat_vocab_release(&r->vocab);
-    if (r->wv)
-        for (size_t i = 0; i < r->n; i++)
-            feat_vec_release(&r->wv[i]);
-    free(r->nodes);
-    r->nodes = NULL;
-    free(r->x);
-    r->x = NULL;
-    artifact_free(r->art);
-    r->art = NULL;
-    json_decref(r->selected);
+    model_release(r);
     r->selected = json_array();
     r->n_stacked = 0;
 }
