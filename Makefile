@@ -37,6 +37,8 @@ DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate)
 ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfer explain trainer \
                             predictor)
 EXTRA_OBJS ?=
+# Shared helpers both sides use (kept apart from the lists above to merge easily).
+SRV_MODS += strbuf
 MODS     := $(SRV_MODS) $(DB_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
 

@@ -386,7 +386,19 @@ static int stacked_heads(const json_t *metrics, int *heads)
     return n;
 }
 
-static void base_experiment(const struct set *s, const char *name, const char *lang,
+/* The language of a set: its first document's "lang", "en" when it has none,
+ * LANG_COUNT (which the trainer refuses) for a name it does not know. */
+static enum language set_language(const struct set *s)
+{
+    json_t *lang = json_object_get(json_array_get(s->root, 0), "lang");
+    enum language l = LANG_EN;
+
+    if (json_is_string(lang) && domain_language_parse(json_string_value(lang), &l) < 0)
+        l = LANG_COUNT;
+    return l;
+}
+
+static void base_experiment(const struct set *s, const char *name, enum language lang,
                             const char *tmp)
 {
     size_t ntr = 0, nte = 0;
@@ -418,7 +430,7 @@ static void base_experiment(const struct set *s, const char *name, const char *l
     snprintf(base_art, sizeof base_art, "%s/base.art", tmp);
     snprintf(art, sizeof art, "%s/small.art", tmp);
     snprintf(rand_art, sizeof rand_art, "%s/random.art", tmp);
-    const char *type = s->absa ? "ABSA" : "CLASS";
+    enum model_type type = s->absa ? TYPE_ABSA : TYPE_CLASS;
 
     /* the base: half A + the official test */
     size_t m = 0;
@@ -444,7 +456,7 @@ static void base_experiment(const struct set *s, const char *name, const char *l
     }
     printf("\nbase-model experiment: %s (%s), base trained on %zu of %zu training documents: "
            "micro-F1 %.4f, %.2f s; small models from the other %zu, test %zu, %d draws\n",
-           name, type, na, ntr, res.score, now_s() - t0, nb, nte, BASE_SEEDS);
+           name, domain_type_name(type), na, ntr, res.score, now_s() - t0, nb, nte, BASE_SEEDS);
     trainer_result_release(&res);
     /* the random-label base: same documents, labels permuted among them */
     {
@@ -649,9 +661,8 @@ static void child_run(const struct bench_set *bs, const char *tmp, int fasttext,
     rep->docs = s.n;
     rep->load_mib = vmhwm_mib();
     snprintf(art, sizeof art, "%s/model.art", tmp);
-    json_t *lang = json_object_get(json_array_get(s.root, 0), "lang");
-    struct trainer_job job = {.type = s.absa ? "ABSA" : "CLASS",
-                              .language = json_is_string(lang) ? json_string_value(lang) : "en",
+    struct trainer_job job = {.type = s.absa ? TYPE_ABSA : TYPE_CLASS,
+                              .language = set_language(&s),
                               .seed = env_or("BENCH_AUTO_SPLIT", "bench"),
                               .docs = s.docs,
                               .n_docs = s.n,
@@ -1018,9 +1029,7 @@ int main(int argc, char **argv)
             free_set(&s);
             continue;
         }
-        json_t *lang = json_object_get(json_array_get(s.root, 0), "lang");
-        base_experiment(&s, sets[i].name, json_is_string(lang) ? json_string_value(lang) : "en",
-                        tmp);
+        base_experiment(&s, sets[i].name, set_language(&s), tmp);
         free_set(&s);
     }
 out:

@@ -16,11 +16,13 @@
 
 #include <jansson.h>
 
+#include "domain.h"
 #include "err.h"
 
 struct predictor;
 
-/* Load and verify an artifact (checksum). ERR_CORRUPT for a damaged file, ERR_IO
+/* Load and verify an artifact (checksum, a known model type and language, the
+ * heads its type needs). ERR_CORRUPT for a damaged file, ERR_IO
  * when it cannot be read. Never crashes on bad input. Caller frees with predictor_free(). */
 struct predictor *predictor_load(const char *path, struct err *err);
 void predictor_free(struct predictor *p);
@@ -31,9 +33,9 @@ void predictor_free(struct predictor *p);
  * or ERR_IO on failure; dst is then left untouched. */
 int predictor_copy_artifact(const char *src, const char *dst, struct err *err);
 
-/* The artifact's model type and language (borrowed strings). */
-const char *predictor_type(const struct predictor *p);
-const char *predictor_language(const struct predictor *p);
+/* The artifact's model type (never TYPE_BASE) and language, checked at load. */
+enum model_type predictor_type(const struct predictor *p);
+enum language predictor_language(const struct predictor *p);
 
 /* 1 if the artifact carries explanations (version 2 on), else 0. */
 int predictor_can_explain(const struct predictor *p);

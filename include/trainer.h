@@ -7,7 +7,8 @@
  * machine-learning side (text_, feat_, metrics_, artifact_ ...); it includes
  * predictor.h, which declares the predictor_* functions.
  *
- * Model types: "ABSA", "CLASS", "LABEL", "CLASSLABEL". Languages: "en", "de", "ar".
+ * The job speaks the domain's types (include/domain.h): a model type other
+ * than TYPE_BASE and a language; their names exist only inside the artifact.
  *
  * Thread-safety: trainer_run() may run concurrently on several threads (one
  * job each). A loaded struct predictor is immutable and may be shared
@@ -20,6 +21,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "domain.h"
 #include "err.h"
 #include "predictor.h"
 
@@ -46,8 +48,8 @@ enum { TDOC_AUTO = 0, TDOC_TRAIN = 1, TDOC_TEST = 2 };
 typedef void (*trainer_progress_fn)(void *ctx, double pct);
 
 struct trainer_job {
-    const char *type;        /* "ABSA" | "CLASS" | "LABEL" | "CLASSLABEL" */
-    const char *language;    /* "en" | "de" | "ar" */
+    enum model_type type;    /* TYPE_ABSA | TYPE_CLASS | TYPE_LABEL | TYPE_CLASSLABEL */
+    enum language language;
     const char *seed;        /* the model's uuid string: seeds the auto split */
     const struct tdoc *docs; /* all documents; with TDOC_AUTO the trainer makes a
                                 deterministic stratified 80/20 split */
@@ -71,7 +73,8 @@ struct trainer_result {
 /*
  * Train, evaluate on the test set, and write the artifact.
  * On success returns 0 and fills *out (caller releases with trainer_result_release()).
- * On failure returns -1 with err: ERR_DATA (message says, for a user, why the data
+ * On failure returns -1 with err: ERR_INVALID (TYPE_BASE or an out-of-range
+ * type or language, no artifact path), ERR_DATA (message says, for a user, why the data
  * cannot make a model), ERR_CANCELED, ERR_IO / ERR_INTERNAL / ERR_NOMEM.
  */
 int trainer_run(const struct trainer_job *job, struct trainer_result *out, struct err *err);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util: small helpers shared by modules: clocks and RFC 3339 time stamps,
- * strict integer parsing, UTF-8 length, opaque URL-safe cursors.
+ * strict integer parsing, UTF-8 length, opaque URL-safe cursors, the array
+ * growth rule, the keyed 64-bit hash and a sorted-array lookup.
  *
  * Thread-safety: all functions are reentrant.
  */
@@ -50,5 +51,20 @@ void util_random_hex(char *out, size_t n);
 
 /* Hex BLAKE2b-256 of s into out[65]. */
 void util_hash_hex(const char *s, char out[65]);
+
+/* Bytes of a util_hash64() key. */
+#define UTIL_HASH_KEY 16
+
+/*
+ * Keyed 64-bit hash of the n bytes at p: SipHash-2-4 (libsodium's
+ * crypto_shorthash) read as a little-endian integer, so the value is the same
+ * on every machine. Feature hashing and the data split persist what it gives
+ * (feature ids in artifacts, split assignments), so it must never change.
+ * The one non-cryptographic hash of modeld.
+ */
+uint64_t util_hash64(const unsigned char key[UTIL_HASH_KEY], const void *p, size_t n);
+
+/* Index of x in a[0..n), sorted ascending without repeats (bsearch(3)), or -1. */
+long util_find_u32(const uint32_t *a, size_t n, uint32_t x);
 
 #endif

@@ -252,7 +252,8 @@ void handler_models_predict(struct request *req, struct response *resp)
     }
     resp->status = 200;
     resp->body = json_pack("{s:I, s:s, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
-                           predictor_type(pred), "language", predictor_language(pred),
+                           domain_type_name(predictor_type(pred)), "language",
+                           domain_language_name(predictor_language(pred)),
                            "predictions", out);
     if (explain && !predictor_can_explain(pred))
         json_object_set_new(resp->body, "explain_unavailable", json_string(EXPLAIN_UNAVAILABLE));
@@ -277,7 +278,7 @@ void handler_models_explanation(struct request *req, struct response *resp)
     } else {
         resp->status = 200;
         resp->body = json_pack("{s:I, s:s, s:o}", "model_id", (json_int_t)req->args[1], "type",
-                               predictor_type(pred), "top_features", top);
+                               domain_type_name(predictor_type(pred)), "top_features", top);
     }
     pcache_put(req->app->pcache, pred);
 }

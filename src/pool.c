@@ -373,8 +373,8 @@ static void run_job(struct pool *p, int64_t id)
              domain_type_name(job.type), domain_language_name(job.language), jd.n);
     {
         struct trainer_job tj = {
-            .type = domain_type_name(job.type), /* the trainer's interface takes names */
-            .language = domain_language_name(job.language),
+            .type = job.type,
+            .language = job.language,
             .seed = job.uuid,
             .docs = jd.docs,
             .n_docs = jd.n,

@@ -8,14 +8,13 @@
  */
 #include "stats.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "router.h"
-#include "util.h"
+#include "strbuf.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define MAX_ROUTES 64 /* the last slot counts requests that matched no route */
@@ -89,66 +88,35 @@ void stats_upload_bytes(long long delta)
 
 /* ---- rendering ---- */
 
-struct out {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        if (o->failed)
-            return;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = 1;
-            return;
-        }
-        if (o->p && o->len + (size_t)n < o->cap) {
-            o->len += (size_t)n;
-            return;
-        }
-        char *q = util_grow(o->p, &o->cap, o->len + (size_t)n + 1, 1, 4096);
-        if (!q) {
-            o->failed = 1;
-            return;
-        }
-        o->p = q;
-    }
-}
-
-static void put_histo(struct out *o, const char *name, const char *labels, struct histo *h,
+static void put_histo(struct strbuf *o, const char *name, const char *labels, struct histo *h,
                       const double *bounds, size_t n)
 {
     unsigned long long cum = 0;
     for (size_t b = 0; b < n; b++) {
         cum += atomic_load(&h->bucket[b]);
-        put(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, labels[0] ? "," : "", bounds[b],
-            cum);
+        strbuf_addf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, labels[0] ? "," : "",
+                    bounds[b], cum);
     }
     cum += atomic_load(&h->bucket[n]);
-    put(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, labels[0] ? "," : "", cum);
-    put(o, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) * 1e-6);
+    strbuf_addf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, labels[0] ? "," : "", cum);
+    strbuf_addf(o, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) * 1e-6);
     /* the buckets' total, so that +Inf and _count agree however a request raced the scrape */
-    put(o, "%s_count{%s} %llu\n", name, labels, cum);
+    strbuf_addf(o, "%s_count{%s} %llu\n", name, labels, cum);
 }
 
 char *stats_render(const struct stats_gauges *g, size_t *len)
 {
     static const char *const reasons[STATS_N_REJECT] = {"head_timeout", "body_timeout",
                                                          "bad_framing"};
-    struct out o = {0};
+    struct strbuf o = STRBUF_INIT;
     size_t nr = 0;
     const struct route *routes = router_routes(&nr);
     char labels[256];
 
     if (nr > MAX_ROUTES - 1)
         nr = MAX_ROUTES - 1;
-    put(&o, "# HELP modeld_http_requests_total HTTP requests answered, by route pattern, method "
+    strbuf_addf(
+        &o, "# HELP modeld_http_requests_total HTTP requests answered, by route pattern, method "
             "and status.\n# TYPE modeld_http_requests_total counter\n");
     for (size_t r = 0; r < MAX_ROUTES; r++) {
         if (r >= nr && r != MAX_ROUTES - 1)
@@ -158,17 +126,22 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
             if (!v)
                 continue;
             if (r == MAX_ROUTES - 1)
-                put(&o, "modeld_http_requests_total{route=\"unmatched\",method=\"\",status=\"%d\"} "
-                        "%llu\n",
+                strbuf_addf(
+                    &o,
+                    "modeld_http_requests_total{route=\"unmatched\",method=\"\",status=\"%d\"} "
+                    "%llu\n",
                     s + 100, v);
             else
-                put(&o, "modeld_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+                strbuf_addf(
+                    &o,
+                    "modeld_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
                     routes[r].pattern, routes[r].method, s + 100, v);
         }
     }
-    put(&o, "# HELP modeld_http_request_duration_seconds Time from the request head to the end "
-            "of the answer, by route pattern.\n"
-            "# TYPE modeld_http_request_duration_seconds histogram\n");
+    strbuf_addf(&o,
+                "# HELP modeld_http_request_duration_seconds Time from the request head to the end "
+                "of the answer, by route pattern.\n"
+                "# TYPE modeld_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r < MAX_ROUTES; r++) {
         if (!atomic_load(&latency[r].count) || (r >= nr && r != MAX_ROUTES - 1))
             continue;
@@ -180,43 +153,48 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
         put_histo(&o, "modeld_http_request_duration_seconds", labels, &latency[r], LAT_BOUNDS,
                   N_LAT);
     }
-    put(&o, "# HELP modeld_connections_rejected_total Connections refused or cut, by reason.\n"
-            "# TYPE modeld_connections_rejected_total counter\n");
+    strbuf_addf(&o,
+                "# HELP modeld_connections_rejected_total Connections refused or cut, by reason.\n"
+                "# TYPE modeld_connections_rejected_total counter\n");
     for (int i = 0; i < STATS_N_REJECT; i++)
-        put(&o, "modeld_connections_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
-            (unsigned long long)atomic_load(&rejected[i]));
-    put(&o, "# HELP modeld_models Models by status.\n# TYPE modeld_models gauge\n");
+        strbuf_addf(&o, "modeld_connections_rejected_total{reason=\"%s\"} %llu\n", reasons[i],
+                    (unsigned long long)atomic_load(&rejected[i]));
+    strbuf_addf(&o, "# HELP modeld_models Models by status.\n# TYPE modeld_models gauge\n");
     for (int i = 0; stats_status_names[i]; i++)
-        put(&o, "modeld_models{status=\"%s\"} %lld\n", stats_status_names[i], g->jobs[i]);
-    put(&o, "# HELP modeld_queue_depth Trainings waiting for a worker (QUEUED).\n"
-            "# TYPE modeld_queue_depth gauge\nmodeld_queue_depth %lld\n",
-        g->jobs[1]);
-    put(&o, "# HELP modeld_workers_busy Training workers running a job.\n"
-            "# TYPE modeld_workers_busy gauge\nmodeld_workers_busy %d\n",
-        g->busy_workers);
-    put(&o, "# HELP modeld_workers Training workers.\n# TYPE modeld_workers gauge\n"
-            "modeld_workers %d\n",
-        g->workers);
-    put(&o, "# HELP modeld_training_duration_seconds Duration of finished trainings, by outcome.\n"
+        strbuf_addf(&o, "modeld_models{status=\"%s\"} %lld\n", stats_status_names[i], g->jobs[i]);
+    strbuf_addf(&o,
+                "# HELP modeld_queue_depth Trainings waiting for a worker (QUEUED).\n"
+                "# TYPE modeld_queue_depth gauge\nmodeld_queue_depth %lld\n",
+                g->jobs[1]);
+    strbuf_addf(&o,
+                "# HELP modeld_workers_busy Training workers running a job.\n"
+                "# TYPE modeld_workers_busy gauge\nmodeld_workers_busy %d\n",
+                g->busy_workers);
+    strbuf_addf(&o,
+                "# HELP modeld_workers Training workers.\n# TYPE modeld_workers gauge\n"
+                "modeld_workers %d\n",
+                g->workers);
+    strbuf_addf(
+        &o, "# HELP modeld_training_duration_seconds Duration of finished trainings, by outcome.\n"
             "# TYPE modeld_training_duration_seconds histogram\n");
     put_histo(&o, "modeld_training_duration_seconds", "outcome=\"failed\"", &training[0], TRAIN_BOUNDS,
               N_TRAIN);
     put_histo(&o, "modeld_training_duration_seconds", "outcome=\"ready\"", &training[1], TRAIN_BOUNDS,
               N_TRAIN);
-    put(&o, "# HELP modeld_event_streams Open event streams.\n# TYPE modeld_event_streams gauge\n"
-            "modeld_event_streams %d\n",
+    strbuf_addf(
+        &o,
+        "# HELP modeld_event_streams Open event streams.\n# TYPE modeld_event_streams gauge\n"
+        "modeld_event_streams %d\n",
         atomic_load(&streams));
-    put(&o, "# HELP modeld_uploads_in_flight Document uploads being received.\n"
-            "# TYPE modeld_uploads_in_flight gauge\nmodeld_uploads_in_flight %d\n",
-        atomic_load(&uploads));
-    put(&o, "# HELP modeld_upload_bytes_in_flight Bytes of the upload budget the uploads in flight "
-            "hold.\n"
-            "# TYPE modeld_upload_bytes_in_flight gauge\nmodeld_upload_bytes_in_flight %lld\n",
+    strbuf_addf(&o,
+                "# HELP modeld_uploads_in_flight Document uploads being received.\n"
+                "# TYPE modeld_uploads_in_flight gauge\nmodeld_uploads_in_flight %d\n",
+                atomic_load(&uploads));
+    strbuf_addf(
+        &o,
+        "# HELP modeld_upload_bytes_in_flight Bytes of the upload budget the uploads in flight "
+        "hold.\n"
+        "# TYPE modeld_upload_bytes_in_flight gauge\nmodeld_upload_bytes_in_flight %lld\n",
         (long long)atomic_load(&upload_bytes));
-    if (o.failed) {
-        free(o.p);
-        return NULL;
-    }
-    *len = o.len;
-    return o.p;
+    return strbuf_detach(&o, len);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* util: clocks, parsing, cursors and hashing helpers (see util.h). */
+/* util: clocks, parsing, cursors, growth, hashing and lookup helpers (see util.h). */
 #include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -118,6 +119,37 @@ void util_hash_hex(const char *s, char out[65])
 
     crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s), NULL, 0);
     sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+_Static_assert(UTIL_HASH_KEY == crypto_shorthash_KEYBYTES, "util_hash64 key size");
+
+uint64_t util_hash64(const unsigned char key[UTIL_HASH_KEY], const void *p, size_t n)
+{
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t v = 0;
+
+    crypto_shorthash(out, p, n, key);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)out[i] << (8 * i);
+    return v;
+}
+
+/* bsearch(3) order of two uint32_t. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+long util_find_u32(const uint32_t *a, size_t n, uint32_t x)
+{
+    const uint32_t *p;
+
+    assert(n == 0 || a);
+    assert(n < 2 || a[0] < a[n - 1]);
+    p = n ? bsearch(&x, a, n, sizeof *a, cmp_u32) : NULL;
+    return p ? (long)(p - a) : -1;
 }
 
 void *util_grow(void *buf, size_t *cap, size_t need, size_t elem, size_t min_cap)

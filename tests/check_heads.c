@@ -40,19 +40,7 @@ static const struct feat_vec X = {X_IDX, X_VAL, 2, 2};
 
 START_TEST(test_names)
 {
-    static const char *const names[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
-    enum heads_type t;
-    for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(heads_type_parse(names[i], &t), 0);
-        ck_assert_int_eq((int)t, i);
-    }
-    ck_assert_int_eq(HEADS_CLASS, 0);
-    ck_assert_int_eq(HEADS_ABSA, 3);
-    t = HEADS_LABEL;
-    ck_assert_int_eq(heads_type_parse("class", &t), -1);
-    ck_assert_int_eq(heads_type_parse(NULL, &t), -1);
-    ck_assert_int_eq((int)t, HEADS_LABEL); /* untouched on failure */
-
+    /* model types are enum model_type (check_domain.c) */
     for (int i = 0; i < HEADS_N_POL; i++)
         ck_assert_int_eq(heads_polarity_id(heads_polarity_name(i)), i);
     ck_assert_str_eq(heads_polarity_name(0), "positive");

@@ -82,11 +82,11 @@ static void on_progress(void *ctx, double pct)
 }
 
 /* Run a job; checks the metrics contract on success. */
-static int run(const char *type, const char *lang, struct corpus *c, const char *seed,
+static int run(enum model_type type, enum language lang, struct corpus *c, const char *seed,
                struct trainer_result *res, struct err *e, const atomic_int *cancel, char *path)
 {
     struct prog pr = {0, 0, 1};
-    snprintf(path, 128, "%s/%s.art", tmpdir, type);
+    snprintf(path, 128, "%s/%s.art", tmpdir, domain_type_name(type));
     struct trainer_job job = {.type = type,
                               .language = lang,
                               .seed = seed,
@@ -148,15 +148,15 @@ START_TEST(test_class_en_and_predict)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("CLASS", "en", c, "seed-1", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "seed-1", &res, &e, NULL, path), 0);
     ck_assert(res.score > 0.6);
     ck_assert_str_eq(json_string_value(json_object_get(res.metrics, "unit")), "class");
     ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 12);
     trainer_result_release(&res);
     struct predictor *p = predictor_load(path, &e);
     ck_assert_ptr_nonnull(p);
-    ck_assert_str_eq(predictor_type(p), "CLASS");
-    ck_assert_str_eq(predictor_language(p), "en");
+    ck_assert_int_eq(predictor_type(p), TYPE_CLASS);
+    ck_assert_int_eq(predictor_language(p), LANG_EN);
     json_t *o = predictor_predict(p, "the pizza and pasta with cheese sauce", 0, &e);
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(json_string_value(json_object_get(o, "class")), "food");
@@ -185,7 +185,7 @@ START_TEST(test_class_de_binary_explicit_split)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("CLASS", "de", c, "s", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_DE, c, "s", &res, &e, NULL, path), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 10);
     ck_assert(res.score > 0.7);
     trainer_result_release(&res);
@@ -223,7 +223,7 @@ START_TEST(test_label_ar)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("LABEL", "ar", c, "seed-ar", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_LABEL, LANG_AR, c, "seed-ar", &res, &e, NULL, path), 0);
     ck_assert_str_eq(json_string_value(json_object_get(res.metrics, "unit")), "label");
     ck_assert_uint_eq(json_array_size(json_object_get(res.metrics, "labels")), 2);
     trainer_result_release(&res);
@@ -258,7 +258,7 @@ START_TEST(test_classlabel)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("CLASSLABEL", "en", c, "cl", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_CLASSLABEL, LANG_EN, c, "cl", &res, &e, NULL, path), 0);
     json_t *labels = json_object_get(res.metrics, "labels");
     ck_assert_uint_eq(json_array_size(labels), 5);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(labels, 0), "head")), "class");
@@ -341,7 +341,7 @@ START_TEST(test_absa_and_threads)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("ABSA", "en", c, "absa", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_ABSA, LANG_EN, c, "absa", &res, &e, NULL, path), 0);
     json_t *absa = json_object_get(res.metrics, "absa");
     ck_assert_ptr_nonnull(absa);
     ck_assert_ptr_nonnull(json_object_get(json_object_get(absa, "category"), "f1"));
@@ -388,7 +388,7 @@ START_TEST(test_polarity_head_too_wide)
     float *w, *bias;
     char **labels;
 
-    ck_assert_int_eq(run("ABSA", "en", c, "absa-wide", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_ABSA, LANG_EN, c, "absa-wide", &res, &e, NULL, path), 0);
     trainer_result_release(&res);
     a = artifact_read(path, &e);
     ck_assert_ptr_nonnull(a);
@@ -427,14 +427,50 @@ START_TEST(test_polarity_head_too_wide)
 }
 END_TEST
 
+/* An artifact naming a type the trainer never writes (BASE) or a language the
+ * domain does not know is refused at load: predictor_type() and
+ * predictor_language() then always hold a value of the domain. */
+START_TEST(test_predictor_domain_names)
+{
+    struct corpus *c = new_corpus();
+    static const char *const bad[][2] = {{"BASE", "en"}, {"class", "en"}, {"CLASS", "fr"},
+                                         {"CLASS", "EN"}};
+    struct trainer_result res;
+    struct err e;
+    char path[128];
+
+    add_class_docs(c, W_EN, C_EN, 3, 20, 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "names", &res, &e, NULL, path), 0);
+    trainer_result_release(&res);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct artifact *a = artifact_read(path, &e);
+        ck_assert_ptr_nonnull(a);
+        free(a->type);
+        free(a->language);
+        a->type = strdup(bad[i][0]);
+        a->language = strdup(bad[i][1]);
+        ck_assert(a->type && a->language);
+        char p2[160];
+        snprintf(p2, sizeof p2, "%s.bad", path);
+        ck_assert_int_eq(artifact_write(a, p2, &e), 0);
+        artifact_free(a);
+        e.code = ERR_OK;
+        ck_assert_ptr_null(predictor_load(p2, &e));
+        ck_assert_int_eq(e.code, ERR_CORRUPT);
+        unlink(p2);
+    }
+    free(c);
+}
+END_TEST
+
 START_TEST(test_split_determinism)
 {
     struct corpus *c = new_corpus();
     add_class_docs(c, W_EN, C_EN, 3, 40, 0);
     unsigned char a[MAXD], b[MAXD], d[MAXD];
-    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", a, NULL), 0);
-    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", b, NULL), 0);
-    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-2", d, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, TYPE_CLASS, "uuid-1", a, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, TYPE_CLASS, "uuid-1", b, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, TYPE_CLASS, "uuid-2", d, NULL), 0);
     ck_assert_int_eq(memcmp(a, b, c->n), 0);
     ck_assert_int_ne(memcmp(a, d, c->n), 0);
     /* stratified: 8 of 40 per class in test */
@@ -448,13 +484,13 @@ START_TEST(test_split_determinism)
     struct tdoc *rev = malloc(c->n * sizeof *rev);
     for (size_t j = 0; j < c->n; j++)
         rev[j] = c->d[c->n - 1 - j];
-    ck_assert_int_eq(split_assign(rev, c->n, "CLASS", "uuid-1", d, NULL), 0);
+    ck_assert_int_eq(split_assign(rev, c->n, TYPE_CLASS, "uuid-1", d, NULL), 0);
     for (size_t j = 0; j < c->n; j++)
         ck_assert_int_eq(d[j], a[c->n - 1 - j]);
     /* explicit sets are kept */
     c->d[0].set = TDOC_TEST;
     c->d[1].set = TDOC_TRAIN;
-    ck_assert_int_eq(split_assign(c->d, c->n, "CLASS", "uuid-1", a, NULL), 0);
+    ck_assert_int_eq(split_assign(c->d, c->n, TYPE_CLASS, "uuid-1", a, NULL), 0);
     ck_assert_int_eq(a[0], SPLIT_TEST);
     ck_assert_int_eq(a[1], SPLIT_TRAIN);
     /* folds: balanced, every value used */
@@ -462,7 +498,7 @@ START_TEST(test_split_determinism)
     int fold[MAXD], cnt[3] = {0};
     for (size_t j = 0; j < c->n; j++)
         idx[j] = j;
-    ck_assert_int_eq(split_folds(c->d, idx, c->n, "CLASS", "x", 3, fold, NULL), 0);
+    ck_assert_int_eq(split_folds(c->d, idx, c->n, TYPE_CLASS, "x", 3, fold, NULL), 0);
     for (size_t j = 0; j < c->n; j++)
         cnt[fold[j]]++;
     ck_assert_int_eq(cnt[0], 40);
@@ -485,7 +521,7 @@ START_TEST(test_duplicates_removed)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("CLASS", "en", c, "d", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "d", &res, &e, NULL, path), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "duplicates_removed")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(res.metrics, "test_size")), 10);
     trainer_result_release(&res);
@@ -500,11 +536,11 @@ START_TEST(test_err_data)
     struct err e;
     char path[128];
     /* zero documents */
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
     /* one class only */
     add_class_docs(c, W_EN, C_EN, 1, 20, 0);
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
     ck_assert(strstr(e.msg, "2") != NULL);
     ck_assert(strstr(e.msg, "nothing to learn") != NULL);
@@ -513,33 +549,37 @@ START_TEST(test_err_data)
     c->n++;
     strcpy(c->text[c->n - 1], "a lonely laptop");
     c->d[c->n - 1] = (struct tdoc){.text = c->text[c->n - 1], .cls = "tech", .set = TDOC_TEST};
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), 0);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res.warnings, 0), "code")),
                      "labels_only_in_test");
     trainer_result_release(&res);
     /* empty test set */
     for (size_t j = 0; j < c->n; j++)
         c->d[j].set = TDOC_TRAIN;
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
     /* empty training set */
     for (size_t j = 0; j < c->n; j++)
         c->d[j].set = TDOC_TEST;
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
     /* missing class */
     c->d[0].set = TDOC_AUTO;
     c->d[0].cls = NULL;
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
     free(c);
     /* bad polarity */
     c = absa_corpus();
     c->asp[0][0].polarity = "great";
-    ck_assert_int_eq(run("ABSA", "en", c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(run(TYPE_ABSA, LANG_EN, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_DATA);
-    /* unknown type is the caller's error */
-    ck_assert_int_eq(run("NOPE", "en", c, "x", &res, &e, NULL, path), -1);
+    /* a type or language the trainer cannot train is the caller's error */
+    ck_assert_int_eq(run(TYPE_BASE, LANG_EN, c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_int_eq(run(TYPE_COUNT, LANG_EN, c, "x", &res, &e, NULL, path), -1);
+    ck_assert_int_eq(e.code, ERR_INVALID);
+    ck_assert_int_eq(run(TYPE_ABSA, LANG_COUNT, c, "x", &res, &e, NULL, path), -1);
     ck_assert_int_eq(e.code, ERR_INVALID);
     free(c);
 }
@@ -554,7 +594,7 @@ START_TEST(test_cancel)
     struct trainer_result res;
     struct err e;
     char path[128];
-    ck_assert_int_eq(run("CLASS", "en", c, "x", &res, &e, &cancel, path), -1);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, c, "x", &res, &e, &cancel, path), -1);
     ck_assert_int_eq(e.code, ERR_CANCELED);
     ck_assert(access(path, F_OK) != 0);
     free(c);
@@ -582,8 +622,8 @@ static int run_base(const char *base, enum trainer_base_mode mode, struct corpus
                     struct trainer_result *res, struct err *e, char *path, const char *name)
 {
     snprintf(path, 128, "%s/%s.art", tmpdir, name);
-    struct trainer_job job = {.type = "CLASS",
-                              .language = "en",
+    struct trainer_job job = {.type = TYPE_CLASS,
+                              .language = LANG_EN,
                               .seed = "small",
                               .docs = c->d,
                               .n_docs = c->n,
@@ -617,7 +657,7 @@ START_TEST(test_base_transfer)
     char base[128], path[128];
 
     add_class_docs(big, W_EN, C_EN, 3, 20, 0);
-    ck_assert_int_eq(run("CLASS", "en", big, "base", &res, &e, NULL, base), 0);
+    ck_assert_int_eq(run(TYPE_CLASS, LANG_EN, big, "base", &res, &e, NULL, base), 0);
     trainer_result_release(&res);
     add_class_docs(small, W_HALF, C_EN, 3, 5, 5); /* 4 train + 1 test per class */
 
@@ -721,11 +761,11 @@ START_TEST(test_base_transfer_absa)
     struct trainer_result res;
     struct err e;
     char base[128], path[128];
-    ck_assert_int_eq(run("ABSA", "en", c, "b", &res, &e, NULL, base), 0);
+    ck_assert_int_eq(run(TYPE_ABSA, LANG_EN, c, "b", &res, &e, NULL, base), 0);
     trainer_result_release(&res);
     c->n = 20; /* a small set from the same distribution */
     snprintf(path, sizeof path, "%s/absa-small.art", tmpdir);
-    struct trainer_job job = {.type = "ABSA", .language = "en", .seed = "s", .docs = c->d,
+    struct trainer_job job = {.type = TYPE_ABSA, .language = LANG_EN, .seed = "s", .docs = c->d,
                               .n_docs = c->n, .base_artifact = base, .artifact_path = path};
     ck_assert_int_eq(trainer_run_mode(&job, TRAINER_BASE_STACK, &res, &e), 0);
     json_t *heads = json_object_get(json_object_get(res.metrics, "selected"), "heads");
@@ -765,6 +805,7 @@ Suite *trainer_suite(void)
     tcase_add_test(tc, test_classlabel);
     tcase_add_test(tc, test_absa_and_threads);
     tcase_add_test(tc, test_polarity_head_too_wide);
+    tcase_add_test(tc, test_predictor_domain_names);
     tcase_add_test(tc, test_split_determinism);
     tcase_add_test(tc, test_duplicates_removed);
     tcase_add_test(tc, test_err_data);

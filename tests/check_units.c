@@ -3,9 +3,11 @@
  * Unit suites for the pure server modules, without a database or a socket:
  * router (matching, canonical ids, 405 with Allow), validate (every field
  * error collected), problem (RFC 9457 bodies, status mapping, typed
- * problems) and util (strict integers, UTF-8 counting, cursors, hashes).
+ * problems) and util (strict integers, UTF-8 counting, cursors, hashes, the
+ * keyed 64-bit hash and the sorted lookup).
  */
 #include <check.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +264,27 @@ START_TEST(test_util)
 }
 END_TEST
 
+/* util_hash64 is persisted through feature ids and split assignments: its
+ * values are pinned (they are the SipHash-2-4 values the artifacts hold). */
+START_TEST(test_util_hash_and_find)
+{
+    static const unsigned char key[UTIL_HASH_KEY] = "modeld/word/1/uu";
+    static const uint32_t a[] = {2, 3, 5, 8, 13, 21};
+
+    ck_assert_int_ge(sodium_init(), 0);
+    ck_assert(util_hash64(key, "abc", 3) == 0x3a47548a7dee083cULL);
+    ck_assert(util_hash64(key, "", 0) == 0x30c26857cf45faabULL);
+    ck_assert(util_hash64(key, "abd", 3) != util_hash64(key, "abc", 3));
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_int_eq(util_find_u32(a, 6, a[i]), (long)i);
+    ck_assert_int_eq(util_find_u32(a, 6, 0), -1);
+    ck_assert_int_eq(util_find_u32(a, 6, 4), -1);
+    ck_assert_int_eq(util_find_u32(a, 6, 22), -1);
+    ck_assert_int_eq(util_find_u32(a, 1, 2), 0);
+    ck_assert_int_eq(util_find_u32(NULL, 0, 2), -1);
+}
+END_TEST
+
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -276,6 +299,7 @@ Suite *units_suite(void)
     tcase_add_test(v, test_validate_accepts);
     tcase_add_test(p, test_problem_bodies);
     tcase_add_test(u, test_util);
+    tcase_add_test(u, test_util_hash_and_find);
     suite_add_tcase(s, r);
     suite_add_tcase(s, v);
     suite_add_tcase(s, p);

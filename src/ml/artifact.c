@@ -10,16 +10,18 @@
  */
 #include "artifact.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "strbuf.h"
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
@@ -68,76 +70,48 @@ void artifact_free(struct artifact *a)
 
 const float *artifact_head_row(const struct artifact_head *h, uint32_t i)
 {
+    long r;
+
     if (!h->rows)
         return i < h->n_in ? h->w + (size_t)i * h->n_w : NULL;
-    size_t lo = 0, hi = h->n_rows;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h->rows[mid] < i)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < h->n_rows && h->rows[lo] == i) ? h->w + lo * h->n_w : NULL;
+    r = util_find_u32(h->rows, h->n_rows, i);
+    return r >= 0 ? h->w + (size_t)r * h->n_w : NULL;
 }
 
 /* ---- encoding ---- */
 
-struct wbuf {
-    unsigned char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct wbuf *b, const void *src, size_t n)
-{
-    if (b->failed)
-        return;
-    {
-        unsigned char *p = util_grow(b->p, &b->cap, b->len + n, 1, 4096);
-
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
-static void put_u32(struct wbuf *b, uint32_t v)
+static void put_u32(struct strbuf *b, uint32_t v)
 {
     unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
                           (unsigned char)(v >> 24)};
-    put(b, x, 4);
+    strbuf_add(b, x, 4);
 }
 
-static void put_u64(struct wbuf *b, uint64_t v)
+static void put_u64(struct strbuf *b, uint64_t v)
 {
     put_u32(b, (uint32_t)v);
     put_u32(b, (uint32_t)(v >> 32));
 }
 
-static void put_f32(struct wbuf *b, float f)
+static void put_f32(struct strbuf *b, float f)
 {
     uint32_t v;
     memcpy(&v, &f, 4);
     put_u32(b, v);
 }
 
-static void put_f64(struct wbuf *b, double d)
+static void put_f64(struct strbuf *b, double d)
 {
     uint64_t v;
     memcpy(&v, &d, 8);
     put_u64(b, v);
 }
 
-static void put_str(struct wbuf *b, const char *s)
+static void put_str(struct strbuf *b, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     put_u32(b, (uint32_t)n);
-    put(b, s ? s : "", n);
+    strbuf_add(b, s ? s : "", n);
 }
 
 static int row_nonzero(const float *w, uint32_t n_w)
@@ -148,7 +122,7 @@ static int row_nonzero(const float *w, uint32_t n_w)
     return 0;
 }
 
-static void put_head(struct wbuf *b, const struct artifact_head *h)
+static void put_head(struct strbuf *b, const struct artifact_head *h)
 {
     put_str(b, h->name);
     put_u32(b, h->kind);
@@ -183,13 +157,14 @@ static void put_head(struct wbuf *b, const struct artifact_head *h)
 
 int artifact_encode(const struct artifact *a, unsigned char **buf, size_t *len, struct err *err)
 {
-    struct wbuf b = {0};
+    struct strbuf b = STRBUF_INIT;
+    unsigned char *p;
     uint32_t version = a->version ? a->version : ARTIFACT_VERSION;
     if (version < ARTIFACT_VERSION_MIN || version > ARTIFACT_VERSION) {
         err_set(err, ERR_INVALID, "cannot write model artifact version %u", (unsigned)version);
         return -1;
     }
-    put(&b, ARTIFACT_MAGIC, 8);
+    strbuf_add(&b, ARTIFACT_MAGIC, 8);
     put_u32(&b, version);
     put_u32(&b, 0);
     put_u64(&b, 0); /* payload length, patched below */
@@ -213,24 +188,21 @@ int artifact_encode(const struct artifact *a, unsigned char **buf, size_t *len, 
     put_str(&b, a->meta);
     if (version >= 2)
         put_str(&b, a->explain ? a->explain : "");
-    if (b.failed) {
-        free(b.p);
+    if (!b.failed) {
+        assert(b.len >= HDR_LEN);
+        uint64_t plen = b.len - HDR_LEN;
+        unsigned char sum[SUM_LEN];
+        for (int i = 0; i < 8; i++)
+            b.buf[16 + i] = (char)(unsigned char)(plen >> (8 * i));
+        crypto_generichash(sum, SUM_LEN, (const unsigned char *)b.buf, b.len, NULL, 0);
+        strbuf_add(&b, sum, SUM_LEN);
+    }
+    p = (unsigned char *)strbuf_detach(&b, len);
+    if (!p) {
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
     }
-    uint64_t plen = b.len - HDR_LEN;
-    for (int i = 0; i < 8; i++)
-        b.p[16 + i] = (unsigned char)(plen >> (8 * i));
-    unsigned char sum[SUM_LEN];
-    crypto_generichash(sum, SUM_LEN, b.p, b.len, NULL, 0);
-    put(&b, sum, SUM_LEN);
-    if (b.failed) {
-        free(b.p);
-        err_set(err, ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    *buf = b.p;
-    *len = b.len;
+    *buf = p;
     return 0;
 }
 

@@ -269,20 +269,6 @@ struct contrib_ctx {
     size_t n_tok;
 };
 
-/* Index of x in the sorted a[0..n), or -1. */
-static long find_u32(const uint32_t *a, size_t n, uint32_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && a[lo] == x ? (long)lo : -1;
-}
-
 static int contrib_visit(void *ctx, uint32_t h, size_t first, size_t last, const char *gram,
                          size_t len)
 {
@@ -292,8 +278,8 @@ static int contrib_visit(void *ctx, uint32_t h, size_t first, size_t last, const
     long p = feat_vocab_find(&c->a->vocab, h);
     if (p < 0)
         return 0;
-    long vi = find_u32(c->v->idx, c->v->n, (uint32_t)p);
-    long ri = find_u32(c->raw->idx, c->raw->n, h);
+    long vi = util_find_u32(c->v->idx, c->v->n, (uint32_t)p);
+    long ri = util_find_u32(c->raw->idx, c->raw->n, h);
     if (vi < 0 || ri < 0 || c->raw->val[ri] <= 0.0f)
         return 0;
     double share = (double)c->v->val[vi] * explain_weight(c->h, (uint32_t)p, c->label) /

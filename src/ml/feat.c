@@ -13,7 +13,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
@@ -21,9 +20,9 @@
 
 /* Fixed SipHash keys, one per kind of feature: changing them changes every
  * index, so they are part of FEAT_HASH_VERSION. */
-static const unsigned char key_uni[crypto_shorthash_KEYBYTES] = "modeld/word/1/uu";
-static const unsigned char key_bi[crypto_shorthash_KEYBYTES] = "modeld/word/2/bb";
-static const unsigned char key_char[crypto_shorthash_KEYBYTES] = "modeld/char/1/cc";
+static const unsigned char key_uni[UTIL_HASH_KEY] = "modeld/word/1/uu";
+static const unsigned char key_bi[UTIL_HASH_KEY] = "modeld/word/2/bb";
+static const unsigned char key_char[UTIL_HASH_KEY] = "modeld/char/1/cc";
 
 void feat_config_default(struct feat_config *c)
 {
@@ -95,16 +94,6 @@ static int hbuf_push(struct hbuf *b, uint32_t h)
     return 0;
 }
 
-static uint64_t sip(const unsigned char *key, const void *in, size_t len)
-{
-    unsigned char out[crypto_shorthash_BYTES];
-    uint64_t v = 0;
-    crypto_shorthash(out, in, len, key);
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)out[i] << (8 * i);
-    return v;
-}
-
 /* Length in bytes of the UTF-8 sequence starting with byte b (1 for invalid). */
 static size_t u8len(unsigned char b)
 {
@@ -144,7 +133,7 @@ static int char_ngrams(const struct feat_config *c, size_t tok, const char *w, s
             break;
         for (size_t s = 0; s + n <= ncp; s++) {
             size_t from = cpoff[s], to = cpoff[s + n];
-            uint32_t h = base + (uint32_t)(sip(key_char, pad + from, to - from) & mask);
+            uint32_t h = base + (uint32_t)(util_hash64(key_char, pad + from, to - from) & mask);
             if (fn(ctx, h, tok, tok, want_text ? pad + from : NULL, to - from) < 0)
                 return -1;
         }
@@ -205,7 +194,7 @@ int feat_walk(const struct feat_config *c, const struct text_tokens *t, int want
     if (c->word_ngrams >= 1) {
         uint64_t prev = 0;
         for (size_t i = 0; i < t->n; i++) {
-            uint64_t h = sip(key_uni, t->buf + t->off[i], t->tlen[i]);
+            uint64_t h = util_hash64(key_uni, t->buf + t->off[i], t->tlen[i]);
             if (fn(ctx, (uint32_t)(h & mask), i, i, woff ? t->norm + woff[i] : NULL,
                    woff ? wlen[i] : 0) < 0)
                 goto fail;
@@ -218,7 +207,7 @@ int feat_walk(const struct feat_config *c, const struct text_tokens *t, int want
                     memcpy(pair + wlen[i - 1] + 1, t->norm + woff[i], wlen[i]);
                     pl = wlen[i - 1] + 1 + wlen[i];
                 }
-                if (fn(ctx, (uint32_t)(sip(key_bi, two, sizeof two) & mask), i - 1, i,
+                if (fn(ctx, (uint32_t)(util_hash64(key_bi, two, sizeof two) & mask), i - 1, i,
                        woff ? pair : NULL, pl) < 0)
                     goto fail;
             }
@@ -392,15 +381,7 @@ int feat_vocab_merge(const struct feat_vocab *a, const struct feat_vocab *b,
 
 long feat_vocab_find(const struct feat_vocab *v, uint32_t h)
 {
-    size_t lo = 0, hi = v->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->idx[mid] < h)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < v->n && v->idx[lo] == h) ? (long)lo : -1;
+    return util_find_u32(v->idx, v->n, h);
 }
 
 int feat_weight(const struct feat_config *c, const struct feat_vocab *v,

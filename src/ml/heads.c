@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * heads: model types, ABSA polarities, and the evaluation of a stored linear
+ * heads: ABSA polarities, and the evaluation of a stored linear
  * head (include/heads.h). The arithmetic here is the model's definition: the
  * trainer evaluates its test set and the predictor answers requests through
  * heads_probs(), in double precision over the float32 weights, so both see
@@ -8,23 +8,13 @@
  */
 #include "heads.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "banned.h" /* last: bans unsafe libc calls */
 
-static const char *const TYPES[] = {"CLASS", "LABEL", "CLASSLABEL", "ABSA"};
 static const char *const POLARITIES[HEADS_N_POL] = {"positive", "negative", "neutral", "conflict"};
-
-int heads_type_parse(const char *s, enum heads_type *t)
-{
-    for (int i = 0; i < 4; i++)
-        if (s && !strcmp(s, TYPES[i])) {
-            *t = (enum heads_type)i;
-            return 0;
-        }
-    return -1;
-}
 
 int heads_polarity_id(const char *p)
 {
@@ -36,6 +26,7 @@ int heads_polarity_id(const char *p)
 
 const char *heads_polarity_name(int id)
 {
+    assert(id >= 0 && id < HEADS_N_POL);
     return POLARITIES[id];
 }
 
@@ -46,6 +37,9 @@ double heads_sigmoid(double z)
 
 void heads_probs(const struct artifact_head *h, const struct feat_vec *x, long extra, double *prob)
 {
+    /* the artifact's head shape (artifact.h): one column per output, or one for two classes */
+    assert(h->n_w == h->n_out ||
+           (h->kind == ARTIFACT_HEAD_MULTICLASS && h->n_w == 1 && h->n_out == 2));
     double s[64], *sc = h->n_w <= 64 ? s : malloc(h->n_w * sizeof *sc);
     if (!sc) {
         for (uint32_t k = 0; k < h->n_out; k++)
@@ -88,6 +82,8 @@ void heads_probs(const struct artifact_head *h, const struct feat_vec *x, long e
 uint32_t heads_argmax(const double *p, uint32_t n)
 {
     uint32_t b = 0;
+
+    assert(n > 0);
     for (uint32_t k = 1; k < n; k++)
         if (p[k] > p[b])
             b = k;

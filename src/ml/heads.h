@@ -21,13 +21,6 @@
 #include "artifact.h"
 #include "feat.h"
 
-/* Model types, in this order (the trainer indexes tables by it). */
-enum heads_type { HEADS_CLASS, HEADS_LABEL, HEADS_CLASSLABEL, HEADS_ABSA };
-
-/* *t = the type named s ("CLASS", "LABEL", "CLASSLABEL", "ABSA"): 0; -1 (and *t
- * untouched) for any other string or NULL. */
-int heads_type_parse(const char *s, enum heads_type *t);
-
 /* ABSA polarities: ids 0..HEADS_N_POL-1 are "positive", "negative", "neutral",
  * "conflict". */
 #define HEADS_N_POL 4

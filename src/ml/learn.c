@@ -11,6 +11,8 @@
  */
 #include "learn.h"
 
+#include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -213,6 +215,9 @@ int learn_fit(const struct learn_data *d, const unsigned char *Y, size_t K, doub
 {
     struct fit_ctx c = {d, Y, K, C, init, W, o->balanced};
     struct pool p = {.run = fit_task, .arg = &c, .n_tasks = K};
+
+    assert(d->n_feat >= 1 && d->n <= INT_MAX && o->n_threads >= 1);
+    assert(C > 0.0);
     learn_global_init();
     return pool_run(&p, o, 0, K, err);
 }
@@ -275,6 +280,12 @@ int learn_cv(const struct learn_data *d, const unsigned char *Y, size_t K, const
     size_t nf = (size_t)d->n_feat, ran = 0, best_c = 0;
     double best_s = -1.0;
 
+    assert(d->n_feat >= 1 && d->n <= INT_MAX && o->n_threads >= 1);
+    assert(n_folds >= 1 && nC >= 1);
+    for (size_t i = 0; i < d->n; i++)
+        assert(fold[i] >= 0 && fold[i] < n_folds);
+    for (size_t l = 1; l < nC; l++)
+        assert(Cs[l - 1] <= Cs[l]); /* ascending: the warm-start chain climbs C */
     learn_global_init();
     c.fx = calloc((size_t)n_folds, sizeof *c.fx);
     c.fl = calloc((size_t)n_folds, sizeof *c.fl);

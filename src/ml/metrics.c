@@ -5,6 +5,8 @@
  */
 #include "metrics.h"
 
+#include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
@@ -27,6 +29,7 @@ long metrics_add(struct metrics *m, const char *label, const char *head, struct 
 {
     struct metrics_entry *e = util_grow(m->e, &m->cap, m->n + 1, sizeof *e, 16);
 
+    assert(label && m->n < LONG_MAX);
     if (!e)
         goto oom;
     m->e = e;

@@ -21,7 +21,8 @@
 
 struct predictor {
     struct artifact *a;
-    enum heads_type type;
+    enum model_type type; /* a->type, parsed at load */
+    enum language lang;   /* a->language, parsed at load */
     const struct artifact_head *hc, *hl, *hp;
 };
 
@@ -29,12 +30,17 @@ struct predictor *predictor_load(const char *path, struct err *err)
 {
     struct predictor *p = NULL;
     struct artifact *a = artifact_read(path, err);
-    enum heads_type t;
+    enum model_type t;
+    enum language lang;
 
     if (!a)
         return NULL;
-    if (heads_type_parse(a->type, &t) < 0) {
+    if (domain_type_parse(a->type, &t) < 0 || t == TYPE_BASE) {
         err_set(err, ERR_CORRUPT, "model artifact has an unknown model type");
+        goto bad;
+    }
+    if (domain_language_parse(a->language, &lang) < 0) {
+        err_set(err, ERR_CORRUPT, "model artifact has an unknown language");
         goto bad;
     }
     p = calloc(1, sizeof *p);
@@ -44,18 +50,19 @@ struct predictor *predictor_load(const char *path, struct err *err)
     }
     p->a = a;
     p->type = t;
+    p->lang = lang;
     p->hc = heads_find(a, "class");
-    p->hl = heads_find(a, t == HEADS_ABSA ? "category" : "label");
+    p->hl = heads_find(a, t == TYPE_ABSA ? "category" : "label");
     p->hp = heads_find(a, "polarity");
     /* every head a type needs must be there and line up with the vocabulary */
     int ok = 1;
-    if ((t == HEADS_CLASS || t == HEADS_CLASSLABEL) && (!p->hc || p->hc->n_in != a->vocab.n))
+    if ((t == TYPE_CLASS || t == TYPE_CLASSLABEL) && (!p->hc || p->hc->n_in != a->vocab.n))
         ok = 0;
-    if (t != HEADS_CLASS && (!p->hl || p->hl->n_in != a->vocab.n))
+    if (t != TYPE_CLASS && (!p->hl || p->hl->n_in != a->vocab.n))
         ok = 0;
-    if (t == HEADS_ABSA && (!p->hp || p->hp->n_in != a->vocab.n + p->hl->n_out))
+    if (t == TYPE_ABSA && (!p->hp || p->hp->n_in != a->vocab.n + p->hl->n_out))
         ok = 0;
-    if (t == HEADS_ABSA && p->hp) {
+    if (t == TYPE_ABSA && p->hp) {
         /* predict() scores polarities into a HEADS_N_POL buffer: at most that many outputs */
         if (p->hp->n_out == 0 || p->hp->n_out > HEADS_N_POL)
             ok = 0;
@@ -94,14 +101,14 @@ void predictor_free(struct predictor *p)
     free(p);
 }
 
-const char *predictor_type(const struct predictor *p)
+enum model_type predictor_type(const struct predictor *p)
 {
-    return p->a->type;
+    return p->type;
 }
 
-const char *predictor_language(const struct predictor *p)
+enum language predictor_language(const struct predictor *p)
 {
-    return p->a->language;
+    return p->lang;
 }
 
 struct ranked {
@@ -219,7 +226,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
     feat_vec_init(&v);
     if (!text)
         text = "";
-    an = text_analyzer_new(p->a->language, err);
+    an = text_analyzer_new(domain_language_name(p->lang), err);
     if (!an)
         goto out;
     explain = explain && predictor_can_explain(p);
@@ -238,7 +245,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
     res = json_object();
     if (!pr || !rk || !pp || !res)
         goto oom;
-    if (p->type == HEADS_CLASS || p->type == HEADS_CLASSLABEL) {
+    if (p->type == TYPE_CLASS || p->type == TYPE_CLASSLABEL) {
         const struct artifact_head *h = p->hc;
         heads_probs(h, &v, -1, pr);
         for (uint32_t k = 0; k < h->n_out; k++)
@@ -262,7 +269,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
         if (e < 0)
             goto oom;
     }
-    if (p->type == HEADS_LABEL || p->type == HEADS_CLASSLABEL || p->type == HEADS_ABSA) {
+    if (p->type == TYPE_LABEL || p->type == TYPE_CLASSLABEL || p->type == TYPE_ABSA) {
         const struct artifact_head *h = p->hl;
         heads_probs(h, &v, -1, pr);
         uint32_t n = 0;
@@ -275,7 +282,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
             goto oom;
         for (uint32_t j = 0; j < n; j++) {
             json_t *o;
-            if (p->type == HEADS_ABSA) {
+            if (p->type == TYPE_ABSA) {
                 heads_probs(p->hp, &v, (long)(p->a->vocab.n + rk[j].k), pp);
                 uint32_t b = heads_argmax(pp, p->hp->n_out);
                 o = json_pack("{s:s, s:f, s:s, s:f}", "category", h->labels[rk[j].k], "confidence",
@@ -295,7 +302,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
                 add_spans(o, "explanation", p, h, rk[j].k, text, &t, &raw, &v, err) < 0)
                 goto fail;
         }
-        int e = json_object_set_new(res, p->type == HEADS_ABSA ? "aspects" : "labels", arr);
+        int e = json_object_set_new(res, p->type == TYPE_ABSA ? "aspects" : "labels", arr);
         arr = NULL;
         if (e < 0)
             goto oom;

@@ -9,24 +9,17 @@
  */
 #include "split.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
-static const unsigned char key_stratum[crypto_shorthash_KEYBYTES] = "modeld/stratum/1";
-static const unsigned char key_text[crypto_shorthash_KEYBYTES] = "modeld/text/1/tt";
-
-static uint64_t h64(const unsigned char *key, const void *p, size_t n)
-{
-    unsigned char out[crypto_shorthash_BYTES];
-    uint64_t v = 0;
-    crypto_shorthash(out, p, n, key);
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)out[i] << (8 * i);
-    return v;
-}
+static const unsigned char key_stratum[UTIL_HASH_KEY] = "modeld/stratum/1";
+static const unsigned char key_text[UTIL_HASH_KEY] = "modeld/text/1/tt";
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -34,9 +27,10 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Hash of the stratum of d; -1 on allocation failure. */
-static int stratum(const struct tdoc *d, const char *type, uint64_t *out)
+static int stratum(const struct tdoc *d, enum model_type type, uint64_t *out)
 {
-    if (!strcmp(type, "LABEL")) {
+    assert(type != TYPE_BASE && type < TYPE_COUNT);
+    if (type == TYPE_LABEL) {
         /* order-independent hash of the sorted label set, each label NUL-terminated */
         const char **l = malloc((d->n_labels ? d->n_labels : 1) * sizeof *l);
         if (!l)
@@ -59,11 +53,11 @@ static int stratum(const struct tdoc *d, const char *type, uint64_t *out)
         return 0;
     }
     const char *k = "";
-    if (!strcmp(type, "ABSA"))
+    if (type == TYPE_ABSA)
         k = (d->n_aspects > 0 && d->aspects[0].category) ? d->aspects[0].category : "";
     else
         k = d->cls ? d->cls : "";
-    *out = h64(key_stratum, k, strlen(k));
+    *out = util_hash64(key_stratum, k, strlen(k));
     return 0;
 }
 
@@ -82,12 +76,12 @@ static int cmp_item(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-int split_assign(const struct tdoc *docs, size_t n, const char *type, const char *seed,
+int split_assign(const struct tdoc *docs, size_t n, enum model_type type, const char *seed,
                  unsigned char *set, struct err *err)
 {
     struct item *it = malloc((n ? n : 1) * sizeof *it);
     size_t m = 0;
-    unsigned char seedkey[crypto_shorthash_KEYBYTES];
+    unsigned char seedkey[UTIL_HASH_KEY];
 
     if (!it) {
         err_set(err, ERR_NOMEM, "out of memory");
@@ -114,7 +108,7 @@ int split_assign(const struct tdoc *docs, size_t n, const char *type, const char
             return -1;
         }
         const char *t = docs[i].text ? docs[i].text : "";
-        it[m].order = h64(seedkey, t, strlen(t));
+        it[m].order = util_hash64(seedkey, t, strlen(t));
         it[m].idx = i;
         m++;
     }
@@ -140,11 +134,11 @@ int split_assign(const struct tdoc *docs, size_t n, const char *type, const char
     return 0;
 }
 
-int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, const char *type,
+int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, enum model_type type,
                 const char *seed, int k, int *fold, struct err *err)
 {
     struct item *it = malloc((n_idx ? n_idx : 1) * sizeof *it);
-    unsigned char seedkey[crypto_shorthash_KEYBYTES];
+    unsigned char seedkey[UTIL_HASH_KEY];
     static const char salt[] = "/folds";
 
     if (!it) {
@@ -164,7 +158,7 @@ int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, const 
             err_set(err, ERR_NOMEM, "out of memory");
             return -1;
         }
-        it[j].order = h64(seedkey, d->text, strlen(d->text));
+        it[j].order = util_hash64(seedkey, d->text, strlen(d->text));
         it[j].idx = j;
     }
     qsort(it, n_idx, sizeof *it, cmp_item);
@@ -198,20 +192,18 @@ int split_dedupe(const struct tdoc *docs, size_t n, unsigned char *set, size_t *
     }
     for (size_t i = 0; i < n; i++)
         if (set[i] == SPLIT_TRAIN)
-            tr[m++] = (struct th){h64(key_text, docs[i].text, strlen(docs[i].text)), i};
+            tr[m++] = (struct th){util_hash64(key_text, docs[i].text, strlen(docs[i].text)), i};
     qsort(tr, m, sizeof *tr, cmp_th);
     for (size_t i = 0; i < n; i++) {
         if (set[i] != SPLIT_TEST)
             continue;
-        struct th key = {h64(key_text, docs[i].text, strlen(docs[i].text)), 0};
-        size_t lo = 0, hi = m;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (tr[mid].h < key.h)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        struct th key = {util_hash64(key_text, docs[i].text, strlen(docs[i].text)), 0};
+        const struct th *hit = m ? bsearch(&key, tr, m, sizeof *tr, cmp_th) : NULL;
+        if (!hit)
+            continue;
+        size_t lo = (size_t)(hit - tr);
+        while (lo > 0 && tr[lo - 1].h == key.h) /* the first of the training texts with this hash */
+            lo--;
         for (size_t j = lo; j < m && tr[j].h == key.h; j++) {
             if (!strcmp(docs[tr[j].idx].text, docs[i].text)) {
                 set[i] = SPLIT_DROPPED;

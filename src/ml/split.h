@@ -27,9 +27,9 @@ enum { SPLIT_TRAIN = 0, SPLIT_TEST = 1, SPLIT_DROPPED = 2 };
 
 /*
  * Fill set[i] (n entries) with SPLIT_TRAIN or SPLIT_TEST for each document.
- * type is the model type ("CLASS" ...). -1 with ERR_NOMEM.
+ * type is the model type (not TYPE_BASE). -1 with ERR_NOMEM.
  */
-int split_assign(const struct tdoc *docs, size_t n, const char *type, const char *seed,
+int split_assign(const struct tdoc *docs, size_t n, enum model_type type, const char *seed,
                  unsigned char *set, struct err *err);
 
 /*
@@ -45,7 +45,7 @@ int split_dedupe(const struct tdoc *docs, size_t n, unsigned char *set, size_t *
  * keyed-hash order, so folds are balanced and deterministic for a seed.
  * -1 with ERR_NOMEM.
  */
-int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, const char *type,
+int split_folds(const struct tdoc *docs, const size_t *idx, size_t n_idx, enum model_type type,
                 const char *seed, int k, int *fold, struct err *err);
 
 #endif

@@ -548,11 +548,9 @@ static const char *text_stem(struct text_analyzer *a, const char *word, size_t n
     size_t sn;
 
     if (n <= TEXT_CACHE_WORD) {
-        uint32_t h = 2166136261u; /* FNV-1a */
-        size_t i;
+        static const unsigned char key[UTIL_HASH_KEY] = "modeld/stemcache";
+        uint64_t h = util_hash64(key, word, n);
 
-        for (i = 0; i < n; i++)
-            h = (h ^ (unsigned char)word[i]) * 16777619u;
         slot = &a->cache[h & (TEXT_CACHE_SLOTS - 1)];
         if (slot->klen == n && !memcmp(slot->key, word, n)) {
             *out_n = slot->slen;

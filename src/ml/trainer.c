@@ -103,27 +103,30 @@ static void strset_finish(struct strset *ss)
     ss->n = k;
 }
 
+/* Index of s in a finished set, or -1. */
 static long strset_find(const struct strset *ss, const char *s)
 {
-    size_t lo = 0, hi = ss->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ss->s[mid], s);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    const char **p = ss->n ? bsearch(&s, ss->s, ss->n, sizeof *ss->s, cmp_pstr) : NULL;
+
+    return p ? (long)(p - ss->s) : -1;
+}
+
+/* Index of s in a finished set that holds it (the inventories hold every
+ * label of the documents they were built from). */
+static size_t strset_at(const struct strset *ss, const char *s)
+{
+    long i = strset_find(ss, s);
+
+    assert(i >= 0);
+    return (size_t)i;
 }
 
 /* ---- training state ---- */
 
 struct run {
     const struct trainer_job *job;
-    enum heads_type type;
+    enum model_type type;  /* job->type, checked */
+    const char *lang;      /* job->language's name: the analyzer's and the artifact's */
     size_t n;           /* documents */
     unsigned char *set; /* SPLIT_* per document */
     size_t *tr, n_tr, *te, n_te;
@@ -184,6 +187,24 @@ static int canceled(const struct run *r, struct err *err)
     return 0;
 }
 
+/* Release the current pass's vocabulary, weighted vectors (not their array),
+ * rows, artifact and selection record. */
+static void model_release(struct run *r)
+{
+    feat_vocab_release(&r->vocab);
+    if (r->wv)
+        for (size_t i = 0; i < r->n; i++)
+            feat_vec_release(&r->wv[i]);
+    free(r->nodes);
+    r->nodes = NULL;
+    free(r->x);
+    r->x = NULL;
+    artifact_free(r->art);
+    r->art = NULL;
+    json_decref(r->selected);
+    r->selected = NULL;
+}
+
 static void run_release(struct run *r)
 {
     free(r->set);
@@ -203,17 +224,10 @@ static void run_release(struct run *r)
         for (size_t i = 0; i < r->n; i++)
             feat_vec_release(&r->raw[i]);
     free(r->raw);
-    if (r->wv)
-        for (size_t i = 0; i < r->n; i++)
-            feat_vec_release(&r->wv[i]);
+    model_release(r);
     free(r->wv);
-    feat_vocab_release(&r->vocab);
-    free(r->nodes);
-    free(r->x);
     free(r->fold);
-    artifact_free(r->art);
     artifact_free(r->base);
-    json_decref(r->selected);
 }
 
 /* ---- validation and label inventories ---- */
@@ -235,17 +249,17 @@ static int validate(struct run *r, struct err *err)
             err_set(err, ERR_DATA, "document %zu has an invalid set", i + 1);
             return -1;
         }
-        if ((r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL) && (!d->cls || !d->cls[0])) {
+        if ((r->type == TYPE_CLASS || r->type == TYPE_CLASSLABEL) && (!d->cls || !d->cls[0])) {
             err_set(err, ERR_DATA, "document %zu has no class", i + 1);
             return -1;
         }
-        if (r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL)
+        if (r->type == TYPE_LABEL || r->type == TYPE_CLASSLABEL)
             for (size_t j = 0; j < d->n_labels; j++)
                 if (!d->labels || !d->labels[j] || !d->labels[j][0]) {
                     err_set(err, ERR_DATA, "document %zu has an empty label", i + 1);
                     return -1;
                 }
-        if (r->type == HEADS_ABSA)
+        if (r->type == TYPE_ABSA)
             for (size_t j = 0; j < d->n_aspects; j++) {
                 if (!d->aspects || !d->aspects[j].category || !d->aspects[j].category[0]) {
                     err_set(err, ERR_DATA, "document %zu has an aspect without category", i + 1);
@@ -292,16 +306,16 @@ static int count_support(struct run *r, const struct strset *inv, size_t **out)
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
         if (inv == &r->classes) {
-            n[strset_find(inv, d->cls)]++;
+            n[strset_at(inv, d->cls)]++;
         } else if (inv == &r->labels) {
             /* a label listed twice in one document counts once */
             for (size_t k = 0; k < d->n_labels; k++)
                 if (first_label(d, k))
-                    n[strset_find(inv, d->labels[k])]++;
+                    n[strset_at(inv, d->labels[k])]++;
         } else {
             for (size_t k = 0; k < d->n_aspects; k++)
                 if (first_category(d, k))
-                    n[strset_find(inv, d->aspects[k].category)]++;
+                    n[strset_at(inv, d->aspects[k].category)]++;
         }
     }
     *out = n;
@@ -316,9 +330,9 @@ static int count_support(struct run *r, const struct strset *inv, size_t **out)
 static int inventories(struct run *r, struct err *err)
 {
     const struct tdoc *docs = r->job->docs;
-    int has_class = r->type == HEADS_CLASS || r->type == HEADS_CLASSLABEL;
-    int has_label = r->type == HEADS_LABEL || r->type == HEADS_CLASSLABEL;
-    int has_cat = r->type == HEADS_ABSA;
+    int has_class = r->type == TYPE_CLASS || r->type == TYPE_CLASSLABEL;
+    int has_label = r->type == TYPE_LABEL || r->type == TYPE_CLASSLABEL;
+    int has_cat = r->type == TYPE_ABSA;
 
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &docs[r->tr[j]];
@@ -341,14 +355,14 @@ static int inventories(struct run *r, struct err *err)
                 "every training document has the same class \"%s\", so there is nothing to "
                 "learn: a %s model needs training documents of at least 2 different classes "
                 "(label training documents of other classes too)",
-                r->classes.n ? r->classes.s[0] : "", r->job->type);
+                r->classes.n ? r->classes.s[0] : "", domain_type_name(r->type));
         return -1;
     }
     if (has_label && r->labels.n < 1) {
         err_set(err, ERR_DATA,
                 "no training document has a label, so there is nothing to learn: a %s model "
                 "needs training documents with labels",
-                r->job->type);
+                domain_type_name(r->type));
         return -1;
     }
     if (has_cat && r->cats.n < 1) {
@@ -396,7 +410,6 @@ oom:
 
 static int do_split(struct run *r, struct err *err)
 {
-    const char *tname = r->job->type;
     r->set = malloc(r->n);
     r->tr = malloc(r->n * sizeof *r->tr);
     r->te = malloc(r->n * sizeof *r->te);
@@ -404,7 +417,7 @@ static int do_split(struct run *r, struct err *err)
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
     }
-    if (split_assign(r->job->docs, r->n, tname, r->job->seed, r->set, err) < 0 ||
+    if (split_assign(r->job->docs, r->n, r->type, r->job->seed, r->set, err) < 0 ||
         split_dedupe(r->job->docs, r->n, r->set, &r->dups, err) < 0)
         return -1;
     for (size_t i = 0; i < r->n; i++) {
@@ -444,7 +457,7 @@ struct fz {
 
 static int fz_loop(struct fz *z, int main_thread, struct err *err)
 {
-    struct text_analyzer *a = text_analyzer_new(z->r->job->language, err);
+    struct text_analyzer *a = text_analyzer_new(z->r->lang, err);
     struct text_tokens t;
     int rc = -1;
 
@@ -1014,12 +1027,12 @@ static int train_multilabel_head(struct run *r, const char *name, const struct s
     }
     for (size_t j = 0; j < r->n_tr; j++) {
         const struct tdoc *d = &r->job->docs[r->tr[j]];
-        if (r->type == HEADS_ABSA) {
+        if (r->type == TYPE_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++)
-                Y[j * K + (size_t)strset_find(inv, d->aspects[k].category)] = 1;
+                Y[j * K + strset_at(inv, d->aspects[k].category)] = 1;
         } else {
             for (size_t k = 0; k < d->n_labels; k++)
-                Y[j * K + (size_t)strset_find(inv, d->labels[k])] = 1;
+                Y[j * K + strset_at(inv, d->labels[k])] = 1;
         }
     }
     return fit_rows_head(r, name, ARTIFACT_HEAD_MULTILABEL, K, inv->s, Y, K, lo, hi, err);
@@ -1199,13 +1212,13 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
 {
     const struct artifact_head *hc = heads_find(r->art, "class");
     const struct artifact_head *hl =
-        heads_find(r->art, r->type == HEADS_ABSA ? "category" : "label");
+        heads_find(r->art, r->type == TYPE_ABSA ? "category" : "label");
     const struct artifact_head *hp = heads_find(r->art, "polarity");
-    const char *chead = r->type == HEADS_CLASSLABEL ? "class" : NULL;
-    const char *lhead = r->type == HEADS_CLASSLABEL ? "label" : NULL;
-    const struct strset *linv = r->type == HEADS_ABSA ? &r->cats : &r->labels;
-    const struct strset *lu = r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels;
-    const size_t *linv_n = r->type == HEADS_ABSA ? r->cats_n : r->labels_n;
+    const char *chead = r->type == TYPE_CLASSLABEL ? "class" : NULL;
+    const char *lhead = r->type == TYPE_CLASSLABEL ? "label" : NULL;
+    const struct strset *linv = r->type == TYPE_ABSA ? &r->cats : &r->labels;
+    const struct strset *lu = r->type == TYPE_ABSA ? &r->u_cats : &r->u_labels;
+    const size_t *linv_n = r->type == TYPE_ABSA ? r->cats_n : r->labels_n;
     long cbase = 0, lbase = 0;
     size_t nc = 0, nl = 0, *cm = NULL, pcm[HEADS_N_POL * HEADS_N_POL] = {0};
     double *pc = NULL, *pl = NULL, *pp = NULL;
@@ -1248,7 +1261,7 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
             heads_probs(hc, v, -1, pc);
             size_t b = heads_argmax(pc, hc->n_out);
             long g = heads_label(hc, d->cls);
-            size_t gi = g >= 0 ? (size_t)g : hc->n_out + (size_t)strset_find(&r->u_classes, d->cls);
+            size_t gi = g >= 0 ? (size_t)g : hc->n_out + strset_at(&r->u_classes, d->cls);
             assert(gi < nc);
             cm[gi * nc + b]++;
             if (b == gi) {
@@ -1262,13 +1275,11 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
             continue;
         heads_probs(hl, v, -1, pl);
         memset(gold, 0, hl->n_out);
-        if (r->type == HEADS_ABSA) {
+        if (r->type == TYPE_ABSA) {
             for (size_t k = 0; k < d->n_aspects; k++) {
                 long c = heads_label(hl, d->aspects[k].category);
                 if (c < 0) { /* a test-only category: a gold pair never predicted */
-                    m->e[(size_t)lbase + hl->n_out +
-                         (size_t)strset_find(lu, d->aspects[k].category)]
-                        .fn++;
+                    m->e[(size_t)lbase + hl->n_out + strset_at(lu, d->aspects[k].category)].fn++;
                     cfn++;
                     continue;
                 }
@@ -1284,13 +1295,13 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
                 }
                 /* a test-only label, counted once per document */
                 if (first_label(d, k))
-                    m->e[(size_t)lbase + hl->n_out + (size_t)strset_find(lu, d->labels[k])].fn++;
+                    m->e[(size_t)lbase + hl->n_out + strset_at(lu, d->labels[k])].fn++;
             }
         }
         for (uint32_t k = 0; k < hl->n_out; k++) {
             int pred = pl[k] >= hl->threshold;
             struct metrics_entry *e = &m->e[(size_t)lbase + k];
-            if (r->type != HEADS_ABSA) {
+            if (r->type != TYPE_ABSA) {
                 e->tp += pred && gold[k];
                 e->fp += pred && !gold[k];
                 e->fn += !pred && gold[k];
@@ -1323,10 +1334,10 @@ static int evaluate(struct run *r, struct metrics *m, json_t **absa, json_t **co
     }
     if (hc && json_object_set_new(*conf, "class", matrix_json(m, (size_t)cbase, nc, cm)) < 0)
         goto oom;
-    if (hl && r->type != HEADS_ABSA &&
+    if (hl && r->type != TYPE_ABSA &&
         json_object_set_new(*conf, "label", binary_json(m, (size_t)lbase, nl, r->n_te)) < 0)
         goto oom;
-    if (r->type == HEADS_ABSA) {
+    if (r->type == TYPE_ABSA) {
         double p, rr, f;
         metrics_prf(ctp, cfp, cfn, &p, &rr, &f);
         *absa = json_pack("{s:{s:f, s:f, s:f}, s:f, s:I}", "category", "precision", p, "recall",
@@ -1367,17 +1378,7 @@ out:
 /* Drop the current pass's vocabulary, vectors, rows and heads (raw vectors stay). */
 static void model_reset(struct run *r)
 {
-    feat_vocab_release(&r->vocab);
-    if (r->wv)
-        for (size_t i = 0; i < r->n; i++)
-            feat_vec_release(&r->wv[i]);
-    free(r->nodes);
-    r->nodes = NULL;
-    free(r->x);
-    r->x = NULL;
-    artifact_free(r->art);
-    r->art = NULL;
-    json_decref(r->selected);
+    model_release(r);
     r->selected = json_array();
     r->n_stacked = 0;
 }
@@ -1386,7 +1387,6 @@ static void model_reset(struct run *r)
  * progress from lo to hi. */
 static int fit_model(struct run *r, double lo, double hi, struct err *err)
 {
-    const struct trainer_job *job = r->job;
     double a = lo + (hi - lo) * 5.0 / 67.0, b = hi;
 
     phase(r, lo, a);
@@ -1395,27 +1395,31 @@ static int fit_model(struct run *r, double lo, double hi, struct err *err)
     r->art = artifact_new(err);
     if (!r->art)
         return -1;
-    r->art->type = strdup(job->type);
-    r->art->language = strdup(job->language);
+    r->art->type = strdup(domain_type_name(r->type));
+    r->art->language = strdup(r->lang);
     if (!r->art->type || !r->art->language) {
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;
     }
     r->art->fcfg = r->fcfg;
     switch (r->type) {
-    case HEADS_CLASS:
+    case TYPE_CLASS:
         return train_class_head(r, a, b, err);
-    case HEADS_LABEL:
+    case TYPE_LABEL:
         return train_multilabel_head(r, "label", &r->labels, a, b, err);
-    case HEADS_CLASSLABEL:
+    case TYPE_CLASSLABEL:
         if (train_class_head(r, a, (a + b) / 2, err) < 0)
             return -1;
         return train_multilabel_head(r, "label", &r->labels, (a + b) / 2, b, err);
-    case HEADS_ABSA:
+    case TYPE_ABSA:
         if (train_multilabel_head(r, "category", &r->cats, a, a + (b - a) * 0.73, err) < 0)
             return -1;
         return train_polarity_head(r, a + (b - a) * 0.73, b, err);
+    case TYPE_BASE: /* trainer_run_mode() refused it */
+    case TYPE_COUNT:
+        break;
     }
+    assert(!"a trained type");
     return -1;
 }
 
@@ -1478,18 +1482,22 @@ static int rare_of(const struct strset *inv, const size_t *n, struct strset *out
 }
 
 /* What the labels of a model type are called in messages. */
-static const char *kind_name(enum heads_type t, int plural)
+static const char *kind_name(enum model_type t, int plural)
 {
     switch (t) {
-    case HEADS_CLASS:
+    case TYPE_CLASS:
         return plural ? "classes" : "class";
-    case HEADS_LABEL:
+    case TYPE_LABEL:
         return plural ? "labels" : "label";
-    case HEADS_CLASSLABEL:
+    case TYPE_CLASSLABEL:
         return plural ? "classes or labels" : "class or label";
-    case HEADS_ABSA:
+    case TYPE_ABSA:
         return plural ? "aspect categories" : "aspect category";
+    case TYPE_BASE:
+    case TYPE_COUNT:
+        break;
     }
+    assert(!"a trained type");
     return "labels";
 }
 
@@ -1508,7 +1516,7 @@ static int make_warnings(struct run *r, struct err *err)
                  nu, kind_name(r->type, nu != 1), nu == 1 ? "s" : "", nu == 1 ? "it" : "them", r->u_docs,
                  nu == 1 ? "it" : "them", nu == 1 ? "it" : "them", nu == 1 ? "it" : "them");
         if (warn(r, "labels_only_in_test", msg, &r->u_classes,
-                 r->type == HEADS_ABSA ? &r->u_cats : &r->u_labels, (long long)r->u_docs) < 0)
+                 r->type == TYPE_ABSA ? &r->u_cats : &r->u_labels, (long long)r->u_docs) < 0)
             goto oom;
     }
     if (rare_of(&r->classes, r->classes_n, &rare) < 0 ||
@@ -1586,14 +1594,16 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
         err_set(err, ERR_INVALID, "no training job");
         return -1;
     }
-    if (heads_type_parse(job->type, &r.type) < 0) {
+    if (job->type == TYPE_BASE || (unsigned)job->type >= TYPE_COUNT) {
         err_set(err, ERR_INVALID, "unknown model type");
         return -1;
     }
-    if (!job->language || !job->artifact_path) {
+    if ((unsigned)job->language >= LANG_COUNT || !job->artifact_path) {
         err_set(err, ERR_INVALID, "training job lacks a language or artifact path");
         return -1;
     }
+    r.type = job->type;
+    r.lang = domain_language_name(job->language);
     if (sodium_init() < 0) {
         err_set(err, ERR_INTERNAL, "libsodium initialization failed");
         return -1;
@@ -1617,7 +1627,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     if (!r.fold)
         goto oom;
     r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : r.n_tr >= N_FOLDS_LARGE_AT ? 2 : N_FOLDS;
-    if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, r.n_folds, r.fold, err) < 0)
+    if (split_folds(job->docs, r.tr, r.n_tr, r.type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
         /* with the base (its vocabulary kept, transfer per head where CV
@@ -1650,13 +1660,16 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     phase(&r, 92, 97);
     if (evaluate(&r, &m, &absa, &conf, err) < 0 || make_warnings(&r, err) < 0)
         goto out;
-    static const char *const units[] = {"class", "label", "class+label", "aspect_category_polarity"};
+    static const char *const units[TYPE_COUNT] = {[TYPE_CLASS] = "class",
+                                                  [TYPE_LABEL] = "label",
+                                                  [TYPE_CLASSLABEL] = "class+label",
+                                                  [TYPE_ABSA] = "aspect_category_polarity"};
     metrics = metrics_to_json(&m, units[r.type], err);
     if (!metrics)
         goto out;
     double f1;
     metrics_micro(&m, NULL, NULL, &f1);
-    json_t *first = json_array_get(r.selected, r.type == HEADS_CLASSLABEL ? 1 : 0);
+    json_t *first = json_array_get(r.selected, r.type == TYPE_CLASSLABEL ? 1 : 0);
     json_t *sel = json_deep_copy(first);
     if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
         json_object_set_new(metrics, "selected", sel) < 0 ||
@@ -1690,7 +1703,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
             texts[j] = job->docs[r.tr[j]].text;
         double te0 = now_s();
         r.art->explain =
-            explain_top_features(r.art, job->language, texts, r.n_tr, job->cancel, err);
+            explain_top_features(r.art, r.lang, texts, r.n_tr, job->cancel, err);
         free(texts);
         if (!r.art->explain)
             goto out;
