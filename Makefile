@@ -27,6 +27,8 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util domain db view migrate problem validate auth router stats idem http ingest openapi handler_models \
             handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli
+# the model-change hub behind the event streams, and the event-stream handlers
+SRV_MODS += notify handler_events
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.
