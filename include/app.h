@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * app: the shared, read-only-after-start context every handler receives:
- * configuration, the database pool, the training pool, the predictor cache and
- * the Idempotency-Keys in use.
+ * configuration, the database pool, the training pool, the predictor cache,
+ * the Idempotency-Keys in use and the hub of model changes.
  *
  * Thread-safety: fields are set before the HTTP server starts and never
  * reassigned; the objects they point to are themselves thread-safe.
@@ -17,12 +17,13 @@ struct db;
 struct pool;
 struct idem_registry;
 struct pcache;
+struct notify_hub;
 
 struct app_config {
     const char *db_path;
     const char *bind;     /* IPv4 address to listen on */
     int port;             /* 0 = ephemeral */
-    int workers;          /* training threads */
+    int workers;          /* training threads; 0 = none (an API-only daemon) */
     const char *data_dir; /* artifacts live in <data_dir>/models */
     int http_threads;
     const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
@@ -35,6 +36,8 @@ struct app_config {
     int upload_budget_mib;      /* MiB of upload bodies in flight; 0 = 256 */
     const char *tls_cert;       /* PEM certificate (chain) file: serve HTTPS; NULL = HTTP */
     const char *tls_key;        /* PEM private key file, with tls_cert */
+    int worker_nice; /* training threads run this many nice steps below the request
+                      * threads; 0 = POOL_WORKER_NICE (10), -1 = none */
 };
 
 struct app {
@@ -43,6 +46,7 @@ struct app {
     struct pool *pool;
     struct idem_registry *idem; /* Idempotency-Keys in use (NULL: the header is ignored) */
     struct pcache *pcache;      /* loaded predictors */
+    struct notify_hub *notify;  /* model changes, for event streams (NULL: none) */
 };
 
 #endif

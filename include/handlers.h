@@ -2,7 +2,8 @@
 /*
  * handlers: the request handlers of every route, grouped by resource in
  * src/handler_models.c (create, list, get), src/handler_model_ops.c (patch,
- * delete, cancel, predict, base models), src/handler_annotations.c
+ * delete, cancel, predict, base models), src/handler_events.c (the event
+ * streams of a model and of a project), src/handler_annotations.c
  * (labeling sessions and document uploads) and src/handler_meta.c (OpenAPI,
  * health). Each takes a routed, authorized struct request and fills a struct
  * response; none of them touches libmicrohttpd.
@@ -28,6 +29,7 @@ void handler_models_cancel(struct request *req, struct response *resp);
 void handler_models_predict(struct request *req, struct response *resp);
 void handler_models_explanation(struct request *req, struct response *resp);
 void handler_models_events(struct request *req, struct response *resp);
+void handler_projects_events(struct request *req, struct response *resp);
 void handler_base_list(struct request *req, struct response *resp);
 
 void handler_annotations_create(struct request *req, struct response *resp);

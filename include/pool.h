@@ -22,7 +22,13 @@
 struct pool;
 struct predictor;
 
-/* Requeue interrupted jobs and start `workers` threads. */
+/* Default of app_config.worker_nice: nice steps of the workers below the
+ * request threads. */
+#define POOL_WORKER_NICE 10
+
+/* Requeue interrupted jobs and start `workers` threads (0: none; jobs stay
+ * QUEUED, for an API-only daemon). Each worker lowers its own priority by
+ * app->cfg->worker_nice (see app.h) and is named "modeld-train". */
 struct pool *pool_start(struct app *app, int workers, struct err *err);
 
 /* Stop: running jobs are interrupted and stay TRAINING in the database, so
@@ -41,7 +47,8 @@ int pool_running(struct pool *p);
 /* Number of worker threads. */
 int pool_workers(struct pool *p);
 
-/* 1 when every worker thread is running its loop and the pool is not stopping. */
+/* 1 when every worker thread is running its loop (trivially so with no
+ * workers) and the pool is not stopping. */
 int pool_ready(struct pool *p);
 
 

@@ -54,13 +54,19 @@ const char *request_query(const struct request *r, const char *key);
 
 /*
  * A server-sent event source (text/event-stream replies). http_ calls poll
- * whenever the stream may have news (at start, then 4 times a second) on an
- * HTTP thread; poll must not block for long.
+ * on an HTTP thread once at start and then whenever the source said it may
+ * have news (and now and then for a keep-alive, when poll must answer
+ * quickly with nothing new); poll must not block for long. Between those
+ * calls the stream is parked and costs nothing.
  */
 struct event_source {
     /* Set *out to zero or more complete SSE events (malloc'd, may be NULL).
      * Returns 0 to go on, 1 when the stream ends after *out, -1 on error. */
     int (*poll)(void *state, char **out, size_t *len);
+    /* Called once by http_ before the first poll: from then on the source
+     * calls wake(arg), from any thread, whenever poll may have news. wake
+     * only flags the stream and resumes it; it never calls the source. */
+    void (*watch)(void *state, void (*wake)(void *arg), void *arg);
     void (*free)(void *state); /* called once when the stream is gone */
     void *state;
 };

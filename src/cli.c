@@ -59,7 +59,7 @@ static const char usage[] =
     "                   [--body-timeout SECONDS]\n"
     "                   [--max-connections N] [--max-connections-per-ip N]\n"
     "                   [--metrics-token TOKEN] [--upload-budget MIB]\n"
-    "                   [--tls-cert FILE --tls-key FILE]\n"
+    "                   [--tls-cert FILE --tls-key FILE] [--worker-nice 10]\n"
     "  modeld --version\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -476,7 +476,7 @@ static int cmd_serve(int argc, char **argv)
                                           "head-timeout", "max-connections",
                                           "max-connections-per-ip", "metrics-token",
                                           "upload-budget", "tls-cert", "tls-key", "body-timeout",
-                                          NULL};
+                                          "worker-nice", NULL};
     struct app_config cfg = {0};
     struct opts o;
     struct server *srv;
@@ -502,9 +502,14 @@ static int cmd_serve(int argc, char **argv)
     if (cfg.workers < 1)
         cfg.workers = 1;
     if ((s = opt(&o, "workers"))) {
-        if (util_parse_i64(s, 1, 64, &v) != 0)
-            return fail("--workers must be 1..64, got '%s'", s);
+        if (util_parse_i64(s, 0, 64, &v) != 0) /* 0: API only, trains nothing */
+            return fail("--workers must be 0..64, got '%s'", s);
         cfg.workers = (int)v;
+    }
+    if ((s = opt(&o, "worker-nice"))) {
+        if (util_parse_i64(s, 0, 19, &v) != 0)
+            return fail("--worker-nice must be 0..19, got '%s'", s);
+        cfg.worker_nice = v > 0 ? (int)v : -1; /* app.h: 0 means the default */
     }
     cfg.http_threads = 4;
     if ((s = opt(&o, "http-threads"))) {

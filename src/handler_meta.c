@@ -83,8 +83,10 @@ void handler_meta_readyz(struct request *req, struct response *resp)
     db_release(req->app->db, c);
     if (missing == 0 && workers) {
         resp->status = 200;
+        /* --workers 0 (an API-only daemon) is ready without workers */
         resp->body = json_pack("{s:s, s:{s:s, s:s, s:s}}", "status", "ready", "checks",
-                               "database", "ok", "migrations", "ok", "workers", "ok");
+                               "database", "ok", "migrations", "ok", "workers",
+                               pool_workers(req->app->pool) > 0 ? "ok" : "none");
         return;
     }
     if (missing < 0)

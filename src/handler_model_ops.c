@@ -2,7 +2,8 @@
 /*
  * handler_model_ops: what happens to a model after creation: PATCH (names,
  * descriptions, READY/ACTIVE/PUBLISHED), DELETE, cancel, predict, and the
- * base-model catalog.
+ * base-model catalog. Each change is announced to the notification hub
+ * (notify.h) once it is committed, for the event streams.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "notify.h"
 #include "pcache.h"
 #include "pool.h"
 #include "problem.h"
@@ -76,6 +78,7 @@ void handler_models_patch(struct request *req, struct response *resp)
         }
         goto out;
     }
+    notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_CHANGED);
     resp->status = 200;
     resp->body = view;
 out:
@@ -99,6 +102,7 @@ void handler_models_delete(struct request *req, struct response *resp)
         problem_from_err(resp, &err, req->request_id);
         return;
     }
+    notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_DELETED);
     if (req->app->pool)
         pool_cancel(req->app->pool, req->args[1]);
     if (artifact) {
@@ -136,6 +140,7 @@ void handler_models_cancel(struct request *req, struct response *resp)
                     "canceled.", (long long)req->args[1], domain_status_name(status));
         return;
     }
+    notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_CHANGED);
     if (req->app->pool)
         pool_cancel(req->app->pool, req->args[1]);
     resp->status = 200;
@@ -281,104 +286,6 @@ void handler_models_explanation(struct request *req, struct response *resp)
                                domain_type_name(predictor_type(pred)), "top_features", top);
     }
     pcache_put(req->app->pcache, pred);
-}
-
-/* ---- event stream -------------------------------------------------------------- */
-
-/* State of one GET .../events stream: the model and what was last sent. */
-struct model_events {
-    struct db *db;
-    int64_t project_id, id;
-    char last[256]; /* status|progress|score|failure of the last event */
-};
-
-/* "event: <event>\ndata: <data>\n\n" as a new string (NULL on allocation failure). */
-static char *sse_event(const char *event, const char *data, size_t *len)
-{
-    int n = snprintf(NULL, 0, "event: %s\ndata: %s\n\n", event, data);
-    char *text = n > 0 ? malloc((size_t)n + 1) : NULL;
-
-    if (!text)
-        return NULL;
-    snprintf(text, (size_t)n + 1, "event: %s\ndata: %s\n\n", event, data);
-    *len = (size_t)n;
-    return text;
-}
-
-/* event_source.poll: one "model" event whenever status, progress, score or
- * failure_reason changed; the stream ends once training is over or the model
- * is deleted ("deleted" event). */
-static int model_events_poll(void *state, char **out, size_t *len)
-{
-    struct model_events *me = state;
-    struct err err = {0};
-    struct db_conn *c = db_acquire(me->db);
-    json_t *view = view_model_load(c, me->project_id, me->id, 0, &err);
-    const char *status;
-    char key[256], *data;
-    int over;
-
-    db_release(me->db, c);
-    *out = NULL;
-    *len = 0;
-    if (!view) {
-        if (err.code != ERR_NOT_FOUND)
-            return -1;
-        snprintf(key, sizeof(key), "{\"id\":%lld}", (long long)me->id);
-        *out = sse_event("deleted", key, len);
-        return *out ? 1 : -1;
-    }
-    status = json_string_value(json_object_get(view, "status"));
-    snprintf(key, sizeof(key), "%s|%.6f|%.9f|%s", status,
-             json_number_value(json_object_get(view, "progress")),
-             json_number_value(json_object_get(view, "score")),
-             json_string_value(json_object_get(view, "failure_reason"))
-                 ? json_string_value(json_object_get(view, "failure_reason"))
-                 : "");
-    {
-        enum model_status s;
-        over = domain_status_parse(status, &s) == 0 && domain_status_final(s);
-    }
-    if (strcmp(key, me->last) == 0) {
-        json_decref(view);
-        return 0;
-    }
-    snprintf(me->last, sizeof(me->last), "%s", key);
-    data = json_dumps(view, JSON_COMPACT);
-    json_decref(view);
-    if (!data)
-        return -1;
-    *out = sse_event("model", data, len);
-    free(data);
-    return *out ? over : -1;
-}
-
-void handler_models_events(struct request *req, struct response *resp)
-{
-    struct err err = {0};
-    struct db_conn *c = db_acquire(req->app->db);
-    enum model_status status;
-    struct model_events *me;
-    int rc = db_model_status(c, req->args[0], req->args[1], &status, NULL, &err);
-
-    db_release(req->app->db, c);
-    if (rc != 0) {
-        handler_not_found(&err, "model", req->args[1]);
-        problem_from_err(resp, &err, req->request_id);
-        return;
-    }
-    me = calloc(1, sizeof(*me));
-    if (!me) {
-        problem_set(resp, 500, "out of memory");
-        return;
-    }
-    me->db = req->app->db;
-    me->project_id = req->args[0];
-    me->id = req->args[1];
-    resp->status = 200;
-    resp->events.poll = model_events_poll;
-    resp->events.free = free;
-    resp->events.state = me;
 }
 
 /* ---- base models ----------------------------------------------------------------- */

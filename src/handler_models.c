@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "idem.h"
 #include "log.h"
+#include "notify.h"
 #include "pool.h"
 #include "problem.h"
 #include "trainer.h"
@@ -313,6 +314,7 @@ void handler_models_create(struct request *req, struct response *resp)
         goto fail_resp;
     db_release(req->app->db, c);
     c = NULL;
+    notify_model_changed(req->app->notify, req->args[0], id, NOTIFY_CREATED);
     pool_wake(req->app->pool);
     goto out;
 fail_resp:

@@ -51,8 +51,12 @@ struct sse {
     char *pending; /* bytes polled but not yet sent */
     size_t off, len;
     int ended;
-    int suspended;  /* guarded by srv->sse_mu */
-    double last_send;
+    /* guarded by srv->sse_mu: */
+    int suspended;   /* parked in MHD (MHD_suspend_connection) */
+    int woken;       /* the source has news since sse_read last polled it */
+    int keep_now;    /* the keeper resumed it: send a keep-alive if nothing else */
+    double keep_due; /* parked: when a keep-alive is due (the keeper resumes it) */
+    atomic_llong last_send_ms; /* when bytes were last handed to MHD (monotonic ms) */
     struct sse *prev, *next; /* srv->streams, guarded by srv->sse_mu */
 };
 
@@ -61,10 +65,12 @@ struct http_server {
     struct app *app;
     uint16_t port;
     atomic_uint_fast64_t seq;
-    /* Event streams: a parked stream is suspended in MHD; the waker thread
-     * resumes every parked stream 4 times a second so it polls its source. */
+    /* Event streams: a parked stream is suspended in MHD until its source
+     * wakes it (sse_wake) or a keep-alive is due (the keeper thread). */
     pthread_mutex_t sse_mu;
-    pthread_cond_t sse_cv;
+    pthread_cond_t sse_cv;  /* a stream or a request ended (http_stop waits) */
+    pthread_cond_t keep_cv; /* the keeper's next deadline moved earlier, or closing */
+    double keep_next;       /* when the keeper wakes next (0: it waits for a signal) */
     struct sse *streams;
     atomic_int inflight; /* requests begun and not completed (streams included) */
     atomic_int refusing; /* stopping: new connections are closed at once */
@@ -77,8 +83,8 @@ struct http_server {
     int dog_stop, dog_started;
     pthread_t dog;
     int closing;
-    int waker_started;
-    pthread_t waker;
+    int keeper_started;
+    pthread_t keeper;
 };
 
 /* Default of --upload-budget (MiB of upload memory in flight) and the
@@ -145,8 +151,26 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 
 /* ---- server-sent events ------------------------------------------------------ */
 
-#define SSE_WAKE_NS (250 * 1000 * 1000L)
-#define SSE_KEEPALIVE_S 15.0
+/*
+ * A parked stream costs nothing: it is suspended in MHD, and only two
+ * things resume it. Its source calls sse_wake (from the thread that
+ * notified the change), or the keeper thread finds a keep-alive due: a
+ * comment line after SSE_KEEPALIVE_S (minus up to SSE_KEEPALIVE_SLACK_S,
+ * so the keeper wakes at most once per slack for all streams together)
+ * without bytes, because proxies drop idle connections and because a
+ * client that went away is only noticed when something is written.
+ *
+ * Lock order: the notification hub's lock (sse_wake runs under it), then
+ * sse_mu, then MHD's own locks (MHD_resume_connection). sse_read never holds
+ * sse_mu while it polls its source.
+ */
+#define SSE_KEEPALIVE_S 20.0
+#define SSE_KEEPALIVE_SLACK_S 5.0
+
+static long long sse_now_ms(void)
+{
+    return (long long)(util_monotonic() * 1000.0);
+}
 
 static ssize_t sse_copy(struct sse *s, char *buf, size_t max)
 {
@@ -154,7 +178,7 @@ static ssize_t sse_copy(struct sse *s, char *buf, size_t max)
 
     memcpy(buf, s->pending + s->off, n);
     s->off += n;
-    s->last_send = util_monotonic();
+    atomic_store(&s->last_send_ms, sse_now_ms());
     return (ssize_t)n;
 }
 
@@ -182,55 +206,93 @@ static ssize_t sse_goodbye(struct sse *s, char *buf, size_t max)
     return sse_copy(s, buf, max);
 }
 
+/* Resume s if it is parked; caller holds sse_mu. */
+static void sse_resume(struct sse *s)
+{
+    if (s->suspended) {
+        s->suspended = 0;
+        MHD_resume_connection(s->conn);
+    }
+}
+
+/* The source's wake function (event_source.watch): it may have news. Runs
+ * on the notifying thread, under the source's own lock. */
+static void sse_wake(void *arg)
+{
+    struct sse *s = arg;
+
+    pthread_mutex_lock(&s->srv->sse_mu);
+    s->woken = 1;
+    sse_resume(s);
+    pthread_mutex_unlock(&s->srv->sse_mu);
+}
+
 /* MHD content reader: hand out pending bytes, poll the source, or park. */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct sse *s = cls;
-    char *out = NULL;
-    size_t len = 0;
-    int rc, closing;
+    struct http_server *srv = s->srv;
 
     (void)pos;
     if (s->off < s->len)
         return sse_copy(s, buf, max);
     if (s->ended)
         return MHD_CONTENT_READER_END_OF_STREAM;
-    pthread_mutex_lock(&s->srv->sse_mu);
-    closing = s->srv->closing;
-    pthread_mutex_unlock(&s->srv->sse_mu);
-    if (closing)
-        return sse_goodbye(s, buf, max);
-    rc = s->src.poll(s->src.state, &out, &len);
-    if (rc < 0) {
-        free(out);
-        return MHD_CONTENT_READER_END_WITH_ERROR;
+    for (;;) {
+        char *out = NULL;
+        size_t len = 0;
+        int rc, closing, keep;
+
+        pthread_mutex_lock(&srv->sse_mu);
+        closing = srv->closing;
+        keep = s->keep_now;
+        s->keep_now = 0;
+        s->woken = 0; /* a wake from now on means news after this poll */
+        pthread_mutex_unlock(&srv->sse_mu);
+        if (closing)
+            return sse_goodbye(s, buf, max);
+        rc = s->src.poll(s->src.state, &out, &len);
+        if (rc < 0) {
+            free(out);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (rc == 1)
+            s->ended = 1;
+        if (!out && keep) {
+            out = strdup(": keep-alive\n\n");
+            len = out ? strlen(out) : 0;
+        }
+        sse_take(s, out, len);
+        if (s->len > 0)
+            return sse_copy(s, buf, max);
+        if (s->ended)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        pthread_mutex_lock(&srv->sse_mu);
+        if (srv->closing) {
+            pthread_mutex_unlock(&srv->sse_mu);
+            return sse_goodbye(s, buf, max);
+        }
+        if (s->woken) { /* news arrived while polling: poll again */
+            pthread_mutex_unlock(&srv->sse_mu);
+            continue;
+        }
+        s->suspended = 1;
+        s->keep_due = (double)atomic_load(&s->last_send_ms) / 1000.0 + SSE_KEEPALIVE_S;
+        if (srv->keep_next == 0 || s->keep_due < srv->keep_next)
+            pthread_cond_signal(&srv->keep_cv);
+        MHD_suspend_connection(s->conn);
+        pthread_mutex_unlock(&srv->sse_mu);
+        return 0;
     }
-    if (rc == 1)
-        s->ended = 1;
-    if (!out && util_monotonic() - s->last_send >= SSE_KEEPALIVE_S) {
-        out = strdup(": keep-alive\n\n"); /* proxies drop idle connections */
-        len = out ? strlen(out) : 0;
-    }
-    sse_take(s, out, len);
-    if (s->len > 0)
-        return sse_copy(s, buf, max);
-    if (s->ended)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    pthread_mutex_lock(&s->srv->sse_mu);
-    if (s->srv->closing) {
-        pthread_mutex_unlock(&s->srv->sse_mu);
-        return sse_goodbye(s, buf, max);
-    }
-    s->suspended = 1;
-    MHD_suspend_connection(s->conn);
-    pthread_mutex_unlock(&s->srv->sse_mu);
-    return 0;
 }
 
 static void sse_free(void *cls)
 {
     struct sse *s = cls;
 
+    /* first the source (its subscription): after that nobody calls sse_wake(s) */
+    if (s->src.free)
+        s->src.free(s->src.state);
     pthread_mutex_lock(&s->srv->sse_mu);
     if (s->prev)
         s->prev->next = s->next;
@@ -241,8 +303,6 @@ static void sse_free(void *cls)
     pthread_cond_broadcast(&s->srv->sse_cv); /* http_stop waits for the last one */
     pthread_mutex_unlock(&s->srv->sse_mu);
     stats_stream(-1);
-    if (s->src.free)
-        s->src.free(s->src.state);
     free(s->pending);
     free(s);
 }
@@ -250,30 +310,52 @@ static void sse_free(void *cls)
 /* Resume every parked stream; caller holds sse_mu. */
 static void sse_wake_all(struct http_server *srv)
 {
-    for (struct sse *s = srv->streams; s; s = s->next) {
-        if (s->suspended) {
-            s->suspended = 0;
-            MHD_resume_connection(s->conn);
-        }
-    }
+    for (struct sse *s = srv->streams; s; s = s->next)
+        sse_resume(s);
 }
 
-static void *sse_waker(void *arg)
+/*
+ * The keeper: sleeps until the earliest keep-alive of a parked stream is
+ * due (with no parked stream, until one parks), then resumes every parked
+ * stream whose keep-alive is due within SSE_KEEPALIVE_SLACK_S. It never
+ * touches a stream's source: a stream with nothing to say costs one wake-up
+ * per keep-alive, and no database read.
+ */
+static void *sse_keeper(void *arg)
 {
     struct http_server *srv = arg;
 
     pthread_mutex_lock(&srv->sse_mu);
     while (!srv->closing) {
-        struct timespec ts;
+        double now = util_monotonic(), next = 0;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += SSE_WAKE_NS;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+        for (struct sse *s = srv->streams; s; s = s->next) {
+            if (!s->suspended)
+                continue;
+            if (s->keep_due - SSE_KEEPALIVE_SLACK_S <= now) {
+                s->keep_now = 1;
+                sse_resume(s);
+            }
+            else if (next == 0 || s->keep_due < next)
+                next = s->keep_due;
         }
-        pthread_cond_timedwait(&srv->sse_cv, &srv->sse_mu, &ts);
-        sse_wake_all(srv);
+        srv->keep_next = next;
+        if (next == 0) {
+            pthread_cond_wait(&srv->keep_cv, &srv->sse_mu);
+        } else {
+            struct timespec ts;
+            double wait = next - now, whole;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)wait;
+            whole = (double)(time_t)wait;
+            ts.tv_nsec += (long)((wait - whole) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&srv->keep_cv, &srv->sse_mu, &ts);
+        }
     }
     pthread_mutex_unlock(&srv->sse_mu);
     return NULL;
@@ -290,7 +372,7 @@ static struct MHD_Response *sse_response(struct MHD_Connection *conn, struct rct
     s->srv = ctx->srv;
     s->conn = conn;
     s->src = ctx->resp.events;
-    s->last_send = util_monotonic();
+    atomic_init(&s->last_send_ms, sse_now_ms());
     memset(&ctx->resp.events, 0, sizeof(ctx->resp.events));
     mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
     if (!mr) {
@@ -305,6 +387,8 @@ static struct MHD_Response *sse_response(struct MHD_Connection *conn, struct rct
         s->next->prev = s;
     ctx->srv->streams = s;
     pthread_mutex_unlock(&ctx->srv->sse_mu);
+    if (s->src.watch) /* s is on the list: sse_wake may run from now on */
+        s->src.watch(s->src.state, sse_wake, s);
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     return mr;
 }
@@ -1025,6 +1109,7 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
     s->app = app;
     pthread_mutex_init(&s->sse_mu, NULL);
     pthread_cond_init(&s->sse_cv, NULL);
+    pthread_cond_init(&s->keep_cv, NULL);
     pthread_mutex_init(&s->conn_mu, NULL);
     pthread_cond_init(&s->conn_cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
@@ -1069,12 +1154,12 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         http_stop(s);
         return NULL;
     }
-    if (pthread_create(&s->waker, NULL, sse_waker, s) != 0) {
+    if (pthread_create(&s->keeper, NULL, sse_keeper, s) != 0) {
         err_set(err, ERR_INTERNAL, "cannot start the event-stream thread");
         http_stop(s);
         return NULL;
     }
-    s->waker_started = 1;
+    s->keeper_started = 1;
     if (pthread_create(&s->dog, NULL, conn_watchdog, s) != 0) {
         err_set(err, ERR_INTERNAL, "cannot start the connection watchdog");
         http_stop(s);
@@ -1105,9 +1190,10 @@ void http_stop(struct http_server *s)
     pthread_mutex_lock(&s->sse_mu);
     s->closing = 1;
     pthread_cond_broadcast(&s->sse_cv);
+    pthread_cond_broadcast(&s->keep_cv);
     pthread_mutex_unlock(&s->sse_mu);
-    if (s->waker_started)
-        pthread_join(s->waker, NULL);
+    if (s->keeper_started)
+        pthread_join(s->keeper, NULL);
     double t0 = util_monotonic(), grace = s->app->cfg->shutdown_grace > 0
                                               ? s->app->cfg->shutdown_grace
                                               : HTTP_STOP_GRACE_S;
@@ -1141,5 +1227,6 @@ void http_stop(struct http_server *s)
     free(s->tls_key);
     pthread_mutex_destroy(&s->sse_mu);
     pthread_cond_destroy(&s->sse_cv);
+    pthread_cond_destroy(&s->keep_cv);
     free(s);
 }

@@ -7,23 +7,31 @@
  * (reason). Final updates are conditional on the row still being TRAINING,
  * so a cancel or delete that happened meanwhile wins, and the artifact of a
  * job whose row is gone is removed. Progress is persisted at most 4 times a
- * second and never goes down.
+ * second and never goes down. Every committed change of a job (claim,
+ * progress, end, requeue) is announced to the notification hub.
+ *
+ * Workers lower their own CPU priority (nice) when they start, so requests
+ * keep their latency while every core trains.
  */
 #include "pool.h"
 #include "stats.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "artifacts.h"
 #include "log.h"
+#include "notify.h"
 #include "trainer.h"
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -192,7 +200,21 @@ struct progress_ctx {
     struct pool *pool;
     int64_t id;
     double last_pct, last_t;
+    int64_t project_id; /* for notifications; 0 = unknown */
 };
+
+/* The project of model id, for notifications: 0 when it cannot be read
+ * (then only the streams of the model itself hear of the change). */
+static int64_t job_project(struct db_conn *c, int64_t id)
+{
+    struct db_base b = {0};
+    int64_t project = 0;
+
+    if (db_model_base_info(c, id, &b, NULL) == 0)
+        project = b.project_id;
+    db_base_release(&b);
+    return project;
+}
 
 static void on_progress(void *ctx, double pct)
 {
@@ -207,7 +229,8 @@ static void on_progress(void *ctx, double pct)
     pc->last_pct = pct;
     pc->last_t = now;
     c = db_acquire(pc->pool->app->db);
-    db_job_progress(c, pc->id, pct, NULL);
+    if (db_job_progress(c, pc->id, pct, NULL) == 0)
+        notify_model_changed(pc->pool->app->notify, pc->project_id, pc->id, NOTIFY_CHANGED);
     db_release(pc->pool->app->db, c);
 }
 
@@ -276,7 +299,7 @@ int pool_ready(struct pool *p)
     pthread_mutex_lock(&p->mu);
     stopping = p->stop;
     pthread_mutex_unlock(&p->mu);
-    return !stopping && p->n_threads > 0 && atomic_load(&p->n_alive) == p->n_threads;
+    return !stopping && atomic_load(&p->n_alive) == p->n_threads;
 }
 
 /* ---- one job ------------------------------------------------------------- */
@@ -285,7 +308,8 @@ int pool_ready(struct pool *p)
  * Record a job's end, retrying a few times: if the write is lost (e.g. the
  * database stayed locked past busy_timeout), the row would stay TRAINING
  * until the next start. ok != NULL: READY with its score, metrics, warnings
- * and artifact path; else FAILED with reason. Returns what
+ * and artifact path; else FAILED with reason. project_id (0 = look it up)
+ * names the project in the notification of the change. Returns what
  * db_job_ready/db_job_failed returned last.
  */
 struct job_ok {
@@ -293,8 +317,8 @@ struct job_ok {
     const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
 };
 
-static int record_end(struct pool *p, int64_t id, const struct job_ok *ok, const char *reason,
-                      struct err *err)
+static int record_end(struct pool *p, int64_t id, int64_t project_id, const struct job_ok *ok,
+                      const char *reason, struct err *err)
 {
     int rc = -1;
 
@@ -306,16 +330,19 @@ static int record_end(struct pool *p, int64_t id, const struct job_ok *ok, const
         c = db_acquire(p->app->db);
         rc = ok ? db_job_ready(c, id, ok->score, ok->metrics, ok->warnings, ok->path, err)
                 : db_job_failed(c, id, reason, err);
+        if (rc == 1)
+            notify_model_changed(p->app->notify, project_id ? project_id : job_project(c, id),
+                                 id, NOTIFY_CHANGED);
         db_release(p->app->db, c);
     }
     return rc;
 }
 
-static void fail_job(struct pool *p, int64_t id, const char *reason)
+static void fail_job(struct pool *p, int64_t id, int64_t project_id, const char *reason)
 {
     struct err err = {0};
 
-    if (record_end(p, id, NULL, reason, &err) < 0)
+    if (record_end(p, id, project_id, NULL, reason, &err) < 0)
         LOG_ERROR("job %lld: cannot record FAILED: %s", (long long)id, err.msg);
 }
 
@@ -324,7 +351,7 @@ static void run_job(struct pool *p, int64_t id)
     struct db_job job = {0};
     struct job_docs jd = {0};
     struct trainer_result res = {0};
-    struct progress_ctx pc = {p, id, 0.0, 0.0};
+    struct progress_ctx pc = {p, id, 0.0, 0.0, 0};
     struct err err = {0};
     struct running *slot = NULL;
     struct db_conn *c;
@@ -341,7 +368,7 @@ static void run_job(struct pool *p, int64_t id)
     slot = run_register(p, id);
     if (!slot) {
         LOG_ERROR("job %lld: too many running jobs", (long long)id);
-        fail_job(p, id, "internal error: too many jobs");
+        fail_job(p, id, 0, "internal error: too many jobs");
         goto out;
     }
     c = db_acquire(p->app->db);
@@ -352,8 +379,11 @@ static void run_job(struct pool *p, int64_t id)
                  domain_status_name(job.status));
         goto out;
     }
-    if (rc == 0)
+    if (rc == 0) { /* the claim (QUEUED -> TRAINING) */
+        pc.project_id = job_project(c, id);
+        notify_model_changed(p->app->notify, pc.project_id, id, NOTIFY_CHANGED);
         rc = db_job_documents(c, id, add_doc, &jd, &err);
+    }
     db_release(p->app->db, c);
     if (rc != 0) {
         if (err.code == ERR_NOT_FOUND) {
@@ -361,12 +391,12 @@ static void run_job(struct pool *p, int64_t id)
             goto out;
         }
         LOG_ERROR("job %lld: cannot load: %s", (long long)id, err.msg);
-        fail_job(p, id, "internal error while loading the training data");
+        fail_job(p, id, pc.project_id, "internal error while loading the training data");
         goto out;
     }
     if (artifacts_model_path(p->app->cfg->data_dir, job.uuid, path, sizeof(path), &err) != 0) {
         LOG_ERROR("job %lld: %s", (long long)id, err.msg);
-        fail_job(p, id, "internal error: the artifact directory is not writable");
+        fail_job(p, id, pc.project_id, "internal error: the artifact directory is not writable");
         goto out;
     }
     LOG_INFO("job %lld: training %s/%s on %zu documents", (long long)id,
@@ -393,7 +423,7 @@ static void run_job(struct pool *p, int64_t id)
         struct job_ok ok = {res.score, metrics, warnings, path};
         int applied;
 
-        applied = metrics && warnings ? record_end(p, id, &ok, NULL, &err) : -1;
+        applied = metrics && warnings ? record_end(p, id, pc.project_id, &ok, NULL, &err) : -1;
         if (!metrics || !warnings)
             err_set(&err, ERR_NOMEM, "out of memory");
         free(metrics);
@@ -414,20 +444,23 @@ static void run_job(struct pool *p, int64_t id)
         shutting_down = p->stop;
         pthread_mutex_unlock(&p->mu);
         if (!shutting_down) {
-            fail_job(p, id, "canceled");
+            fail_job(p, id, pc.project_id, "canceled");
         } else {
             /* back to the queue now, so that its status says what will happen */
             struct db_conn *rc2 = db_acquire(p->app->db);
             struct err rerr = {0};
-            if (db_job_requeue(rc2, id, &rerr) < 0)
+            int requeued = db_job_requeue(rc2, id, &rerr);
+            if (requeued < 0)
                 LOG_ERROR("job %lld: cannot requeue: %s", (long long)id, rerr.msg);
+            else if (requeued == 1)
+                notify_model_changed(p->app->notify, pc.project_id, id, NOTIFY_CHANGED);
             db_release(p->app->db, rc2);
         }
         LOG_INFO("job %lld: %s", (long long)id,
                  shutting_down ? "interrupted by shutdown; QUEUED again" : "canceled");
     } else if (err.code == ERR_DATA || err.code == ERR_INVALID) {
         stats_training(util_monotonic() - t0, 0);
-        fail_job(p, id, err.msg);
+        fail_job(p, id, pc.project_id, err.msg);
         LOG_INFO("job %lld: FAILED: %s", (long long)id, err.msg);
     } else if (err.code == ERR_IO) {
         /* the trainer's I/O messages name the system error, never a path:
@@ -438,10 +471,10 @@ static void run_job(struct pool *p, int64_t id)
                  err.msg);
         LOG_ERROR("job %lld: %s (data dir %s)", (long long)id, err.msg, p->app->cfg->data_dir);
         stats_training(util_monotonic() - t0, 0);
-        fail_job(p, id, reason);
+        fail_job(p, id, pc.project_id, reason);
     } else {
         LOG_ERROR("job %lld: %s: %s", (long long)id, err_code_name(err.code), err.msg);
-        fail_job(p, id, "internal error while training (details in the server log)");
+        fail_job(p, id, pc.project_id, "internal error while training (details in the server log)");
     }
 out:
     if (slot)
@@ -455,10 +488,38 @@ out:
     malloc_trim(0);
 }
 
+/*
+ * Run the calling thread (a training worker) cfg->worker_nice (0: the
+ * default) nice steps below the thread that started the pool, whose value the
+ * request threads have. On Linux the nice value belongs to each thread:
+ * setpriority(PRIO_PROCESS, 0, ...) changes the calling thread only
+ * (setpriority(2), "Notes"; that is also why POSIX's per-process reading
+ * does not apply here). A value above 19 is 19. Failing to lower it is
+ * logged, not fatal. The thread is named for top -H and ps -L.
+ */
+static void worker_lower_priority(struct pool *p)
+{
+    int steps = p->app->cfg->worker_nice == 0 ? POOL_WORKER_NICE : p->app->cfg->worker_nice;
+    int cur;
+
+    prctl(PR_SET_NAME, "modeld-train", 0, 0, 0);
+    if (steps < 0)
+        return;
+    errno = 0;
+    cur = getpriority(PRIO_PROCESS, 0);
+    if (cur == -1 && errno != 0) {
+        LOG_WARN("pool: cannot read the worker's priority: %s", strerror(errno));
+        return;
+    }
+    if (setpriority(PRIO_PROCESS, 0, cur + steps > 19 ? 19 : cur + steps) != 0)
+        LOG_WARN("pool: cannot lower the worker's priority: %s", strerror(errno));
+}
+
 static void *worker_main(void *arg)
 {
     struct pool *p = arg;
 
+    worker_lower_priority(p);
     atomic_fetch_add(&p->n_alive, 1);
     for (;;) {
         struct err err = {0};
@@ -518,10 +579,12 @@ struct pool *pool_start(struct app *app, int workers, struct err *err)
         pool_stop(p);
         return NULL;
     }
-    if (n > 0)
+    if (n > 0) {
         LOG_INFO("pool: %d interrupted or pending job(s) queued again", n);
-    if (workers < 1)
-        workers = 1;
+        notify_all_changed(app->notify); /* many rows at once */
+    }
+    if (workers < 1) /* an API-only daemon: jobs are queued, none is trained */
+        return p;
     p->threads = calloc((size_t)workers, sizeof(*p->threads));
     if (!p->threads) {
         err_set(err, ERR_NOMEM, "out of memory");

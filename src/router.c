@@ -45,6 +45,7 @@ static const struct route routes[] = {
     {"POST", "/projects/{id}/annotations/{id}/documents", ROLE_ANNOTATOR,
      P | W | I | ROUTE_STREAM,
      handler_annotations_upload, &handler_annotations_upload_stream, media_docs},
+    {"GET", "/projects/{id}/events", ROLE_VIEWER, P, handler_projects_events, NULL, NULL},
     {"GET", "/projects/{id}/models", ROLE_VIEWER, P, handler_models_list, NULL, NULL},
     {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J | I, handler_models_create, NULL,
      media_json},

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "notify.h"
 #include "pcache.h"
 #include "pool.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -106,7 +107,8 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     }
     s->app.idem = idem_registry_new();
     s->app.pcache = pcache_new();
-    if (!s->app.idem || !s->app.pcache) {
+    s->app.notify = notify_hub_new();
+    if (!s->app.idem || !s->app.pcache || !s->app.notify) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -136,6 +138,7 @@ void server_stop(struct server *s)
     db_close(s->app.db);
     idem_registry_free(s->app.idem);
     pcache_free(s->app.pcache); /* after http and pool: nobody holds a predictor */
+    notify_hub_free(s->app.notify); /* after http and pool: no stream, no notifier */
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s);

@@ -351,6 +351,22 @@ START_TEST(test_version_and_log_level)
 }
 END_TEST
 
+/* --workers takes 0 (an API-only daemon) up to 64; --worker-nice 0..19. */
+START_TEST(test_serve_worker_options)
+{
+    const char *db = "/tmp/modeld-never-created.db";
+    const char *nice_bad[] = {"serve", "--db", db, "--workers", "0", "--worker-nice", "20", NULL};
+    const char *workers_bad[] = {"serve", "--db", db, "--workers", "65", NULL};
+    char out[256], errbuf[512];
+
+    /* --workers 0 passes; the bad --worker-nice after it is what is refused */
+    ck_assert_int_eq(trun2(nice_bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--worker-nice must be 0..19"), "%s", errbuf);
+    ck_assert_int_eq(trun2(workers_bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--workers must be 0..64"), "%s", errbuf);
+}
+END_TEST
+
 START_TEST(test_serve_logs_and_stops)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
@@ -604,6 +620,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_migrate_idempotent);
     tcase_add_test(tc, test_token_format_and_hash);
     tcase_add_test(tc, test_import);
+    tcase_add_test(tc, test_serve_worker_options);
     tcase_add_test(tc, test_serve_logs_and_stops);
     tcase_add_test(tc, test_version_and_log_level);
     tcase_add_test(tc, test_second_daemon_other_paths_refused);
