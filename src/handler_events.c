@@ -155,6 +155,7 @@ void handler_models_events(struct request *req, struct response *resp)
     db_release(req->app->db, c);
     if (rc != 0) {
         model_events_free(me);
+        handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
     }
