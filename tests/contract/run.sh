@@ -172,6 +172,14 @@ check_events() {
     [ "$last" = "\"status\":\"$2\"" ] || fail "the event stream $1 ended with $last, not $2"
 }
 
+# create VAR PATH JSON: POST the JSON body to $P/PATH through the strict proxy, expect a
+# 201 and set VAR to the id in its Location (stop when there is none: the rest needs it).
+create() {
+    call 201 - "$S" POST "$P/$2" -H "$AUTH" -H "$JSON" -d "$3"
+    eval "$1=\$(location_id)"
+    need "$1"
+}
+
 # Stop unless the variable named $1 is set (a resource the rest needs was not created).
 need() {
     eval "v=\${$1:-}"
@@ -194,10 +202,7 @@ call 200 - "$S" GET /openapi.yaml
 call 200 - "$S" GET /metrics
 call 200 - "$S" GET /base-models -H "$AUTH"
 
-call 201 - "$S" POST "$P/annotations" -H "$AUTH" -H "$JSON" \
-     -d '{"name": "more reviews", "type": "ABSA", "language": "en"}'
-MORE=$(location_id)
-need MORE
+create MORE annotations '{"name": "more reviews", "type": "ABSA", "language": "en"}'
 call 201 - "$S" POST "$P/annotations/$MORE/documents" -H "$AUTH" \
      -H 'Content-Type: application/x-ndjson' --data-binary "@$DATA/restaurants_en_more.jsonl"
 call 200 - "$S" GET "$P/annotations" -H "$AUTH"
@@ -218,15 +223,9 @@ call 422 idempotency-key-reused "$S" POST "$P/annotations" -H "$AUTH" -H "$JSON"
 call 201 - "$S" POST "$P/annotations/$SPAM/documents" -H "$AUTH" -H "$JSON" \
      -d '[{"text": "Win money now", "class": "spam"}, {"text": "Lunch at noon?", "labels": ["ham"]}]'
 
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"absa-v1\", \"language\": \"en\", \"annotation_ids\": [$SESSION, $MORE]}"
-ABSA=$(location_id)
-need ABSA
+create ABSA models "{\"name\": \"absa-v1\", \"language\": \"en\", \"annotation_ids\": [$SESSION, $MORE]}"
 follow_events "$ABSA" absa
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"de-class\", \"annotation_ids\": [$DE], \"language\": \"de\"}"
-CLASS=$(location_id)
-need CLASS
+create CLASS models "{\"name\": \"de-class\", \"annotation_ids\": [$DE], \"language\": \"de\"}"
 
 wait_ready "$ABSA"
 wait_ready "$CLASS"
@@ -265,22 +264,14 @@ awk 'BEGIN { srand(7); split("goal team match coach league player stadium refere
              for (i = 0; i < 4000; i++) { c = i % 2; t = ""
                  for (j = 0; j < 12; j++) t = t " " (c ? a[int(rand() * 8) + 1] : b[int(rand() * 8) + 1]) " w" int(rand() * 20000)
                  printf "{\"text\": \"%s\", \"class\": \"%s\"}\n", t, c ? "sports" : "food" } }' >"$TMP/bulk.jsonl"
-call 201 - "$S" POST "$P/annotations" -H "$AUTH" -H "$JSON" -d '{"name": "bulk", "type": "CLASS", "language": "en"}'
-BULK=$(location_id)
-need BULK
+create BULK annotations '{"name": "bulk", "type": "CLASS", "language": "en"}'
 call 201 - "$S" POST "$P/annotations/$BULK/documents" -H "$AUTH" -H 'Content-Type: application/x-ndjson' \
      --data-binary "@$TMP/bulk.jsonl"
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"bulk\", \"language\": \"en\", \"annotation_ids\": [$BULK]}"
-BUSY=$(location_id)
-need BUSY
+create BUSY models "{\"name\": \"bulk\", \"language\": \"en\", \"annotation_ids\": [$BULK]}"
 follow_events "$BUSY" busy
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"to-cancel\", \"trainset_annotation_ids\": [$SESSION], \"testset_annotation_ids\": [$MORE], \"language\": \"en\"}"
-GONE=$(location_id)
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"canceled\", \"language\": \"de\", \"annotation_ids\": [$DE]}"
-CANCELED=$(location_id)
+create GONE models "{\"name\": \"to-cancel\", \"language\": \"en\",
+                    \"trainset_annotation_ids\": [$SESSION], \"testset_annotation_ids\": [$MORE]}"
+create CANCELED models "{\"name\": \"canceled\", \"language\": \"de\", \"annotation_ids\": [$DE]}"
 call 200 - "$S" POST "$P/models/$GONE/cancel" -H "$AUTH"
 call 200 - "$S" POST "$P/models/$CANCELED/cancel" -H "$AUTH"
 [ "$(body_field status)" = FAILED ] || fail "a canceled model is not FAILED: $(head -c 300 "$TMP/body")"
@@ -342,10 +333,7 @@ call 409 idempotency-key-in-use "$S" POST "$P/annotations/$SPAM/documents" -H "$
 grep -qi '^Retry-After: 1' "$TMP/head" || fail "the in-use 409 has no Retry-After: 1"
 wait "$SLOW" || fail "the slow upload failed: $(cat "$TMP/slow.out")"
 # 500: a READY model whose artifact is gone (never loaded before, so not cached)
-call 201 - "$S" POST "$P/models" -H "$AUTH" -H "$JSON" \
-     -d "{\"name\": \"lost\", \"language\": \"de\", \"annotation_ids\": [$DE]}"
-LOST=$(location_id)
-need LOST
+create LOST models "{\"name\": \"lost\", \"language\": \"de\", \"annotation_ids\": [$DE]}"
 wait_ready "$LOST"
 LOST_UUID=$(body_field uuid)
 rm -f "$TMP/artifacts/models/$LOST_UUID.model"
