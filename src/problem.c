@@ -38,16 +38,20 @@ static const struct {
 static const char *const typed_types[] = {PROBLEM_IDEMPOTENCY_KEY_IN_USE,
                                           PROBLEM_IDEMPOTENCY_KEY_REUSED};
 
-/* Index of status in problem_table; a status missing there is a bug of the caller. */
+/* Index of status in problem_table. A status missing there is a bug of the
+ * caller (assert); without assertions it is answered as the 500 it is. */
 static size_t table_index(int status)
 {
-    size_t i;
+    size_t n = sizeof(problem_table) / sizeof(problem_table[0]);
 
-    for (i = 0; i < sizeof(problem_table) / sizeof(problem_table[0]); i++)
+    for (size_t i = 0; i < n; i++)
         if (problem_table[i].status == status)
-            break;
-    assert(i < sizeof(problem_table) / sizeof(problem_table[0]) && "status without a problem type");
-    return i;
+            return i;
+    assert(!"status without a problem type");
+    for (size_t i = 0; i < n; i++)
+        if (problem_table[i].status == 500)
+            return i;
+    return 0;
 }
 
 const char *problem_type(int status)
@@ -117,6 +121,9 @@ static void fill(struct response *resp, int status, const char *type, const char
     if (!type)
         type = problem_table[i].type;
     assert(type && "this status is only sent with a type of its own (problem_typed)");
+    if (!type)
+        type = PROBLEM_INTERNAL_ERROR;
+    status = problem_table[i].status; /* the 500 of an unknown status, without assertions */
     json_decref(resp->body);
     resp->status = status;
     resp->content_type = "application/problem+json";
