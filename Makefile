@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
-            libsodium-dev libcurl4-openssl-dev libyaml-dev openssl
+            libsodium-dev libcurl4-openssl-dev libyaml-dev openssl curl
 BENCH_PKGS := fasttext wrk curl
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -51,8 +51,8 @@ OPT_asan := -O1
 OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
-.PHONY: all deps deps-bench test test-rel test-asan test-tsan stress asan tsan run bench bench-train bench-http fuzz \
-        install clean format
+.PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract lint-openapi stress asan tsan run \
+        bench bench-train bench-http fuzz install clean format
 
 all: deps $(BUILD)/modeld
 
@@ -122,7 +122,7 @@ $(BUILD)/modeld: $(BUILD)/rel/modeld
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
 # (HTTP tests start the daemon in-process; CLI tests exec MODELD_BIN).
-test: deps test-rel test-asan test-tsan
+test: deps test-rel test-asan test-tsan test-contract
 
 # promtool (to check /metrics in a test) taken out of Debian's prometheus package
 # without installing it (no service, no user): apt-get download + dpkg-deb -x.
@@ -144,6 +144,25 @@ test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	MODELD_BIN=$(BUILD)/tsan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
+# The contract: openapi/openapi.yaml passes Redocly's recommended-strict lint, and the
+# README walk-through and every error case, replayed through Stoplight Prism's validating
+# proxy in front of a daemon with the demo data, break no rule of it (tests/contract/run.sh,
+# under a minute). The tools are npm packages pinned in
+# tests/contract/package-lock.json and installed into $(BUILD)/contract (nothing global);
+# node and npm come from Debian when missing. Redocly sends no telemetry (REDOCLY_TELEMETRY=off).
+CONTRACT := $(BUILD)/contract
+$(CONTRACT)/.installed: tests/contract/package.json tests/contract/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; }
+	@mkdir -p $(CONTRACT)
+	cp tests/contract/package.json tests/contract/package-lock.json $(CONTRACT)/
+	cd $(CONTRACT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+lint-openapi: $(CONTRACT)/.installed
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true \
+	  $(CONTRACT)/node_modules/.bin/redocly lint --extends recommended-strict openapi/openapi.yaml
+test-contract: lint-openapi $(BUILD)/rel/modeld
+	sh tests/contract/run.sh $(BUILD)/rel/modeld $(CONTRACT)/node_modules/.bin
 # Bounded load checks (time and memory under load; not in `make test`, the machine is shared).
 stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld
 	MODELD_STRESS=1 CK_RUN_SUITE=stress MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) \

@@ -130,7 +130,7 @@ int idem_open(struct request *req, const char *header, struct response *resp)
     id->h.user_id = req->caller.user_id;
     if (!registry_take(req->app->idem, &id->h)) {
         free(id);
-        problem_typed(resp, 409, "urn:modeld:problem:idempotency-key-in-use",
+        problem_typed(resp, 409, PROBLEM_IDEMPOTENCY_KEY_IN_USE,
                       "A request with this Idempotency-Key is still being processed; retry "
                       "when it has been answered.");
         resp->retry_after = 1;
@@ -191,7 +191,7 @@ int idem_replay(struct request *req, struct response *resp)
         return 0;
     rec = &id->rec;
     if (strcmp(rec->request_hash, id->digest) != 0) {
-        problem_typed(resp, 422, "urn:modeld:problem:idempotency-key-reused",
+        problem_typed(resp, 422, PROBLEM_IDEMPOTENCY_KEY_REUSED,
                       "This Idempotency-Key was used for a different request (another method, "
                       "path or body) in the last 24 hours; use a new key for a new request.");
     } else {

@@ -2,6 +2,7 @@
 /* problem: RFC 9457 problem details for every error reply (see problem.h). */
 #include "problem.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,33 +10,65 @@
 #include "log.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
-static const char *status_title(int status)
+/*
+ * Every status modeld answers with a problem, its reason phrase and its
+ * problem type. A type is a stable URI a client can switch on (RFC 9457 3.1.1);
+ * openapi/openapi.yaml lists the same types (tests/check_openapi.c compares).
+ * A NULL type marks a status sent only with a type of its own (problem_typed).
+ */
+static const struct {
+    int status;
+    const char *title;
+    const char *type;
+} problem_table[] = {
+    {400, "Bad Request", PROBLEM_INVALID_REQUEST},
+    {401, "Unauthorized", PROBLEM_UNAUTHENTICATED},
+    {403, "Forbidden", PROBLEM_FORBIDDEN},
+    {404, "Not Found", PROBLEM_NOT_FOUND},
+    {405, "Method Not Allowed", PROBLEM_METHOD_NOT_ALLOWED},
+    {409, "Conflict", PROBLEM_CONFLICT},
+    {413, "Content Too Large", PROBLEM_CONTENT_TOO_LARGE},
+    {415, "Unsupported Media Type", PROBLEM_UNSUPPORTED_MEDIA_TYPE},
+    {422, "Unprocessable Content", NULL},
+    {500, "Internal Server Error", PROBLEM_INTERNAL_ERROR},
+    {503, "Service Unavailable", PROBLEM_UNAVAILABLE},
+};
+
+/* The types problem_typed is given, beside those of problem_table. */
+static const char *const typed_types[] = {PROBLEM_IDEMPOTENCY_KEY_IN_USE,
+                                          PROBLEM_IDEMPOTENCY_KEY_REUSED};
+
+/* Index of status in problem_table. A status missing there is a bug of the
+ * caller (assert); without assertions it is answered as the 500 it is. */
+static size_t table_index(int status)
 {
-    switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-    }
+    size_t n = sizeof(problem_table) / sizeof(problem_table[0]);
+
+    for (size_t i = 0; i < n; i++)
+        if (problem_table[i].status == status)
+            return i;
+    assert(!"status without a problem type");
+    for (size_t i = 0; i < n; i++)
+        if (problem_table[i].status == 500)
+            return i;
+    return 0;
 }
 
-/* Problem type URIs; plain HTTP errors use about:blank as RFC 9457 suggests. */
-static const char *status_type(int status)
+const char *problem_type(int status)
 {
-    switch (status) {
-    case 400: return "urn:modeld:problem:invalid-request";
-    case 401: return "urn:modeld:problem:unauthenticated";
-    case 403: return "urn:modeld:problem:forbidden";
-    case 409: return "urn:modeld:problem:conflict";
-    default: return "about:blank";
-    }
+    return problem_table[table_index(status)].type;
+}
+
+size_t problem_types(const char **out, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(problem_table) / sizeof(problem_table[0]); i++)
+        if (problem_table[i].type && n < cap)
+            out[n++] = problem_table[i].type;
+    for (size_t i = 0; i < sizeof(typed_types) / sizeof(typed_types[0]) && n < cap; i++)
+        out[n++] = typed_types[i];
+    return n;
 }
 
 int problem_status(enum err_code code)
@@ -80,13 +113,22 @@ static void utf8_repair(char *s)
     }
 }
 
-static void fill(struct response *resp, int status, const char *detail)
+/* Fill resp with the problem; type NULL means the status's own type. */
+static void fill(struct response *resp, int status, const char *type, const char *detail)
 {
+    size_t i = table_index(status);
+
+    if (!type)
+        type = problem_table[i].type;
+    assert(type && "this status is only sent with a type of its own (problem_typed)");
+    if (!type)
+        type = PROBLEM_INTERNAL_ERROR;
+    status = problem_table[i].status; /* the 500 of an unknown status, without assertions */
     json_decref(resp->body);
     resp->status = status;
     resp->content_type = "application/problem+json";
-    resp->body = json_pack("{s:s, s:s, s:i, s:s}", "type", status_type(status), "title",
-                           status_title(status), "status", status, "detail", detail);
+    resp->body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", problem_table[i].title,
+                           "status", status, "detail", detail);
     if (status == 401 && !resp->www_authenticate)
         resp->www_authenticate = 1;
 }
@@ -100,7 +142,7 @@ void problem_set(struct response *resp, int status, const char *fmt, ...)
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     utf8_repair(detail);
-    fill(resp, status, detail);
+    fill(resp, status, NULL, detail);
 }
 
 void problem_typed(struct response *resp, int status, const char *type, const char *fmt, ...)
@@ -112,9 +154,7 @@ void problem_typed(struct response *resp, int status, const char *type, const ch
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     utf8_repair(detail);
-    fill(resp, status, detail);
-    if (resp->body)
-        json_object_set_new(resp->body, "type", json_string(type));
+    fill(resp, status, type, detail);
 }
 
 void problem_from_err(struct response *resp, const struct err *err, const char *request_id)
@@ -124,7 +164,7 @@ void problem_from_err(struct response *resp, const struct err *err, const char *
     if (status == 500) {
         LOG_ERROR("request %s: %s: %s", request_id ? request_id : "-", err_code_name(err->code),
                   err->msg);
-        fill(resp, 500, "The server could not complete the request; it has been logged.");
+        fill(resp, 500, NULL, "The server could not complete the request; it has been logged.");
         return;
     }
     problem_set(resp, status, "%s", err->msg);

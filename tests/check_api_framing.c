@@ -405,6 +405,7 @@ START_TEST(test_upload_budget)
     ck_assert_msg(strncmp(r.buf, "HTTP/1.1 503", 12) == 0, "upload B past the budget:\n%.300s",
                   r.buf);
     ck_assert_msg(strstr(r.buf, "Retry-After: 5"), "no Retry-After:\n%.300s", r.buf);
+    ck_assert_msg(strstr(r.buf, "\"urn:modeld:problem:unavailable\""), "type:\n%.600s", r.buf);
     /* a chunked upload reserves a whole working set (here the whole budget): refused at once */
     char chunked[1024];
     int cl;
@@ -418,6 +419,8 @@ START_TEST(test_upload_budget)
         struct raw rc;
         raw_exchange(&a.ts, chunked, (size_t)cl, &rc);
         ck_assert_msg(strncmp(rc.buf, "HTTP/1.1 503", 12) == 0, "chunked past the budget:\n%.300s",
+                      rc.buf);
+        ck_assert_msg(strstr(rc.buf, "\"urn:modeld:problem:unavailable\""), "type:\n%.600s",
                       rc.buf);
     }
     /* A completes */

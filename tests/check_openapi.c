@@ -9,6 +9,7 @@
  *   parameters, request body media types, 401/403/405/413/415 responses).
  * - GET /openapi.json and /openapi.yaml answer without a token.
  * - The document parses and every $ref points at an existing node.
+ * - The Problem schema lists exactly the problem types the daemon sends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <strings.h>
 
 #include "openapi.h"
+#include "problem.h"
 #include "router.h"
 #include "testutil.h"
 
@@ -435,6 +437,44 @@ START_TEST(test_document_refs)
 }
 END_TEST
 
+/*
+ * The Problem schema's `type` enum is exactly the set of problem types the
+ * daemon sends (problem_types()): a type missing from it would be a
+ * violation a validating client reports, and one sent by nobody a lie.
+ */
+START_TEST(test_problem_types)
+{
+    json_t *doc = doc_load();
+    json_t *problem = json_object_get(
+        json_object_get(json_object_get(doc, "components"), "schemas"), "Problem");
+    json_t *en = json_object_get(json_object_get(json_object_get(problem, "properties"), "type"),
+                                 "enum");
+    const char *types[64];
+    size_t n = problem_types(types, 64), i, j;
+
+    ck_assert_msg(json_is_array(en), "Problem.type has no enum");
+    ck_assert_int_gt(n, 10);
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < json_array_size(en); j++)
+            if (strcmp(json_string_value(json_array_get(en, j)), types[i]) == 0)
+                break;
+        ck_assert_msg(j < json_array_size(en), "%s is not in the Problem.type enum", types[i]);
+    }
+    for (j = 0; j < json_array_size(en); j++) {
+        const char *t = json_string_value(json_array_get(en, j));
+
+        for (i = 0; i < n && strcmp(t, types[i]) != 0; i++)
+            ;
+        ck_assert_msg(i < n, "the Problem.type enum lists %s, which is never sent", t ? t : "?");
+    }
+    ck_assert_int_eq(json_array_size(en), n);
+    /* statuses with a type of their own */
+    ck_assert_str_eq(problem_type(404), "urn:modeld:problem:not-found");
+    ck_assert_ptr_null(problem_type(422));
+    json_decref(doc);
+}
+END_TEST
+
 Suite *openapi_suite(void)
 {
     Suite *s = suite_create("openapi");
@@ -444,6 +484,7 @@ Suite *openapi_suite(void)
     tcase_add_test(doc, test_routes_in_document);
     tcase_add_test(doc, test_document_in_routes);
     tcase_add_test(doc, test_document_refs);
+    tcase_add_test(doc, test_problem_types);
     tcase_set_timeout(http, 60);
     tcase_add_test(http, test_served_without_token);
     suite_add_tcase(s, doc);

@@ -192,13 +192,16 @@ START_TEST(test_problem_bodies)
     ck_assert_str_eq(resp.content_type, "application/problem+json");
     ck_assert_str_eq(json_string_value(json_object_get(resp.body, "detail")), "no thing");
     ck_assert_int_eq(json_integer_value(json_object_get(resp.body, "status")), 404);
-    ck_assert(json_is_string(json_object_get(resp.body, "type")));
+    ck_assert_str_eq(json_string_value(json_object_get(resp.body, "type")),
+                     "urn:modeld:problem:not-found");
     ck_assert(json_is_string(json_object_get(resp.body, "title")));
     response_release(&resp);
     /* internal errors never show their message */
     err_set(&err, ERR_INTERNAL, "sqlite: secret details");
     problem_from_err(&resp, &err, "rid");
     ck_assert_int_eq(resp.status, 500);
+    ck_assert_str_eq(json_string_value(json_object_get(resp.body, "type")),
+                     "urn:modeld:problem:internal-error");
     ck_assert_ptr_null(strstr(json_string_value(json_object_get(resp.body, "detail")), "secret"));
     response_release(&resp);
     /* a typed problem keeps its type */

@@ -621,14 +621,48 @@ const char *tdata(const char *file, char *buf, size_t len)
     return NULL;
 }
 
+/*
+ * The problem types of each status, written out here (not taken from
+ * problem.h) so that a changed type fails the tests: clients switch on them.
+ */
+static int problem_type_fits(long status, const char *type)
+{
+    static const struct {
+        long status;
+        const char *type;
+    } types[] = {
+        {400, "urn:modeld:problem:invalid-request"},
+        {401, "urn:modeld:problem:unauthenticated"},
+        {403, "urn:modeld:problem:forbidden"},
+        {404, "urn:modeld:problem:not-found"},
+        {405, "urn:modeld:problem:method-not-allowed"},
+        {409, "urn:modeld:problem:conflict"},
+        {409, "urn:modeld:problem:idempotency-key-in-use"},
+        {413, "urn:modeld:problem:content-too-large"},
+        {415, "urn:modeld:problem:unsupported-media-type"},
+        {422, "urn:modeld:problem:idempotency-key-reused"},
+        {500, "urn:modeld:problem:internal-error"},
+        {503, "urn:modeld:problem:unavailable"},
+    };
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (types[i].status == status && strcmp(types[i].type, type) == 0)
+            return 1;
+    return 0;
+}
+
 void tassert_problem(const struct tresp *r, long status)
 {
+    const char *type;
+
     ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status,
                   r->body ? r->body : "");
     ck_assert_str_eq(r->content_type, "application/problem+json");
     ck_assert_ptr_nonnull(r->json);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
-    ck_assert(json_is_string(json_object_get(r->json, "type")));
+    type = json_string_value(json_object_get(r->json, "type"));
+    ck_assert_msg(type && problem_type_fits(status, type), "%ld with type %s", status,
+                  type ? type : "(none)");
     ck_assert(json_is_string(json_object_get(r->json, "title")));
     ck_assert(json_is_string(json_object_get(r->json, "detail")));
     if (status == 400)

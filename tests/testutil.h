@@ -143,7 +143,8 @@ void tskip_needed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Path of a shared data file, or NULL when absent (after tskip_needed: the test skips). */
 const char *tdata(const char *file, char *buf, size_t len);
 
-/* Assert that a response is an RFC 9457 problem with the given status. */
+/* Assert that a response is an RFC 9457 problem with the given status and a
+ * problem type of that status (urn:modeld:problem:..., never about:blank). */
 void tassert_problem(const struct tresp *r, long status);
 
 #endif
