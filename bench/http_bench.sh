@@ -289,9 +289,9 @@ if [ "$WORKERS" = 1 ]; then
             die "wrk failed (filler creates)"
         quiet "$DLOG"
     done
-    note "NOTE: before the event streams, $k filler create runs queued" \
-        "$(sql "SELECT count(*) FROM models WHERE project_id = $P AND status = 'QUEUED'")" \
-        "models ahead of the streams' models, so the one worker trained meanwhile."
+    note "NOTE: $(sql "SELECT count(*) FROM models WHERE project_id = $P AND status = 'QUEUED'")" \
+        "models were queued ahead of the streams' models ($k filler create runs)," \
+        "so the one worker trained during the event-stream runs."
 fi
 IDS=
 for k in 1 2 3 4 5 6 7 8 9 10; do
