@@ -12,7 +12,7 @@ DATA    ?= ../shared/data
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
             libsodium-dev libcurl4-openssl-dev libyaml-dev openssl curl
-BENCH_PKGS := fasttext wrk curl
+BENCH_PKGS := fasttext wrk curl sqlite3
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wwrite-strings -Wvla -fno-common
@@ -52,7 +52,7 @@ OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
 .PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract lint-openapi stress asan tsan run \
-        bench bench-train bench-http fuzz install clean format
+        bench bench-train bench-http bench-check fuzz install clean format
 
 all: deps $(BUILD)/modeld
 
@@ -136,7 +136,7 @@ $(PROMTOOL):
 	@test -x $@
 TEST_ENV = MODELD_DATA=$(DATA) MODELD_PROMTOOL=$(PROMTOOL)
 
-test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(PROMTOOL)
+test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(PROMTOOL) bench-check
 	MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) $(BUILD)/rel/check_all
 test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -181,8 +181,20 @@ $(BUILD)/rel/bench_train: bench/bench_train.c bench/synth.c bench/synth.h \
 	$(CC) $(CPPFLAGS_ALL) -Ibench -Isrc/ml $(CFLAGS_ALL) $(OPT) -o $@ $(filter-out %.h,$^) $(LIBS)
 bench-train: deps deps-bench $(BUILD)/rel/bench_train
 	$(BUILD)/rel/bench_train $(DATA)
-bench-http: deps deps-bench $(BUILD)/rel/modeld
-	sh bench/http_bench.sh $(BUILD)/rel/modeld
+# The HTTP benchmark's helpers: the static ceiling (libmicrohttpd with modeld's
+# thread model) and the idle event-stream clients; -O2 like the daemon.
+BENCH_HTTP_BINS := $(BUILD)/rel/ceiling $(BUILD)/rel/sse_clients
+$(BUILD)/rel/ceiling: bench/ceiling.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(OPT) -o $@ $< -lmicrohttpd -pthread
+$(BUILD)/rel/sse_clients: bench/sse_clients.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(OPT) -o $@ $<
+bench-http: deps deps-bench $(BUILD)/rel/modeld $(BENCH_HTTP_BINS)
+	sh bench/http_bench.sh $(BUILD)/rel/modeld $(BUILD)/rel
+# Part of `make test` (cheap): the HTTP benchmark's helpers build, its script parses.
+bench-check: $(BENCH_HTTP_BINS)
+	sh -n bench/http_bench.sh
 bench: bench-train bench-http
 
 # ---- install / housekeeping ---------------------------------------------
