@@ -678,70 +678,6 @@ START_TEST(test_restart_in_process)
 }
 END_TEST
 
-static uint16_t free_port(void)
-{
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    ck_assert_int_ge(fd, 0);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* Start `MODELD_BIN serve` on the fixture's database on a free port; waits for /health. */
-static pid_t spawn_serve(struct tapi *a, const char *workers)
-{
-    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
-    char port[16], log[400];
-    double t0;
-    pid_t pid;
-
-    a->ts.port = free_port();
-    snprintf(port, sizeof(port), "%u", (unsigned)a->ts.port);
-    snprintf(log, sizeof(log), "%s/serve.log", a->ts.dir);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        FILE *f = freopen(log, "a", stderr);
-
-        (void)f;
-        execl(bin, bin, "serve", "--db", a->ts.db_path, "--port", port, "--workers", workers,
-              "--data-dir", a->ts.data_dir, (char *)NULL);
-        _exit(127);
-    }
-    t0 = util_monotonic();
-    for (;;) {
-        struct tresp r;
-        int status;
-
-        ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "modeld serve exited (see %s)", log);
-        /* probe with a raw connect first: thttp asserts on connection errors */
-        {
-            struct sockaddr_in sa = {0};
-            int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-            sa.sin_family = AF_INET;
-            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            sa.sin_port = htons(a->ts.port);
-            ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-            close(fd);
-            if (ok) {
-                thttp(&a->ts, "GET", "/health", NULL, NULL, NULL, &r);
-                ck_assert_int_eq(r.status, 200);
-                tresp_release(&r);
-                return pid;
-            }
-        }
-        ck_assert_msg(util_monotonic() - t0 < 20 * TAPI_SLOW, "modeld serve did not start");
-        tapi_sleep(0.02);
-    }
-}
-
 /* Number of TRAINING models in the project. */
 static int count_training(struct tapi *a)
 {
@@ -782,7 +718,7 @@ START_TEST(test_kill9_restart)
     big = tapi_session(&a, "big", "CLASS", "de", jsonl);
     small = tapi_session(&a, "small", "CLASS", "de", tapi_data_class("de", 10));
 
-    pid = spawn_serve(&a, "1");
+    pid = tspawn_serve(&a.ts, "1");
     m1 = tapi_model_on(&a, "big", "de", big);
     m2 = tapi_model_on(&a, "small", "de", small);
     json_decref(tapi_wait_training(&a, m1, 1.0, 60));
@@ -793,7 +729,7 @@ START_TEST(test_kill9_restart)
         ck_assert(db_status_is(&a.ts, m1, "TRAINING"));
     }
 
-    pid = spawn_serve(&a, "1");
+    pid = tspawn_serve(&a.ts, "1");
     t0 = util_monotonic();
     for (;;) {
         int n = count_training(&a), done;
@@ -853,7 +789,7 @@ START_TEST(test_second_daemon_refused)
     }
     m = tapi_model_on(&a, "big", "de", big);
     json_decref(tapi_wait_training(&a, m, 0.0, 30));
-    snprintf(port, sizeof(port), "%u", (unsigned)free_port());
+    snprintf(port, sizeof(port), "%u", (unsigned)tfree_port());
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -667,4 +670,73 @@ void tassert_problem(const struct tresp *r, long status)
     ck_assert(json_is_string(json_object_get(r->json, "detail")));
     if (status == 400)
         ck_assert(json_array_size(json_object_get(r->json, "errors")) > 0);
+}
+
+uint16_t tfree_port(void)
+{
+    struct sockaddr_in sa = {0};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* 1 when something accepts TCP connections on 127.0.0.1:port. */
+static int port_open(uint16_t port)
+{
+    struct sockaddr_in sa = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    ck_assert_int_ge(fd, 0);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+pid_t tspawn_serve(struct tserver *ts, const char *workers)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    char port[16], log[400];
+    double t0;
+    pid_t pid;
+
+    ts->port = tfree_port();
+    snprintf(port, sizeof(port), "%u", (unsigned)ts->port);
+    snprintf(log, sizeof(log), "%s/serve.log", ts->dir);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stderr);
+
+        (void)f;
+        execl(bin, bin, "serve", "--db", ts->db_path, "--port", port, "--workers", workers,
+              "--data-dir", ts->data_dir, (char *)NULL);
+        _exit(127);
+    }
+    t0 = util_monotonic();
+    for (;;) {
+        int status;
+
+        ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "modeld serve exited (see %s)", log);
+        /* a raw connect first: thttp asserts on connection errors */
+        if (port_open(ts->port)) {
+            struct tresp r;
+
+            thttp(ts, "GET", "/health", NULL, NULL, NULL, &r);
+            ck_assert_int_eq(r.status, 200);
+            tresp_release(&r);
+            return pid;
+        }
+        ck_assert_msg(util_monotonic() - t0 < 60, "modeld serve did not start (see %s)", log);
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
 }

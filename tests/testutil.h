@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "app.h"
 #include "server.h"
@@ -128,6 +129,14 @@ int trun(const char *const *args, char *out, size_t outlen);
 
 /* Like trun, and stderr into err (may be NULL). */
 int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen);
+
+/* A free TCP port on 127.0.0.1 (bound, read, closed: free when asked). */
+uint16_t tfree_port(void);
+/* Start the modeld binary (MODELD_BIN) `serve` on ts's database and data dir
+ * on a free port (ts->port), stderr appended to <dir>/serve.log; returns its
+ * pid once /health answers 200 (the test fails when it exits or takes over
+ * 20 s). The caller stops it (kill, waitpid). */
+pid_t tspawn_serve(struct tserver *ts, const char *workers);
 
 /*
  * Skips. Check has no "skipped" result, so a test that cannot run calls one of
