@@ -25,8 +25,9 @@ LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -l
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
-SRV_MODS := err log util domain db view migrate problem validate auth router stats idem http ingest openapi handler_models \
-            handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli
+SRV_MODS := err log util domain db db_backup view migrate problem validate auth router stats idem http ingest openapi handler_models \
+            handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli cli_admin \
+            cli_import cli_serve
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.
