@@ -48,6 +48,25 @@ static void close_conn(struct db *db, struct db_conn *c)
     db_close(db);
 }
 
+/* One storage operation of a command: the new (or affected) id, or -1 with err set. */
+typedef int64_t (*id_op)(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                         struct err *err);
+
+/* Open the database, run op with the ids the command parsed, print its id; the exit status. */
+static int run_id_op(const struct cli_run *r, id_op op, const int64_t *ids)
+{
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c = open_conn(r, &db);
+    int rc;
+
+    if (!c)
+        return CLI_FAIL;
+    rc = print_id(op(c, r, ids, &err), &err);
+    close_conn(db, c);
+    return rc;
+}
+
 int cli_cmd_migrate(struct cli_run *r)
 {
     struct db *db = cli_open_db(r);
@@ -59,48 +78,43 @@ int cli_cmd_migrate(struct cli_run *r)
     return CLI_OK;
 }
 
+static int64_t op_workspace(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                            struct err *err)
+{
+    (void)ids;
+    return db_workspace_create(c, cli_get(r, "name"), err);
+}
+
 int cli_cmd_workspace_create(struct cli_run *r)
 {
-    struct err err = {0};
-    struct db *db;
-    struct db_conn *c = open_conn(r, &db);
-    int rc;
+    return run_id_op(r, op_workspace, NULL);
+}
 
-    if (!c)
-        return CLI_FAIL;
-    rc = print_id(db_workspace_create(c, cli_get(r, "name"), &err), &err);
-    close_conn(db, c);
-    return rc;
+static int64_t op_project(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                          struct err *err)
+{
+    return db_project_create(c, ids[0], cli_get(r, "name"), err);
 }
 
 int cli_cmd_project_create(struct cli_run *r)
 {
-    struct err err = {0};
-    struct db *db;
-    struct db_conn *c;
     int64_t ws;
-    int rc;
 
-    if (cli_need_id(r, "workspace", &ws) != 0 || !(c = open_conn(r, &db)))
+    if (cli_need_id(r, "workspace", &ws) != 0)
         return CLI_FAIL;
-    rc = print_id(db_project_create(c, ws, cli_get(r, "name"), &err), &err);
-    close_conn(db, c);
-    return rc;
+    return run_id_op(r, op_project, &ws);
+}
+
+static int64_t op_user(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                       struct err *err)
+{
+    (void)ids;
+    return db_user_create(c, cli_get(r, "name"), cli_get(r, "read-only") != NULL, err);
 }
 
 int cli_cmd_user_create(struct cli_run *r)
 {
-    struct err err = {0};
-    struct db *db;
-    struct db_conn *c = open_conn(r, &db);
-    int rc;
-
-    if (!c)
-        return CLI_FAIL;
-    rc = print_id(db_user_create(c, cli_get(r, "name"), cli_get(r, "read-only") != NULL, &err),
-                  &err);
-    close_conn(db, c);
-    return rc;
+    return run_id_op(r, op_user, NULL);
 }
 
 int cli_cmd_token_create(struct cli_run *r)
@@ -132,43 +146,37 @@ int cli_cmd_token_create(struct cli_run *r)
     return rc;
 }
 
+static int64_t op_revoke(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                         struct err *err)
+{
+    char hash[65];
+
+    (void)ids;
+    util_hash_hex(cli_get(r, "token"), hash);
+    return db_token_revoke(c, hash, err);
+}
+
 int cli_cmd_token_revoke(struct cli_run *r)
 {
-    struct err err = {0};
-    struct db *db;
-    struct db_conn *c = open_conn(r, &db);
-    char hash[65];
-    int rc;
+    return run_id_op(r, op_revoke, NULL);
+}
 
-    if (!c)
-        return CLI_FAIL;
-    util_hash_hex(cli_get(r, "token"), hash);
-    rc = print_id(db_token_revoke(c, hash, &err), &err);
-    close_conn(db, c);
-    return rc;
+/* ids: the project and the user; the user's id is what the command prints. */
+static int64_t op_member(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
+                         struct err *err)
+{
+    return db_member_add(c, ids[0], ids[1], cli_get(r, "role"), err) == 0 ? ids[1] : -1;
 }
 
 int cli_cmd_member_add(struct cli_run *r)
 {
-    struct err err = {0};
-    struct db *db;
-    struct db_conn *c;
-    const char *role = cli_get(r, "role");
-    int64_t project, user;
-    int rc = CLI_OK;
+    int64_t ids[2];
 
-    if (cli_need_id(r, "project", &project) != 0 || cli_need_id(r, "user", &user) != 0)
+    if (cli_need_id(r, "project", &ids[0]) != 0 || cli_need_id(r, "user", &ids[1]) != 0)
         return CLI_FAIL;
-    if (!validate_one_of(role, domain_role_names))
+    if (!validate_one_of(cli_get(r, "role"), domain_role_names))
         return cli_bad(r, "role", "VIEWER, ANNOTATOR, MANAGER or OWNER");
-    if (!(c = open_conn(r, &db)))
-        return CLI_FAIL;
-    if (db_member_add(c, project, user, role, &err) != 0)
-        rc = cli_fail("%s", err.msg);
-    else
-        printf("%lld\n", (long long)user);
-    close_conn(db, c);
-    return rc;
+    return run_id_op(r, op_member, ids);
 }
 
 int cli_cmd_base_create(struct cli_run *r)

@@ -333,23 +333,6 @@ START_TEST(test_import)
 }
 END_TEST
 
-/* A free TCP port on 127.0.0.1 (closed again; a small race is acceptable in tests). */
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int s = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
 /* --version prints the release; a bad --log-level is refused before serving. */
 START_TEST(test_version_and_log_level)
 {
@@ -381,7 +364,7 @@ START_TEST(test_serve_logs_and_stops)
     RUN_OK("token", "create", "--db", c.db, "--user", "1");
     memcpy(tok, out, 64);
     tok[64] = '\0';
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     snprintf(logpath, sizeof(logpath), "%s/serve.log", c.dir);
     fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ck_assert_int_ge(fd, 0);
@@ -462,24 +445,6 @@ static pid_t spawn_serve_quiet(const char *bin, const char *db, const char *port
     return pid;
 }
 
-/* 1 once GET /health on 127.0.0.1:port answers 200 (within about 20 s), else 0. */
-static int wait_health(uint16_t port)
-{
-    struct tserver ts;
-    struct tresp r;
-    int up = 0;
-
-    memset(&ts, 0, sizeof ts);
-    ts.port = port;
-    for (int i = 0; i < 400 && !up; i++) {
-        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
-        tresp_release(&r);
-        if (!up)
-            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-    }
-    return up;
-}
-
 /*
  * One daemon per database whatever the path: while one serves, a second one
  * reached through a symlink, a hard link or a relative path is refused.
@@ -508,14 +473,14 @@ START_TEST(test_second_daemon_other_paths_refused)
         const char *name = strrchr(c.db, '/');
         snprintf(rel, sizeof rel, "%s/../%s%s", c.dir, base ? base + 1 : c.dir, name);
     }
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn_serve_quiet(bin, c.db, port);
-    up = wait_health((uint16_t)atoi(port));
+    up = twait_health((uint16_t)atoi(port));
     ck_assert_msg(up, "the first daemon did not come up");
     const char *const paths[] = {sym, hard, rel};
     for (size_t i = 0; i < 3; i++) {
         char p2[16];
-        snprintf(p2, sizeof p2, "%d", free_port());
+        snprintf(p2, sizeof p2, "%d", tfree_port());
         const char *args[] = {"serve", "--db", paths[i], "--port", p2, "--workers", "1", NULL};
         int rc = trun2(args, out, sizeof out, errbuf, sizeof errbuf);
         ck_assert_msg(rc != 0, "a second daemon on %s started", paths[i]);
@@ -527,9 +492,9 @@ START_TEST(test_second_daemon_other_paths_refused)
     /* once the first one is gone, the link serves */
     {
         char p3[16];
-        snprintf(p3, sizeof p3, "%d", free_port());
+        snprintf(p3, sizeof p3, "%d", tfree_port());
         pid = spawn_serve_quiet(bin, sym, p3);
-        up = wait_health((uint16_t)atoi(p3));
+        up = twait_health((uint16_t)atoi(p3));
         ck_assert_msg(up, "the daemon on the symlink did not come up after the first one stopped");
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);
@@ -582,7 +547,7 @@ START_TEST(test_demo_keeps_other_files)
     for (int round = 0; round < 2; round++) {
         char port[16];
         int status = 0, up = 0;
-        snprintf(port, sizeof port, "%d", free_port());
+        snprintf(port, sizeof port, "%d", tfree_port());
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
@@ -595,7 +560,7 @@ START_TEST(test_demo_keeps_other_files)
             execl("/bin/sh", "sh", script, absbin, (char *)NULL);
             _exit(127);
         }
-        up = wait_health((uint16_t)atoi(port));
+        up = twait_health((uint16_t)atoi(port));
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);
         ck_assert_msg(up, "the demo did not serve (round %d)", round + 1);

@@ -73,21 +73,14 @@ static void apply_env(const char *const *env)
     }
 }
 
-/*
- * Run modeld with args (NULL-terminated) and the extra environment env;
- * stdout into out, stderr into err. Returns the exit status.
- */
-static int run_env(const char *const *env, const char *const *args, char *out, size_t outlen,
-                   char *err, size_t errlen)
+/* Start modeld with args (NULL-terminated) and the extra environment env,
+ * its stdout on out_fd and stderr on err_fd; returns the child's pid. */
+static pid_t start(const char *const *env, const char *const *args, int out_fd, int err_fd)
 {
-    char opath[] = "/tmp/modeld-cliops-out-XXXXXX", epath[] = "/tmp/modeld-cliops-err-XXXXXX";
     const char *argv[40];
-    int ofd = mkstemp(opath), efd = mkstemp(epath), status = 0;
     size_t i;
     pid_t pid;
-    char *o, *e;
 
-    ck_assert(ofd >= 0 && efd >= 0);
     argv[0] = bin();
     for (i = 0; args[i] && i < 38; i++)
         argv[i + 1] = args[i];
@@ -96,11 +89,28 @@ static int run_env(const char *const *env, const char *const *args, char *out, s
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         apply_env(env);
-        dup2(ofd, 1);
-        dup2(efd, 2);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+/*
+ * Run modeld with args (NULL-terminated) and the extra environment env;
+ * stdout into out, stderr into err. Returns the exit status.
+ */
+static int run_env(const char *const *env, const char *const *args, char *out, size_t outlen,
+                   char *err, size_t errlen)
+{
+    char opath[] = "/tmp/modeld-cliops-out-XXXXXX", epath[] = "/tmp/modeld-cliops-err-XXXXXX";
+    int ofd = mkstemp(opath), efd = mkstemp(epath), status = 0;
+    pid_t pid;
+    char *o, *e;
+
+    ck_assert(ofd >= 0 && efd >= 0);
+    pid = start(env, args, ofd, efd);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     close(ofd);
     close(efd);
@@ -128,63 +138,15 @@ static void put_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* A free TCP port on 127.0.0.1 (closed again; a small race is acceptable in tests). */
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int s = socket(AF_INET, SOCK_STREAM, 0), port;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
-/* 1 once GET /health on 127.0.0.1:port answers 200 (within about 20 s), else 0. */
-static int wait_health(int port)
-{
-    struct tserver ts;
-    struct tresp r;
-    int up = 0;
-
-    memset(&ts, 0, sizeof ts);
-    ts.port = (uint16_t)port;
-    for (int i = 0; i < 400 && !up; i++) {
-        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
-        tresp_release(&r);
-        if (!up)
-            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-    }
-    return up;
-}
-
 /* Start `modeld serve` with args and env, stdout and stderr into logpath. */
 static pid_t spawn(const char *const *env, const char *const *args, const char *logpath)
 {
-    const char *argv[40];
-    size_t i;
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid;
 
-    argv[0] = bin();
-    for (i = 0; args[i] && i < 38; i++)
-        argv[i + 1] = args[i];
-    argv[i + 1] = NULL;
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        apply_env(env);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    ck_assert_int_ge(fd, 0);
+    pid = start(env, args, fd, fd);
+    close(fd);
     return pid;
 }
 
@@ -330,7 +292,7 @@ START_TEST(test_config_precedence)
     snprintf(gdb, sizeof(gdb), "%s/flag.db", c.dir);
     snprintf(env_db, sizeof(env_db), "MODELD_DB=%s", edb);
     snprintf(env_conf, sizeof(env_conf), "MODELD_CONFIG=%s", conf);
-    snprintf(p1, sizeof(p1), "%d", free_port());
+    snprintf(p1, sizeof(p1), "%d", tfree_port());
     snprintf(text, sizeof(text),
              "# written by the test\n"
              "db = %s\n"
@@ -363,29 +325,29 @@ START_TEST(test_config_precedence)
     /* serve: everything from the file: port p1, JSON logs */
     snprintf(log, sizeof(log), "%s/serve.log", c.dir);
     pid = spawn(NULL, (const char *const[]){"serve", "--config", conf, NULL}, log);
-    ck_assert_msg(wait_health(atoi(p1)), "no daemon on the file's port");
+    ck_assert_msg(twait_health(atoi(p1)), "no daemon on the file's port");
     stop(pid, log);
     logtext = slurp(log);
     ck_assert_msg(logtext[0] == '{' && strstr(logtext, "\"level\":\"info\""), "%s", logtext);
     free(logtext);
     /* the environment's port over the file's; the file's log format stays */
-    snprintf(p2, sizeof(p2), "%d", free_port());
+    snprintf(p2, sizeof(p2), "%d", tfree_port());
     snprintf(env_port, sizeof(env_port), "MODELD_PORT=%s", p2);
     pid = spawn((const char *const[]){env_port, "MODELD_LOG_FORMAT=logfmt", NULL},
                 (const char *const[]){"serve", "--config", conf, NULL}, log);
-    ck_assert_msg(wait_health(atoi(p2)), "no daemon on the environment's port");
+    ck_assert_msg(twait_health(atoi(p2)), "no daemon on the environment's port");
     stop(pid, log);
     logtext = slurp(log);
     ck_assert_msg(strncmp(logtext, "time=", 5) == 0 && strstr(logtext, "level=info"), "%s",
                   logtext);
     free(logtext);
     /* the flag's port over both */
-    snprintf(p3, sizeof(p3), "%d", free_port());
+    snprintf(p3, sizeof(p3), "%d", tfree_port());
     pid = spawn((const char *const[]){env_port, NULL},
                 (const char *const[]){"serve", "--config", conf, "--port", p3, "--log-format",
                                       "text", NULL},
                 log);
-    ck_assert_msg(wait_health(atoi(p3)), "no daemon on the flag's port");
+    ck_assert_msg(twait_health(atoi(p3)), "no daemon on the flag's port");
     stop(pid, log);
     logtext = slurp(log);
     ck_assert_msg(strstr(logtext, " info modeld listening on http://127.0.0.1:") &&
@@ -441,12 +403,12 @@ START_TEST(test_log_formats)
     tdbdir_init(&c);
     snprintf(log, sizeof(log), "%s/serve.log", c.dir);
     /* json: a path with a quote, a backslash and an encoded line break stays one valid line */
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn(NULL,
                 (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers", "1",
                                       "--log-format", "json", NULL},
                 log);
-    ck_assert(wait_health(atoi(port)));
+    ck_assert(twait_health(atoi(port)));
     memset(&ts, 0, sizeof(ts));
     ts.port = (uint16_t)atoi(port);
     thttp(&ts, "GET", "/no%22such%5C%0Aroute", NULL, NULL, NULL, &r);
@@ -457,12 +419,12 @@ START_TEST(test_log_formats)
     check_json_log(text, "/no\"such\\\\x0aroute");
     free(text);
     /* logfmt: the request id is a field */
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn(NULL,
                 (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers", "1",
                                       "--log-format", "logfmt", NULL},
                 log);
-    ck_assert(wait_health(atoi(port)));
+    ck_assert(twait_health(atoi(port)));
     ts.port = (uint16_t)atoi(port);
     thttp(&ts, "GET", "/nothing-here", NULL, NULL, NULL, &r);
     tresp_release(&r);
@@ -496,6 +458,16 @@ static void write_docs(const char *path, int n)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* Workspace 1 with project 1 in the database at db. */
+static void make_project(const char *db)
+{
+    char out[256], err[2048];
+
+    ck_assert_int_eq(RUN(NULL, "workspace", "create", "--db", db, "--name", "W"), 0);
+    ck_assert_int_eq(RUN(NULL, "project", "create", "--db", db, "--workspace", "1", "--name", "P"),
+                     0);
+}
+
 /* On a terminal the import draws a progress bar on stderr; elsewhere it is silent. */
 START_TEST(test_import_progress)
 {
@@ -508,10 +480,7 @@ START_TEST(test_import_progress)
     tdbdir_init(&c);
     snprintf(file, sizeof(file), "%s/docs.jsonl", c.dir);
     write_docs(file, 3000);
-    ck_assert_int_eq(RUN(NULL, "workspace", "create", "--db", c.db, "--name", "W"), 0);
-    ck_assert_int_eq(RUN(NULL, "project", "create", "--db", c.db, "--workspace", "1", "--name",
-                         "P"),
-                     0);
+    make_project(c.db);
     /* not a terminal: nothing but the id */
     ck_assert_int_eq(RUN(NULL, "annotations", "import", "--db", c.db, "--project", "1", "--name",
                          "quiet", "--type", "CLASS", "--language", "en", file),
@@ -612,10 +581,7 @@ START_TEST(test_backup_restore)
     tdbdir_init(&c);
     snprintf(file, sizeof(file), "%s/docs.jsonl", c.dir);
     write_docs(file, 60);
-    ck_assert_int_eq(RUN(NULL, "workspace", "create", "--db", c.db, "--name", "W"), 0);
-    ck_assert_int_eq(RUN(NULL, "project", "create", "--db", c.db, "--workspace", "1", "--name",
-                         "P"),
-                     0);
+    make_project(c.db);
     ck_assert_int_eq(RUN(NULL, "user", "create", "--db", c.db, "--name", "u"), 0);
     ck_assert_int_eq(RUN(NULL, "member", "add", "--db", c.db, "--project", "1", "--user", "1",
                          "--role", "OWNER"),
@@ -626,12 +592,12 @@ START_TEST(test_backup_restore)
     ck_assert_int_eq(RUN(NULL, "annotations", "import", "--db", c.db, "--project", "1", "--name",
                          "s", "--type", "CLASS", "--language", "en", file),
                      0);
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     snprintf(log, sizeof(log), "%s/serve.log", c.dir);
     pid = spawn(NULL, (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers",
                                             "1", NULL},
                 log);
-    ck_assert(wait_health(atoi(port)));
+    ck_assert(twait_health(atoi(port)));
     memset(&ts, 0, sizeof(ts));
     ts.port = (uint16_t)atoi(port);
     tjson(&ts, "POST", "/projects/1/models", tok,
@@ -691,11 +657,11 @@ START_TEST(test_backup_restore)
     }
     free(mtext);
     /* serve from the restored copy */
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn(NULL, (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers",
                                             "1", NULL},
                 log);
-    ck_assert(wait_health(atoi(port)));
+    ck_assert(twait_health(atoi(port)));
     ts.port = (uint16_t)atoi(port);
     m = twait_status(&ts, "/projects/1/models/1", tok, "READY", 10);
     json_decref(m);

@@ -3,7 +3,10 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -565,6 +568,39 @@ int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t e
 int trun(const char *const *args, char *out, size_t outlen)
 {
     return trun2(args, out, outlen, NULL, 0);
+}
+
+int tfree_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+int twait_health(int port)
+{
+    struct tserver ts;
+    struct tresp r;
+    int up = 0;
+
+    memset(&ts, 0, sizeof ts);
+    ts.port = (uint16_t)port;
+    for (int i = 0; i < 400 && !up; i++) {
+        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+        tresp_release(&r);
+        if (!up)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    return up;
 }
 
 static void skip_record(const char *reason)

@@ -126,6 +126,12 @@ int trun(const char *const *args, char *out, size_t outlen);
 /* Like trun, and stderr into err (may be NULL). */
 int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen);
 
+/* A free TCP port on 127.0.0.1 for a daemon started as a process (closed
+ * again before it is returned: a small race that tests accept). */
+int tfree_port(void);
+/* 1 once GET /health on 127.0.0.1:port answers 200 (within about 20 s), else 0. */
+int twait_health(int port);
+
 /*
  * Skips. Check has no "skipped" result, so a test that cannot run calls one of
  * these and returns: the reason goes to stderr and to the runner's skip log
