@@ -11,7 +11,7 @@ DATA    ?= ../shared/data
 
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
-            libsodium-dev libcurl4-openssl-dev libyaml-dev openssl curl
+            libsodium-dev libcurl4-openssl-dev libyaml-dev openssl curl mandoc
 BENCH_PKGS := fasttext wrk curl sqlite3
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -26,11 +26,12 @@ TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
 SRV_MODS := err log util domain db view problem validate auth router stats idem http ingest openapi handler_models \
-            handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli
+            handler_model_ops handler_annotations handler_meta pool pcache artifacts server cli cli_admin \
+            cli_import cli_serve
 # The SQLite backend of the storage interface (src/sqlite/): the only code that
 # includes sqlite3.h; its headers are private (only its own files get
 # -Isrc/sqlite, and the white-box tests).
-DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate)
+DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate backup)
 # the model-change hub behind the event streams, and the event-stream handlers
 SRV_MODS += notify handler_events
 # The ML side (src/ml/): the server sees only include/trainer.h and
@@ -51,14 +52,14 @@ OPT_asan := -O1
 OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
-.PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract lint-openapi stress asan tsan run \
-        bench bench-train bench-http bench-check fuzz install clean format
+.PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract test-install lint-openapi stress \
+        asan tsan run bench bench-train bench-http bench-check fuzz install clean format
 
 all: deps $(BUILD)/modeld
 
 # ---- dependencies -------------------------------------------------------
 deps: $(BUILD)/.deps
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -122,7 +123,7 @@ $(BUILD)/modeld: $(BUILD)/rel/modeld
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
 # (HTTP tests start the daemon in-process; CLI tests exec MODELD_BIN).
-test: deps test-rel test-asan test-tsan test-contract
+test: deps test-rel test-asan test-tsan test-contract test-install
 
 # promtool (to check /metrics in a test) taken out of Debian's prometheus package
 # without installing it (no service, no user): apt-get download + dpkg-deb -x.
@@ -198,9 +199,40 @@ bench-check: $(BENCH_HTTP_BINS)
 bench: bench-train bench-http
 
 # ---- install / housekeeping ---------------------------------------------
+# The binary, the man page, the systemd unit (with this installation's
+# paths), its sysusers.d user, the example configuration under the doc
+# directory, and that example as SYSCONFDIR/modeld/modeld.conf unless one is
+# there already (an operator's configuration is never overwritten).
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/modeld
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 install: $(BUILD)/modeld
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/modeld $(DESTDIR)$(PREFIX)/bin/modeld
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/modeld
+	install -m 0755 $(BUILD)/modeld $(DESTDIR)$(BINDIR)/modeld
+	install -m 0644 docs/modeld.8 $(DESTDIR)$(MANDIR)/man8/modeld.8
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/modeld.service.in \
+	  > $(DESTDIR)$(UNITDIR)/modeld.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/modeld.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/modeld.service.tmp $(DESTDIR)$(UNITDIR)/modeld.service
+	install -m 0644 dist/modeld.sysusers $(DESTDIR)$(SYSUSERSDIR)/modeld.conf
+	install -m 0644 dist/modeld.conf.example $(DESTDIR)$(DOCDIR)/modeld.conf.example
+	install -m 0644 docs/OPERATIONS.md $(DESTDIR)$(DOCDIR)/OPERATIONS.md
+	test -e $(DESTDIR)$(SYSCONFDIR)/modeld/modeld.conf || \
+	  install -m 0644 dist/modeld.conf.example $(DESTDIR)$(SYSCONFDIR)/modeld/modeld.conf
+
+# `make install DESTDIR=<temp>` checked: the tree, the man page (mandoc lint,
+# groff warnings, every command/option/variable of the binary named in it),
+# the unit (systemd-analyze verify; Debian's systemd is installed for it when
+# systemd-analyze is missing, nothing needs to run), the sysusers entry and
+# the example configuration (serve starts with it).
+test-install: deps $(BUILD)/modeld
+	@command -v systemd-analyze >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd; }
+	sh tools/test_install.sh $(BUILD)/modeld
 
 format:
 	clang-format -i src/*.c src/*.h src/ml/*.c src/ml/*.h src/sqlite/*.c src/sqlite/*.h include/*.h tests/*.c

@@ -342,4 +342,20 @@ int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err 
 int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum model_status *status,
                     char **artifact, struct err *err);
 
+/*
+ * Online backup (src/db_backup.c): copy the database at db_path into the new
+ * file to_path through SQLite's backup API, as one consistent snapshot taken
+ * while a daemon may be writing (WAL readers never block it), check the copy
+ * (quick_check), make it a self-contained file (rollback journal; the daemon
+ * turns WAL on again when it opens it), and call each_artifact(path, arg) for
+ * every artifact path the snapshot names, before the copy is renamed into
+ * place (written as to_path.part, fsync'd, renamed, directory fsync'd). The
+ * source is never migrated or written. An each_artifact that returns nonzero
+ * abandons the backup. ERR_IO when the source cannot be read or the copy
+ * written, ERR_CORRUPT when the copy fails its check, ERR_INVALID when
+ * to_path exists.
+ */
+int db_backup(const char *db_path, const char *to_path,
+              int (*each_artifact)(const char *path, void *arg), void *arg, struct err *err);
+
 #endif

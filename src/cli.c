@@ -1,70 +1,146 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli: argument parsing and the admin commands (see cli.h). Options are
- * `--name value`, `--name=value` or flags; anything unknown is an error.
+ * cli: the `modeld` command line (see cli.h). One table names every command
+ * with its summary, its options and the function that runs it; getopt_long
+ * parses the options of the command named by the first one or two words.
+ * Options marked CLI_CONF are configuration and may also come from the
+ * environment (MODELD_ + the option's name in upper snake case) and from a
+ * config file (--config FILE or MODELD_CONFIG: `key = value` lines with the
+ * options' names), with the precedence flag > environment > file > default.
+ * Every value keeps where it came from, so an error names what the user
+ * actually gave. The commands themselves live in cli_admin.c, cli_import.c
+ * and cli_serve.c.
  */
 #include "cli.h"
 
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
-#include <libgen.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <getopt.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <uuid/uuid.h>
-
-#include "artifacts.h"
-#include "db.h"
-#include "ingest.h"
+#include "app.h"
+#include "cli_cmd.h"
 #include "log.h"
-#include "server.h"
-#include "trainer.h"
 #include "util.h"
-#include "validate.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
-#define MAX_OPTS 12
+#define CONFIG_MAX_BYTES (1 << 20)
 
-struct opts {
-    const char *keys[MAX_OPTS];
-    const char *vals[MAX_OPTS];
-    int n;
-    const char *positional;
+/* Options shared by several commands. */
+#define OPT_DB {"db", "FILE", CLI_CONF | CLI_REQ, "the SQLite database file (created and migrated if needed)"}
+#define OPT_END {NULL, NULL, 0, NULL}
+
+static const struct cli_opt o_db_only[] = {OPT_DB, OPT_END};
+static const struct cli_opt o_workspace_create[] = {
+    OPT_DB, {"name", "NAME", CLI_REQ, "the workspace's name"}, OPT_END};
+static const struct cli_opt o_project_create[] = {
+    OPT_DB,
+    {"workspace", "ID", CLI_REQ, "the workspace the project belongs to"},
+    {"name", "NAME", CLI_REQ, "the project's name"},
+    OPT_END};
+static const struct cli_opt o_user_create[] = {
+    OPT_DB,
+    {"name", "NAME", CLI_REQ, "the user's name, unique"},
+    {"read-only", NULL, 0, "the user may only read and predict, whatever their role"},
+    OPT_END};
+static const struct cli_opt o_token_create[] = {
+    OPT_DB,
+    {"user", "ID", CLI_REQ, "the user the token authenticates"},
+    {"expires-in", "SECONDS", 0, "the token expires after that many seconds (default: never)"},
+    OPT_END};
+static const struct cli_opt o_token_revoke[] = {
+    OPT_DB, {"token", "TOKEN", CLI_REQ, "the token to revoke, as printed by token create"},
+    OPT_END};
+static const struct cli_opt o_member_add[] = {
+    OPT_DB,
+    {"project", "ID", CLI_REQ, "the project"},
+    {"user", "ID", CLI_REQ, "the user"},
+    {"role", "ROLE", CLI_REQ, "VIEWER, ANNOTATOR, MANAGER or OWNER; a member's role is "
+                        "replaced"},
+    OPT_END};
+static const struct cli_opt o_import[] = {
+    OPT_DB,
+    {"project", "ID", CLI_REQ, "the project the labeling session belongs to"},
+    {"name", "NAME", CLI_REQ, "the session's name"},
+    {"type", "TYPE", CLI_REQ, "ABSA, CLASS, LABEL or CLASSLABEL"},
+    {"language", "LANG", CLI_REQ, "en, de or ar"},
+    OPT_END};
+static const struct cli_opt o_base_create[] = {
+    OPT_DB,
+    {"name", "NAME", CLI_REQ, "the catalog entry's name"},
+    {"language", "LANG", CLI_REQ, "en, de or ar"},
+    {"from-model", "ID", 0, "copy the weights of this trained model"},
+    OPT_END};
+static const struct cli_opt o_backup[] = {
+    OPT_DB,
+    {"to", "FILE", CLI_REQ, "the copy to write (must not exist); artifacts go to FILE.artifacts/"},
+    OPT_END};
+static const struct cli_opt o_serve[] = {
+    OPT_DB,
+    {"bind", "ADDR", CLI_CONF, "IPv4 address to listen on (default 127.0.0.1)"},
+    {"port", "PORT", CLI_CONF, "TCP port, 0 picks a free one (default 8080)"},
+    {"workers", "N", CLI_CONF, "training threads, 0..64; 0 serves the API and trains nothing "
+                               "(default: the number of cores)"},
+    {"worker-nice", "N", CLI_CONF, "training threads run N nice steps below the request threads, "
+                                   "0..19 (default 10)"},
+    {"data-dir", "DIR", CLI_CONF, "where model artifacts are written (default <db dir>/artifacts)"},
+    {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 4)"},
+    {"cors-origin", "ORIGIN", CLI_CONF, "allow a browser dashboard on ORIGIN (or *) to call the API"},
+    {"log-level", "LEVEL", CLI_CONF, "debug, info (one line per request), warn or error (default "
+                                     "info)"},
+    {"log-format", "FORMAT", CLI_CONF, "text, logfmt or json (default text)"},
+    {"shutdown-grace", "SECONDS", CLI_CONF, "how long a stop waits for requests and event streams, "
+                                            "0..3600 (default 10)"},
+    {"head-timeout", "SECONDS", CLI_CONF, "time for a connection's next complete request head, "
+                                          "1..3600 (default 10)"},
+    {"body-timeout", "SECONDS", CLI_CONF, "a request body must bring 1 KiB per that many seconds, "
+                                          "1..3600 (default 30)"},
+    {"max-connections", "N", CLI_CONF, "open connections in all (default 4096)"},
+    {"max-connections-per-ip", "N", CLI_CONF, "open connections per client address (default 256)"},
+    {"metrics-token", "TOKEN", CLI_CONF, "GET /metrics needs 'Authorization: Bearer TOKEN' "
+                                         "(16 characters or more)"},
+    {"upload-budget", "MIB", CLI_CONF, "MiB of upload memory in flight in all, 1..65536 (default "
+                                       "256)"},
+    {"tls-cert", "FILE", CLI_CONF, "serve HTTPS with this PEM certificate (chain); with --tls-key"},
+    {"tls-key", "FILE", CLI_CONF, "the PEM private key of --tls-cert"},
+    OPT_END};
+
+/*
+ * The commands, in the order `modeld help` lists them. The admin listings of
+ * users, tokens and members (and revoke by id, remove a member, change a
+ * role, disable a user) slot in here as further "GROUP VERB" rows.
+ */
+static const struct cli_cmd commands[] = {
+    {"serve", "run the daemon: the HTTP API and the training workers", NULL, o_serve,
+     cli_cmd_serve},
+    {"migrate", "apply pending migrations; print the schema version", NULL, o_db_only,
+     cli_cmd_migrate},
+    {"workspace create", "create a workspace; print its id", NULL, o_workspace_create,
+     cli_cmd_workspace_create},
+    {"project create", "create a project in a workspace; print its id", NULL, o_project_create,
+     cli_cmd_project_create},
+    {"user create", "create a user; print its id", NULL, o_user_create, cli_cmd_user_create},
+    {"token create", "create a token for a user; print it (shown once, stored hashed)", NULL,
+     o_token_create, cli_cmd_token_create},
+    {"token revoke", "revoke a token; print its id", NULL, o_token_revoke, cli_cmd_token_revoke},
+    {"member add", "give a user a role in a project; print the user's id", NULL, o_member_add,
+     cli_cmd_member_add},
+    {"annotations import", "import a labeling session from a JSON-lines file (- for stdin); "
+                           "print its id",
+     "FILE.jsonl", o_import, cli_cmd_import},
+    {"base create", "add a base model to the catalog; print its id", NULL, o_base_create,
+     cli_cmd_base_create},
+    {"backup", "copy the database (online, consistent) and its model artifacts", NULL, o_backup,
+     cli_cmd_backup},
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char usage[] =
-    "usage:\n"
-    "  modeld migrate   --db FILE\n"
-    "  modeld workspace create --db FILE --name NAME\n"
-    "  modeld project   create --db FILE --workspace ID --name NAME\n"
-    "  modeld user      create --db FILE --name NAME [--read-only]\n"
-    "  modeld token     create --db FILE --user ID [--expires-in SECONDS]\n"
-    "  modeld token     revoke --db FILE --token TOKEN\n"
-    "  modeld member    add    --db FILE --project ID --user ID --role "
-    "VIEWER|ANNOTATOR|MANAGER|OWNER\n"
-    "  modeld annotations import --db FILE --project ID --name NAME --type "
-    "ABSA|CLASS|LABEL|CLASSLABEL --language en|de|ar FILE.jsonl\n"
-    "  modeld base      create --db FILE --name NAME --language en|de|ar [--from-model ID]\n"
-    "  modeld serve     --db FILE [--bind 127.0.0.1] [--port 8080] [--workers N] "
-    "[--data-dir DIR]\n"
-    "                   [--http-threads N] [--cors-origin ORIGIN|*] [--log-level info]\n"
-    "                   [--shutdown-grace SECONDS] [--head-timeout SECONDS]\n"
-    "                   [--body-timeout SECONDS]\n"
-    "                   [--max-connections N] [--max-connections-per-ip N]\n"
-    "                   [--metrics-token TOKEN] [--upload-budget MIB]\n"
-    "                   [--tls-cert FILE --tls-key FILE] [--worker-nice 10]\n"
-    "  modeld --version\n";
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
+int cli_fail(const char *fmt, ...)
 {
     va_list ap;
 
@@ -73,575 +149,503 @@ static int fail(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    return 1;
+    return CLI_FAIL;
 }
 
-/* Parse argv[from..] against the allowed options ("name" takes a value, "name!" is a flag). */
-static int parse_opts(int argc, char **argv, int from, const char *const *allowed,
-                      int positional, struct opts *o)
+/* Index of option name in the command's table (asserted to exist). */
+static size_t opt_index(const struct cli_cmd *cmd, const char *name)
 {
-    memset(o, 0, sizeof(*o));
-    for (int i = from; i < argc; i++) {
-        const char *a = argv[i], *eq;
-        char name[64];
-        const char *const *p;
-        int is_flag = 0;
+    size_t i;
 
-        if (strncmp(a, "--", 2) != 0) {
-            if (!positional || o->positional) {
-                fail("unexpected argument '%s'", a);
-                return -1;
-            }
-            o->positional = a;
-            continue;
-        }
-        a += 2;
-        eq = strchr(a, '=');
-        snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
-        for (p = allowed; *p; p++) {
-            size_t len = strlen(*p);
-
-            if ((*p)[len - 1] == '!' && strlen(name) == len - 1 && strncmp(*p, name, len - 1) == 0) {
-                is_flag = 1;
-                break;
-            }
-            if (strcmp(*p, name) == 0)
-                break;
-        }
-        if (!*p) {
-            fail("unknown option --%s", name);
-            return -1;
-        }
-        if (o->n >= MAX_OPTS) {
-            fail("too many options");
-            return -1;
-        }
-        if (is_flag && eq) { /* --read-only=no must not silently mean "read-only" */
-            fail("option --%s takes no value", name);
-            return -1;
-        }
-        o->keys[o->n] = *p;
-        if (is_flag) {
-            o->vals[o->n++] = "1";
-            continue;
-        }
-        if (eq) {
-            o->vals[o->n++] = eq + 1;
-        } else if (i + 1 < argc) {
-            o->vals[o->n++] = argv[++i];
-        } else {
-            fail("option --%s needs a value", name);
-            return -1;
-        }
-    }
+    for (i = 0; cmd->opts[i].name; i++)
+        if (strcmp(cmd->opts[i].name, name) == 0)
+            return i;
+    assert(!"option not in the command's table");
     return 0;
 }
 
-static const char *opt(const struct opts *o, const char *key)
+/* MODELD_ + name in upper snake case into buf. */
+static const char *env_name(const char *name, char *buf, size_t len)
 {
-    for (int i = o->n - 1; i >= 0; i--)
-        if (strcmp(o->keys[i], key) == 0)
-            return o->vals[i];
+    size_t n = (size_t)snprintf(buf, len, "MODELD_%s", name);
+
+    for (size_t i = 7; i < n && i < len; i++)
+        buf[i] = buf[i] == '-' ? '_' : (char)toupper((unsigned char)buf[i]);
+    return buf;
+}
+
+const char *cli_get(const struct cli_run *r, const char *name)
+{
+    return r->vals[opt_index(r->cmd, name)].val;
+}
+
+const char *cli_where(const struct cli_run *r, const char *name, char *buf, size_t len)
+{
+    const struct cli_val *v = &r->vals[opt_index(r->cmd, name)];
+
+    if (v->src == CLI_SRC_ENV)
+        return env_name(name, buf, len);
+    if (v->src == CLI_SRC_FILE)
+        snprintf(buf, len, "%s:%d: %s", r->config_path, v->line, name);
+    else
+        snprintf(buf, len, "--%s", name);
+    return buf;
+}
+
+const char *cli_need(const struct cli_run *r, const char *name)
+{
+    size_t i = opt_index(r->cmd, name);
+    const char *v = r->vals[i].val;
+    char env[64];
+
+    if (v && *v)
+        return v;
+    if (v) {
+        char where[300];
+
+        cli_fail("%s is empty", cli_where(r, name, where, sizeof(where)));
+    } else if (r->cmd->opts[i].flags & CLI_CONF) {
+        cli_fail("missing --%s (or %s, or '%s =' in a --config file)", name,
+                 env_name(name, env, sizeof(env)), name);
+    } else {
+        cli_fail("missing --%s", name);
+    }
     return NULL;
 }
 
-static const char *need(const struct opts *o, const char *key)
+int cli_bad(const struct cli_run *r, const char *name, const char *must)
 {
-    const char *v = opt(o, key);
+    char where[300];
 
-    if (!v || !*v)
-        fail("missing --%s", key);
-    return v && *v ? v : NULL;
+    return cli_fail("%s must be %s, got '%s'", cli_where(r, name, where, sizeof(where)), must,
+                    cli_get(r, name));
 }
 
-static int need_id(const struct opts *o, const char *key, int64_t *out)
+int cli_int(const struct cli_run *r, const char *name, int64_t lo, int64_t hi, const char *must,
+            int64_t *out)
 {
-    const char *v = need(o, key);
+    const char *s = cli_get(r, name);
 
-    if (!v)
-        return -1;
-    if (util_parse_i64(v, 1, INT64_MAX, out) != 0) {
-        fail("--%s must be a positive integer, got '%s'", key, v);
+    if (!s)
+        return 0;
+    if (util_parse_i64(s, lo, hi, out) != 0) {
+        cli_bad(r, name, must);
         return -1;
     }
-    return 0;
+    return 1;
 }
 
-static struct db *open_db(const struct opts *o)
+int cli_need_id(const struct cli_run *r, const char *name, int64_t *out)
+{
+    if (!cli_need(r, name))
+        return -1;
+    return cli_int(r, name, 1, INT64_MAX, "a positive integer", out) == 1 ? 0 : -1;
+}
+
+struct db *cli_open_db(const struct cli_run *r)
 {
     struct err err = {0};
-    const char *path = need(o, "db");
+    const char *path = cli_need(r, "db");
     struct db *db;
 
     if (!path)
         return NULL;
     db = db_open(path, 1, &err);
-    if (!db)
-        fail("%s", err.msg);
+    if (!db) {
+        char where[300];
+
+        cli_fail("%s: %s", cli_where(r, "db", where, sizeof(where)), err.msg);
+    }
     return db;
 }
 
-/* Print the id or report the error; returns the exit status. */
-static int print_id(int64_t id, const struct err *err)
+/* 1 when name is a configuration key of some command. */
+static int config_key_known(const char *name)
 {
-    if (id < 0)
-        return fail("%s", err->msg);
-    printf("%lld\n", (long long)id);
+    for (size_t c = 0; c < NCOMMANDS; c++)
+        for (const struct cli_opt *o = commands[c].opts; o->name; o++)
+            if ((o->flags & CLI_CONF) && strcmp(o->name, name) == 0)
+                return 1;
     return 0;
 }
 
-/* Word a storage error for the user: when err has code, its message becomes
- * fmt. Returns id (so a call can be wrapped). */
-static int64_t worded(int64_t id, struct err *err, enum err_code code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int64_t worded(int64_t id, struct err *err, enum err_code code, const char *fmt, ...)
+/* Trim white space at both ends of s in place. */
+static char *trim(char *s)
 {
-    va_list ap;
-
-    if (id < 0 && err->code == code) {
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return id;
-}
-
-static int cmd_simple(const char *what, int argc, char **argv)
-{
-    static const char *const o_db[] = {"db", NULL};
-    static const char *const o_ws[] = {"db", "name", NULL};
-    static const char *const o_proj[] = {"db", "workspace", "name", NULL};
-    static const char *const o_user[] = {"db", "name", "read-only!", NULL};
-    static const char *const o_tok[] = {"db", "user", "expires-in", NULL};
-    static const char *const o_rev[] = {"db", "token", NULL};
-    static const char *const o_mem[] = {"db", "project", "user", "role", NULL};
-    struct opts o;
-    struct db *db = NULL;
-    struct db_conn *c;
-    struct err err = {0};
-    int rc = 1;
-    int64_t a = 0, b = 0;
-
-#define PARSE(allowed)                                                                          \
-    if (parse_opts(argc, argv, 0, allowed, 0, &o) != 0)                                        \
-        return 1;
-    if (strcmp(what, "migrate") == 0) {
-        PARSE(o_db);
-        if (!(db = open_db(&o)))
-            return 1;
-        printf("%d\n", db_schema_latest(db));
-        db_close(db);
-        return 0;
-    }
-    if (strcmp(what, "workspace create") == 0) {
-        PARSE(o_ws);
-        if (!need(&o, "name") || !(db = open_db(&o)))
-            return 1;
-        c = db_acquire(db);
-        rc = print_id(db_workspace_create(c, opt(&o, "name"), &err), &err);
-    } else if (strcmp(what, "project create") == 0) {
-        PARSE(o_proj);
-        if (need_id(&o, "workspace", &a) || !need(&o, "name") || !(db = open_db(&o)))
-            return 1;
-        c = db_acquire(db);
-        rc = print_id(worded(db_project_create(c, a, opt(&o, "name"), &err), &err, ERR_NOT_FOUND,
-                             "no workspace %lld", (long long)a),
-                      &err);
-    } else if (strcmp(what, "user create") == 0) {
-        PARSE(o_user);
-        if (!need(&o, "name") || !(db = open_db(&o)))
-            return 1;
-        c = db_acquire(db);
-        rc = print_id(worded(db_user_create(c, opt(&o, "name"), opt(&o, "read-only!") != NULL, &err),
-                             &err, ERR_CONFLICT, "a user named '%s' already exists", opt(&o, "name")),
-                      &err);
-    } else if (strcmp(what, "token create") == 0) {
-        char token[65], hash[65];
-        int64_t expires = 0;
-        const char *e;
-
-        PARSE(o_tok);
-        if (need_id(&o, "user", &a))
-            return 1;
-        if ((e = opt(&o, "expires-in"))) {
-            if (util_parse_i64(e, 1, INT64_MAX / 2, &b) != 0)
-                return fail("--expires-in must be a positive number of seconds, got '%s'", e);
-            expires = util_now_unix() + b;
-        }
-        if (!(db = open_db(&o)))
-            return 1;
-        util_random_hex(token, 32);
-        util_hash_hex(token, hash);
-        c = db_acquire(db);
-        if (worded(db_token_create(c, a, hash, expires, &err), &err, ERR_NOT_FOUND,
-                   "no user %lld", (long long)a) < 0) {
-            rc = fail("%s", err.msg);
-        } else {
-            printf("%s\n", token);
-            rc = 0;
-        }
-        sodium_memzero(token, sizeof(token));
-    } else if (strcmp(what, "token revoke") == 0) {
-        char hash[65];
-        const char *t;
-
-        PARSE(o_rev);
-        if (!(t = need(&o, "token")) || !(db = open_db(&o)))
-            return 1;
-        util_hash_hex(t, hash);
-        c = db_acquire(db);
-        rc = print_id(worded(db_token_revoke(c, hash, &err), &err, ERR_NOT_FOUND,
-                             "no such active token"),
-                      &err);
-    } else if (strcmp(what, "member add") == 0) {
-        const char *role;
-        enum role r;
-
-        PARSE(o_mem);
-        if (need_id(&o, "project", &a) || need_id(&o, "user", &b) || !(role = need(&o, "role")))
-            return 1;
-        if (domain_role_parse(role, &r) != 0)
-            return fail("--role must be VIEWER, ANNOTATOR, MANAGER or OWNER, got '%s'", role);
-        if (!(db = open_db(&o)))
-            return 1;
-        c = db_acquire(db);
-        if (worded(db_member_add(c, a, b, r, &err), &err, ERR_NOT_FOUND,
-                   "no project %lld or no user %lld", (long long)a, (long long)b) != 0) {
-            rc = fail("%s", err.msg);
-        } else {
-            printf("%lld\n", (long long)b);
-            rc = 0;
-        }
-    } else {
-        fputs(usage, stderr);
-        return 1;
-    }
-#undef PARSE
-    db_release(db, c);
-    db_close(db);
-    return rc;
-}
-
-static int cmd_import(int argc, char **argv)
-{
-    static const char *const allowed[] = {"db", "project", "name", "type", "language", NULL};
-    struct opts o;
-    struct db *db = NULL;
-    struct db_conn *c = NULL;
-    struct ingest *in = NULL;
-    struct err err = {0};
-    json_t *errors = NULL;
-    const char *name, *type, *lang;
-    enum model_type t;
-    enum language l;
-    char buf[65536];
-    int64_t project, id = -1;
-    FILE *f = NULL;
-    int rc = 1;
     size_t n;
 
-    if (parse_opts(argc, argv, 0, allowed, 1, &o) != 0)
-        return 1;
-    if (need_id(&o, "project", &project) || !(name = need(&o, "name")) ||
-        !(type = need(&o, "type")) || !(lang = need(&o, "language")))
-        return 1;
-    if (!validate_one_of(type, domain_annotation_type_names) || domain_type_parse(type, &t) != 0)
-        return fail("--type must be ABSA, CLASS, LABEL or CLASSLABEL, got '%s'", type);
-    if (domain_language_parse(lang, &l) != 0)
-        return fail("--language must be en, de or ar, got '%s'", lang);
-    if (!o.positional)
-        return fail("missing the FILE.jsonl to import");
-    f = strcmp(o.positional, "-") == 0 ? stdin : fopen(o.positional, "rb");
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/*
+ * Read the config file (--config, else MODELD_CONFIG; none is fine) and fill
+ * the command's CLI_CONF options that neither a flag nor the environment
+ * gave. Keys of other commands' configuration are accepted and ignored (one
+ * file serves `serve` and the admin commands); an unknown key, a line that is
+ * not `key = value`, an empty value or a key given twice is an error naming
+ * the file, the line and the key. Returns 0, or CLI_FAIL after a message.
+ */
+static int config_load(struct cli_run *r, const char *path, const char *from)
+{
+    int seen[CLI_MAX_OPTS] = {0};
+    FILE *f = NULL;
+    size_t n;
+    char *line, *next;
+    int lineno = 0;
+
+    if (!path || !*path)
+        return 0;
+    r->config_path = path;
+    f = fopen(path, "rb");
     if (!f)
-        return fail("cannot open %s: %s", o.positional, strerror(errno));
-    in = ingest_new(t);
-    if (!in)
-        goto out;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        ingest_feed(in, buf, n);
-    if (ferror(f)) {
-        fail("cannot read %s: %s", o.positional, strerror(errno));
-        goto out;
-    }
-    if (ingest_finish(in, &errors) != 0) {
-        size_t i;
-        json_t *e;
-
-        fail("%s: invalid documents, nothing imported:", o.positional);
-        json_array_foreach(errors, i, e)
-            fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "field")),
-                    json_string_value(json_object_get(e, "message")));
-        goto out;
-    }
-    if (!(db = open_db(&o)))
-        goto out;
-    c = db_acquire(db);
-    if (db_begin(c, &err) != 0)
-        goto db_fail;
-    id = db_annotation_create(c, project, name, t, l, 0, &err);
-    if (id < 0) {
-        if (err.code == ERR_INVALID)
-            err_set(&err, ERR_NOT_FOUND, "no project %lld", (long long)project);
-        goto db_fail;
-    }
-    if (db_documents_add(c, id, ingest_doc_at, in, ingest_count(in), &err) != 0)
-        goto db_fail;
-    if (db_commit(c, &err) != 0)
-        goto db_fail;
-    printf("%lld\n", (long long)id);
-    rc = 0;
-    goto out;
-db_fail:
-    db_rollback(c);
-    fail("%s", err.msg);
-out:
-    if (c)
-        db_release(db, c);
-    db_close(db);
-    json_decref(errors);
-    ingest_free(in);
-    if (f && f != stdin)
+        return cli_fail("cannot read the config file %s (%s): %s", path, from, strerror(errno));
+    r->config_text = malloc(CONFIG_MAX_BYTES + 1);
+    if (!r->config_text) {
         fclose(f);
-    return rc;
-}
+        return cli_fail("out of memory");
+    }
+    n = fread(r->config_text, 1, CONFIG_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        int e = errno;
 
-static int cmd_base(int argc, char **argv)
-{
-    static const char *const allowed[] = {"db", "name", "language", "from-model", NULL};
-    struct opts o;
-    struct db *db;
-    struct db_conn *c;
-    struct db_base src = {0};
-    struct err err = {0};
-    const char *name, *lang, *fm;
-    enum language l;
-    char uuid_str[37], dst[4200] = "";
-    int64_t from = 0, id;
-    uuid_t uu;
+        fclose(f);
+        return cli_fail("cannot read the config file %s (%s): %s", path, from, strerror(e));
+    }
+    fclose(f);
+    if (n > CONFIG_MAX_BYTES)
+        return cli_fail("the config file %s (%s) is larger than 1 MiB", path, from);
+    r->config_text[n] = '\0';
+    if (memchr(r->config_text, '\0', n))
+        return cli_fail("%s: not a text file (a NUL byte)", path);
+    for (line = r->config_text; line; line = next) {
+        char *eq, *key, *val;
 
-    if (parse_opts(argc, argv, 0, allowed, 0, &o) != 0)
-        return 1;
-    if (!(name = need(&o, "name")) || !(lang = need(&o, "language")))
-        return 1;
-    if (domain_language_parse(lang, &l) != 0)
-        return fail("--language must be en, de or ar, got '%s'", lang);
-    if ((fm = opt(&o, "from-model")) && util_parse_i64(fm, 1, INT64_MAX, &from) != 0)
-        return fail("--from-model must be a model id, got '%s'", fm);
-    if (!(db = open_db(&o)))
-        return 1;
-    c = db_acquire(db);
-    uuid_generate_random(uu);
-    uuid_unparse_lower(uu, uuid_str);
-    if (from) {
-        if (worded(db_model_base_info(c, from, &src, &err), &err, ERR_NOT_FOUND, "no model %lld",
-                   (long long)from) != 0) {
-            id = -1;
-            goto done;
-        }
-        if (!src.artifact || !domain_status_trained(src.status)) {
-            err_set(&err, ERR_INVALID, "model %lld is not trained (status %s)", (long long)from,
-                    domain_status_name(src.status));
-            id = -1;
-            goto done;
-        }
-        if (src.language != l) {
-            err_set(&err, ERR_INVALID, "model %lld is '%s', not '%s'", (long long)from,
-                    domain_language_name(src.language), lang);
-            id = -1;
-            goto done;
-        }
-        artifacts_base_path(src.artifact, uuid_str, dst, sizeof(dst));
-        if (predictor_copy_artifact(src.artifact, dst, &err) != 0) {
-            id = -1;
-            goto done;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        line = trim(line);
+        if (*line == '\0' || *line == '#')
+            continue;
+        eq = strchr(line, '=');
+        if (!eq)
+            return cli_fail("%s:%d: expected 'key = value', got '%s'", path, lineno, line);
+        *eq = '\0';
+        key = trim(line);
+        val = trim(eq + 1);
+        if (!config_key_known(key))
+            return cli_fail("%s:%d: unknown key '%s' (keys are the long options of "
+                            "`modeld serve --help`, without the dashes)",
+                            path, lineno, key);
+        if (*val == '\0')
+            return cli_fail("%s:%d: %s has no value", path, lineno, key);
+        for (size_t i = 0; r->cmd->opts[i].name; i++) {
+            if (strcmp(r->cmd->opts[i].name, key) != 0)
+                continue;
+            if (seen[i])
+                return cli_fail("%s:%d: %s is set twice (first on line %d)", path, lineno, key,
+                                seen[i]);
+            seen[i] = lineno;
+            if (r->vals[i].src == CLI_SRC_NONE)
+                r->vals[i] = (struct cli_val){val, CLI_SRC_FILE, lineno};
         }
     }
-    id = worded(db_base_create(c, uuid_str, name, l, from, from ? dst : NULL, &err), &err,
-                ERR_CONFLICT, "a base model named '%s' already exists", name);
-    if (id < 0 && dst[0])
-        artifacts_remove(dst);
-done:
-    db_base_release(&src);
-    db_release(db, c);
-    db_close(db);
-    return print_id(id, &err);
-}
-
-static int cmd_serve(int argc, char **argv)
-{
-    static const char *const allowed[] = {"db",          "bind",         "port",
-                                          "workers",     "data-dir",     "http-threads",
-                                          "cors-origin", "log-level",    "shutdown-grace",
-                                          "head-timeout", "max-connections",
-                                          "max-connections-per-ip", "metrics-token",
-                                          "upload-budget", "tls-cert", "tls-key", "body-timeout",
-                                          "worker-nice", NULL};
-    struct app_config cfg = {0};
-    struct opts o;
-    struct server *srv;
-    struct err err = {0};
-    sigset_t set;
-    int64_t v;
-    int sig = 0;
-    char *dbdir = NULL, data_dir[4200];
-    const char *s;
-
-    if (parse_opts(argc, argv, 0, allowed, 0, &o) != 0)
-        return 1;
-    if (!(cfg.db_path = need(&o, "db")))
-        return 1;
-    cfg.bind = opt(&o, "bind") ? opt(&o, "bind") : "127.0.0.1";
-    cfg.port = 8080;
-    if ((s = opt(&o, "port"))) {
-        if (util_parse_i64(s, 0, 65535, &v) != 0)
-            return fail("--port must be 0..65535, got '%s'", s);
-        cfg.port = (int)v;
-    }
-    cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (cfg.workers < 1)
-        cfg.workers = 1;
-    if ((s = opt(&o, "workers"))) {
-        if (util_parse_i64(s, 0, 64, &v) != 0) /* 0: API only, trains nothing */
-            return fail("--workers must be 0..64, got '%s'", s);
-        cfg.workers = (int)v;
-    }
-    if ((s = opt(&o, "worker-nice"))) {
-        if (util_parse_i64(s, 0, 19, &v) != 0)
-            return fail("--worker-nice must be 0..19, got '%s'", s);
-        cfg.worker_nice = v > 0 ? (int)v : -1; /* app.h: 0 means the default */
-    }
-    cfg.http_threads = 4;
-    if ((s = opt(&o, "http-threads"))) {
-        if (util_parse_i64(s, 1, 64, &v) != 0)
-            return fail("--http-threads must be 1..64, got '%s'", s);
-        cfg.http_threads = (int)v;
-    }
-    if ((s = opt(&o, "head-timeout"))) {
-        if (util_parse_i64(s, 1, 3600, &v) != 0)
-            return fail("--head-timeout must be 1..3600 seconds, got '%s'", s);
-        cfg.head_timeout = (double)v;
-    }
-    if ((s = opt(&o, "body-timeout"))) {
-        if (util_parse_i64(s, 1, 3600, &v) != 0)
-            return fail("--body-timeout must be 1..3600 seconds, got '%s'", s);
-        cfg.body_timeout = (double)v;
-    }
-    if ((s = opt(&o, "max-connections"))) {
-        if (util_parse_i64(s, 1, 1000000, &v) != 0)
-            return fail("--max-connections must be 1..1000000, got '%s'", s);
-        cfg.max_connections = (int)v;
-    }
-    if ((s = opt(&o, "max-connections-per-ip"))) {
-        if (util_parse_i64(s, 1, 1000000, &v) != 0)
-            return fail("--max-connections-per-ip must be 1..1000000, got '%s'", s);
-        cfg.max_connections_per_ip = (int)v;
-    }
-    {
-        /* every connection and event stream is a descriptor: take what the
-         * hard limit allows */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-                LOG_WARN("cannot raise the open-file limit: %s", strerror(errno));
-        }
-    }
-    cfg.tls_cert = opt(&o, "tls-cert");
-    cfg.tls_key = opt(&o, "tls-key");
-    if (!cfg.tls_cert != !cfg.tls_key)
-        return fail("--tls-cert and --tls-key go together");
-    if ((s = opt(&o, "upload-budget"))) {
-        if (util_parse_i64(s, 1, 65536, &v) != 0)
-            return fail("--upload-budget must be 1..65536 MiB, got '%s'", s);
-        cfg.upload_budget_mib = (int)v;
-    }
-    if ((s = opt(&o, "metrics-token"))) {
-        if (strlen(s) < 16 || strpbrk(s, " \t\r\n"))
-            return fail("--metrics-token must be at least 16 characters without white space");
-        cfg.metrics_token = s;
-    }
-    if ((s = opt(&o, "shutdown-grace"))) {
-        if (util_parse_i64(s, 0, 3600, &v) != 0)
-            return fail("--shutdown-grace must be 0..3600 seconds, got '%s'", s);
-        cfg.shutdown_grace = v > 0 ? (double)v : 0.001;
-    }
-    if ((s = opt(&o, "log-level"))) {
-        static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
-        int l = 0;
-
-        while (levels[l] && strcmp(levels[l], s) != 0)
-            l++;
-        if (!levels[l])
-            return fail("--log-level must be debug, info, warn or error, got '%s'", s);
-        log_init((enum log_level)l);
-    }
-    if ((s = opt(&o, "cors-origin"))) {
-        if (strcmp(s, "*") != 0 && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-            return fail("--cors-origin must be * or an origin like https://app.example.com, got "
-                        "'%s'", s);
-        if (strpbrk(s, "\r\n,; "))
-            return fail("--cors-origin must be a single origin, got '%s'", s);
-        cfg.cors_origin = s;
-    }
-    if ((s = opt(&o, "data-dir"))) {
-        cfg.data_dir = s;
-    } else {
-        dbdir = strdup(cfg.db_path);
-        snprintf(data_dir, sizeof(data_dir), "%s/artifacts", dbdir ? dirname(dbdir) : ".");
-        free(dbdir);
-        cfg.data_dir = data_dir;
-    }
-    if (mkdir(cfg.data_dir, 0750) != 0 && errno != EEXIST)
-        return fail("cannot create --data-dir %s: %s", cfg.data_dir, strerror(errno));
-    /* Block the stop signals in every thread; the main thread waits for them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    srv = server_start(&cfg, &err);
-    if (!srv)
-        return fail("%s", err.msg);
-    LOG_INFO("modeld listening on %s://%s:%u (workers=%d, data-dir=%s)",
-             cfg.tls_cert ? "https" : "http", cfg.bind, (unsigned)server_port(srv), cfg.workers,
-             cfg.data_dir);
-    sigwait(&set, &sig);
-    LOG_INFO("signal %d: shutting down", sig);
-    server_stop(srv);
-    LOG_INFO("stopped");
     return 0;
+}
+
+/* Print word (len bytes) at *col, breaking to indent first when it would pass column 79. */
+static void put_word(FILE *out, const char *word, int len, int *col, int indent)
+{
+    if (*col != indent && *col + 1 + len > 79) {
+        fprintf(out, "\n%*s", indent, "");
+        *col = indent;
+    } else if (*col != indent) {
+        fputc(' ', out);
+        (*col)++;
+    }
+    fprintf(out, "%.*s", len, word);
+    *col += len;
+}
+
+/* text word-wrapped from column *col, continuation lines indented by indent. */
+static void put_wrapped(FILE *out, const char *text, int *col, int indent)
+{
+    while (*text) {
+        int len = (int)strcspn(text, " ");
+
+        if (len > 0)
+            put_word(out, text, len, col, indent);
+        text += len;
+        text += strspn(text, " ");
+    }
+}
+
+/* The usage line of a command: required options bare, the others in brackets. */
+static void print_synopsis(FILE *out, const struct cli_cmd *cmd, int col)
+{
+    char word[96];
+    int indent = col + 7 + (int)strlen(cmd->name) + 1;
+
+    col += fprintf(out, "modeld %s", cmd->name);
+    for (const struct cli_opt *o = cmd->opts; o->name; o++) {
+        int req = (o->flags & CLI_REQ) != 0;
+
+        snprintf(word, sizeof(word), "%s--%s%s%s%s", req ? "" : "[", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "", req ? "" : "]");
+        put_word(out, word, (int)strlen(word), &col, indent);
+    }
+    if (cmd->operand)
+        put_word(out, cmd->operand, (int)strlen(cmd->operand), &col, indent);
+    fputc('\n', out);
+}
+
+/* `modeld COMMAND --help`: usage, summary, every option with its variable. */
+static void print_command_help(FILE *out, const struct cli_cmd *cmd)
+{
+    char env[64], left[64], tail[96];
+
+    fputs("usage: ", out);
+    print_synopsis(out, cmd, 7);
+    fprintf(out, "\n%c%s.\n\noptions:\n", toupper((unsigned char)cmd->summary[0]),
+            cmd->summary + 1);
+    for (const struct cli_opt *o = cmd->opts; o->name; o++) {
+        int col;
+
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        col = fprintf(out, "  %-26s ", left);
+        if (col > 29) {
+            fprintf(out, "\n%29s", "");
+            col = 29;
+        }
+        put_wrapped(out, o->help, &col, 29);
+        snprintf(tail, sizeof(tail), "%s%s%s%s", o->flags & CLI_REQ ? " (required)" : "",
+                 o->flags & CLI_CONF ? " [" : "",
+                 o->flags & CLI_CONF ? env_name(o->name, env, sizeof(env)) : "",
+                 o->flags & CLI_CONF ? "]" : "");
+        put_wrapped(out, tail, &col, 29);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-26s %s\n  %-26s %s\n", "--config FILE",
+            "read options from FILE [MODELD_CONFIG]", "-h, --help", "print this help and exit");
+    fputs("\nAn option in [brackets] may also come from that environment variable or from the\n"
+          "config file (key = value, the option's long name as the key). A flag wins over\n"
+          "the environment, the environment over the file. See modeld(8).\n",
+          out);
+}
+
+/* `modeld help`: every command with its summary. */
+static void print_commands(FILE *out)
+{
+    fputs("usage: modeld COMMAND [OPTIONS]\n"
+          "       modeld help [COMMAND]\n"
+          "       modeld --version\n\n"
+          "modeld trains text-analytics models over a REST API.\n\ncommands:\n",
+          out);
+    for (size_t c = 0; c < NCOMMANDS; c++)
+        fprintf(out, "  %-20s %s\n", commands[c].name, commands[c].summary);
+    fprintf(out, "  %-20s %s\n", "help [COMMAND]", "print this list, or a command's usage");
+    fputs("\nRun 'modeld COMMAND --help' for a command's options. Every command reads\n"
+          "--db from MODELD_DB or a config file (--config FILE, MODELD_CONFIG) too. See modeld(8).\n",
+          out);
+}
+
+/*
+ * Find the command named by argv[0] (and argv[1]): *words is set to how many
+ * words it used. NULL after a message when there is none; *group_only is
+ * set when argv[0] is a group needing a second word.
+ */
+static const struct cli_cmd *find_command(int argc, char **argv, int *words, int quiet)
+{
+    size_t glen = strlen(argv[0]);
+    int group = 0;
+
+    for (size_t c = 0; c < NCOMMANDS; c++) {
+        const char *name = commands[c].name;
+
+        if (strcmp(name, argv[0]) == 0) {
+            *words = 1;
+            return &commands[c];
+        }
+        if (strncmp(name, argv[0], glen) == 0 && name[glen] == ' ') {
+            group = 1;
+            if (argc > 1 && strcmp(name + glen + 1, argv[1]) == 0) {
+                *words = 2;
+                return &commands[c];
+            }
+        }
+    }
+    if (quiet)
+        return NULL;
+    if (!group) {
+        cli_fail("unknown command '%s'", argv[0]);
+    } else {
+        fputs("modeld: ", stderr);
+        if (argc > 1)
+            fprintf(stderr, "unknown command '%s %s'; ", argv[0], argv[1]);
+        else
+            fprintf(stderr, "'%s' needs a subcommand; ", argv[0]);
+        fprintf(stderr, "%s has:", argv[0]);
+        for (size_t c = 0; c < NCOMMANDS; c++)
+            if (strncmp(commands[c].name, argv[0], glen) == 0 && commands[c].name[glen] == ' ')
+                fprintf(stderr, " %s", commands[c].name + glen + 1);
+        fputc('\n', stderr);
+    }
+    fputs("Run 'modeld help' for the list of commands.\n", stderr);
+    return NULL;
+}
+
+/* `modeld help [WORDS]`. */
+static int cmd_help(int argc, char **argv)
+{
+    const struct cli_cmd *cmd;
+    int words = 0, listed = 0;
+
+    if (argc == 0) {
+        print_commands(stdout);
+        return CLI_OK;
+    }
+    cmd = find_command(argc, argv, &words, 1);
+    if (cmd && words == argc) {
+        print_command_help(stdout, cmd);
+        return CLI_OK;
+    }
+    if (argc == 1) { /* a group: the usage of each of its commands */
+        size_t glen = strlen(argv[0]);
+
+        for (size_t c = 0; c < NCOMMANDS; c++) {
+            if (strncmp(commands[c].name, argv[0], glen) == 0 && commands[c].name[glen] == ' ') {
+                fputs(listed++ ? "       " : "usage: ", stdout);
+                print_synopsis(stdout, &commands[c], 7);
+            }
+        }
+        if (listed) {
+            printf("\nRun 'modeld %s COMMAND --help' for the options of one.\n", argv[0]);
+            return CLI_OK;
+        }
+    }
+    if (!find_command(argc, argv, &words, 0))
+        return CLI_USAGE;
+    return cli_fail("help: unexpected argument '%s'", argv[words]);
+}
+
+/*
+ * Parse the options of cmd from argv (argv[0] is the command's last word),
+ * then the environment and the config file. Returns -1 to go on, or an exit
+ * status (help printed, or an error reported).
+ */
+static int parse(struct cli_run *r, int argc, char **argv)
+{
+    const struct cli_cmd *cmd = r->cmd;
+    struct option longopts[CLI_MAX_OPTS + 3];
+    const char *config = NULL;
+    size_t n = 0;
+    int ch;
+
+    for (; cmd->opts[n].name; n++) {
+        assert(n < CLI_MAX_OPTS);
+        assert(!(cmd->opts[n].flags & CLI_CONF) || cmd->opts[n].arg);
+        longopts[n] = (struct option){cmd->opts[n].name,
+                                      cmd->opts[n].arg ? required_argument : no_argument, NULL,
+                                      1000 + (int)n};
+    }
+    longopts[n] = (struct option){"config", required_argument, NULL, 'c'};
+    longopts[n + 1] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[n + 2] = (struct option){NULL, 0, NULL, 0};
+    optind = 0; /* glibc: start afresh */
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            print_command_help(stdout, cmd);
+            return CLI_OK;
+        }
+        if (ch == 'c') {
+            config = optarg;
+        } else if (ch >= 1000) {
+            r->vals[ch - 1000] = (struct cli_val){cmd->opts[ch - 1000].arg ? optarg : "1",
+                                                  CLI_SRC_FLAG, 0};
+        } else if (ch == ':') {
+            return cli_fail("%s: option --%s needs a value (see 'modeld %s --help')", cmd->name,
+                            optopt >= 1000 ? cmd->opts[optopt - 1000].name : "config", cmd->name);
+        } else if (optopt >= 1000) {
+            return cli_fail("%s: option --%s takes no value", cmd->name,
+                            cmd->opts[optopt - 1000].name);
+        } else {
+            const char *bad = argv[optind - 1];
+
+            if (optopt && optopt != 'h')
+                return cli_fail("%s: unknown option '-%c' (see 'modeld %s --help')", cmd->name,
+                                optopt, cmd->name);
+            return cli_fail("%s: unknown option '%.*s' (see 'modeld %s --help')", cmd->name,
+                            (int)strcspn(bad, "="), bad, cmd->name);
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (!cmd->operand || r->operand)
+            return cli_fail("%s: unexpected argument '%s'", cmd->name, argv[i]);
+        r->operand = argv[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        char env[64];
+        const char *v;
+
+        if (!(cmd->opts[i].flags & CLI_CONF) || r->vals[i].src != CLI_SRC_NONE)
+            continue;
+        v = getenv(env_name(cmd->opts[i].name, env, sizeof(env)));
+        if (v && *v) /* an empty variable counts as unset */
+            r->vals[i] = (struct cli_val){v, CLI_SRC_ENV, 0};
+    }
+    if (config) {
+        if (!*config)
+            return cli_fail("--config is empty");
+        if (config_load(r, config, "--config") != 0)
+            return CLI_FAIL;
+    } else if (config_load(r, getenv("MODELD_CONFIG"), "MODELD_CONFIG") != 0) {
+        return CLI_FAIL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((cmd->opts[i].flags & CLI_REQ) && !cli_need(r, cmd->opts[i].name))
+            return CLI_FAIL;
+    if (cmd->operand && !r->operand)
+        return cli_fail("%s: missing the %s operand", cmd->name, cmd->operand);
+    return -1;
 }
 
 int cli_main(int argc, char **argv)
 {
+    struct cli_run r;
+    int words = 0, rc;
+
     if (sodium_init() < 0)
-        return fail("libsodium failed to initialize");
+        return cli_fail("libsodium failed to initialize");
     log_init(LOG_LEVEL_INFO);
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+    if (argc < 2) {
+        print_commands(stderr);
+        return CLI_USAGE;
     }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0)
+        return cmd_help(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) {
         printf("modeld %s\n", MODELD_VERSION);
-        return 0;
+        return CLI_OK;
     }
-    if (strcmp(argv[1], "migrate") == 0)
-        return cmd_simple("migrate", argc - 2, argv + 2);
-    if (strcmp(argv[1], "serve") == 0)
-        return cmd_serve(argc - 2, argv + 2);
-    if (argc < 3) {
-        fputs(usage, stderr);
-        return 1;
+    if (argv[1][0] == '-') {
+        cli_fail("unknown option '%s' (a command comes first)", argv[1]);
+        fputs("Run 'modeld help' for the list of commands.\n", stderr);
+        return CLI_USAGE;
     }
-    if (strcmp(argv[1], "annotations") == 0 && strcmp(argv[2], "import") == 0)
-        return cmd_import(argc - 3, argv + 3);
-    if (strcmp(argv[1], "base") == 0 && strcmp(argv[2], "create") == 0)
-        return cmd_base(argc - 3, argv + 3);
-    {
-        char what[64];
-
-        snprintf(what, sizeof(what), "%s %s", argv[1], argv[2]);
-        return cmd_simple(what, argc - 3, argv + 3);
-    }
+    memset(&r, 0, sizeof(r));
+    r.cmd = find_command(argc - 1, argv + 1, &words, 0);
+    if (!r.cmd)
+        return CLI_USAGE;
+    rc = parse(&r, argc - words, argv + words);
+    if (rc < 0)
+        rc = r.cmd->run(&r);
+    free(r.config_text);
+    return rc;
 }

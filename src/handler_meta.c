@@ -90,7 +90,7 @@ void handler_meta_readyz(struct request *req, struct response *resp)
         return;
     }
     if (missing < 0)
-        LOG_ERROR("request %s: readiness: database: %s", req->request_id, err.msg);
+        LOG_REQ_ERROR(req->request_id, "readiness: database: %s", err.msg);
     problem_set(resp, 503, "Not ready: %s.",
                 missing < 0    ? "the database cannot be read"
                 : missing > 0  ? "database migrations are not applied"

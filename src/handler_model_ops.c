@@ -191,8 +191,8 @@ static const struct predictor *trained_predictor(struct request *req, struct res
             handler_not_found(&err2, "model", req->args[1]);
             problem_from_err(resp, &err2, req->request_id);
         } else if (err.code == ERR_CORRUPT || err.code == ERR_IO) {
-            LOG_ERROR("request %s: model %lld artifact: %s", req->request_id,
-                      (long long)req->args[1], err.msg);
+            LOG_REQ_ERROR(req->request_id, "model %lld artifact: %s", (long long)req->args[1],
+                          err.msg);
             problem_set(resp, 500, "The model's artifact is damaged or missing; retrain the "
                         "model.");
         } else {

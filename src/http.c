@@ -998,11 +998,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         stats_upload(-1);
         stats_upload_bytes(-ctx->reserved);
     }
-    LOG_INFO("request %s %s %s -> %d %.1fms%s", ctx->rid,
-             log_safe(ctx->method, method, sizeof(method)),
-             ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?", ctx->resp.status,
-             (util_monotonic() - ctx->t0) * 1000.0,
-             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    if (log_enabled(LOG_LEVEL_INFO)) {
+        char status[16], ms[32];
+        int early = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+        struct log_field f[] = {{"method", log_safe(ctx->method, method, sizeof(method)), 0},
+                                {"path", ctx->path ? log_safe(ctx->path, path, sizeof(path)) : "?",
+                                 0},
+                                {"status", status, 1},
+                                {"duration_ms", ms, 1},
+                                {"ended_early", early ? "true" : "false", 1}};
+
+        snprintf(status, sizeof(status), "%d", ctx->resp.status);
+        snprintf(ms, sizeof(ms), "%.1f", (util_monotonic() - ctx->t0) * 1000.0);
+        log_write_req(LOG_LEVEL_INFO, ctx->rid, f, sizeof(f) / sizeof(f[0]), "%s %s -> %s %sms%s",
+                      f[0].value, f[1].value, status, ms,
+                      early ? " (connection ended early)" : "");
+    }
     if (ctx->req.stream && ctx->route && ctx->route->stream)
         ctx->route->stream->close(ctx->req.stream);
     idem_close(&ctx->req);

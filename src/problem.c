@@ -162,8 +162,7 @@ void problem_from_err(struct response *resp, const struct err *err, const char *
     int status = problem_status(err->code);
 
     if (status == 500) {
-        LOG_ERROR("request %s: %s: %s", request_id ? request_id : "-", err_code_name(err->code),
-                  err->msg);
+        LOG_REQ_ERROR(request_id, "%s: %s", err_code_name(err->code), err->msg);
         fill(resp, 500, NULL, "The server could not complete the request; it has been logged.");
         return;
     }

@@ -3,7 +3,10 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -575,6 +578,39 @@ int trun(const char *const *args, char *out, size_t outlen)
     return trun2(args, out, outlen, NULL, 0);
 }
 
+int tfree_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+int twait_health(int port)
+{
+    struct tserver ts;
+    struct tresp r;
+    int up = 0;
+
+    memset(&ts, 0, sizeof ts);
+    ts.port = (uint16_t)port;
+    for (int i = 0; i < 400 && !up; i++) {
+        up = thttp_try(&ts, "GET", "/health", NULL, &r) == 0 && r.status == 200;
+        tresp_release(&r);
+        if (!up)
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    return up;
+}
+
 static void skip_record(const char *reason)
 {
     const char *log = getenv("MODELD_SKIP_LOG");
@@ -672,21 +708,6 @@ void tassert_problem(const struct tresp *r, long status)
         ck_assert(json_array_size(json_object_get(r->json, "errors")) > 0);
 }
 
-uint16_t tfree_port(void)
-{
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    ck_assert_int_ge(fd, 0);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* 1 when something accepts TCP connections on 127.0.0.1:port. */
 static int port_open(uint16_t port)
 {
@@ -709,7 +730,7 @@ pid_t tspawn_serve(struct tserver *ts, const char *workers)
     double t0;
     pid_t pid;
 
-    ts->port = tfree_port();
+    ts->port = (uint16_t)tfree_port();
     snprintf(port, sizeof(port), "%u", (unsigned)ts->port);
     snprintf(log, sizeof(log), "%s/serve.log", ts->dir);
     pid = fork();

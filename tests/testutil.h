@@ -130,8 +130,11 @@ int trun(const char *const *args, char *out, size_t outlen);
 /* Like trun, and stderr into err (may be NULL). */
 int trun2(const char *const *args, char *out, size_t outlen, char *err, size_t errlen);
 
-/* A free TCP port on 127.0.0.1 (bound, read, closed: free when asked). */
-uint16_t tfree_port(void);
+/* A free TCP port on 127.0.0.1 for a daemon started as a process (closed
+ * again before it is returned: a small race that tests accept). */
+int tfree_port(void);
+/* 1 once GET /health on 127.0.0.1:port answers 200 (within about 20 s), else 0. */
+int twait_health(int port);
 /* Start the modeld binary (MODELD_BIN) `serve` on ts's database and data dir
  * on a free port (ts->port), stderr appended to <dir>/serve.log; returns its
  * pid once /health answers 200 (the test fails when it exits or takes over
