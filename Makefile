@@ -34,7 +34,15 @@ ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfe
                             predictor)
 EXTRA_OBJS ?=
 MODS     := $(SRV_MODS) $(ML_MODS)
-TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
+TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil falloc
+# The runner's allocation fault injector (tests/falloc.h) replaces these in our
+# own object files (the shared libraries keep theirs); router_match and
+# auth_caller_release mark the window of an HTTP request it counts, and
+# pthread_create carries a counting scope into the threads started in it;
+# jansson's parser (json_loadb, json_loads) is left out of the count.
+TEST_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
+             -Wl,--wrap=router_match,--wrap=auth_caller_release,--wrap=pthread_create \
+             -Wl,--wrap=json_loadb,--wrap=json_loads
 
 SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread
@@ -97,7 +105,7 @@ $(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
 	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
 $(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))
-	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(TEST_LIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) $$(TEST_WRAP) -o $$@ $$^ $$(EXTRA_OBJS) $$(TEST_LIBS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
@@ -133,10 +141,16 @@ test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	MODELD_BIN=$(BUILD)/tsan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
-# Bounded load checks (time and memory under load; not in `make test`, the machine is shared).
-stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld
+# Bounded load checks (time and memory under load; not in `make test`, the machine is shared),
+# then the full allocation fault walk (every point; under ASan with a leak check at each).
+stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(BUILD)/asan/check_all $(BUILD)/asan/modeld
 	MODELD_STRESS=1 CK_RUN_SUITE=stress MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) \
 	  $(BUILD)/rel/check_all
+	MODELD_STRESS=1 CK_RUN_SUITE=allocfaults MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) \
+	  $(BUILD)/rel/check_all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MODELD_STRESS=1 CK_RUN_SUITE=allocfaults MODELD_BIN=$(BUILD)/asan/modeld $(TEST_ENV) \
+	  CK_DEFAULT_TIMEOUT=3600 $(BUILD)/asan/check_all
 asan: $(BUILD)/asan/modeld
 tsan: $(BUILD)/tsan/modeld
 

@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "problem.h"
 #include "trainer.h"
+#include "util.h"
 #include "validate.h"
 #include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -336,7 +337,7 @@ static int model_events_poll(void *state, char **out, size_t *len)
         return 0;
     }
     snprintf(me->last, sizeof(me->last), "%s", key);
-    data = json_dumps(view, JSON_COMPACT);
+    data = util_json_dumps(view, JSON_COMPACT);
     json_decref(view);
     if (!data)
         return -1;

@@ -388,8 +388,8 @@ static void run_job(struct pool *p, int64_t id)
         rc = trainer_run(&tj, &res, &err);
     }
     if (rc == 0) {
-        char *metrics = json_dumps(res.metrics, JSON_COMPACT);
-        char *warnings = json_dumps(res.warnings, JSON_COMPACT);
+        char *metrics = util_json_dumps(res.metrics, JSON_COMPACT);
+        char *warnings = util_json_dumps(res.warnings, JSON_COMPACT);
         struct job_ok ok = {res.score, metrics, warnings, path};
         int applied;
 

@@ -1150,8 +1150,8 @@ static json_t *matrix_json(const struct metrics *m, size_t base, size_t n, const
         goto fail;
     for (size_t i = 0; i < n; i++) {
         json_t *row = json_array();
-        if (json_array_append_new(names, json_string(m->e[base + i].label)) < 0 || !row ||
-            json_array_append_new(rows, row) < 0)
+        if (!row || json_array_append_new(rows, row) < 0 || /* row is rows' now, or freed */
+            json_array_append_new(names, json_string(m->e[base + i].label)) < 0)
             goto fail;
         for (size_t j = 0; j < n; j++)
             if (json_array_append_new(row, json_integer((json_int_t)cm[i * n + j])) < 0)
@@ -1658,8 +1658,11 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     metrics_micro(&m, NULL, NULL, &f1);
     json_t *first = json_array_get(r.selected, r.type == HEADS_CLASSLABEL ? 1 : 0);
     json_t *sel = json_deep_copy(first);
-    if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
-        json_object_set_new(metrics, "selected", sel) < 0 ||
+    if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0) {
+        json_decref(sel);
+        goto oom;
+    }
+    if (json_object_set_new(metrics, "selected", sel) < 0 ||
         json_object_set_new(metrics, "train_size", json_integer((json_int_t)r.n_tr)) < 0 ||
         json_object_set_new(metrics, "test_size", json_integer((json_int_t)r.n_te)) < 0 ||
         json_object_set_new(metrics, "duplicates_removed", json_integer((json_int_t)r.dups)) < 0 ||
@@ -1677,7 +1680,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     conf = NULL;
     r.art->vocab = r.vocab;
     memset(&r.vocab, 0, sizeof r.vocab);
-    r.art->meta = json_dumps(r.selected, JSON_COMPACT);
+    r.art->meta = util_json_dumps(r.selected, JSON_COMPACT);
     if (!r.art->meta)
         goto oom;
     phase(&r, 97, 99);
@@ -1700,8 +1703,10 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     phase(&r, 99, 100);
     if (canceled(&r, err) || artifact_write(r.art, job->artifact_path, err) < 0)
         goto out;
-    if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0)
+    if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0) {
+        remove(job->artifact_path); /* a failed run leaves no artifact behind */
         goto oom;
+    }
     report(&r, 100.0);
     out->score = f1;
     out->metrics = metrics;
