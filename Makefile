@@ -40,9 +40,10 @@ TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil falloc
 # auth_caller_release mark the window of an HTTP request it counts, and
 # pthread_create carries a counting scope into the threads started in it;
 # jansson's parser (json_loadb, json_loads) is left out of the count.
+# trainer_run: tests/check_pool.c counts the pool's trainings and can hold one.
 TEST_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
              -Wl,--wrap=router_match,--wrap=auth_caller_release,--wrap=pthread_create \
-             -Wl,--wrap=json_loadb,--wrap=json_loads
+             -Wl,--wrap=json_loadb,--wrap=json_loads,--wrap=trainer_run
 
 SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread

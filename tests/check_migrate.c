@@ -85,8 +85,8 @@ START_TEST(test_older_upgraded)
                                   "'2026-01-01T00:00:00Z')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h, "INSERT INTO workspaces (name, created) VALUES ('kept', 'x')", NULL, NULL,
-                                  NULL),
+    ck_assert_int_eq(sqlite3_exec(h, "INSERT INTO workspaces (name, created) VALUES ('kept', 'x')",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(migrate_apply(h, &err), N_SRC - 1);
     ck_assert_int_eq(query_int(h, "SELECT COUNT(*) FROM schema_migrations"), N_SRC);
