@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "stats.h"
 
+#include <assert.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -217,7 +218,10 @@ static struct running *run_register(struct pool *p, int64_t id)
 {
     struct running *r = NULL;
 
+    assert(id > 0);
     pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < POOL_MAX_RUNNING; i++)
+        assert(p->run[i].id != id); /* a job is claimed once: it is not running yet */
     for (int i = 0; i < POOL_MAX_RUNNING; i++) {
         if (p->run[i].id == 0) {
             r = &p->run[i];
@@ -235,9 +239,12 @@ static struct running *run_register(struct pool *p, int64_t id)
 static void run_unregister(struct pool *p, struct running *r)
 {
     pthread_mutex_lock(&p->mu);
+    assert(r->id != 0);
     r->id = 0;
     pthread_mutex_unlock(&p->mu);
-    atomic_fetch_sub(&p->n_running, 1);
+    int was = atomic_fetch_sub(&p->n_running, 1);
+    assert(was > 0);
+    (void)was;
 }
 
 int pool_cancel(struct pool *p, int64_t model_id)
@@ -475,6 +482,7 @@ static void *worker_main(void *arg)
         c = db_acquire(p->app->db);
         rc = db_job_claim(c, &id, &err);
         db_release(p->app->db, c);
+        assert(rc >= -1 && rc <= 1 && (rc != 1 || id > 0));
         if (rc == 1) {
             run_job(p, id);
             continue;
@@ -504,6 +512,7 @@ struct pool *pool_start(struct app *app, int workers, struct err *err)
     struct db_conn *c;
     int n;
 
+    assert(app && app->db && app->cfg);
     if (!p) {
         err_set(err, ERR_NOMEM, "out of memory");
         return NULL;
@@ -552,6 +561,8 @@ void pool_stop(struct pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_threads; i++)
         pthread_join(p->threads[i], NULL);
+    /* every worker has left its loop, and with it its job */
+    assert(atomic_load(&p->n_running) == 0 && atomic_load(&p->n_alive) == 0);
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

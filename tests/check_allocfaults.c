@@ -14,7 +14,8 @@
  *
  * `make test` walks a sample (every STRIDE-th point of a request, every
  * TRAIN_STRIDE-th of a training); `make stress` (MODELD_STRESS=1) walks
- * every point and, under ASan, checks for leaks after each. To reproduce a failure:
+ * every point, under ASan. MODELD_FALLOC_LEAKS=1 checks for leaks after
+ * each point (slow). To reproduce a failure:
  * MODELD_FALLOC_ONLY=upload MODELD_FALLOC_FROM=<n> (session, upload, model,
  * training), with MODELD_FALLOC_TRACE=1 for the failing allocation's stack.
  */
@@ -106,13 +107,14 @@ static void run_op(struct tapi *a, enum op op, int64_t session, long n, const ch
     }
 }
 
-/* Under ASan in the full walk: no allocation is leaked so far (checked at
- * each point, so that a leak names the point that caused it; a check costs
- * tens of milliseconds, so the sampled walk leaves it to the check at exit). */
+/* Under ASan with MODELD_FALLOC_LEAKS=1: no allocation is leaked so far
+ * (checked at each point, so that a leak names the point that caused it; a
+ * check stops the process for tens of milliseconds, so the walks otherwise
+ * leave it to LeakSanitizer's check at exit). */
 static void assert_no_leak(const char *what, long n)
 {
 #if defined(__SANITIZE_ADDRESS__)
-    if (getenv("MODELD_STRESS"))
+    if (getenv("MODELD_FALLOC_LEAKS"))
         ck_assert_msg(__lsan_do_recoverable_leak_check() == 0,
                   "%s, fault at allocation %ld: leaked (the report is above)", what, n);
 #else

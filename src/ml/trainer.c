@@ -163,6 +163,7 @@ static void report(struct run *r, double pct)
 
 static void phase(struct run *r, double lo, double hi)
 {
+    assert(lo >= 0.0 && lo <= hi && hi <= 100.0);
     report(r, lo);
     r->lo = lo;
     r->hi = hi;
@@ -171,6 +172,7 @@ static void phase(struct run *r, double lo, double hi)
 static void tick(void *ctx, size_t done, size_t total)
 {
     struct run *r = ctx;
+    assert(done <= total);
     if (total > 0)
         report(r, r->lo + (r->hi - r->lo) * (double)done / (double)total);
 }
@@ -413,6 +415,8 @@ static int do_split(struct run *r, struct err *err)
         else if (r->set[i] == SPLIT_TEST)
             r->te[r->n_te++] = i;
     }
+    /* every document trains, tests, or was dropped as a test twin of a training text */
+    assert(r->n_tr + r->n_te + r->dups == r->n);
     if (r->n_tr == 0) {
         err_set(err, ERR_DATA, "%s", TRAINER_MSG_NO_TRAIN);
         return -1;
@@ -1617,6 +1621,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     if (!r.fold)
         goto oom;
     r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : r.n_tr >= N_FOLDS_LARGE_AT ? 2 : N_FOLDS;
+    assert(r.n_folds >= 1 && (size_t)r.n_folds <= r.n_tr); /* no fold is empty */
     if (split_folds(job->docs, r.tr, r.n_tr, job->type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
