@@ -30,7 +30,7 @@
 #endif
 
 #include "falloc.h"
-#include "testapi.h"
+#include "testwalk.h"
 #include "trainer.h"
 
 /* The sample of `make test`: every STRIDE-th allocation point of a request,
@@ -53,59 +53,6 @@ static long next_point(long n, long stride)
     return n + (getenv("MODELD_STRESS") || getenv("MODELD_FALLOC_FROM") ? 1 : stride);
 }
 
-static const char *const SNAPSHOT[] = {
-    "SELECT COUNT(*) FROM annotations",
-    "SELECT COUNT(*) FROM documents",
-    "SELECT COALESCE(SUM(document_count), 0) FROM annotations",
-    "SELECT COALESCE(SUM(count), 0) FROM annotation_labels",
-    "SELECT COUNT(*) FROM models",
-    "SELECT COUNT(*) FROM model_annotations",
-    "SELECT COUNT(*) FROM idempotency_keys",
-    "SELECT COUNT(*) FROM uploads",
-    "SELECT COUNT(*) FROM upload_labels",
-    NULL,
-};
-#define N_SNAP 9
-
-static void snapshot(struct tapi *a, int64_t out[N_SNAP])
-{
-    for (int i = 0; SNAPSHOT[i]; i++)
-        out[i] = tsql_int(&a->ts, SNAPSHOT[i]);
-}
-
-enum op { OP_SESSION, OP_UPLOAD, OP_MODEL };
-
-static void run_op(struct tapi *a, enum op op, int64_t session, long n, const char *key,
-                   struct tresp *r)
-{
-    char path[128], body[256];
-
-    switch (op) {
-    case OP_SESSION:
-        snprintf(path, sizeof path, "/projects/%lld/annotations", (long long)a->pr);
-        snprintf(body, sizeof body, "{\"name\":\"a%ld\",\"type\":\"CLASS\",\"language\":\"en\"}",
-                 n);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/json", key, body, r);
-        break;
-    case OP_UPLOAD:
-        snprintf(path, sizeof path, "/projects/%lld/annotations/%lld/documents", (long long)a->pr,
-                 (long long)session);
-        snprintf(body, sizeof body,
-                 "{\"text\":\"pizza %ld\",\"class\":\"food\"}\n"
-                 "{\"text\":\"goal %ld\",\"class\":\"sports\",\"id\":\"g%ld\"}\n"
-                 "{\"text\":\"laptop %ld\",\"class\":\"tech\"}\n",
-                 n, n, n, n);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/x-ndjson", key, body, r);
-        break;
-    case OP_MODEL:
-        snprintf(path, sizeof path, "/projects/%lld/models", (long long)a->pr);
-        snprintf(body, sizeof body,
-                 "{\"name\":\"m%ld\",\"language\":\"en\",\"annotation_ids\":[%lld]}", n,
-                 (long long)session);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/json", key, body, r);
-        break;
-    }
-}
 
 /* Under ASan with MODELD_FALLOC_LEAKS=1: no allocation is leaked so far
  * (checked at each point, so that a leak names the point that caused it; a
@@ -186,7 +133,7 @@ static void assert_shape(const struct tresp *r, const char *want, const char *wh
 /* Run the operation with the n-th allocation of its request failing; wait
  * until the daemon has completed the request (its window closed). Returns
  * the allocations left before the fault (> 0: the request needed fewer). */
-static long faulted_op(struct tapi *a, enum op op, int64_t session, long n, const char *key,
+static long faulted_op(struct tapi *a, enum twalk_op op, int64_t session, long n, const char *key,
                        struct tresp *r)
 {
     long done, pending;
@@ -194,7 +141,7 @@ static long faulted_op(struct tapi *a, enum op op, int64_t session, long n, cons
     settle(n); /* the completions of earlier requests must not count */
     done = falloc_requests_done();
     falloc_inject(n);
-    run_op(a, op, session, n, key, r);
+    twalk_op(a, op, session, n, key, r);
     settle(n);
     ck_assert_int_gt(falloc_requests_done(), done);
     pending = falloc_pending();
@@ -202,7 +149,7 @@ static long faulted_op(struct tapi *a, enum op op, int64_t session, long n, cons
     return pending;
 }
 
-static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
+static void walk(struct tapi *a, enum twalk_op op, int64_t session, const char *what)
 {
     long n, points = 0, failures = 0, lost = 0, needed = 0;
     struct tbuf want = {0};
@@ -213,24 +160,24 @@ static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
     { /* the shape of an answer without a fault */
         struct tresp ref;
 
-        run_op(a, op, session, 0, NULL, &ref);
+        twalk_op(a, op, session, 0, NULL, &ref);
         ck_assert_int_eq(ref.status, 201);
         shape(ref.json, &want);
         tresp_release(&ref);
     }
     for (n = first_point(); n < 100000; n = next_point(n, STRIDE)) {
-        int64_t before[N_SNAP], now[N_SNAP];
+        int64_t before[TWALK_N_SNAP], now[TWALK_N_SNAP];
         struct tresp r, retry, again;
         char key[64];
         long pending;
 
         snprintf(key, sizeof key, "%s-%ld", what, n);
-        snapshot(a, before);
+        twalk_snapshot(a, before);
         pending = faulted_op(a, op, session, n, key, &r);
         points++;
         if (r.status >= 200 && r.status < 300) {
             /* done (the fault was absorbed, or never fired): a retry replays it */
-            run_op(a, op, session, n, key, &retry);
+            twalk_op(a, op, session, n, key, &retry);
             ck_assert_msg(retry.status == r.status && strcmp(retry.replayed, "true") == 0,
                           "%s, fault at allocation %ld: retry of a %ld got %ld (replayed '%s')",
                           what, n, r.status, retry.status, retry.replayed);
@@ -242,12 +189,12 @@ static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
                           "%s, fault at allocation %ld: %ld %s", what, n, r.status,
                           r.body ? r.body : "");
             tassert_problem(&r, r.status);
-            snapshot(a, now);
+            twalk_snapshot(a, now);
             if (memcmp(now, before, sizeof now) != 0 && r.status == 503) {
                 /* the work was committed and its answer could not be sent
                  * (as when the connection breaks): the key replays it */
                 lost++;
-                run_op(a, op, session, n, key, &retry);
+                twalk_op(a, op, session, n, key, &retry);
                 ck_assert_msg(retry.status == 201 && strcmp(retry.replayed, "true") == 0,
                               "%s, fault at allocation %ld: the answer was lost after the "
                               "commit, and the retry got %ld (replayed '%s')",
@@ -255,18 +202,18 @@ static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
                 assert_shape(&retry, want.s, what, n);
                 tresp_release(&retry);
             } else {
-                for (int i = 0; i < N_SNAP; i++)
+                for (int i = 0; i < TWALK_N_SNAP; i++)
                     ck_assert_msg(now[i] == before[i],
                                   "%s, fault at allocation %ld: %ld and %s went %lld -> %lld",
-                                  what, n, r.status, SNAPSHOT[i], (long long)before[i],
+                                  what, n, r.status, TWALK_SNAPSHOT[i], (long long)before[i],
                                   (long long)now[i]);
                 /* nothing was remembered: the retry does the work, once */
-                run_op(a, op, session, n, key, &retry);
+                twalk_op(a, op, session, n, key, &retry);
                 ck_assert_msg(retry.status == 201,
                               "%s, fault at allocation %ld: retry got %ld %s", what, n,
                               retry.status, retry.body ? retry.body : "");
                 ck_assert_str_eq(retry.replayed, "");
-                run_op(a, op, session, n, key, &again);
+                twalk_op(a, op, session, n, key, &again);
                 ck_assert_int_eq(again.status, 201);
                 ck_assert_str_eq(again.replayed, "true");
                 tresp_release(&retry);
@@ -301,9 +248,9 @@ START_TEST(test_request_walk)
     tapi_start(&a, 1);
     s = tapi_empty_session(&a, "target", "CLASS", "en");
     falloc_watch_requests(1);
-    walk(&a, OP_SESSION, 0, "session");
-    walk(&a, OP_UPLOAD, s, "upload");
-    walk(&a, OP_MODEL, s, "model");
+    walk(&a, TWALK_SESSION, 0, "session");
+    walk(&a, TWALK_UPLOAD, s, "upload");
+    walk(&a, TWALK_MODEL, s, "model");
     falloc_watch_requests(0);
     {
         struct tresp r;

@@ -24,16 +24,11 @@ struct hfx {
 
 static void hfx_init(struct hfx *f)
 {
-    char tmpl[] = "/tmp/modeld-handlers-XXXXXX", token[65];
+    char token[65];
     struct err err = {0};
 
     memset(f, 0, sizeof(*f));
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    snprintf(f->ts.dir, sizeof f->ts.dir, "%s", tmpl);
-    snprintf(f->ts.db_path, sizeof f->ts.db_path, "%s/modeld.db", tmpl);
-    snprintf(f->ts.data_dir, sizeof f->ts.data_dir, "%s/data", tmpl);
-    f->ts.cfg.db_path = f->ts.db_path;
-    f->ts.cfg.data_dir = f->ts.data_dir;
+    tserver_files(&f->ts);
     f->db = db_open(f->ts.db_path, 2, &err);
     ck_assert_msg(f->db != NULL, "%s", err.msg);
     f->ws = tfx_workspace(&f->ts, "ws");

@@ -58,18 +58,13 @@ struct fx {
 /* A database with a project and a CLASS session of 30 documents. */
 static void fx_init(struct fx *f)
 {
-    char tmpl[] = "/tmp/modeld-pool-XXXXXX", token[65];
+    char token[65];
     struct err err = {0};
 
     memset(f, 0, sizeof(*f));
     atomic_store(&trainings, 0);
     atomic_store(&hold, 0);
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    snprintf(f->ts.dir, sizeof f->ts.dir, "%s", tmpl);
-    snprintf(f->ts.db_path, sizeof f->ts.db_path, "%s/modeld.db", tmpl);
-    snprintf(f->ts.data_dir, sizeof f->ts.data_dir, "%s/data", tmpl);
-    f->ts.cfg.db_path = f->ts.db_path;
-    f->ts.cfg.data_dir = f->ts.data_dir;
+    tserver_files(&f->ts);
     f->db = db_open(f->ts.db_path, 6, &err);
     ck_assert_msg(f->db != NULL, "%s", err.msg);
     f->ws = tfx_workspace(&f->ts, "ws");
