@@ -121,6 +121,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
     if (!d->text)
         return -1;
     d->cls = cls ? keep_str(jd, cls) : NULL;
+    if (cls && !d->cls) /* out of memory: never a document without its class */
+        return -1;
     d->set = strcmp(role, "train") == 0  ? TDOC_TRAIN
              : strcmp(role, "test") == 0 ? TDOC_TEST
                                          : TDOC_AUTO;
@@ -128,6 +130,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
         json_t *arr = json_loads(labels, 0, NULL);
         size_t n = json_array_size(arr);
 
+        if (!arr) /* stored labels are an array: out of memory */
+            return -1;
         if (n) {
             const char **l = calloc(n, sizeof(*l));
 
@@ -148,6 +152,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
         json_t *arr = json_loads(aspects, 0, NULL);
         size_t n = json_array_size(arr);
 
+        if (!arr) /* stored aspects are an array: out of memory */
+            return -1;
         if (n) {
             struct tdoc_aspect *a = calloc(n, sizeof(*a));
 
