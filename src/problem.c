@@ -133,28 +133,33 @@ static void fill(struct response *resp, int status, const char *type, const char
         resp->www_authenticate = 1;
 }
 
-void problem_set(struct response *resp, int status, const char *fmt, ...)
+/* fill() with a printf-formatted detail (cut at 1 KiB, repaired to UTF-8). */
+__attribute__((format(printf, 4, 0))) static void fill_v(struct response *resp, int status, const char *type, const char *fmt,
+                   va_list ap)
 {
     char detail[1024];
+
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    utf8_repair(detail);
+    fill(resp, status, type, detail);
+}
+
+void problem_set(struct response *resp, int status, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    fill_v(resp, status, NULL, fmt, ap);
     va_end(ap);
-    utf8_repair(detail);
-    fill(resp, status, NULL, detail);
 }
 
 void problem_typed(struct response *resp, int status, const char *type, const char *fmt, ...)
 {
-    char detail[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    fill_v(resp, status, type, fmt, ap);
     va_end(ap);
-    utf8_repair(detail);
-    fill(resp, status, type, detail);
 }
 
 void problem_from_err(struct response *resp, const struct err *err, const char *request_id)
