@@ -205,14 +205,14 @@ int router_authorize(const struct route *route, const char *authorization, struc
         return -1;
     }
     c = db_acquire(req->app->db);
-    if (auth_identify(c, token, &req->caller, &err) != 0) {
+    if (auth_identify(req->app->authcache, c, token, &req->caller, &err) != 0) {
         if (err.code == ERR_UNAUTHORIZED)
             resp->www_authenticate = 2;
         problem_from_err(resp, &err, req->request_id);
         goto out;
     }
     if ((route->flags & ROUTE_PROJECT) &&
-        auth_project_role(c, req->args[0], &req->caller, &err) != 0) {
+        auth_project_role(req->app->authcache, c, req->args[0], &req->caller, &err) != 0) {
         if (err.code == ERR_NOT_FOUND)
             problem_set(resp, 403, "You have no role in project %lld.", (long long)req->args[0]);
         else
