@@ -41,7 +41,7 @@ ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfe
                             predictor)
 EXTRA_OBJS ?=
 # Shared helpers both sides use (kept apart from the lists above to merge easily).
-SRV_MODS += strbuf authcache
+SRV_MODS += strbuf authcache handler_members
 MODS     := $(SRV_MODS) $(DB_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil
 
