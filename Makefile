@@ -31,7 +31,7 @@ SRV_MODS := err log util domain db view problem validate auth router stats idem 
 # The SQLite backend of the storage interface (src/sqlite/): the only code that
 # includes sqlite3.h; its headers are private (only its own files get
 # -Isrc/sqlite, and the white-box tests).
-DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate backup)
+DB_MODS  := $(addprefix sqlite/,conn admin members documents idem models jobs migrate backup)
 # the model-change hub behind the event streams, and the event-stream handlers
 SRV_MODS += notify handler_events
 # The ML side (src/ml/): the server sees only include/trainer.h and
@@ -41,7 +41,7 @@ ML_MODS  ?= $(addprefix ml/,text feat learn metrics split artifact heads transfe
                             predictor)
 EXTRA_OBJS ?=
 # Shared helpers both sides use (kept apart from the lists above to merge easily).
-SRV_MODS += strbuf
+SRV_MODS += strbuf authcache handler_members
 MODS     := $(SRV_MODS) $(DB_MODS) $(ML_MODS)
 TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil falloc
 # The runner's allocation fault injector (tests/falloc.h) replaces these in our

@@ -18,6 +18,7 @@ struct pool;
 struct idem_registry;
 struct pcache;
 struct notify_hub;
+struct authcache;
 
 struct app_config {
     const char *db_path;
@@ -47,6 +48,7 @@ struct app {
     struct idem_registry *idem; /* Idempotency-Keys in use (NULL: the header is ignored) */
     struct pcache *pcache;      /* loaded predictors */
     struct notify_hub *notify;  /* model changes, for event streams (NULL: none) */
+    struct authcache *authcache; /* callers and roles (NULL: every request reads storage) */
 };
 
 #endif

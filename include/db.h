@@ -82,14 +82,107 @@ int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err);
 int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err);
 
+/* ---- administration ----------------------------------------------------- */
+struct db_user {
+    int64_t id;
+    char *name, *created;
+    int read_only, disabled;
+};
+void db_users_release(struct db_user *u, size_t n); /* and free(u) */
+/* Every user, by id (*out: db_users_release). */
+int db_user_list(struct db_conn *c, struct db_user **out, size_t *n, struct err *err);
+/* Disable (1) or enable (0) a user: a disabled user's tokens are refused as
+ * unknown ones are. ERR_NOT_FOUND for no such user. */
+int db_user_set_disabled(struct db_conn *c, int64_t user_id, int disabled, struct err *err);
+
+/* A token as listed: never its text or its hash. */
+struct db_token {
+    int64_t id, user_id;
+    char *user_name, *created;
+    char *revoked;              /* RFC 3339, NULL: active */
+    int64_t expires_at;         /* unix seconds, 0 = never */
+    int64_t last_used;          /* unix seconds, 0 = never (precise to a minute) */
+};
+void db_tokens_release(struct db_token *t, size_t n); /* and free(t) */
+/* The tokens of user_id (0: of every user), by id (*out: db_tokens_release). */
+int db_token_list(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
+                  struct err *err);
+/* Revoke the unrevoked token id; returns id, ERR_NOT_FOUND when none. */
+int64_t db_token_revoke_id(struct db_conn *c, int64_t id, struct err *err);
+/* Revoke every unrevoked token of the user; returns how many (0 or more),
+ * ERR_NOT_FOUND for no such user. */
+int64_t db_token_revoke_user(struct db_conn *c, int64_t user_id, struct err *err);
+/* Record that token id was used at now (unix seconds; never moves back).
+ * One statement in its own transaction; the caller keeps it rare (once a
+ * minute per token). */
+int db_token_touch(struct db_conn *c, int64_t id, int64_t now, struct err *err);
+
+/* A member of a project as listed. */
+struct db_member {
+    int64_t user_id;
+    char *user_name;
+    enum role role;
+    int read_only, disabled;
+};
+void db_members_release(struct db_member *m, size_t n); /* and free(m) */
+/* The members of a project by user id (*out: db_members_release);
+ * ERR_NOT_FOUND for no such project. */
+int db_member_list(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
+                   struct err *err);
+
+/* How db_member_set treats a user who is (or is not) a member already. */
+enum db_member_mode {
+    DB_MEMBER_ADD,    /* only a new member: ERR_CONFLICT when one already */
+    DB_MEMBER_CHANGE, /* only a member's role: ERR_NOT_FOUND when not one */
+    DB_MEMBER_PUT     /* either */
+};
+/* What a membership change found (also when it was refused). */
+struct db_member_change {
+    enum role was;  /* the role before; ROLE_NONE: was not a member */
+    int last_owner; /* ERR_CONFLICT because the user is the project's last OWNER */
+};
+/*
+ * Give user_id role in project_id (by mode), in one transaction. The last
+ * OWNER of a project cannot be demoted: ERR_CONFLICT with out->last_owner.
+ * ERR_NOT_FOUND for no such project or user (or, in DB_MEMBER_CHANGE, no
+ * such member). out (may be NULL) is filled also on ERR_CONFLICT.
+ */
+int db_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                  enum db_member_mode mode, struct db_member_change *out, struct err *err);
+/* Remove a member (in one transaction). ERR_NOT_FOUND when the user is not
+ * a member; ERR_CONFLICT with out->last_owner for the project's last OWNER. */
+int db_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
+                     struct db_member_change *out, struct err *err);
+
+/* A project the user has a role in. */
+struct db_project_role {
+    int64_t id, workspace_id;
+    char *name, *workspace_name, *created;
+    enum role role;
+};
+void db_project_roles_release(struct db_project_role *p, size_t n); /* and free(p) */
+/* The projects user_id has a role in, by id (*out: db_project_roles_release). */
+int db_project_list_for_user(struct db_conn *c, int64_t user_id, struct db_project_role **out,
+                             size_t *n, struct err *err);
+
 /* ---- auth --------------------------------------------------------------- */
 struct db_caller {
     int64_t user_id;
     char *user_name;
     int read_only;
+    int64_t token_id;
+    int64_t expires_at; /* unix seconds, 0 = never */
+    int64_t last_used;  /* unix seconds, 0 = never */
 };
 void db_caller_release(struct db_caller *c);
-/* ERR_NOT_FOUND for an unknown, revoked or expired token. */
+/* The change counter of everything that decides who a token is and what
+ * they may do (tokens revoked or expiring, users disabled or made
+ * read-only, memberships): it grows in the transaction of each such change,
+ * whoever makes it (this process or another one). An authentication cache
+ * empties itself when it sees a new value. */
+int db_auth_epoch(struct db_conn *c, int64_t *out, struct err *err);
+/* ERR_NOT_FOUND for an unknown, revoked or expired token, or one of a
+ * disabled user. */
 int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err);
 /* Role of the user in the project; ERR_NOT_FOUND when none (or no such

@@ -38,6 +38,11 @@ void handler_annotations_get(struct request *req, struct response *resp);
 void handler_annotations_upload(struct request *req, struct response *resp);
 extern const struct stream_ops handler_annotations_upload_stream;
 
+void handler_members_list(struct request *req, struct response *resp);
+void handler_members_put(struct request *req, struct response *resp);
+void handler_members_delete(struct request *req, struct response *resp);
+void handler_projects_list(struct request *req, struct response *resp);
+
 void handler_meta_openapi_json(struct request *req, struct response *resp);
 void handler_meta_openapi_yaml(struct request *req, struct response *resp);
 void handler_meta_health(struct request *req, struct response *resp);

@@ -27,6 +27,7 @@
 #define PROBLEM_METHOD_NOT_ALLOWED "urn:modeld:problem:method-not-allowed"         /* 405 */
 #define PROBLEM_CONFLICT "urn:modeld:problem:conflict"                             /* 409 */
 #define PROBLEM_IDEMPOTENCY_KEY_IN_USE "urn:modeld:problem:idempotency-key-in-use" /* 409 */
+#define PROBLEM_LAST_OWNER "urn:modeld:problem:last-owner"                         /* 409 */
 #define PROBLEM_CONTENT_TOO_LARGE "urn:modeld:problem:content-too-large"           /* 413 */
 #define PROBLEM_UNSUPPORTED_MEDIA_TYPE "urn:modeld:problem:unsupported-media-type" /* 415 */
 #define PROBLEM_IDEMPOTENCY_KEY_REUSED "urn:modeld:problem:idempotency-key-reused" /* 422 */

@@ -53,16 +53,35 @@ static const struct cli_opt o_token_create[] = {
     {"user", "ID", CLI_REQ, "the user the token authenticates"},
     {"expires-in", "SECONDS", 0, "the token expires after that many seconds (default: never)"},
     OPT_END};
+#define OPT_FORMAT {"format", "FORMAT", 0, "table, tsv or json (default: table on a terminal, tsv otherwise)"}
 static const struct cli_opt o_token_revoke[] = {
-    OPT_DB, {"token", "TOKEN", CLI_REQ, "the token to revoke, as printed by token create"},
+    OPT_DB,
+    {"token", "TOKEN", 0, "the token to revoke, as printed by token create"},
+    {"id", "ID", 0, "the token to revoke, by the id token list shows"},
+    {"user", "ID", 0, "revoke every token of this user"},
     OPT_END};
 static const struct cli_opt o_member_add[] = {
     OPT_DB,
     {"project", "ID", CLI_REQ, "the project"},
     {"user", "ID", CLI_REQ, "the user"},
-    {"role", "ROLE", CLI_REQ, "VIEWER, ANNOTATOR, MANAGER or OWNER; a member's role is "
-                        "replaced"},
+    {"role", "ROLE", CLI_REQ, "VIEWER, ANNOTATOR, MANAGER or OWNER; a user who is a member "
+                              "already is an error (member set-role changes a role)"},
     OPT_END};
+static const struct cli_opt o_member_set_role[] = {
+    OPT_DB,
+    {"project", "ID", CLI_REQ, "the project"},
+    {"user", "ID", CLI_REQ, "the member"},
+    {"role", "ROLE", CLI_REQ, "the new role: VIEWER, ANNOTATOR, MANAGER or OWNER"},
+    OPT_END};
+static const struct cli_opt o_member_remove[] = {
+    OPT_DB, {"project", "ID", CLI_REQ, "the project"}, {"user", "ID", CLI_REQ, "the member"},
+    OPT_END};
+static const struct cli_opt o_member_list[] = {
+    OPT_DB, {"project", "ID", CLI_REQ, "the project"}, OPT_FORMAT, OPT_END};
+static const struct cli_opt o_user_list[] = {OPT_DB, OPT_FORMAT, OPT_END};
+static const struct cli_opt o_user_id[] = {OPT_DB, {"user", "ID", CLI_REQ, "the user"}, OPT_END};
+static const struct cli_opt o_token_list[] = {
+    OPT_DB, {"user", "ID", 0, "only this user's tokens"}, OPT_FORMAT, OPT_END};
 static const struct cli_opt o_import[] = {
     OPT_DB,
     {"project", "ID", CLI_REQ, "the project the labeling session belongs to"},
@@ -111,9 +130,8 @@ static const struct cli_opt o_serve[] = {
     OPT_END};
 
 /*
- * The commands, in the order `modeld help` lists them. The admin listings of
- * users, tokens and members (and revoke by id, remove a member, change a
- * role, disable a user) slot in here as further "GROUP VERB" rows.
+ * The commands, in the order `modeld help` lists them. The listings print a
+ * table on a terminal and tab-separated values otherwise (--format).
  */
 static const struct cli_cmd commands[] = {
     {"serve", "run the daemon: the HTTP API and the training workers", NULL, o_serve,
@@ -125,11 +143,28 @@ static const struct cli_cmd commands[] = {
     {"project create", "create a project in a workspace; print its id", NULL, o_project_create,
      cli_cmd_project_create},
     {"user create", "create a user; print its id", NULL, o_user_create, cli_cmd_user_create},
+    {"user list", "list the users (id, name, read-only, disabled, created)", NULL, o_user_list,
+     cli_cmd_user_list},
+    {"user disable", "disable a user: their tokens stop working at once; print the user's id",
+     NULL, o_user_id, cli_cmd_user_disable},
+    {"user enable", "enable a disabled user again; print the user's id", NULL, o_user_id,
+     cli_cmd_user_enable},
     {"token create", "create a token for a user; print it (shown once, stored hashed)", NULL,
      o_token_create, cli_cmd_token_create},
-    {"token revoke", "revoke a token; print its id", NULL, o_token_revoke, cli_cmd_token_revoke},
+    {"token list", "list tokens (id, user, created, expires, last used, revoked; never the "
+                   "token)",
+     NULL, o_token_list, cli_cmd_token_list},
+    {"token revoke", "revoke a token (--token or --id; print its id) or all of a user's "
+                     "(--user; print how many)",
+     NULL, o_token_revoke, cli_cmd_token_revoke},
     {"member add", "give a user a role in a project; print the user's id", NULL, o_member_add,
      cli_cmd_member_add},
+    {"member set-role", "change a member's role; print the user's id", NULL, o_member_set_role,
+     cli_cmd_member_set_role},
+    {"member remove", "remove a member from a project; print the user's id", NULL,
+     o_member_remove, cli_cmd_member_remove},
+    {"member list", "list a project's members (user id, name, role, read-only, disabled)", NULL,
+     o_member_list, cli_cmd_member_list},
     {"annotations import", "import a labeling session from a JSON-lines file (- for stdin); "
                            "print its id",
      "FILE.jsonl", o_import, cli_cmd_import},

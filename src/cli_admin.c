@@ -2,10 +2,13 @@
 /*
  * cli_admin: the admin commands of the command line (migrate, workspace,
  * project, user, token, member, base, backup). Each one opens the database
- * (applying pending migrations), prints only the new id or token on stdout,
- * and reports an error on stderr with exit status 1. The options are parsed
+ * (applying pending migrations), prints only the new (or affected) id or
+ * token on stdout, or a listing (a table on a terminal, else tab-separated
+ * values with a header line, or JSON: --format), and reports an error on
+ * stderr with exit status 1. The options are parsed
  * and the required ones checked before these run (cli.c).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <libgen.h>
@@ -13,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <uuid/uuid.h>
 
 #include "artifacts.h"
@@ -167,44 +172,342 @@ int cli_cmd_token_create(struct cli_run *r)
     return rc;
 }
 
-static int64_t op_revoke(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
-                         struct err *err)
-{
-    char hash[65];
-
-    (void)ids;
-    util_hash_hex(cli_get(r, "token"), hash);
-    return worded(db_token_revoke(c, hash, err), err, ERR_NOT_FOUND, "no such active token");
-}
-
+/* token revoke: exactly one of --token, --id and --user. */
 int cli_cmd_token_revoke(struct cli_run *r)
 {
-    return run_id_op(r, op_revoke, NULL);
+    const char *token = cli_get(r, "token");
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    int64_t id = 0, user = 0, n;
+    char hash[65];
+    int given = (token != NULL) + (cli_get(r, "id") != NULL) + (cli_get(r, "user") != NULL);
+
+    if (given != 1)
+        return cli_fail("token revoke: give one of --token TOKEN, --id ID or --user ID (%s)",
+                        given ? "several were given" : "none was given");
+    if (cli_int(r, "id", 1, INT64_MAX, "a positive integer", &id) < 0 ||
+        cli_int(r, "user", 1, INT64_MAX, "a positive integer", &user) < 0)
+        return CLI_FAIL;
+    if (!(c = open_conn(r, &db)))
+        return CLI_FAIL;
+    if (token) {
+        util_hash_hex(token, hash);
+        n = worded(db_token_revoke(c, hash, &err), &err, ERR_NOT_FOUND, "no such active token");
+    } else if (id) {
+        n = worded(db_token_revoke_id(c, id, &err), &err, ERR_NOT_FOUND,
+                   "no active token %lld (token list shows them)", (long long)id);
+    } else {
+        n = worded(db_token_revoke_user(c, user, &err), &err, ERR_NOT_FOUND, "no user %lld",
+                   (long long)user);
+    }
+    close_conn(db, c);
+    return print_id(n, &err);
 }
 
-/* ids: the project and the user; the user's id is what the command prints. */
-static int64_t op_member(struct db_conn *c, const struct cli_run *r, const int64_t *ids,
-                         struct err *err)
+/* member add / set-role / remove: parse --project, --user (and --role) into
+ * ids and *role; 0, or -1 after a message. */
+static int member_args(const struct cli_run *r, int64_t ids[2], enum role *role)
 {
-    enum role role = ROLE_VIEWER;
+    if (cli_need_id(r, "project", &ids[0]) != 0 || cli_need_id(r, "user", &ids[1]) != 0)
+        return -1;
+    if (role && domain_role_parse(cli_get(r, "role"), role) != 0) {
+        cli_bad(r, "role", "VIEWER, ANNOTATOR, MANAGER or OWNER");
+        return -1;
+    }
+    return 0;
+}
 
-    domain_role_parse(cli_get(r, "role"), &role); /* checked by cli_cmd_member_add */
-    return worded(db_member_add(c, ids[0], ids[1], role, err) == 0 ? ids[1] : -1, err,
-                  ERR_NOT_FOUND, "no project %lld or no user %lld", (long long)ids[0],
-                  (long long)ids[1]);
+/* Word a refused membership change for the user; the exit status. */
+static int member_fail(const struct err *err, const struct db_member_change *ch,
+                       const int64_t ids[2], const char *verb)
+{
+    if (err->code == ERR_CONFLICT && ch->last_owner)
+        return cli_fail("user %lld is the last OWNER of project %lld: make another member "
+                        "OWNER first (member set-role), then %s",
+                        (long long)ids[1], (long long)ids[0], verb);
+    if (err->code == ERR_CONFLICT)
+        return cli_fail("user %lld is already a member of project %lld (role %s); change the "
+                        "role with: modeld member set-role --project %lld --user %lld "
+                        "--role ROLE",
+                        (long long)ids[1], (long long)ids[0], domain_role_name(ch->was),
+                        (long long)ids[0], (long long)ids[1]);
+    if (err->code == ERR_NOT_FOUND && ch->was == ROLE_NONE && strstr(err->msg, "membership"))
+        return cli_fail("user %lld is not a member of project %lld", (long long)ids[1],
+                        (long long)ids[0]);
+    if (err->code == ERR_NOT_FOUND)
+        return cli_fail("no project %lld or no user %lld", (long long)ids[0], (long long)ids[1]);
+    return cli_fail("%s", err->msg);
+}
+
+/* Run a membership change (remove when !set); the exit status. */
+static int member_change(struct cli_run *r, int set, enum db_member_mode mode, const char *verb)
+{
+    struct db_member_change ch = {ROLE_NONE, 0};
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    enum role role = ROLE_NONE;
+    int64_t ids[2];
+    int rc;
+
+    if (member_args(r, ids, set ? &role : NULL) != 0)
+        return CLI_FAIL;
+    if (!(c = open_conn(r, &db)))
+        return CLI_FAIL;
+    rc = set ? db_member_set(c, ids[0], ids[1], role, mode, &ch, &err)
+             : db_member_remove(c, ids[0], ids[1], &ch, &err);
+    close_conn(db, c);
+    if (rc != 0)
+        return member_fail(&err, &ch, ids, verb);
+    printf("%lld\n", (long long)ids[1]);
+    return CLI_OK;
 }
 
 int cli_cmd_member_add(struct cli_run *r)
 {
-    int64_t ids[2];
+    return member_change(r, 1, DB_MEMBER_ADD, "add");
+}
 
-    if (cli_need_id(r, "project", &ids[0]) != 0 || cli_need_id(r, "user", &ids[1]) != 0)
+int cli_cmd_member_set_role(struct cli_run *r)
+{
+    return member_change(r, 1, DB_MEMBER_CHANGE, "change this role");
+}
+
+int cli_cmd_member_remove(struct cli_run *r)
+{
+    return member_change(r, 0, DB_MEMBER_CHANGE, "remove this member");
+}
+
+static int user_flag(struct cli_run *r, int disabled)
+{
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    int64_t user;
+    int rc;
+
+    if (cli_need_id(r, "user", &user) != 0 || !(c = open_conn(r, &db)))
         return CLI_FAIL;
-    enum role role;
+    rc = db_user_set_disabled(c, user, disabled, &err);
+    close_conn(db, c);
+    return print_id(worded(rc == 0 ? user : -1, &err, ERR_NOT_FOUND, "no user %lld",
+                           (long long)user),
+                    &err);
+}
 
-    if (domain_role_parse(cli_get(r, "role"), &role) != 0)
-        return cli_bad(r, "role", "VIEWER, ANNOTATOR, MANAGER or OWNER");
-    return run_id_op(r, op_member, ids);
+int cli_cmd_user_disable(struct cli_run *r)
+{
+    return user_flag(r, 1);
+}
+
+int cli_cmd_user_enable(struct cli_run *r)
+{
+    return user_flag(r, 0);
+}
+
+/* ---- listings ------------------------------------------------------------------------- */
+
+enum list_format { LIST_TABLE, LIST_TSV, LIST_JSON };
+
+/* --format, or table on a terminal and tsv otherwise; -1 after a message. */
+static int list_format(const struct cli_run *r, enum list_format *out)
+{
+    const char *f = cli_get(r, "format");
+
+    if (!f)
+        *out = isatty(STDOUT_FILENO) ? LIST_TABLE : LIST_TSV;
+    else if (strcmp(f, "table") == 0)
+        *out = LIST_TABLE;
+    else if (strcmp(f, "tsv") == 0)
+        *out = LIST_TSV;
+    else if (strcmp(f, "json") == 0)
+        *out = LIST_JSON;
+    else {
+        cli_bad(r, "format", "table, tsv or json");
+        return -1;
+    }
+    return 0;
+}
+
+/* A cell of a row as text: integers in decimal, booleans as true/false, null
+ * as "-" in a table and empty in tsv; tabs and line breaks become spaces (so
+ * a tsv row stays one line). Into buf. */
+static const char *cell(const json_t *v, enum list_format f, char *buf, size_t len)
+{
+    if (json_is_integer(v))
+        snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else
+        snprintf(buf, len, "%s", f == LIST_TABLE ? "-" : "");
+    for (char *p = buf; *p; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+            *p = ' ';
+    return buf;
+}
+
+/*
+ * Print rows (a JSON array of objects with the keys cols, NULL-terminated):
+ * json prints the array; tsv a header line and one line per row, separated
+ * by tabs; table the same aligned in columns. Takes rows. The exit status.
+ */
+static int print_rows(json_t *rows, const char *const *cols, enum list_format f)
+{
+    size_t ncols = 0, width[16] = {0}, i;
+    json_t *row;
+    char buf[512];
+
+    if (!rows)
+        return cli_fail("out of memory");
+    if (f == LIST_JSON) {
+        json_dumpf(rows, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(rows);
+        return CLI_OK;
+    }
+    while (cols[ncols])
+        ncols++;
+    assert(ncols <= 16);
+    for (size_t c = 0; c < ncols; c++)
+        width[c] = strlen(cols[c]);
+    json_array_foreach(rows, i, row)
+        for (size_t c = 0; c < ncols; c++) {
+            size_t w = util_utf8_chars(cell(json_object_get(row, cols[c]), f, buf, sizeof(buf)));
+
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t c = 0; c < ncols; c++)
+        printf("%s%-*s", c ? (f == LIST_TSV ? "\t" : "  ") : "",
+               f == LIST_TABLE && c + 1 < ncols ? (int)width[c] : 0, cols[c]);
+    putchar('\n');
+    json_array_foreach(rows, i, row) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *t = cell(json_object_get(row, cols[c]), f, buf, sizeof(buf));
+            size_t pad = f == LIST_TABLE && c + 1 < ncols ? width[c] - util_utf8_chars(t) : 0;
+
+            printf("%s%s%*s", c ? (f == LIST_TSV ? "\t" : "  ") : "", t, (int)pad, "");
+        }
+        putchar('\n');
+    }
+    json_decref(rows);
+    return fflush(stdout) == 0 ? CLI_OK : cli_fail("cannot write the listing: %s", strerror(errno));
+}
+
+/* Unix seconds as RFC 3339 UTC (JSON string), 0 as null. */
+static json_t *unix_time(int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!t || !gmtime_r(&tt, &tm))
+        return json_null();
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+/* A text or null. */
+static json_t *opt_string(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int cli_cmd_user_list(struct cli_run *r)
+{
+    static const char *const cols[] = {"id", "name", "read_only", "disabled", "created", NULL};
+    struct err err = {0};
+    struct db_user *u = NULL;
+    struct db *db;
+    struct db_conn *c;
+    enum list_format f;
+    json_t *rows;
+    size_t n = 0;
+    int rc;
+
+    if (list_format(r, &f) != 0 || !(c = open_conn(r, &db)))
+        return CLI_FAIL;
+    rc = db_user_list(c, &u, &n, &err);
+    close_conn(db, c);
+    if (rc != 0)
+        return cli_fail("%s", err.msg);
+    rows = json_array();
+    for (size_t i = 0; rows && i < n; i++)
+        json_array_append_new(rows, json_pack("{s:I, s:s, s:b, s:b, s:s}", "id",
+                                              (json_int_t)u[i].id, "name", u[i].name, "read_only",
+                                              u[i].read_only, "disabled", u[i].disabled,
+                                              "created", u[i].created));
+    db_users_release(u, n);
+    return print_rows(rows, cols, f);
+}
+
+int cli_cmd_token_list(struct cli_run *r)
+{
+    static const char *const cols[] = {"id",      "user_id",   "user",    "created",
+                                       "expires", "last_used", "revoked", NULL};
+    struct err err = {0};
+    struct db_token *t = NULL;
+    struct db *db;
+    struct db_conn *c;
+    enum list_format f;
+    int64_t user = 0;
+    json_t *rows;
+    size_t n = 0;
+    int rc;
+
+    if (list_format(r, &f) != 0 ||
+        cli_int(r, "user", 1, INT64_MAX, "a positive integer", &user) < 0 ||
+        !(c = open_conn(r, &db)))
+        return CLI_FAIL;
+    rc = db_token_list(c, user, &t, &n, &err);
+    close_conn(db, c);
+    if (rc != 0)
+        return cli_fail("%s", err.msg);
+    rows = json_array();
+    for (size_t i = 0; rows && i < n; i++)
+        json_array_append_new(
+            rows, json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)t[i].id,
+                            "user_id", (json_int_t)t[i].user_id, "user", t[i].user_name,
+                            "created", t[i].created, "expires", unix_time(t[i].expires_at),
+                            "last_used", unix_time(t[i].last_used), "revoked",
+                            opt_string(t[i].revoked)));
+    db_tokens_release(t, n);
+    return print_rows(rows, cols, f);
+}
+
+int cli_cmd_member_list(struct cli_run *r)
+{
+    static const char *const cols[] = {"user_id", "user", "role", "read_only", "disabled", NULL};
+    struct err err = {0};
+    struct db_member *m = NULL;
+    struct db *db;
+    struct db_conn *c;
+    enum list_format f;
+    int64_t project;
+    json_t *rows;
+    size_t n = 0;
+    int rc;
+
+    if (list_format(r, &f) != 0 || cli_need_id(r, "project", &project) != 0 ||
+        !(c = open_conn(r, &db)))
+        return CLI_FAIL;
+    rc = db_member_list(c, project, &m, &n, &err);
+    close_conn(db, c);
+    if (rc != 0) {
+        worded(-1, &err, ERR_NOT_FOUND, "no project %lld", (long long)project);
+        return cli_fail("%s", err.msg);
+    }
+    rows = json_array();
+    for (size_t i = 0; rows && i < n; i++)
+        json_array_append_new(rows, json_pack("{s:I, s:s, s:s, s:b, s:b}", "user_id",
+                                              (json_int_t)m[i].user_id, "user", m[i].user_name,
+                                              "role", domain_role_name(m[i].role), "read_only",
+                                              m[i].read_only, "disabled", m[i].disabled));
+    db_members_release(m, n);
+    return print_rows(rows, cols, f);
 }
 
 int cli_cmd_base_create(struct cli_run *r)

@@ -276,6 +276,73 @@ int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum 
     return be(c)->member_role(c, project_id, user_id, role, workspace_id, err);
 }
 
+int db_auth_epoch(struct db_conn *c, int64_t *out, struct err *err)
+{
+    return be(c)->auth_epoch(c, out, err);
+}
+
+int db_user_list(struct db_conn *c, struct db_user **out, size_t *n, struct err *err)
+{
+    return be(c)->user_list(c, out, n, err);
+}
+
+int db_user_set_disabled(struct db_conn *c, int64_t user_id, int disabled, struct err *err)
+{
+    return be(c)->user_set_disabled(c, user_id, disabled ? 1 : 0, err);
+}
+
+int db_token_list(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
+                  struct err *err)
+{
+    assert(user_id >= 0);
+    return be(c)->token_list(c, user_id, out, n, err);
+}
+
+int64_t db_token_revoke_id(struct db_conn *c, int64_t id, struct err *err)
+{
+    return be(c)->token_revoke_id(c, id, err);
+}
+
+int64_t db_token_revoke_user(struct db_conn *c, int64_t user_id, struct err *err)
+{
+    return be(c)->token_revoke_user(c, user_id, err);
+}
+
+int db_token_touch(struct db_conn *c, int64_t id, int64_t now, struct err *err)
+{
+    assert(c->depth == 0 && "a touch is its own transaction");
+    return be(c)->token_touch(c, id, now, err);
+}
+
+int db_member_list(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
+                   struct err *err)
+{
+    return be(c)->member_list(c, project_id, out, n, err);
+}
+
+int db_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                  enum db_member_mode mode, struct db_member_change *out, struct err *err)
+{
+    struct db_member_change ignored;
+
+    assert(role > ROLE_NONE && role < ROLE_COUNT);
+    return be(c)->member_set(c, project_id, user_id, role, mode, out ? out : &ignored, err);
+}
+
+int db_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
+                     struct db_member_change *out, struct err *err)
+{
+    struct db_member_change ignored;
+
+    return be(c)->member_remove(c, project_id, user_id, out ? out : &ignored, err);
+}
+
+int db_project_list_for_user(struct db_conn *c, int64_t user_id, struct db_project_role **out,
+                             size_t *n, struct err *err)
+{
+    return be(c)->project_list_for_user(c, user_id, out, n, err);
+}
+
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
                              enum model_type type, enum language language, int64_t user_id,
                              struct err *err)
@@ -477,6 +544,42 @@ void db_caller_release(struct db_caller *c)
         return;
     free(c->user_name);
     c->user_name = NULL;
+}
+
+void db_users_release(struct db_user *u, size_t n)
+{
+    for (size_t i = 0; u && i < n; i++) {
+        free(u[i].name);
+        free(u[i].created);
+    }
+    free(u);
+}
+
+void db_tokens_release(struct db_token *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++) {
+        free(t[i].user_name);
+        free(t[i].created);
+        free(t[i].revoked);
+    }
+    free(t);
+}
+
+void db_members_release(struct db_member *m, size_t n)
+{
+    for (size_t i = 0; m && i < n; i++)
+        free(m[i].user_name);
+    free(m);
+}
+
+void db_project_roles_release(struct db_project_role *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++) {
+        free(p[i].name);
+        free(p[i].workspace_name);
+        free(p[i].created);
+    }
+    free(p);
 }
 
 void db_annotation_release(struct db_annotation *a)

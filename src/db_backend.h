@@ -80,6 +80,24 @@ struct db_backend_ops {
                         struct err *err);
     int (*member_role)(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                        int64_t *workspace_id, struct err *err);
+    int (*auth_epoch)(struct db_conn *c, int64_t *out, struct err *err);
+
+    /* administration */
+    int (*user_list)(struct db_conn *c, struct db_user **out, size_t *n, struct err *err);
+    int (*user_set_disabled)(struct db_conn *c, int64_t user_id, int disabled, struct err *err);
+    int (*token_list)(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
+                      struct err *err);
+    int64_t (*token_revoke_id)(struct db_conn *c, int64_t id, struct err *err);
+    int64_t (*token_revoke_user)(struct db_conn *c, int64_t user_id, struct err *err);
+    int (*token_touch)(struct db_conn *c, int64_t id, int64_t now, struct err *err);
+    int (*member_list)(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
+                       struct err *err);
+    int (*member_set)(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                      enum db_member_mode mode, struct db_member_change *out, struct err *err);
+    int (*member_remove)(struct db_conn *c, int64_t project_id, int64_t user_id,
+                         struct db_member_change *out, struct err *err);
+    int (*project_list_for_user)(struct db_conn *c, int64_t user_id,
+                                 struct db_project_role **out, size_t *n, struct err *err);
 
     /* labeling sessions and their staged uploads */
     int64_t (*annotation_create)(struct db_conn *c, int64_t project_id, const char *name,

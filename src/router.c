@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {"GET", "/readyz", ROLE_NONE, ROUTE_PUBLIC, handler_meta_readyz, NULL, NULL},
     {"GET", "/metrics", ROLE_NONE, ROUTE_PUBLIC, handler_meta_metrics, NULL, NULL},
     {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
+    {"GET", "/projects", ROLE_NONE, 0, handler_projects_list, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J | I,
      handler_annotations_create,
@@ -46,6 +47,11 @@ static const struct route routes[] = {
     {"POST", "/projects/{id}/annotations/{id}/documents", ROLE_ANNOTATOR,
      P | W | I | ROUTE_STREAM,
      handler_annotations_upload, &handler_annotations_upload_stream, media_docs},
+    {"GET", "/projects/{id}/members", ROLE_MANAGER, P, handler_members_list, NULL, NULL},
+    {"PUT", "/projects/{id}/members/{id}", ROLE_OWNER, P | W | J, handler_members_put, NULL,
+     media_json},
+    {"DELETE", "/projects/{id}/members/{id}", ROLE_OWNER, P | W, handler_members_delete, NULL,
+     NULL},
     {"GET", "/projects/{id}/events", ROLE_VIEWER, P, handler_projects_events, NULL, NULL},
     {"GET", "/projects/{id}/models", ROLE_VIEWER, P, handler_models_list, NULL, NULL},
     {"POST", "/projects/{id}/models", ROLE_MANAGER, P | W | J | I, handler_models_create, NULL,
@@ -213,14 +219,14 @@ int router_authorize(const struct route *route, const char *authorization, struc
         return -1;
     }
     c = db_acquire(req->app->db);
-    if (auth_identify(c, token, &req->caller, &err) != 0) {
+    if (auth_identify(req->app->authcache, c, token, &req->caller, &err) != 0) {
         if (err.code == ERR_UNAUTHORIZED)
             resp->www_authenticate = 2;
         problem_from_err(resp, &err, req->request_id);
         goto out;
     }
     if ((route->flags & ROUTE_PROJECT) &&
-        auth_project_role(c, req->args[0], &req->caller, &err) != 0) {
+        auth_project_role(req->app->authcache, c, req->args[0], &req->caller, &err) != 0) {
         if (err.code == ERR_NOT_FOUND)
             problem_set(resp, 403, "You have no role in project %lld.", (long long)req->args[0]);
         else

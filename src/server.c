@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "authcache.h"
 #include "db.h"
 #include "http.h"
 #include "idem.h"
@@ -28,6 +29,11 @@
 #include "pcache.h"
 #include "pool.h"
 #include "banned.h" /* last: bans unsafe libc calls */
+
+/* The authentication cache's room: callers (tokens) and project roles
+ * (about 120 and 40 bytes each beside the user names). */
+#define SERVER_AUTHCACHE_TOKENS 1024
+#define SERVER_AUTHCACHE_ROLES 4096
 
 struct server {
     struct app app;
@@ -108,7 +114,8 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     s->app.idem = idem_registry_new();
     s->app.pcache = pcache_new();
     s->app.notify = notify_hub_new();
-    if (!s->app.idem || !s->app.pcache || !s->app.notify) {
+    s->app.authcache = authcache_new(SERVER_AUTHCACHE_TOKENS, SERVER_AUTHCACHE_ROLES);
+    if (!s->app.idem || !s->app.pcache || !s->app.notify || !s->app.authcache) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -139,6 +146,7 @@ void server_stop(struct server *s)
     idem_registry_free(s->app.idem);
     pcache_free(s->app.pcache); /* after http and pool: nobody holds a predictor */
     notify_hub_free(s->app.notify); /* after http and pool: no stream, no notifier */
+    authcache_free(s->app.authcache); /* after http: no request */
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s);

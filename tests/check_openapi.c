@@ -52,7 +52,8 @@ static void method_lower(const char *method, char out[16])
 static int route_doc_path(const char *pattern, char *out, size_t len)
 {
     static const char *const names[][2] = {
-        {"projects", "project_id"}, {"models", "model_id"}, {"annotations", "annotation_id"}};
+        {"projects", "project_id"}, {"models", "model_id"}, {"annotations", "annotation_id"},
+        {"members", "user_id"}};
     char prev[64] = "";
     size_t n = 0;
     const char *p = pattern;

@@ -577,7 +577,8 @@ int sq_schema_missing(struct db_conn *c, struct err *err)
     sqlite3_stmt *st;
     int n;
 
-    if (sq_row(c, STMT_SCHEMA_MISSING, &st, "no schema", err, "i", (int64_t)migrate_latest()) != 1)
+    if (sq_row(c, STMT_SCHEMA_MISSING, &st, "no schema", err, "ii", (int64_t)migrate_latest(),
+               (int64_t)migrate_count()) != 1)
         return -1;
     n = sqlite3_column_int(st, 0);
     sq_done(st);
@@ -626,6 +627,17 @@ const struct db_backend_ops db_sqlite_backend = {
     .member_add = sq_member_add,
     .token_lookup = sq_token_lookup,
     .member_role = sq_member_role,
+    .auth_epoch = sq_auth_epoch,
+    .user_list = sq_user_list,
+    .user_set_disabled = sq_user_set_disabled,
+    .token_list = sq_token_list,
+    .token_revoke_id = sq_token_revoke_id,
+    .token_revoke_user = sq_token_revoke_user,
+    .token_touch = sq_token_touch,
+    .member_list = sq_member_list,
+    .member_set = sq_member_set,
+    .member_remove = sq_member_remove,
+    .project_list_for_user = sq_project_list_for_user,
     .annotation_create = sq_annotation_create,
     .annotation_get = sq_annotation_get,
     .annotation_meta = sq_annotation_meta,

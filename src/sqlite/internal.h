@@ -6,7 +6,8 @@
  * The backend implements struct db_backend_ops (db_backend.h), split by
  * resource: conn.c (open, pragmas, the connection pool, the statement
  * table, the binder, transactions and the FIFO write turn), admin.c (admin
- * and authentication rows), documents.c (labeling sessions, staged uploads,
+ * and authentication rows: users, tokens), members.c (memberships and the
+ * projects of a user), documents.c (labeling sessions, staged uploads,
  * documents), idem.c (Idempotency-Key records), models.c (models and the
  * base catalog), jobs.c (the training queue), migrate.c (the schema).
  * Private names start with sq_.
@@ -42,7 +43,7 @@
     X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
     X(MODELS_BY_STATUS, "SELECT status, COUNT(*) FROM models WHERE type <> 'BASE' GROUP BY status") \
     X(SCHEMA_MISSING,                                                                           \
-      "SELECT ?1 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
+      "SELECT ?2 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
     X(COMMIT, "COMMIT")                                                                         \
     X(ROLLBACK, "ROLLBACK")                                                                     \
     X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES (?1, ?2)")                      \
@@ -56,8 +57,36 @@
       "INSERT INTO members (project_id, user_id, role) VALUES (?1, ?2, ?3) "                    \
       "ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role")                    \
     X(TOKEN_LOOKUP,                                                                             \
-      "SELECT u.id, u.name, u.read_only FROM tokens t JOIN users u ON u.id = t.user_id "        \
-      "WHERE t.hash = ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)") \
+      "SELECT u.id, u.name, u.read_only, t.id, t.expires_at, t.last_used "                      \
+      "FROM tokens t JOIN users u ON u.id = t.user_id "                                         \
+      "WHERE t.hash = ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2) " \
+      "AND u.disabled = 0")                                                                     \
+    X(AUTH_EPOCH, "SELECT value FROM auth_epoch WHERE id = 1")                                  \
+    X(USER_LIST, "SELECT id, name, read_only, disabled, created FROM users ORDER BY id")        \
+    X(USER_EXISTS, "SELECT 1 FROM users WHERE id = ?1")                                         \
+    X(USER_SET_DISABLED, "UPDATE users SET disabled = ?2 WHERE id = ?1")                        \
+    X(TOKEN_LIST,                                                                               \
+      "SELECT t.id, t.user_id, u.name, t.created, t.expires_at, t.last_used, t.revoked_at "     \
+      "FROM tokens t JOIN users u ON u.id = t.user_id WHERE ?1 = 0 OR t.user_id = ?1 "          \
+      "ORDER BY t.id")                                                                          \
+    X(TOKEN_REVOKE_ID, "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL") \
+    X(TOKEN_REVOKE_USER,                                                                        \
+      "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")            \
+    X(TOKEN_TOUCH,                                                                              \
+      "UPDATE tokens SET last_used = ?2 WHERE id = ?1 AND (last_used IS NULL OR last_used < ?2)") \
+    X(PROJECT_EXISTS, "SELECT 1 FROM projects WHERE id = ?1")                                   \
+    X(MEMBER_LIST,                                                                              \
+      "SELECT m.user_id, u.name, m.role, u.read_only, u.disabled FROM members m "               \
+      "JOIN users u ON u.id = m.user_id WHERE m.project_id = ?1 ORDER BY m.user_id")            \
+    X(MEMBER_GET, "SELECT role FROM members WHERE project_id = ?1 AND user_id = ?2")            \
+    X(MEMBER_OWNERS, "SELECT COUNT(*) FROM members WHERE project_id = ?1 AND role = 'OWNER'")   \
+    X(MEMBER_INSERT, "INSERT INTO members (project_id, user_id, role) VALUES (?1, ?2, ?3)")     \
+    X(MEMBER_UPDATE, "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2")     \
+    X(MEMBER_DELETE, "DELETE FROM members WHERE project_id = ?1 AND user_id = ?2")              \
+    X(PROJECTS_OF_USER,                                                                         \
+      "SELECT p.id, p.workspace_id, p.name, w.name, p.created, m.role FROM members m "          \
+      "JOIN projects p ON p.id = m.project_id JOIN workspaces w ON w.id = p.workspace_id "      \
+      "WHERE m.user_id = ?1 ORDER BY p.id")                                                     \
     X(MEMBER_ROLE,                                                                              \
       "SELECT m.role, p.workspace_id FROM members m JOIN projects p ON p.id = m.project_id "    \
       "WHERE m.project_id = ?1 AND m.user_id = ?2")                                             \
@@ -283,6 +312,24 @@ int sq_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
                     struct err *err);
 int sq_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err);
+int sq_auth_epoch(struct db_conn *c, int64_t *out, struct err *err);
+int sq_user_list(struct db_conn *c, struct db_user **out, size_t *n, struct err *err);
+int sq_user_set_disabled(struct db_conn *c, int64_t user_id, int disabled, struct err *err);
+int sq_token_list(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
+                  struct err *err);
+int64_t sq_token_revoke_id(struct db_conn *c, int64_t id, struct err *err);
+int64_t sq_token_revoke_user(struct db_conn *c, int64_t user_id, struct err *err);
+int sq_token_touch(struct db_conn *c, int64_t id, int64_t now, struct err *err);
+
+/* members.c */
+int sq_member_list(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
+                   struct err *err);
+int sq_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                  enum db_member_mode mode, struct db_member_change *out, struct err *err);
+int sq_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
+                     struct db_member_change *out, struct err *err);
+int sq_project_list_for_user(struct db_conn *c, int64_t user_id, struct db_project_role **out,
+                             size_t *n, struct err *err);
 
 /* documents.c */
 int64_t sq_annotation_create(struct db_conn *c, int64_t project_id, const char *name,

@@ -25,6 +25,11 @@ int migrate_latest(void)
     return N_MIGRATIONS ? migration_srcs[N_MIGRATIONS - 1].version : 0;
 }
 
+int migrate_count(void)
+{
+    return (int)N_MIGRATIONS;
+}
+
 /* Run every statement of a multi-statement text. */
 static int run_script(sqlite3 *h, const char *sql, struct err *err)
 {

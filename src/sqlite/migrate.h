@@ -24,4 +24,8 @@ int migrate_apply(sqlite3 *h, struct err *err);
 /* Highest migration version compiled into the binary. */
 int migrate_latest(void);
 
+/* How many migrations the binary carries (their versions may leave gaps
+ * while branches that each add one are merged). */
+int migrate_count(void);
+
 #endif
