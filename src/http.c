@@ -662,28 +662,30 @@ out:
 
 /*
  * An answer decided before the body was read (401, 403, 404, 405, 413, 415)
- * goes out at once when the client sends no body, waits for "100 Continue"
- * (it then never sends the body), or declared more than HTTP_DRAIN_MAX bytes.
- * Otherwise the body is read and discarded first: closing a connection while
+ * goes out at once when the client waits for "100 Continue" (it then never
+ * sends the body) or declared more than HTTP_DRAIN_MAX bytes; libmicrohttpd
+ * then closes the connection. Otherwise it waits for the end of the body:
+ * a body is read and discarded first, because closing a connection while
  * the client is still sending makes the kernel reset it, and the client can
- * lose the answer (RFC 9112, section 9.6).
+ * lose the answer (RFC 9112, section 9.6). A request without a body waits
+ * too, for the access callback libmicrohttpd makes right after the first
+ * one: an answer queued in the first callback makes it close the connection,
+ * and a client retrying with a bad token would reconnect for every 401.
  */
-static int answer_now(struct MHD_Connection *conn)
+static int answer_now(struct MHD_Connection *conn, int has_body)
 {
     const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_EXPECT);
     int64_t n = 0;
 
+    if (!has_body)
+        return 0;
     if (expect && strcasecmp(expect, "100-continue") == 0)
         return 1;
-    if (te)
-        return 0;
-    if (!clen || util_parse_i64(clen, 0, INT64_MAX, &n) != 0 || n == 0)
-        return 1;
+    if (!clen || util_parse_i64(clen, 0, INT64_MAX, &n) != 0)
+        return 0; /* chunked: drained up to HTTP_DRAIN_MAX */
     return (uint64_t)n > HTTP_DRAIN_MAX;
 }
 
@@ -924,9 +926,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (prepare(ctx, conn)) {
             ctx->ready = 1;
-            if (answer_now(conn))
+            if (answer_now(conn, f.has_body))
                 return send_response(conn, ctx);
-            ctx->deferred = 1; /* drain the body first, then answer */
+            ctx->deferred = 1; /* drain the body (if any) first, then answer */
         }
         return MHD_YES;
     }
