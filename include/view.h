@@ -31,6 +31,13 @@ json_t *view_models(const struct db_model *m, size_t n);
 json_t *view_base(const struct db_base_row *b);
 /* An array of catalog models. */
 json_t *view_bases(const struct db_base_row *b, size_t n);
+/* Load model id of the project with its metrics and render it as compact
+ * JSON text, the bytes json_dumps(view_model(m, 1), JSON_COMPACT) gives, but
+ * with the stored metrics text copied instead of parsed and serialized again
+ * (most of the work of GET model). Returns a malloc'd NUL-terminated text
+ * (caller frees) and its length in *len; NULL with err (ERR_NOT_FOUND...). */
+char *view_model_text(struct db_conn *c, int64_t project_id, int64_t id, size_t *len,
+                      struct err *err);
 /* Load model id of the project and render it; NULL with err (ERR_NOT_FOUND...). */
 json_t *view_model_load(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
                         struct err *err);

@@ -341,11 +341,19 @@ void handler_models_get(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *view = view_model_load(c, req->args[0], req->args[1], 1, &err);
+    size_t len = 0;
+    /* serialized once: the stored metrics are copied, not parsed and dumped again */
+    char *text = view_model_text(c, req->args[0], req->args[1], &len, &err);
 
     db_release(req->app->db, c);
-    handler_not_found(&err, "model", req->args[1]);
-    problem_or_reply(resp, 200, view, &err, req->request_id);
+    if (!text) {
+        handler_not_found(&err, "model", req->args[1]);
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->raw = text;
+    resp->raw_len = len;
 }
 
 /* Filter query parameter key, when given, must be one of values (*out borrows it). */
