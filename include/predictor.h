@@ -8,13 +8,15 @@
  * evaluation uses, so a stored model predicts what its score says.
  *
  * Thread-safety: a loaded struct predictor is immutable and may be shared
- * read-only by any number of threads calling predictor_predict(); each call
- * makes its own text analyzer.
+ * read-only by any number of threads calling predictor_predict(). Its only
+ * mutable part, a pool of text analyzers that calls take and give back, has
+ * its own lock.
  */
 #ifndef MODELD_PREDICTOR_H
 #define MODELD_PREDICTOR_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "domain.h"
 #include "err.h"
@@ -60,5 +62,9 @@ json_t *predictor_top_features(const struct predictor *p, struct err *err);
  */
 json_t *predictor_predict(const struct predictor *p, const char *text, int explain,
                           struct err *err);
+/* How many text analyzers p has made so far. Calls of predictor_predict() one
+ * after another reuse one analyzer, so this stays 1 for them (a test guards
+ * against making an analyzer, with its stemmer and stem cache, per text). */
+size_t predictor_analyzers_made(const struct predictor *p);
 
 #endif

@@ -341,11 +341,19 @@ void handler_models_get(struct request *req, struct response *resp)
 {
     struct err err = {0};
     struct db_conn *c = db_acquire(req->app->db);
-    json_t *view = view_model_load(c, req->args[0], req->args[1], 1, &err);
+    size_t len = 0;
+    /* serialized once: the stored metrics are copied, not parsed and dumped again */
+    char *text = view_model_text(c, req->args[0], req->args[1], &len, &err);
 
     db_release(req->app->db, c);
-    handler_not_found(&err, "model", req->args[1]);
-    problem_or_reply(resp, 200, view, &err, req->request_id);
+    if (!text) {
+        handler_not_found(&err, "model", req->args[1]);
+        problem_from_err(resp, &err, req->request_id);
+        return;
+    }
+    resp->status = 200;
+    resp->raw = text;
+    resp->raw_len = len;
 }
 
 /* Filter query parameter key, when given, must be one of values (*out borrows it). */
@@ -362,12 +370,13 @@ static void query_enum(const struct request *req, const char *key, const char *c
 void handler_models_list(struct request *req, struct response *resp)
 {
     struct db_model_filter f = {0};
-    json_t *errors = NULL, *items = NULL;
+    json_t *errors = NULL;
     const char *v, *status = NULL, *type = NULL, *language = NULL;
     struct err err = {0};
     struct db_conn *c;
     int64_t limit = 50, next = 0;
-    char *cursor = NULL;
+    char *cursor = NULL, *page = NULL;
+    size_t len = 0;
 
     if ((v = request_query(req, "limit")) && util_parse_i64(v, 1, 200, &limit) != 0)
         problem_field(&errors, "limit", "must be an integer from 1 to 200");
@@ -390,21 +399,22 @@ void handler_models_list(struct request *req, struct response *resp)
         size_t n;
 
         if (db_model_list(c, req->args[0], &f, &list, &n, &next, &err) == 0) {
-            items = view_models(list, n);
+            /* serialized once, straight to text (view_models_page) */
+            cursor = next ? util_cursor_encode(next) : NULL;
+            if (!next || cursor)
+                page = view_models_page(list, n, cursor, &len);
             db_models_release(list, n);
-            if (!items)
+            if (!page)
                 err_set(&err, ERR_NOMEM, "out of memory");
         }
     }
     db_release(req->app->db, c);
-    if (!items) {
+    free(cursor);
+    if (!page) {
         problem_from_err(resp, &err, req->request_id);
         return;
     }
-    if (next)
-        cursor = util_cursor_encode(next);
     resp->status = 200;
-    resp->body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                           cursor ? json_string(cursor) : json_null());
-    free(cursor);
+    resp->raw = page;
+    resp->raw_len = len;
 }

@@ -109,6 +109,20 @@ struct http_server {
  * flight to finish and event streams to send their last event. */
 #define HTTP_STOP_GRACE_S 10.0
 
+/*
+ * libmicrohttpd's memory pool per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT):
+ * it holds the request head (so a head larger than about this is refused
+ * with 431 or 414), the read buffer for bodies (half of it) and the
+ * response headers. libmicrohttpd 0.9.75 zeroes the parts it gives back
+ * (the read buffer shrunk once a head is parsed, the whole pool between
+ * two requests on a connection), so most of the pool of every connection
+ * that completed a request, or holds an event stream, is resident and each
+ * keep-alive request pays a memset of it: at 256 KiB, 1,000 event streams
+ * took 140 MiB. 32 KiB keeps heads of 16 KiB and more, which no client of
+ * this API needs, and bodies arrive in 16 KiB reads.
+ */
+#define HTTP_CONN_MEMORY ((size_t)32 * 1024)
+
 /* Most body bytes read and thrown away to deliver an early answer cleanly. */
 #define HTTP_DRAIN_MAX ((size_t)128 << 20)
 
@@ -679,28 +693,30 @@ out:
 
 /*
  * An answer decided before the body was read (401, 403, 404, 405, 413, 415)
- * goes out at once when the client sends no body, waits for "100 Continue"
- * (it then never sends the body), or declared more than HTTP_DRAIN_MAX bytes.
- * Otherwise the body is read and discarded first: closing a connection while
+ * goes out at once when the client waits for "100 Continue" (it then never
+ * sends the body) or declared more than HTTP_DRAIN_MAX bytes; libmicrohttpd
+ * then closes the connection. Otherwise it waits for the end of the body:
+ * a body is read and discarded first, because closing a connection while
  * the client is still sending makes the kernel reset it, and the client can
- * lose the answer (RFC 9112, section 9.6).
+ * lose the answer (RFC 9112, section 9.6). A request without a body waits
+ * too, for the access callback libmicrohttpd makes right after the first
+ * one: an answer queued in the first callback makes it close the connection,
+ * and a client retrying with a bad token would reconnect for every 401.
  */
-static int answer_now(struct MHD_Connection *conn)
+static int answer_now(struct MHD_Connection *conn, int has_body)
 {
     const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_EXPECT);
     int64_t n = 0;
 
+    if (!has_body)
+        return 0;
     if (expect && strcasecmp(expect, "100-continue") == 0)
         return 1;
-    if (te)
-        return 0;
-    if (!clen || util_parse_i64(clen, 0, INT64_MAX, &n) != 0 || n == 0)
-        return 1;
+    if (!clen || util_parse_i64(clen, 0, INT64_MAX, &n) != 0)
+        return 0; /* chunked: drained up to HTTP_DRAIN_MAX */
     return (uint64_t)n > HTTP_DRAIN_MAX;
 }
 
@@ -941,9 +957,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         if (prepare(ctx, conn)) {
             ctx->ready = 1;
-            if (answer_now(conn))
+            if (answer_now(conn, f.has_body))
                 return send_response(conn, ctx);
-            ctx->deferred = 1; /* drain the body first, then answer */
+            ctx->deferred = 1; /* drain the body (if any) first, then answer */
         }
         return MHD_YES;
     }
@@ -1166,7 +1182,7 @@ struct http_server *http_start(struct app *app, const char *bind, int port, int 
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 4),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
         NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(app->cfg->max_connections > 0 ? app->cfg->max_connections
                                                  : HTTP_MAX_CONNECTIONS),

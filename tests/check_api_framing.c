@@ -155,6 +155,49 @@ START_TEST(test_good_requests_still_keep_alive)
 }
 END_TEST
 
+/* The status codes of the answers in r, in order, into st[]; returns how many. */
+static int statuses(const struct raw *r, int *st, int max)
+{
+    int n = 0;
+    for (const char *p = r->buf; n < max && (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+        if (p[9] >= '1' && p[9] <= '5' && p[12] == ' ')
+            st[n++] = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    return n;
+}
+
+/* An answer decided before the body (a bad token, an unknown model) keeps the
+ * connection when no body follows or the body was drained: a client retrying
+ * with a bad token does not reconnect for every 401. */
+START_TEST(test_early_answers_keep_alive)
+{
+    struct tapi a;
+    struct raw r;
+    char req[2048];
+    int st[8];
+
+    tapi_start(&a, 1);
+    snprintf(req, sizeof req,
+             "GET /projects/%lld/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\r\n"
+             "GET /projects/%lld/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\r\n"
+             "GET /projects/%lld/models/987654 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "\r\n"
+             "POST /projects/%lld/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n"
+             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+             "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             (long long)a.pr, (long long)a.pr, (long long)a.pr, a.viewer, (long long)a.pr);
+    raw_exchange(&a.ts, req, strlen(req), &r);
+    ck_assert_msg(statuses(&r, st, 8) == 5, "%d answers:\n%s", statuses(&r, st, 8), r.buf);
+    ck_assert_int_eq(st[0], 401);
+    ck_assert_int_eq(st[1], 401);
+    ck_assert_int_eq(st[2], 404);
+    ck_assert_int_eq(st[3], 401);
+    ck_assert_int_eq(st[4], 200);
+    ck_assert_msg(!strstr(r.buf, "onnection: close\r\n\r\n{\"type\""),
+                  "an early answer closed the connection:\n%s", r.buf);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 /* What the library decides before our code runs: one answer at most, then a clean close. */
 START_TEST(test_library_decided_cases_are_harmless)
 {
@@ -176,9 +219,11 @@ START_TEST(test_library_decided_cases_are_harmless)
     ck_assert_msg(strstr(r.buf, "onnection: close"), "negative Content-Length: keeps the connection");
     ck_assert_msg(!strstr(r.buf, " 200 "), "negative Content-Length: smuggled:\n%s", r.buf);
     ck_assert_msg(r.eof, "negative Content-Length: the connection stayed open");
-    /* request lines of 200 KB (inside the connection's memory) and 400 KB (beyond it) */
-    for (size_t kb = 200; kb <= 400; kb += 200) {
-        size_t n = kb * 1024;
+    /* request lines of 16 KB (inside the connection's memory, HTTP_CONN_MEMORY:
+     * served), 200 KB and 400 KB (beyond it: refused by the library) */
+    static const size_t kbs[] = {16, 200, 400};
+    for (size_t k = 0; k < sizeof kbs / sizeof kbs[0]; k++) {
+        size_t kb = kbs[k], n = kb * 1024;
         static const char tail[] = " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         char *big = malloc(n + sizeof tail + 16);
         ck_assert_ptr_nonnull(big);
@@ -189,6 +234,9 @@ START_TEST(test_library_decided_cases_are_harmless)
         free(big);
         ck_assert_msg(answers(&r) <= 1, "%zu KB request line: %d answers", kb, answers(&r));
         ck_assert_msg(r.eof, "%zu KB request line: the connection stayed open", kb);
+        if (kb == 16)
+            ck_assert_msg(strncmp(r.buf, "HTTP/1.1 200", 12) == 0, "16 KB request line:\n%.300s",
+                          r.buf);
     }
     /* and the daemon still serves */
     raw_exchange(&a.ts, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 54, &r);
@@ -498,6 +546,7 @@ Suite *api_framing_suite(void)
     tcase_set_timeout(tc, 60 * TAPI_SLOW);
     tcase_add_test(tc, test_ambiguous_framing_is_400_and_close);
     tcase_add_test(tc, test_good_requests_still_keep_alive);
+    tcase_add_test(tc, test_early_answers_keep_alive);
     tcase_add_test(tc, test_library_decided_cases_are_harmless);
     tcase_add_test(tc, test_stop_answers_requests_in_flight);
     tcase_add_test(tc, test_slow_head_is_cut);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Model operations through HTTP (issue 3): PATCH (names, descriptions and the
+ * Model operations through HTTP (issue 3): GET with stored metrics, PATCH (names, descriptions and the
  * READY/ACTIVE/PUBLISHED transitions), DELETE (row, artifact and name; a
  * running job is canceled), predict (validation, roles, states, a corrupted
  * artifact answered with a clean 500) and base models created with
@@ -85,6 +85,51 @@ static int64_t failed_model(struct tapi *a, const char *name)
     json_decref(v);
     return id;
 }
+
+/* ---- GET ------------------------------------------------------------------------- */
+
+/* GET model copies the stored metrics text into its answer when it is an
+ * object (what the pool writes), parses it otherwise: either way the body is
+ * the canonical compact JSON of the view, and what does not parse is null. */
+START_TEST(test_get_stored_metrics)
+{
+    static const struct {
+        const char *stored, *want; /* want: the metrics member, compact; NULL: null */
+    } cases[] = {{NULL, NULL},
+                 {"{\"a\":1.5,\"b\":[1,\"x\"],\"c\":{\"d\":null}}",
+                  "{\"a\":1.5,\"b\":[1,\"x\"],\"c\":{\"d\":null}}"},
+                 {" {\"a\": 1} ", "{\"a\":1}"},
+                 {"[1]", "[1]"},
+                 {"not json", NULL}};
+    struct tapi a;
+    char path[96], sql[256];
+
+    tapi_start(&a, 1);
+    int64_t id = failed_model(&a, "f");
+    tapi_path(&a, id, NULL, path, sizeof(path));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tresp r;
+        char *canon, *m;
+
+        if (cases[i].stored) {
+            snprintf(sql, sizeof sql, "UPDATE models SET metrics = '%s' WHERE id = %lld",
+                     cases[i].stored, (long long)id);
+            tsql(&a.ts, sql);
+        }
+        thttp(&a.ts, "GET", path, a.viewer, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        canon = json_dumps(r.json, JSON_COMPACT);
+        ck_assert_str_eq(r.body, canon);
+        m = json_dumps(json_object_get(r.json, "metrics"), JSON_COMPACT | JSON_ENCODE_ANY);
+        ck_assert_str_eq(m, cases[i].want ? cases[i].want : "null");
+        ck_assert_int_eq(json_integer_value(json_object_get(r.json, "id")), id);
+        free(m);
+        free(canon);
+        tresp_release(&r);
+    }
+    tserver_cleanup(&a.ts);
+}
+END_TEST
 
 /* ---- PATCH ------------------------------------------------------------------------ */
 
@@ -648,6 +693,7 @@ Suite *api_ops_suite(void)
     tcase_set_timeout(p, 120 * TAPI_SLOW);
     tcase_add_test(p, test_patch_fields_and_roles);
     tcase_add_test(p, test_patch_status_transitions);
+    tcase_add_test(p, test_get_stored_metrics);
     suite_add_tcase(s, p);
     tcase_set_timeout(d, 120 * TAPI_SLOW);
     tcase_add_test(d, test_delete_ready_and_failed);

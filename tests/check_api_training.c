@@ -213,6 +213,22 @@ static void lifecycle(const char *type, const char *lang, char *jsonl, const cha
     ck_assert(strcmp(tapi_str(v, "started_at"), tapi_str(v, "finished_at")) <= 0);
     check_metrics(v, type);
     {
+        /* GET model copies the stored metrics text instead of parsing and
+         * dumping it again: the bytes must still be the canonical compact
+         * JSON of the view */
+        char path[96];
+        char *canon;
+
+        tapi_path(&a, id, NULL, path, sizeof(path));
+        thttp(&a.ts, "GET", path, a.viewer, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        canon = json_dumps(r.json, JSON_COMPACT);
+        ck_assert_ptr_nonnull(canon);
+        ck_assert_str_eq(r.body, canon);
+        free(canon);
+        tresp_release(&r);
+    }
+    {
         char art[512];
         struct stat sb;
 

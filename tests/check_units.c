@@ -4,7 +4,8 @@
  * router (matching, canonical ids, 405 with Allow), validate (every field
  * error collected), problem (RFC 9457 bodies, status mapping, typed
  * problems) and util (strict integers, UTF-8 counting, cursors, hashes, the
- * keyed 64-bit hash and the sorted lookup).
+ * keyed 64-bit hash and the sorted lookup), and view's model text against
+ * its jansson view.
  */
 #include <check.h>
 #include <sodium.h>
@@ -17,6 +18,7 @@
 #include "testutil.h"
 #include "util.h"
 #include "validate.h"
+#include "view.h"
 
 /* ---- router ------------------------------------------------------------------ */
 
@@ -288,6 +290,81 @@ START_TEST(test_util_hash_and_find)
 }
 END_TEST
 
+/* view_model_write() puts out the bytes of json_dumps(view_model()): on
+ * strings that need escapes, NULLs, reals of every shape, and stored texts
+ * copied, reparsed or replaced. */
+START_TEST(test_view_model_text)
+{
+    static const double reals[] = {0.0,    100.0,   0.5,      1.0 / 3.0, 5.434400009107776e-05,
+                                   1e21,   1.5e300, -2.25,    1e-300,    123456789.0,
+                                   0.1,    1e17,    -0.0,     42.125,    4.9e-324};
+    static const char *const strs[] = {"plain", "quote \" and \\ back", "tab\tnl\ncr\rbs\bff\f",
+                                       "ctl \x01\x1f\x7f end", "slash / é ✓ 😀", "", NULL};
+    static const char *const metrics[] = {NULL, "{\"a\":1.5,\"b\":[1,\"x\"]}", " {\"a\": 1} ",
+                                          "[1]", "not json", "{}"};
+    static const char *const warnings[] = {"[]", NULL, "[\"w1\",\"w2\"]", " [ \"x\" ] ", "{}",
+                                           "bad"};
+    size_t k = 0;
+
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        for (int with = 0; with <= 1; with++, k++) {
+            const char *str = strs[k % (sizeof strs / sizeof strs[0])];
+            struct db_model m = {.id = (int64_t)k + 1,
+                                 .project_id = (int64_t)(k % 3),
+                                 .uuid = (char *)"0f0e",
+                                 .name = (char *)str,
+                                 .display_name = (char *)strs[(k + 1) % 7],
+                                 .base_name = (char *)strs[(k + 2) % 7],
+                                 .created = (char *)"2026-12-05T03:15:14.076Z",
+                                 .owner = (char *)strs[(k + 3) % 7],
+                                 .failure_reason = (char *)strs[(k + 4) % 7],
+                                 .metrics = (char *)metrics[k % 6],
+                                 .warnings = (char *)warnings[k % 6],
+                                 .language = (enum language)(k % 3),
+                                 .type = TYPE_CLASS,
+                                 .status = STATUS_READY,
+                                 .progress = reals[i],
+                                 .score = reals[(i + 3) % (sizeof reals / sizeof reals[0])],
+                                 .has_score = (int)(k % 2)};
+            struct strbuf sb = STRBUF_INIT;
+            json_t *v = view_model(&m, with);
+            char *want = json_dumps(v, JSON_COMPACT), *got;
+
+            view_model_write(&sb, &m, with);
+            got = strbuf_detach(&sb, NULL);
+            ck_assert_ptr_nonnull(want);
+            ck_assert_ptr_nonnull(got);
+            ck_assert_str_eq(got, want);
+            free(got);
+            free(want);
+            json_decref(v);
+        }
+    }
+    /* the list page */
+    {
+        struct db_model two[2] = {{.id = 7, .uuid = (char *)"u", .name = (char *)"a\"b",
+                                   .warnings = (char *)"[]", .status = STATUS_QUEUED},
+                                  {.id = 8, .progress = 12.5, .status = STATUS_FAILED}};
+        size_t len;
+        char *page = view_models_page(two, 2, "c1", &len);
+        json_t *items = json_array();
+        for (int i = 0; i < 2; i++)
+            json_array_append_new(items, view_model(&two[i], 0));
+        json_t *want = json_pack("{s:o, s:s}", "items", items, "next_cursor", "c1");
+        char *w = json_dumps(want, JSON_COMPACT);
+
+        ck_assert_str_eq(page, w);
+        ck_assert_uint_eq(len, strlen(w));
+        free(page);
+        free(w);
+        json_decref(want);
+        page = view_models_page(NULL, 0, NULL, &len);
+        ck_assert_str_eq(page, "{\"items\":[],\"next_cursor\":null}");
+        free(page);
+    }
+}
+END_TEST
+
 Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -301,6 +378,7 @@ Suite *units_suite(void)
     tcase_add_test(v, test_validate_collects_every_error);
     tcase_add_test(v, test_validate_accepts);
     tcase_add_test(p, test_problem_bodies);
+    tcase_add_test(p, test_view_model_text);
     tcase_add_test(u, test_util);
     tcase_add_test(u, test_util_hash_and_find);
     suite_add_tcase(s, r);

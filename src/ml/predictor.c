@@ -5,9 +5,18 @@
  * (present, and their inputs lining up with the vocabulary), so predictions
  * need no further checks. Each call analyzes and weights the text like the
  * trainer did (text_, feat_) and evaluates the heads with heads_probs().
+ *
+ * Text analyzers are pooled per predictor: an analyzer owns a Snowball
+ * stemmer and a stem cache of several hundred KiB, and making one per text
+ * cost more than the prediction itself (zeroing and faulting in the cache
+ * dominated a profile of POST .../predict). An analyzer's output does not
+ * depend on what it analyzed before (the stem cache only remembers what the
+ * stemmer answers), so reusing one changes no prediction.
  */
 #include "predictor.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +28,20 @@
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
+/* Idle analyzers kept per predictor: as many as threads predict at once with
+ * it (the HTTP threads); beyond that they are freed after use. */
+#define PREDICTOR_IDLE_MAX 8
+
 struct predictor {
     struct artifact *a;
     enum model_type type; /* a->type, parsed at load */
     enum language lang;   /* a->language, parsed at load */
     const struct artifact_head *hc, *hl, *hp;
+    /* The only mutable part: the pool of idle analyzers, guarded by mu. */
+    pthread_mutex_t mu;
+    struct text_analyzer *idle[PREDICTOR_IDLE_MAX];
+    size_t n_idle;
+    atomic_size_t made; /* analyzers made so far (predictor_analyzers_made) */
 };
 
 struct predictor *predictor_load(const char *path, struct err *err)
@@ -48,6 +66,7 @@ struct predictor *predictor_load(const char *path, struct err *err)
         err_set(err, ERR_NOMEM, "out of memory");
         goto bad;
     }
+    pthread_mutex_init(&p->mu, NULL);
     p->a = a;
     p->type = t;
     p->lang = lang;
@@ -71,6 +90,7 @@ struct predictor *predictor_load(const char *path, struct err *err)
     }
     if (!ok) {
         err_set(err, ERR_CORRUPT, "model artifact lacks a head its type needs");
+        pthread_mutex_destroy(&p->mu);
         free(p);
         p = NULL;
         goto bad;
@@ -97,8 +117,51 @@ void predictor_free(struct predictor *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->n_idle; i++)
+        text_analyzer_free(p->idle[i]);
+    pthread_mutex_destroy(&p->mu);
     artifact_free(p->a);
     free(p);
+}
+
+size_t predictor_analyzers_made(const struct predictor *p)
+{
+    return atomic_load(&p->made);
+}
+
+/* An analyzer for p's language: an idle one of the pool, or a new one (NULL
+ * with err set when it cannot be made). Give it back with analyzer_put(). */
+static struct text_analyzer *analyzer_get(const struct predictor *cp, struct err *err)
+{
+    struct predictor *p = (struct predictor *)cp; /* the pool is the mutable part */
+    struct text_analyzer *an = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->n_idle > 0)
+        an = p->idle[--p->n_idle];
+    pthread_mutex_unlock(&p->mu);
+    if (an)
+        return an;
+    an = text_analyzer_new(domain_language_name(p->lang), err);
+    if (an)
+        atomic_fetch_add(&p->made, 1);
+    return an;
+}
+
+/* Return an analyzer of analyzer_get() to the pool (or free it when the pool is full). */
+static void analyzer_put(const struct predictor *cp, struct text_analyzer *an)
+{
+    struct predictor *p = (struct predictor *)cp;
+
+    if (!an)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->n_idle < PREDICTOR_IDLE_MAX) {
+        p->idle[p->n_idle++] = an;
+        an = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    text_analyzer_free(an);
 }
 
 enum model_type predictor_type(const struct predictor *p)
@@ -226,7 +289,7 @@ json_t *predictor_predict(const struct predictor *p, const char *text, int expla
     feat_vec_init(&v);
     if (!text)
         text = "";
-    an = text_analyzer_new(domain_language_name(p->lang), err);
+    an = analyzer_get(p, err);
     if (!an)
         goto out;
     explain = explain && predictor_can_explain(p);
@@ -321,6 +384,6 @@ out:
     feat_vec_release(&raw);
     feat_vec_release(&v);
     text_tokens_release(&t);
-    text_analyzer_free(an);
+    analyzer_put(p, an);
     return res;
 }
