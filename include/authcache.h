@@ -63,6 +63,15 @@ void authcache_token_put(struct authcache *ac, uint64_t gen, const char *hash,
 
 /* The role of user in project (ROLE_NONE: none, or no such project): 1 and
  * *role, *workspace_id; 0 when not cached. */
+/* Negative entries: 1 when hash was found unknown (or revoked, expired, its
+ * user disabled) since the last flush, else 0. A token created after that
+ * cannot have this hash unless it was presented before it existed (tokens are
+ * 256 random bits), and every change that could make a known hash valid again
+ * (an expiry moved, a user enabled) bumps auth_epoch, which flushes. */
+int authcache_unknown_get(struct authcache *ac, const char *hash);
+/* Remember hash as unknown, unless the cache was flushed since gen. */
+void authcache_unknown_put(struct authcache *ac, uint64_t gen, const char *hash);
+
 int authcache_role_get(struct authcache *ac, int64_t project_id, int64_t user_id,
                        enum role *role, int64_t *workspace_id);
 void authcache_role_put(struct authcache *ac, uint64_t gen, int64_t project_id, int64_t user_id,

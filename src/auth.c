@@ -48,6 +48,8 @@ static void touch(struct authcache *ac, struct db_conn *c, const char *hash,
         LOG_WARN("token %lld: last used not recorded: %s", (long long)who->token_id, err.msg);
 }
 
+#define UNKNOWN_TOKEN "the token is unknown, revoked or expired, or its user is disabled"
+
 int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, struct caller *out,
                   struct err *err)
 {
@@ -66,12 +68,18 @@ int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, st
             err_set(err, ERR_NOMEM, "out of memory");
             return -1;
         }
+        if (!hit && authcache_unknown_get(ac, hash)) {
+            err_set(err, ERR_UNAUTHORIZED, UNKNOWN_TOKEN);
+            return -1;
+        }
     }
     if (!hit) {
         if (db_token_lookup(c, hash, now, &who, err) != 0) {
-            if (err && err->code == ERR_NOT_FOUND)
-                err_set(err, ERR_UNAUTHORIZED,
-                        "the token is unknown, revoked or expired, or its user is disabled");
+            if (err && err->code == ERR_NOT_FOUND) {
+                err_set(err, ERR_UNAUTHORIZED, UNKNOWN_TOKEN);
+                if (ac)
+                    authcache_unknown_put(ac, gen, hash);
+            }
             return -1;
         }
         if (ac)

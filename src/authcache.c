@@ -28,9 +28,18 @@ struct role_slot {
     enum role role;
 };
 
+/* A token hash the database does not know (or knows as revoked, expired or
+ * disabled): the 401 path then costs no database read. Kept apart from the
+ * callers, so that a client spraying random tokens cannot evict them. */
+struct unknown_slot {
+    int used;
+    char hash[65];
+};
+
 struct authcache {
     pthread_mutex_t mu;
     struct token_slot *tokens;
+    struct unknown_slot *unknown; /* token_mask + 1 slots */
     struct role_slot *roles;
     unsigned token_mask, role_mask;
     uint64_t gen;             /* bumped by every flush (under mu) */
@@ -59,7 +68,9 @@ struct authcache *authcache_new(unsigned tokens, unsigned roles)
     ac->role_mask = pow2(roles) - 1;
     ac->tokens = calloc((size_t)ac->token_mask + 1, sizeof(*ac->tokens));
     ac->roles = calloc((size_t)ac->role_mask + 1, sizeof(*ac->roles));
-    if (!ac->tokens || !ac->roles || pthread_mutex_init(&ac->mu, NULL) != 0) {
+    ac->unknown = calloc((size_t)ac->token_mask + 1, sizeof(*ac->unknown));
+    if (!ac->tokens || !ac->roles || !ac->unknown || pthread_mutex_init(&ac->mu, NULL) != 0) {
+        free(ac->unknown);
         free(ac->tokens);
         free(ac->roles);
         free(ac);
@@ -77,6 +88,7 @@ static void clear_locked(struct authcache *ac)
         ac->tokens[i].used = 0;
     }
     memset(ac->roles, 0, ((size_t)ac->role_mask + 1) * sizeof(*ac->roles));
+    memset(ac->unknown, 0, ((size_t)ac->token_mask + 1) * sizeof(*ac->unknown));
     ac->gen++;
 }
 
@@ -88,6 +100,7 @@ void authcache_free(struct authcache *ac)
     pthread_mutex_destroy(&ac->mu);
     free(ac->tokens);
     free(ac->roles);
+    free(ac->unknown);
     free(ac);
 }
 
@@ -247,4 +260,31 @@ int authcache_touch_due(struct authcache *ac, const char *hash, int64_t now)
     }
     pthread_mutex_unlock(&ac->mu);
     return due;
+}
+
+int authcache_unknown_get(struct authcache *ac, const char *hash)
+{
+    const struct unknown_slot *s;
+    int hit;
+
+    assert(strlen(hash) == 64);
+    pthread_mutex_lock(&ac->mu);
+    s = &ac->unknown[token_index(ac, hash)];
+    hit = s->used && strcmp(s->hash, hash) == 0;
+    pthread_mutex_unlock(&ac->mu);
+    return hit;
+}
+
+void authcache_unknown_put(struct authcache *ac, uint64_t gen, const char *hash)
+{
+    struct unknown_slot *s;
+
+    assert(strlen(hash) == 64);
+    pthread_mutex_lock(&ac->mu);
+    if (gen == ac->gen) {
+        s = &ac->unknown[token_index(ac, hash)];
+        memcpy(s->hash, hash, 65);
+        s->used = 1;
+    }
+    pthread_mutex_unlock(&ac->mu);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "authcache.h"
 #include "testutil.h"
 
 START_TEST(test_bearer)
@@ -53,6 +54,32 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* Unknown tokens are remembered (the 401 path then reads no database) until
+ * the next flush, and an entry read before a flush is not stored after it. */
+START_TEST(test_unknown_tokens)
+{
+    struct authcache *ac = authcache_new(16, 16);
+    char a[65], b[65];
+    uint64_t gen;
+
+    ck_assert_ptr_nonnull(ac);
+    memset(a, 'a', 64);
+    a[64] = '\0';
+    memcpy(b, a, sizeof(b));
+    b[63] = 'b'; /* same slot, other hash */
+    ck_assert_int_eq(authcache_unknown_get(ac, a), 0);
+    gen = authcache_gen(ac);
+    authcache_unknown_put(ac, gen, a);
+    ck_assert_int_eq(authcache_unknown_get(ac, a), 1);
+    ck_assert_int_eq(authcache_unknown_get(ac, b), 0);
+    authcache_flush(ac); /* e.g. auth_epoch moved: a user enabled again */
+    ck_assert_int_eq(authcache_unknown_get(ac, a), 0);
+    authcache_unknown_put(ac, gen, a); /* read before the flush: dropped */
+    ck_assert_int_eq(authcache_unknown_get(ac, a), 0);
+    authcache_free(ac);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
     Suite *s = suite_create("auth");
@@ -60,6 +87,7 @@ Suite *auth_suite(void)
 
     tcase_add_test(tc, test_bearer);
     tcase_add_test(tc, test_check);
+    tcase_add_test(tc, test_unknown_tokens);
     suite_add_tcase(s, tc);
     return s;
 }
