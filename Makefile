@@ -32,8 +32,11 @@ SRV_MODS := err log util domain db view problem validate auth router stats idem 
 # includes sqlite3.h; its headers are private (only its own files get
 # -Isrc/sqlite, and the white-box tests).
 DB_MODS  := $(addprefix sqlite/,conn admin documents idem models jobs migrate backup)
+DB_MODS  += sqlite/sessions
 # the model-change hub behind the event streams, and the event-stream handlers
 SRV_MODS += notify handler_events
+# browser sign-in (POST/DELETE /session)
+SRV_MODS += handler_session
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.

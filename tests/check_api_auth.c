@@ -221,6 +221,8 @@ static const struct {
     {"GET", "/readyz", ROLE_NONE, 0},
     {"GET", "/metrics", ROLE_NONE, 0},
     {"GET", "/base-models", ROLE_NONE, 0},
+    {"POST", "/session", ROLE_NONE, 0},   /* checks the token of its body */
+    {"DELETE", "/session", ROLE_NONE, 0}, /* checks its cookie */
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, 0},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, 1},
     {"GET", "/projects/{id}/annotations/{id}", ROLE_VIEWER, 0},
