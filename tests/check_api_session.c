@@ -62,6 +62,15 @@ static void sess_start(struct sess *s, int ttl)
     snprintf(s->path, sizeof(s->path), "/projects/%lld/models", (long long)s->pr);
 }
 
+/* Revoke token with the CLI while the daemon runs. */
+static void revoke(struct sess *s, const char *token)
+{
+    char out[256];
+    const char *args[] = {"token", "revoke", "--db", s->ts.db_path, "--token", token, NULL};
+
+    ck_assert_int_eq(trun(args, out, sizeof(out)), 0);
+}
+
 /* method path with the session cookie, optional extra header line and JSON body. */
 static void by_cookie(struct sess *s, const char *method, const char *path, const char *extra,
                       const char *body, struct tresp *r)
@@ -173,12 +182,7 @@ START_TEST(test_session_bad_sign_in)
     tresp_release(&r);
     /* a revoked token cannot sign in */
     tfx_token(&s.ts, s.user, 0, revoked);
-    {
-        char out[256];
-        const char *args[] = {"token", "revoke", "--db", s.ts.db_path, "--token", revoked, NULL};
-
-        ck_assert_int_eq(trun(args, out, sizeof(out)), 0);
-    }
+    revoke(&s, revoked);
     {
         char body[128];
 
@@ -196,7 +200,7 @@ START_TEST(test_session_ends_with_its_token)
 {
     struct sess s;
     struct tresp r;
-    char tok2[65], out[256];
+    char tok2[65];
 
     sess_start(&s, 0);
     tfx_token(&s.ts, s.user, 0, tok2);
@@ -205,11 +209,7 @@ START_TEST(test_session_ends_with_its_token)
     by_cookie(&s, "GET", s.path, NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     tresp_release(&r);
-    {
-        const char *args[] = {"token", "revoke", "--db", s.ts.db_path, "--token", tok2, NULL};
-
-        ck_assert_int_eq(trun(args, out, sizeof(out)), 0);
-    }
+    revoke(&s, tok2);
     by_cookie(&s, "GET", s.path, NULL, NULL, &r);
     tassert_problem(&r, 401);
     tresp_release(&r);
