@@ -47,11 +47,18 @@ void problem_typed(struct response *resp, int status, const char *type, const ch
 /* Map err to a status and fill resp (internal errors get a generic detail). */
 void problem_from_err(struct response *resp, const struct err *err, const char *request_id);
 
-/* Append {field, message} to a validation error array (created on demand). */
+/* Append {field, message} to a validation error array (created on demand).
+ * When memory runs out, *errors becomes json_null() (see problem_field_oom). */
 void problem_field(json_t **errors, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* 400 validation problem with the collected errors (stolen). */
+/* A check could not run for lack of memory: *errors becomes json_null()
+ * (non-NULL, so the handler answers through problem_validation; later
+ * problem_field calls leave it so). */
+void problem_field_oom(json_t **errors);
+
+/* 400 validation problem with the collected errors (stolen); 503 when
+ * errors is json_null() (out of memory while checking). */
 void problem_validation(struct response *resp, json_t *errors);
 
 /* Reply `status` with body (stolen) when body is not NULL; otherwise reply the

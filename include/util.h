@@ -26,6 +26,14 @@ void util_now_rfc3339(char out[UTIL_TIME_LEN]);
  */
 void *util_grow(void *buf, size_t *cap, size_t need, size_t elem, size_t min_cap);
 
+/*
+ * json_dumps(v, flags), except that running out of memory anywhere gives
+ * NULL: jansson (2.14) ignores a failed write of an object key and returns
+ * the text without it. Caller frees.
+ */
+struct json_t;
+char *util_json_dumps(const struct json_t *v, size_t flags);
+
 /* Seconds since the epoch (wall clock) and a monotonic clock in seconds. */
 int64_t util_now_unix(void);
 double util_monotonic(void);

@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "notify.h"
 #include "problem.h"
+#include "util.h"
 #include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
@@ -117,7 +118,7 @@ static int model_events_poll(void *state, char **out, size_t *len)
     view = view_model(&m, 0);
     rc = domain_status_final(m.status);
     db_model_release(&m);
-    data = view ? json_dumps(view, JSON_COMPACT) : NULL;
+    data = view ? util_json_dumps(view, JSON_COMPACT) : NULL;
     json_decref(view);
     if (data) {
         FILE *f = open_memstream(out, len);
@@ -211,7 +212,7 @@ static int put_change(struct project_events *pe, struct db_conn *c, FILE *f,
         put_deleted(f, ch->model_id);
         return 0;
     }
-    data = json_dumps(view, JSON_COMPACT);
+    data = util_json_dumps(view, JSON_COMPACT);
     json_decref(view);
     if (!data)
         return -1;

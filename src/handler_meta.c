@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "problem.h"
 #include "stats.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 void handler_meta_openapi_yaml(struct request *req, struct response *resp)
@@ -42,7 +43,7 @@ static void openapi_convert(void)
     json_t *doc = openapi_json(&err);
 
     if (doc)
-        openapi_json_text = json_dumps(doc, JSON_COMPACT);
+        openapi_json_text = util_json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
 }
 

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "problem.h"
 #include "trainer.h"
+#include "util.h"
 #include "validate.h"
 #include "view.h"
 #include "banned.h" /* last: bans unsafe libc calls */

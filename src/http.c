@@ -11,6 +11,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -394,6 +395,11 @@ static struct MHD_Response *sse_response(struct MHD_Connection *conn, struct rct
     return mr;
 }
 
+/* The answer whose body could not be built. */
+static const char OOM_BODY[] =
+    "{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\",\"status\":503,"
+    "\"detail\":\"The server is out of memory; retry later.\"}";
+
 /* ---- CORS ------------------------------------------------------------------------ */
 
 /*
@@ -473,14 +479,18 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
         len = r->raw_len;
         r->raw = NULL;
     } else if (r->body) {
-        body = json_dumps(r->body, JSON_COMPACT);
+        body = util_json_dumps(r->body, JSON_COMPACT);
         len = body ? strlen(body) : 0;
     }
     if (!body && r->status != 204) {
-        body = strdup("");
-        len = 0;
+        /* the body could not be built (out of memory): a fixed problem,
+         * which needs no memory, rather than an answer without its body */
+        r->status = 503;
+        r->content_type = "application/problem+json";
+        r->retry_after = 1;
     }
-    mr = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+    mr = MHD_create_response_from_buffer(body ? len : (r->status == 204 ? 0 : strlen(OOM_BODY)),
+                                         body ? body : (char *)OOM_BODY,
                                          body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!mr) {
         free(body);
@@ -673,7 +683,7 @@ static void finish(struct rctx *ctx)
         return;
     }
     if (ctx->route->flags & ROUTE_JSON) {
-        json_error_t jerr;
+        json_error_t jerr = {0};
 
         if (ctx->len == 0) {
             json_t *errors = NULL;
@@ -682,7 +692,14 @@ static void finish(struct rctx *ctx)
             problem_validation(&ctx->resp, errors);
             return;
         }
+        errno = 0;
         body = json_loadb(ctx->buf, ctx->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!body && (errno == ENOMEM || json_error_code(&jerr) == json_error_out_of_memory)) {
+            /* the parser ran out of memory (jansson then reports a syntax
+             * error, or none at all): not the client's fault */
+            problem_set(&ctx->resp, 503, "The server is out of memory; retry later.");
+            return;
+        }
         if (!body) {
             json_t *errors = NULL;
 

@@ -219,7 +219,7 @@ int idem_save(const struct request *req, struct db_conn *c, const struct respons
     rec.request_hash = id->digest;
     rec.status = resp->status;
     rec.location = resp->location[0] ? (char *)resp->location : NULL;
-    rec.body = resp->body ? json_dumps(resp->body, JSON_COMPACT) : NULL;
+    rec.body = resp->body ? util_json_dumps(resp->body, JSON_COMPACT) : NULL;
     if (!rec.body) {
         err_set(err, ERR_NOMEM, "out of memory");
         return -1;

@@ -10,6 +10,7 @@
 #include "ingest.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct ingest {
     /* current piece */
     char *buf;
     size_t len, cap;
-    int oversize;
+    int oversize; /* 1: the piece is too large; 2: no memory to hold it */
     /* JSON array scanner */
     enum astate as;
     int depth, in_str, esc, seen_elem_comma;
@@ -71,6 +72,13 @@ static void add_error(struct ingest *in, const char *field, const char *fmt, ...
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     problem_field(&in->errors, field, "%s", msg);
+}
+
+/* Out of memory: the upload fails with 503, not with a client error. */
+static void add_oom(struct ingest *in)
+{
+    in->n_errors++;
+    problem_field_oom(&in->errors);
 }
 
 struct ingest *ingest_new(enum model_type type)
@@ -123,7 +131,7 @@ static void piece_add(struct ingest *in, char c)
         char *n = util_grow(in->buf, &in->cap, in->len + 2, 1, 1024);
 
         if (!n) {
-            in->oversize = 1;
+            in->oversize = 2;
             return;
         }
         in->buf = n;
@@ -147,13 +155,17 @@ static int only_space(const char *s, size_t n)
     return 1;
 }
 
-/* Merge aspects per category (different polarities -> conflict); NULL + msg on error. */
+/* Merge aspects per category (different polarities -> conflict); NULL + msg
+ * on error (msg empty: out of memory). */
 static json_t *merge_aspects(const json_t *arr, char *msg, size_t msglen)
 {
     static const char *const pols[] = {"positive", "negative", "neutral", "conflict", NULL};
     json_t *out = json_array(), *v;
     size_t i;
 
+    msg[0] = '\0';
+    if (!out)
+        return NULL;
     json_array_foreach(arr, i, v)
     {
         const json_t *cat = json_object_get(v, "category"), *pol = json_object_get(v, "polarity");
@@ -180,16 +192,21 @@ static json_t *merge_aspects(const json_t *arr, char *msg, size_t msglen)
         {
             if (strcmp(json_string_value(json_object_get(w, "category")),
                        json_string_value(cat)) == 0) {
-                if (strcmp(json_string_value(json_object_get(w, "polarity")), *p) != 0)
-                    json_object_set_new(w, "polarity", json_string("conflict"));
+                if (strcmp(json_string_value(json_object_get(w, "polarity")), *p) != 0 &&
+                    json_object_set_new(w, "polarity", json_string("conflict")) != 0)
+                    goto nomem;
                 merged = 1;
                 break;
             }
         }
-        if (!merged)
-            json_array_append_new(out, json_pack("{s:O, s:s}", "category", cat, "polarity", *p));
+        if (!merged &&
+            json_array_append_new(out, json_pack("{s:O, s:s}", "category", cat, "polarity", *p)))
+            goto nomem;
     }
     return out;
+nomem:
+    json_decref(out);
+    return NULL;
 }
 
 /* Copy s into the block at *p and return the copy. */
@@ -307,7 +324,10 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
         }
         merged = merge_aspects(aspects, msg, sizeof(msg));
         if (!merged) {
-            add_error(in, field, "%s", msg);
+            if (msg[0])
+                add_error(in, field, "%s", msg);
+            else
+                add_oom(in);
             return;
         }
     }
@@ -321,20 +341,22 @@ static void take_doc(struct ingest *in, json_t *doc, const char *field)
     if (want_labels) {
         json_t *v, *w;
         size_t i, j;
+        int lost;
 
         uniq = json_array();
+        lost = !uniq;
         json_array_foreach(labels, i, v)
         {
             int dup = 0;
 
             json_array_foreach(uniq, j, w) if (json_equal(v, w)) dup = 1;
-            if (!dup)
-                json_array_append(uniq, v);
+            if (!dup && json_array_append(uniq, v) != 0)
+                lost = 1;
         }
-        s.labels = json_dumps(uniq, JSON_COMPACT);
+        s.labels = lost ? NULL : util_json_dumps(uniq, JSON_COMPACT);
     }
     if (merged)
-        s.aspects = json_dumps(merged, JSON_COMPACT);
+        s.aspects = util_json_dumps(merged, JSON_COMPACT);
     {
         int lists = doc_lists(&s, uniq, merged);
 
@@ -374,20 +396,25 @@ nomem:
     free(s.label_names);
     free(s.aspect_list);
     free(s.names);
-    add_error(in, field, "out of memory");
+    add_oom(in);
 }
 
 /* Parse the current piece as one document. */
 static void end_piece(struct ingest *in, const char *field)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     json_t *doc;
 
-    if (in->oversize) {
+    if (in->oversize == 2) {
+        add_oom(in);
+    } else if (in->oversize) {
         add_error(in, field, "document is larger than %zu bytes", INGEST_MAX_DOC);
     } else {
+        errno = 0;
         doc = json_loadb(in->buf ? in->buf : "", in->len, 0, &jerr);
-        if (!doc)
+        if (!doc && (errno == ENOMEM || json_error_code(&jerr) == json_error_out_of_memory))
+            add_oom(in); /* jansson reports it as a syntax error */
+        else if (!doc)
             add_error(in, field, "invalid JSON: %s", jerr.text);
         else
             take_doc(in, doc, field);

@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "stats.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -128,6 +129,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
     if (!d->text)
         return -1;
     d->cls = cls ? keep_str(jd, cls) : NULL;
+    if (cls && !d->cls) /* out of memory: never a document without its class */
+        return -1;
     d->set = strcmp(role, "train") == 0  ? TDOC_TRAIN
              : strcmp(role, "test") == 0 ? TDOC_TEST
                                          : TDOC_AUTO;
@@ -135,6 +138,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
         json_t *arr = json_loads(labels, 0, NULL);
         size_t n = json_array_size(arr);
 
+        if (!arr) /* stored labels are an array: out of memory */
+            return -1;
         if (n) {
             const char **l = calloc(n, sizeof(*l));
 
@@ -155,6 +160,8 @@ static int add_doc(void *ctx, const char *role, const char *text, const char *cl
         json_t *arr = json_loads(aspects, 0, NULL);
         size_t n = json_array_size(arr);
 
+        if (!arr) /* stored aspects are an array: out of memory */
+            return -1;
         if (n) {
             struct tdoc_aspect *a = calloc(n, sizeof(*a));
 
@@ -240,7 +247,10 @@ static struct running *run_register(struct pool *p, int64_t id)
 {
     struct running *r = NULL;
 
+    assert(id > 0);
     pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < POOL_MAX_RUNNING; i++)
+        assert(p->run[i].id != id); /* a job is claimed once: it is not running yet */
     for (int i = 0; i < POOL_MAX_RUNNING; i++) {
         if (p->run[i].id == 0) {
             r = &p->run[i];
@@ -258,9 +268,12 @@ static struct running *run_register(struct pool *p, int64_t id)
 static void run_unregister(struct pool *p, struct running *r)
 {
     pthread_mutex_lock(&p->mu);
+    assert(r->id != 0);
     r->id = 0;
     pthread_mutex_unlock(&p->mu);
-    atomic_fetch_sub(&p->n_running, 1);
+    int was = atomic_fetch_sub(&p->n_running, 1);
+    assert(was > 0);
+    (void)was;
 }
 
 int pool_cancel(struct pool *p, int64_t model_id)
@@ -418,8 +431,8 @@ static void run_job(struct pool *p, int64_t id)
         rc = trainer_run(&tj, &res, &err);
     }
     if (rc == 0) {
-        char *metrics = json_dumps(res.metrics, JSON_COMPACT);
-        char *warnings = json_dumps(res.warnings, JSON_COMPACT);
+        char *metrics = util_json_dumps(res.metrics, JSON_COMPACT);
+        char *warnings = util_json_dumps(res.warnings, JSON_COMPACT);
         struct job_ok ok = {res.score, metrics, warnings, path};
         int applied;
 
@@ -536,6 +549,7 @@ static void *worker_main(void *arg)
         c = db_acquire(p->app->db);
         rc = db_job_claim(c, &id, &err);
         db_release(p->app->db, c);
+        assert(rc >= -1 && rc <= 1 && (rc != 1 || id > 0));
         if (rc == 1) {
             run_job(p, id);
             continue;
@@ -565,6 +579,7 @@ struct pool *pool_start(struct app *app, int workers, struct err *err)
     struct db_conn *c;
     int n;
 
+    assert(app && app->db && app->cfg);
     if (!p) {
         err_set(err, ERR_NOMEM, "out of memory");
         return NULL;
@@ -615,6 +630,8 @@ void pool_stop(struct pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_threads; i++)
         pthread_join(p->threads[i], NULL);
+    /* every worker has left its loop, and with it its job */
+    assert(atomic_load(&p->n_running) == 0 && atomic_load(&p->n_alive) == 0);
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

@@ -184,9 +184,19 @@ void problem_field(json_t **errors, const char *field, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     utf8_repair(msg);
+    if (*errors && !json_is_array(*errors))
+        return; /* out of memory already: the answer will be a 503 */
     if (!*errors)
         *errors = json_array();
-    json_array_append_new(*errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
+    if (!*errors ||
+        json_array_append_new(*errors, json_pack("{s:s, s:s}", "field", field, "message", msg)))
+        problem_field_oom(errors);
+}
+
+void problem_field_oom(json_t **errors)
+{
+    json_decref(*errors);
+    *errors = json_null(); /* a singleton: marking needs no memory */
 }
 
 void problem_validation(struct response *resp, json_t *errors)
@@ -195,6 +205,10 @@ void problem_validation(struct response *resp, json_t *errors)
     const char *first = json_string_value(json_object_get(json_array_get(errors, 0), "message"));
     const char *field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
 
+    if (json_is_null(errors)) { /* problem_field_oom: the check itself failed */
+        problem_set(resp, 503, "The server is out of memory; retry later.");
+        return;
+    }
     if (n == 1)
         problem_set(resp, 400, "%s: %s", field ? field : "body", first ? first : "invalid");
     else

@@ -6,6 +6,7 @@
  */
 #include "router.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,7 @@ const struct route *router_match(const char *method, const char *path, struct re
     char allow[64] = "";
     int path_known = 0;
 
+    assert(method && path && req && resp);
     for (size_t i = 0; i < n; i++) {
         int64_t args[2];
         int nargs = 0;
@@ -151,6 +153,11 @@ const struct route *router_match(const char *method, const char *path, struct re
             continue;
         path_known = 1;
         if (strcmp(routes[i].method, m) == 0) {
+            /* the table's own rules: a handler, stream ops exactly on streaming
+             * routes, and a project id for a project route */
+            assert(routes[i].handler && nargs >= 0 && nargs <= 2);
+            assert(!(routes[i].flags & ROUTE_STREAM) == !routes[i].stream);
+            assert(!(routes[i].flags & ROUTE_PROJECT) || nargs >= 1);
             memcpy(req->args, args, sizeof(args));
             req->nargs = nargs;
             return &routes[i];
@@ -247,6 +254,7 @@ int router_authorize(const struct route *route, const char *authorization, struc
     const char *token;
     int ret = -1;
 
+    assert(route && req && resp);
     if (token_in_url(req, resp))
         return -1;
     if (route->flags & ROUTE_PUBLIC)
@@ -290,6 +298,7 @@ identified:
         problem_set(resp, 403, "Your user is read-only.");
         goto out;
     case AUTH_ALLOWED:
+        assert(!(route->flags & ROUTE_PROJECT) || req->caller.role >= route->min_role);
         break;
     }
 media:

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,4 +172,38 @@ void *util_grow(void *buf, size_t *cap, size_t need, size_t elem, size_t min_cap
         return NULL;
     *cap = n;
     return nb;
+}
+
+/* The text being dumped by util_json_dumps; failed sticks. */
+struct dump_text {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+static int dump_append(const char *buf, size_t size, void *data)
+{
+    struct dump_text *d = data;
+    char *n = d->failed ? NULL : util_grow(d->s, &d->cap, d->len + size + 1, 1, 256);
+
+    if (!n) {
+        d->failed = 1;
+        return -1;
+    }
+    d->s = n;
+    memcpy(d->s + d->len, buf, size);
+    d->len += size;
+    d->s[d->len] = '\0';
+    return 0;
+}
+
+char *util_json_dumps(const json_t *v, size_t flags)
+{
+    struct dump_text d = {0};
+
+    if (json_dump_callback(v, dump_append, &d, flags) != 0 || d.failed || !d.s) {
+        free(d.s);
+        return NULL;
+    }
+    return d.s;
 }

@@ -80,7 +80,7 @@ int validate_string(const json_t *obj, const char *field, size_t min, size_t max
     }
     copy = strndup(s, (size_t)(e - s));
     if (!copy) {
-        problem_field(errors, field, "could not be processed");
+        problem_field_oom(errors);
         return -1;
     }
     if (flags & VALIDATE_SINGLE_LINE) {
@@ -207,7 +207,7 @@ int validate_id_array(const json_t *obj, const char *field, size_t max, unsigned
     }
     ids = calloc(count, sizeof(*ids));
     if (!ids) {
-        problem_field(errors, field, "could not be processed");
+        problem_field_oom(errors);
         return -1;
     }
     json_array_foreach(v, i, item)

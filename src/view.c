@@ -17,7 +17,11 @@ json_t *view_annotation(const struct db_annotation *a)
         const struct db_label_count *l = &a->labels[i];
         size_t k = (size_t)l->kind < 4 ? (size_t)l->kind : 3;
 
-        json_object_set_new(json_object_get(inv, keys[k]), l->name, json_integer(l->count));
+        if (json_object_set_new(json_object_get(inv, keys[k]), l->name,
+                                json_integer(l->count)) != 0) {
+            json_decref(inv); /* out of memory: no view with a hole in it */
+            return NULL;
+        }
     }
     v = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)a->id,
                   "project_id", (json_int_t)a->project_id, "name", a->name, "type",
@@ -68,39 +72,45 @@ static json_t *stored_json(const char *text)
 json_t *view_model(const struct db_model *m, int with_metrics)
 {
     json_t *o = json_object(), *w;
+    int bad = 0; /* a member could not be set (out of memory) */
 
     if (!o)
         return NULL;
-    json_object_set_new(o, "id", json_integer(m->id));
-    json_object_set_new(o, "uuid", str_or_null(m->uuid));
-    json_object_set_new(o, "name", str_or_null(m->name));
-    json_object_set_new(o, "display_name", str_or_null(m->display_name));
-    json_object_set_new(o, "language", json_string(domain_language_name(m->language)));
-    json_object_set_new(o, "base", str_or_null(m->base_name));
-    json_object_set_new(o, "created", str_or_null(m->created));
-    json_object_set_new(o, "updated", str_or_null(m->updated));
-    json_object_set_new(o, "owner", str_or_null(m->owner));
-    json_object_set_new(o, "progress", json_real(m->progress));
-    json_object_set_new(o, "project_id", m->project_id ? json_integer(m->project_id) : json_null());
-    json_object_set_new(o, "score", m->has_score ? json_real(m->score) : json_null());
-    json_object_set_new(o, "short_description", str_or_null(m->short_description));
-    json_object_set_new(o, "long_description", str_or_null(m->long_description));
-    json_object_set_new(o, "status", json_string(domain_status_name(m->status)));
-    json_object_set_new(o, "type", json_string(domain_type_name(m->type)));
-    json_object_set_new(o, "failure_reason", str_or_null(m->failure_reason));
-    json_object_set_new(o, "queued_at", str_or_null(m->queued_at));
-    json_object_set_new(o, "started_at", str_or_null(m->started_at));
-    json_object_set_new(o, "finished_at", str_or_null(m->finished_at));
+    bad |= json_object_set_new(o, "id", json_integer(m->id));
+    bad |= json_object_set_new(o, "uuid", str_or_null(m->uuid));
+    bad |= json_object_set_new(o, "name", str_or_null(m->name));
+    bad |= json_object_set_new(o, "display_name", str_or_null(m->display_name));
+    bad |= json_object_set_new(o, "language", json_string(domain_language_name(m->language)));
+    bad |= json_object_set_new(o, "base", str_or_null(m->base_name));
+    bad |= json_object_set_new(o, "created", str_or_null(m->created));
+    bad |= json_object_set_new(o, "updated", str_or_null(m->updated));
+    bad |= json_object_set_new(o, "owner", str_or_null(m->owner));
+    bad |= json_object_set_new(o, "progress", json_real(m->progress));
+    bad |= json_object_set_new(o, "project_id",
+                               m->project_id ? json_integer(m->project_id) : json_null());
+    bad |= json_object_set_new(o, "score", m->has_score ? json_real(m->score) : json_null());
+    bad |= json_object_set_new(o, "short_description", str_or_null(m->short_description));
+    bad |= json_object_set_new(o, "long_description", str_or_null(m->long_description));
+    bad |= json_object_set_new(o, "status", json_string(domain_status_name(m->status)));
+    bad |= json_object_set_new(o, "type", json_string(domain_type_name(m->type)));
+    bad |= json_object_set_new(o, "failure_reason", str_or_null(m->failure_reason));
+    bad |= json_object_set_new(o, "queued_at", str_or_null(m->queued_at));
+    bad |= json_object_set_new(o, "started_at", str_or_null(m->started_at));
+    bad |= json_object_set_new(o, "finished_at", str_or_null(m->finished_at));
     w = stored_json(m->warnings);
     if (!json_is_array(w)) {
         json_decref(w);
         w = json_array();
     }
-    json_object_set_new(o, "warnings", w);
+    bad |= json_object_set_new(o, "warnings", w);
     if (with_metrics) {
         json_t *mt = stored_json(m->metrics);
 
-        json_object_set_new(o, "metrics", mt ? mt : json_null());
+        bad |= json_object_set_new(o, "metrics", mt ? mt : json_null());
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
     }
     return o;
 }

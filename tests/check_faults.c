@@ -14,41 +14,21 @@
 #include <string.h>
 
 #include "db.h"
-#include "testapi.h"
-
-static const char *const SNAPSHOT[] = {
-    "SELECT COUNT(*) FROM annotations",
-    "SELECT COUNT(*) FROM documents",
-    "SELECT COALESCE(SUM(document_count), 0) FROM annotations",
-    "SELECT COALESCE(SUM(count), 0) FROM annotation_labels",
-    "SELECT COUNT(*) FROM models",
-    "SELECT COUNT(*) FROM model_annotations",
-    "SELECT COUNT(*) FROM idempotency_keys",
-    "SELECT COUNT(*) FROM uploads",
-    "SELECT COUNT(*) FROM upload_labels",
-    NULL,
-};
-#define N_SNAP 9
-
-static void snapshot(struct tapi *a, int64_t out[N_SNAP])
-{
-    for (int i = 0; SNAPSHOT[i]; i++)
-        out[i] = tsql_int(&a->ts, SNAPSHOT[i]);
-}
+#include "testwalk.h"
 
 /* The database is back to before (staged rows of a failed upload are
  * discarded when its request ends, just after its answer: allow 2 s). */
-static void assert_unchanged(struct tapi *a, const int64_t before[N_SNAP], const char *what,
+static void assert_unchanged(struct tapi *a, const int64_t before[TWALK_N_SNAP], const char *what,
                              long n)
 {
-    int64_t now[N_SNAP];
+    int64_t now[TWALK_N_SNAP];
     double t0 = util_monotonic();
 
     for (;;) {
         int same = 1;
 
-        snapshot(a, now);
-        for (int i = 0; i < N_SNAP; i++)
+        twalk_snapshot(a, now);
+        for (int i = 0; i < TWALK_N_SNAP; i++)
             same &= now[i] == before[i];
         if (same)
             return;
@@ -56,64 +36,31 @@ static void assert_unchanged(struct tapi *a, const int64_t before[N_SNAP], const
             break;
         tapi_sleep(0.02);
     }
-    for (int i = 0; i < N_SNAP; i++)
+    for (int i = 0; i < TWALK_N_SNAP; i++)
         ck_assert_msg(now[i] == before[i], "%s, fault at statement %ld: %s went %lld -> %lld",
-                      what, n, SNAPSHOT[i], (long long)before[i], (long long)now[i]);
+                      what, n, TWALK_SNAPSHOT[i], (long long)before[i], (long long)now[i]);
 }
 
-enum op { OP_SESSION, OP_UPLOAD, OP_MODEL };
 
-static void run_op(struct tapi *a, enum op op, int64_t session, long n, const char *key,
-                   struct tresp *r)
-{
-    char path[128], body[256];
-
-    switch (op) {
-    case OP_SESSION:
-        snprintf(path, sizeof path, "/projects/%lld/annotations", (long long)a->pr);
-        snprintf(body, sizeof body, "{\"name\":\"f%ld\",\"type\":\"CLASS\",\"language\":\"en\"}",
-                 n);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/json", key, body, r);
-        break;
-    case OP_UPLOAD:
-        snprintf(path, sizeof path, "/projects/%lld/annotations/%lld/documents", (long long)a->pr,
-                 (long long)session);
-        snprintf(body, sizeof body,
-                 "{\"text\":\"pizza %ld\",\"class\":\"food\"}\n"
-                 "{\"text\":\"goal %ld\",\"class\":\"sports\"}\n"
-                 "{\"text\":\"laptop %ld\",\"class\":\"tech\"}\n",
-                 n, n, n);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/x-ndjson", key, body, r);
-        break;
-    case OP_MODEL:
-        snprintf(path, sizeof path, "/projects/%lld/models", (long long)a->pr);
-        snprintf(body, sizeof body,
-                 "{\"name\":\"m%ld\",\"language\":\"en\",\"annotation_ids\":[%lld]}", n,
-                 (long long)session);
-        thttp_key(&a->ts, "POST", path, a->mgr, "application/json", key, body, r);
-        break;
-    }
-}
-
-static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
+static void walk(struct tapi *a, enum twalk_op op, int64_t session, const char *what)
 {
     long n, failures = 0;
 
     for (n = 1; n < 200; n++) {
-        int64_t before[N_SNAP];
+        int64_t before[TWALK_N_SNAP];
         struct tresp r, retry, again;
         char key[64];
         long pending;
 
         snprintf(key, sizeof key, "%s-%ld", what, n);
-        snapshot(a, before);
+        twalk_snapshot(a, before);
         db_fault_inject(n);
-        run_op(a, op, session, n, key, &r);
+        twalk_op(a, op, session, n, key, &r);
         pending = db_fault_pending();
         db_fault_inject(0);
         if (r.status >= 200 && r.status < 300) {
             /* done (the fault came after the commit, or never): a retry replays it */
-            run_op(a, op, session, n, key, &retry);
+            twalk_op(a, op, session, n, key, &retry);
             ck_assert_msg(retry.status == r.status && strcmp(retry.replayed, "true") == 0,
                           "%s, fault at %ld: retry of a %ld got %ld (replayed '%s')", what, n,
                           r.status, retry.status, retry.replayed);
@@ -125,11 +72,11 @@ static void walk(struct tapi *a, enum op op, int64_t session, const char *what)
             tassert_problem(&r, 500);
             assert_unchanged(a, before, what, n);
             /* nothing was remembered: the retry does the work, once */
-            run_op(a, op, session, n, key, &retry);
+            twalk_op(a, op, session, n, key, &retry);
             ck_assert_msg(retry.status == 201, "%s, fault at %ld: retry got %ld %s", what, n,
                           retry.status, retry.body ? retry.body : "");
             ck_assert_str_eq(retry.replayed, "");
-            run_op(a, op, session, n, key, &again);
+            twalk_op(a, op, session, n, key, &again);
             ck_assert_int_eq(again.status, 201);
             ck_assert_str_eq(again.replayed, "true");
             tresp_release(&retry);
@@ -151,9 +98,9 @@ START_TEST(test_fault_walk)
 
     tapi_start(&a, 1);
     s = tapi_empty_session(&a, "target", "CLASS", "en");
-    walk(&a, OP_SESSION, 0, "session");
-    walk(&a, OP_UPLOAD, s, "upload");
-    walk(&a, OP_MODEL, s, "model");
+    walk(&a, TWALK_SESSION, 0, "session");
+    walk(&a, TWALK_UPLOAD, s, "upload");
+    walk(&a, TWALK_MODEL, s, "model");
     /* and the daemon still serves */
     {
         struct tresp r;

@@ -28,9 +28,8 @@
 #include "ingest.h"
 #include "util.h"
 
-void tserver_start(struct tserver *ts, int workers)
+void tserver_files(struct tserver *ts)
 {
-    struct err err = {0};
     char tmpl[] = "/tmp/modeld-test-XXXXXX";
 
     memset(ts, 0, sizeof(*ts));
@@ -39,6 +38,14 @@ void tserver_start(struct tserver *ts, int workers)
     snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
     snprintf(ts->data_dir, sizeof(ts->data_dir), "%s/data", ts->dir);
     ts->cfg.db_path = ts->db_path;
+    ts->cfg.data_dir = ts->data_dir;
+}
+
+void tserver_start(struct tserver *ts, int workers)
+{
+    struct err err = {0};
+
+    tserver_files(ts);
     ts->cfg.bind = "127.0.0.1";
     ts->cfg.port = 0;
     ts->cfg.workers = workers > 0 ? workers : 1;

@@ -29,6 +29,10 @@ struct tserver {
 /* Fresh temp dir + database; starts the daemon when workers >= 0 (0 = no
  * training threads are started... use 1+ to train). */
 void tserver_start(struct tserver *ts, int workers);
+/* A fresh temp dir with a daemon's database and data paths (and ts->cfg's),
+ * without starting anything: for fixtures and direct calls of handlers or
+ * the pool. tserver_cleanup removes it. */
+void tserver_files(struct tserver *ts);
 /* Stop the daemon (if running); keep files when keep != 0 (restart tests). */
 void tserver_stop(struct tserver *ts);
 /* Start again on the same database and data dir. */

@@ -237,7 +237,7 @@ char *explain_top_features(const struct artifact *a, const char *lang, const cha
             }
         }
     }
-    out = json_dumps(root, JSON_COMPACT);
+    out = util_json_dumps(root, JSON_COMPACT);
     if (!out)
         goto oom;
     goto done;

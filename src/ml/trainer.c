@@ -166,6 +166,7 @@ static void report(struct run *r, double pct)
 
 static void phase(struct run *r, double lo, double hi)
 {
+    assert(lo >= 0.0 && lo <= hi && hi <= 100.0);
     report(r, lo);
     r->lo = lo;
     r->hi = hi;
@@ -174,6 +175,7 @@ static void phase(struct run *r, double lo, double hi)
 static void tick(void *ctx, size_t done, size_t total)
 {
     struct run *r = ctx;
+    assert(done <= total);
     if (total > 0)
         report(r, r->lo + (r->hi - r->lo) * (double)done / (double)total);
 }
@@ -426,6 +428,8 @@ static int do_split(struct run *r, struct err *err)
         else if (r->set[i] == SPLIT_TEST)
             r->te[r->n_te++] = i;
     }
+    /* every document trains, tests, or was dropped as a test twin of a training text */
+    assert(r->n_tr + r->n_te + r->dups == r->n);
     if (r->n_tr == 0) {
         err_set(err, ERR_DATA, "%s", TRAINER_MSG_NO_TRAIN);
         return -1;
@@ -1163,8 +1167,8 @@ static json_t *matrix_json(const struct metrics *m, size_t base, size_t n, const
         goto fail;
     for (size_t i = 0; i < n; i++) {
         json_t *row = json_array();
-        if (json_array_append_new(names, json_string(m->e[base + i].label)) < 0 || !row ||
-            json_array_append_new(rows, row) < 0)
+        if (!row || json_array_append_new(rows, row) < 0 || /* row is rows' now, or freed */
+            json_array_append_new(names, json_string(m->e[base + i].label)) < 0)
             goto fail;
         for (size_t j = 0; j < n; j++)
             if (json_array_append_new(row, json_integer((json_int_t)cm[i * n + j])) < 0)
@@ -1627,6 +1631,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     if (!r.fold)
         goto oom;
     r.n_folds = r.n_tr < N_FOLDS ? (int)r.n_tr : r.n_tr >= N_FOLDS_LARGE_AT ? 2 : N_FOLDS;
+    assert(r.n_folds >= 1 && (size_t)r.n_folds <= r.n_tr); /* no fold is empty */
     if (split_folds(job->docs, r.tr, r.n_tr, r.type, job->seed, r.n_folds, r.fold, err) < 0)
         goto out;
     if (r.base && r.mode == TRAINER_BASE_AUTO) {
@@ -1671,8 +1676,11 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     metrics_micro(&m, NULL, NULL, &f1);
     json_t *first = json_array_get(r.selected, r.type == TYPE_CLASSLABEL ? 1 : 0);
     json_t *sel = json_deep_copy(first);
-    if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0 ||
-        json_object_set_new(metrics, "selected", sel) < 0 ||
+    if (!sel || json_object_set_new(sel, "heads", json_deep_copy(r.selected)) < 0) {
+        json_decref(sel);
+        goto oom;
+    }
+    if (json_object_set_new(metrics, "selected", sel) < 0 ||
         json_object_set_new(metrics, "train_size", json_integer((json_int_t)r.n_tr)) < 0 ||
         json_object_set_new(metrics, "test_size", json_integer((json_int_t)r.n_te)) < 0 ||
         json_object_set_new(metrics, "duplicates_removed", json_integer((json_int_t)r.dups)) < 0 ||
@@ -1690,7 +1698,7 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     conf = NULL;
     r.art->vocab = r.vocab;
     memset(&r.vocab, 0, sizeof r.vocab);
-    r.art->meta = json_dumps(r.selected, JSON_COMPACT);
+    r.art->meta = util_json_dumps(r.selected, JSON_COMPACT);
     if (!r.art->meta)
         goto oom;
     phase(&r, 97, 99);
@@ -1713,8 +1721,10 @@ int trainer_run_mode(const struct trainer_job *job, enum trainer_base_mode mode,
     phase(&r, 99, 100);
     if (canceled(&r, err) || artifact_write(r.art, job->artifact_path, err) < 0)
         goto out;
-    if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0)
+    if (json_object_set_new(metrics, "training_seconds", json_real(now_s() - t0)) < 0) {
+        remove(job->artifact_path); /* a failed run leaves no artifact behind */
         goto oom;
+    }
     report(&r, 100.0);
     out->score = f1;
     out->metrics = metrics;
