@@ -32,8 +32,11 @@ SRV_MODS := err log util domain db view problem validate auth router stats idem 
 # includes sqlite3.h; its headers are private (only its own files get
 # -Isrc/sqlite, and the white-box tests).
 DB_MODS  := $(addprefix sqlite/,conn admin members documents idem models jobs migrate backup)
+DB_MODS  += sqlite/sessions
 # the model-change hub behind the event streams, and the event-stream handlers
 SRV_MODS += notify handler_events
+# browser sign-in (POST/DELETE /session)
+SRV_MODS += handler_session
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.
@@ -62,6 +65,7 @@ OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
 .PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract test-install lint-openapi stress \
+        test-browser \
         asan tsan run bench bench-train bench-http bench-check fuzz install clean format
 
 all: deps $(BUILD)/modeld
@@ -132,7 +136,7 @@ $(BUILD)/modeld: $(BUILD)/rel/modeld
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
 # (HTTP tests start the daemon in-process; CLI tests exec MODELD_BIN).
-test: deps test-rel test-asan test-tsan test-contract test-install
+test: deps test-rel test-asan test-tsan test-contract test-install test-browser
 
 # promtool (to check /metrics in a test) taken out of Debian's prometheus package
 # without installing it (no service, no user): apt-get download + dpkg-deb -x.
@@ -173,6 +177,23 @@ lint-openapi: $(CONTRACT)/.installed
 	  $(CONTRACT)/node_modules/.bin/redocly lint --extends recommended-strict openapi/openapi.yaml
 test-contract: lint-openapi $(BUILD)/rel/modeld
 	sh tests/contract/run.sh $(BUILD)/rel/modeld $(CONTRACT)/node_modules/.bin
+# The browser test: Debian's headless Chromium (the chromium package, installed when
+# /usr/bin/chromium is missing) driven by playwright-core (pinned in
+# tests/browser/package-lock.json, installed into $(BROWSER_DIR); no browser is downloaded)
+# against the real daemon: sign-in, a cookie-authenticated EventSource, CSRF, and CORS
+# from an allowed and a refused origin (tests/browser/signin.test.js, a few seconds).
+BROWSER_DIR := $(BUILD)/browser
+$(BROWSER_DIR)/.installed: tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; }
+	@mkdir -p $(BROWSER_DIR)
+	cp tests/browser/package.json tests/browser/package-lock.json $(BROWSER_DIR)/
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+test-browser: $(BROWSER_DIR)/.installed $(BUILD)/rel/modeld
+	@test -x /usr/bin/chromium || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/signin.test.js $(BUILD)/rel/modeld
 # Bounded load checks (time and memory under load; not in `make test`, the machine is shared),
 # then the full allocation fault walk (every point, under ASan: a leak fails it).
 stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(BUILD)/asan/check_all $(BUILD)/asan/modeld

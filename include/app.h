@@ -27,7 +27,9 @@ struct app_config {
     int workers;          /* training threads; 0 = none (an API-only daemon) */
     const char *data_dir; /* artifacts live in <data_dir>/models */
     int http_threads;
-    const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+    const char *cors_origin; /* the CORS allow-list: origins separated by commas, "*" for
+                              * any origin (without credentials); NULL = no CORS headers */
+    int session_ttl;         /* seconds a browser session lasts; 0 = AUTH_SESSION_TTL_S */
     double shutdown_grace;   /* seconds a stop waits for requests and streams; 0 = 10 */
     double head_timeout;     /* seconds for the next complete request head; 0 = 10 */
     double body_timeout;     /* a body must bring 1 KiB per this many seconds; 0 = 30 */

@@ -47,6 +47,39 @@ int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, st
 int auth_project_role(struct authcache *ac, struct db_conn *c, int64_t project_id,
                       struct caller *who, struct err *err);
 
+/* ---- browser sessions (POST /session) ------------------------------------------
+ * A session is signed in with a token and kept in an HttpOnly cookie; its id
+ * and its CSRF token are random (256 bits each, hex) and stored hashed. A
+ * request by cookie is checked as one by its token (the session's token is
+ * looked up again each time), and a state-changing one must also carry the
+ * CSRF token in X-CSRF-Token. */
+#define AUTH_SESSION_COOKIE "modeld_session"
+#define AUTH_CSRF_HEADER "X-CSRF-Token"
+#define AUTH_SESSION_TTL_S (12 * 3600) /* default of --session-ttl */
+
+/* Sign in with token for ttl seconds (capped by the token's own expiry):
+ * id and csrf (65 bytes each) receive the new session's cookie value and
+ * CSRF token, *expires_at its expiry (unix seconds). ERR_UNAUTHORIZED for an
+ * unknown, revoked or expired token (or a user the token no longer
+ * authenticates). */
+int auth_session_start(struct authcache *ac, struct db_conn *c, const char *token, int64_t ttl,
+                       char id[65], char csrf[65], int64_t *expires_at, struct err *err);
+
+/* Identify the caller by a session cookie's value: the session exists, has
+ * not expired, and its token passes every check of auth_identify.
+ * csrf_hash (65 bytes) receives the hash of the session's CSRF token.
+ * ERR_UNAUTHORIZED otherwise. */
+int auth_identify_session(struct authcache *ac, struct db_conn *c, const char *session_id,
+                          struct caller *out, char csrf_hash[65], struct err *err);
+
+/* The stored hash of a session's cookie value into hash (65 bytes): 0, or -1
+ * when the value cannot be one of ours (not 64 hex digits). */
+int auth_session_hash(const char *session_id, char hash[65]);
+
+/* 1 when csrf (an X-CSRF-Token value, may be NULL) is the token whose hash is
+ * csrf_hash; the hashes are compared in constant time. */
+int auth_csrf_ok(const char *csrf_hash, const char *csrf);
+
 enum auth_verdict {
     AUTH_ALLOWED,
     AUTH_ROLE_TOO_LOW, /* the caller's project role is below min_role */

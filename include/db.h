@@ -190,6 +190,32 @@ int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_
 int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err);
 
+/* ---- browser sessions (POST /session) -------------------------------------- */
+/* A session as stored: the hashes (hex BLAKE2b) of its cookie id and of its
+ * CSRF token; token_hash is the hash of the token it was signed in with
+ * (filled by db_session_get; the caller checks that token with
+ * db_token_lookup, so whatever makes a token invalid ends its sessions). */
+struct db_session {
+    char hash[65];
+    char csrf_hash[65];
+    char token_hash[65];
+    int64_t expires_at; /* unix seconds */
+};
+/* Store session s (hash, csrf_hash, expires_at) for the token whose hash is
+ * token_hash, if that token is valid at now; expired sessions are purged.
+ * *expires_at receives the stored expiry: s->expires_at, or the token's
+ * own when it comes first. ERR_NOT_FOUND for an unknown, revoked or expired
+ * token. */
+int db_session_create(struct db_conn *c, const char *token_hash, const struct db_session *s,
+                      int64_t now, int64_t *expires_at, struct err *err);
+/* The unexpired session whose cookie hash is hash (token_hash, csrf_hash,
+ * expires_at of out filled; out->hash is left alone, so hash may be it);
+ * ERR_NOT_FOUND when none. It does not check the token. */
+int db_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
+                   struct err *err);
+/* Sign out: delete the session (0 also when there was none). */
+int db_session_delete(struct db_conn *c, const char *hash, struct err *err);
+
 /* ---- labeling sessions -------------------------------------------------- */
 /* type: an annotation type (not TYPE_BASE); user_id 0: none. */
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,

@@ -32,6 +32,10 @@ void handler_models_events(struct request *req, struct response *resp);
 void handler_projects_events(struct request *req, struct response *resp);
 void handler_base_list(struct request *req, struct response *resp);
 
+/* POST /session (sign in with a token: cookie + CSRF token), DELETE /session. */
+void handler_session_create(struct request *req, struct response *resp);
+void handler_session_delete(struct request *req, struct response *resp);
+
 void handler_annotations_create(struct request *req, struct response *resp);
 void handler_annotations_list(struct request *req, struct response *resp);
 void handler_annotations_get(struct request *req, struct response *resp);

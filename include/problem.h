@@ -23,6 +23,7 @@
 #define PROBLEM_INVALID_REQUEST "urn:modeld:problem:invalid-request"               /* 400 */
 #define PROBLEM_UNAUTHENTICATED "urn:modeld:problem:unauthenticated"               /* 401 */
 #define PROBLEM_FORBIDDEN "urn:modeld:problem:forbidden"                           /* 403 */
+#define PROBLEM_CSRF_TOKEN "urn:modeld:problem:csrf-token-invalid"                 /* 403 */
 #define PROBLEM_NOT_FOUND "urn:modeld:problem:not-found"                           /* 404 */
 #define PROBLEM_METHOD_NOT_ALLOWED "urn:modeld:problem:method-not-allowed"         /* 405 */
 #define PROBLEM_CONFLICT "urn:modeld:problem:conflict"                             /* 409 */

@@ -39,6 +39,9 @@ struct request {
     void *stream;    /* upload state for streaming routes */
     const char *content_type;
     const char *authorization; /* the Authorization header (public routes check their own) */
+    const char *session_cookie; /* the value of the session cookie (auth.h), or NULL */
+    const char *csrf_token;     /* the X-CSRF-Token header, or NULL */
+    int by_session;             /* the caller was identified by the session cookie */
     const char *qkeys[REQ_MAX_QUERY];
     const char *qvals[REQ_MAX_QUERY];
     size_t nq;
@@ -82,6 +85,7 @@ struct response {
     int www_authenticate; /* 1: add WWW-Authenticate: Bearer; 2: with error="invalid_token" */
     int retry_after;      /* > 0: add Retry-After: that many seconds */
     int replayed;         /* the stored answer of an Idempotency-Key: Idempotent-Replayed */
+    char set_cookie[256]; /* a Set-Cookie value to send ("" = none) */
     struct event_source events; /* when events.poll is set: an event stream (owned) */
 };
 void response_release(struct response *r);
@@ -134,7 +138,13 @@ const struct route *router_match(const char *method, const char *path, struct re
 /*
  * Authenticate (Authorization header value, may be NULL) and authorize the
  * request for the route; checks the content type. Returns 0 when the handler
- * may run, otherwise -1 with resp filled (401/403/415/500).
+ * may run, otherwise -1 with resp filled (400/401/403/415/500).
+ *
+ * A bearer token wins; without an Authorization header the session cookie
+ * (req->session_cookie) identifies the caller, and then a method other than
+ * GET or HEAD needs req->csrf_token to match the session's CSRF token (403
+ * PROBLEM_CSRF_TOKEN otherwise). A token in the URL (query parameter token
+ * or access_token) is refused on every route with a 400, never used.
  */
 int router_authorize(const struct route *route, const char *authorization, struct request *req,
                      struct response *resp);

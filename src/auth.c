@@ -2,6 +2,8 @@
 /* auth: token lookup, project roles and the route checks (see auth.h). */
 #include "auth.h"
 
+#include <assert.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,16 +52,17 @@ static void touch(struct authcache *ac, struct db_conn *c, const char *hash,
 
 #define UNKNOWN_TOKEN "the token is unknown, revoked or expired, or its user is disabled"
 
-int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, struct caller *out,
-                  struct err *err)
+/* The caller of the token whose hash is hash: the one check of a token,
+ * shared by bearer tokens and sessions (whose token is checked again on
+ * every request), through the cache when there is one. */
+static int identify_hash(struct authcache *ac, struct db_conn *c, const char *hash,
+                         struct caller *out, struct err *err)
 {
     struct db_caller who = {0};
     int64_t now = util_now_unix();
     uint64_t gen = 0;
-    char hash[65];
     int hit = 0;
 
-    util_hash_hex(token, hash);
     if (ac) {
         authcache_sync(ac, c);
         gen = authcache_gen(ac);
@@ -90,6 +93,87 @@ int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, st
     out->user_name = who.user_name; /* taken */
     out->read_only = who.read_only;
     return 0;
+}
+
+int auth_identify(struct authcache *ac, struct db_conn *c, const char *token, struct caller *out,
+                  struct err *err)
+{
+    char hash[65];
+
+    util_hash_hex(token, hash);
+    return identify_hash(ac, c, hash, out, err);
+}
+
+/* ---- browser sessions ---------------------------------------------------------- */
+
+int auth_session_hash(const char *session_id, char hash[65])
+{
+    size_t n = session_id ? strlen(session_id) : 0;
+
+    if (n != 64 || strspn(session_id, "0123456789abcdef") != 64)
+        return -1;
+    util_hash_hex(session_id, hash);
+    return 0;
+}
+
+int auth_session_start(struct authcache *ac, struct db_conn *c, const char *token, int64_t ttl, char id[65],
+                       char csrf[65], int64_t *expires_at, struct err *err)
+{
+    struct db_session s = {0};
+    struct caller who = {0};
+    char token_hash[65];
+    int64_t now = util_now_unix();
+    int ret = -1;
+
+    assert(ttl > 0);
+    /* the token as a bearer would be checked (user state included) */
+    if (auth_identify(ac, c, token, &who, err) != 0)
+        goto out;
+    util_random_hex(id, 32);
+    util_random_hex(csrf, 32);
+    util_hash_hex(id, s.hash);
+    util_hash_hex(csrf, s.csrf_hash);
+    util_hash_hex(token, token_hash);
+    s.expires_at = now + ttl;
+    if (db_session_create(c, token_hash, &s, now, expires_at, err) != 0) {
+        if (err && err->code == ERR_NOT_FOUND)
+            err_set(err, ERR_UNAUTHORIZED, UNKNOWN_TOKEN);
+        goto out;
+    }
+    ret = 0;
+out:
+    auth_caller_release(&who);
+    return ret;
+}
+
+int auth_identify_session(struct authcache *ac, struct db_conn *c, const char *session_id, struct caller *out,
+                          char csrf_hash[65], struct err *err)
+{
+    struct db_session s = {0};
+
+    if (auth_session_hash(session_id, s.hash) != 0) {
+        err_set(err, ERR_UNAUTHORIZED, "the session cookie is malformed");
+        return -1;
+    }
+    if (db_session_get(c, s.hash, util_now_unix(), &s, err) != 0) {
+        if (err && err->code == ERR_NOT_FOUND)
+            err_set(err, ERR_UNAUTHORIZED, "the session is unknown, expired or signed out");
+        return -1;
+    }
+    if (identify_hash(ac, c, s.token_hash, out, err) != 0)
+        return -1;
+    memcpy(csrf_hash, s.csrf_hash, 65);
+    return 0;
+}
+
+int auth_csrf_ok(const char *csrf_hash, const char *csrf)
+{
+    char h[65];
+
+    if (!csrf || strlen(csrf) != 64)
+        return 0;
+    util_hash_hex(csrf, h);
+    return sodium_memcmp(h, csrf_hash, 64) == 0;
 }
 
 int auth_project_role(struct authcache *ac, struct db_conn *c, int64_t project_id,

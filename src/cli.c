@@ -109,7 +109,12 @@ static const struct cli_opt o_serve[] = {
                                    "0..19 (default 10)"},
     {"data-dir", "DIR", CLI_CONF, "where model artifacts are written (default <db dir>/artifacts)"},
     {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 4)"},
-    {"cors-origin", "ORIGIN", CLI_CONF, "allow a browser dashboard on ORIGIN (or *) to call the API"},
+    {"cors-origin", "ORIGIN", CLI_CONF | CLI_MULTI,
+     "let pages on ORIGIN (like https://app.example.com) call the API from a browser; "
+     "repeat it, or give a comma-separated list, for several; * admits any origin, "
+     "without cookies"},
+    {"session-ttl", "SECONDS", CLI_CONF, "how long a browser session (POST /session) lasts, "
+                                         "60..2592000 (default 43200, 12 h)"},
     {"log-level", "LEVEL", CLI_CONF, "debug, info (one line per request), warn or error (default "
                                      "info)"},
     {"log-format", "FORMAT", CLI_CONF, "text, logfmt or json (default text)"},
@@ -568,6 +573,24 @@ static int cmd_help(int argc, char **argv)
     return cli_fail("help: unexpected argument '%s'", argv[words]);
 }
 
+/* A CLI_MULTI flag given once more: its value becomes the values so far and
+ * value joined with a comma (owned by r). 0, or -1 when memory is short. */
+static int join_flag(struct cli_run *r, size_t i, const char *value)
+{
+    size_t a = strlen(r->vals[i].val), b = strlen(value);
+    char *s = malloc(a + b + 2);
+
+    if (!s)
+        return -1;
+    memcpy(s, r->vals[i].val, a);
+    s[a] = ',';
+    memcpy(s + a + 1, value, b + 1);
+    free(r->joined[i]);
+    r->joined[i] = s;
+    r->vals[i].val = s;
+    return 0;
+}
+
 /*
  * Parse the options of cmd from argv (argv[0] is the command's last word),
  * then the environment and the config file. Returns -1 to go on, or an exit
@@ -600,6 +623,10 @@ static int parse(struct cli_run *r, int argc, char **argv)
         }
         if (ch == 'c') {
             config = optarg;
+        } else if (ch >= 1000 && (cmd->opts[ch - 1000].flags & CLI_MULTI) &&
+                   r->vals[ch - 1000].src == CLI_SRC_FLAG) {
+            if (join_flag(r, (size_t)(ch - 1000), optarg) != 0)
+                return cli_fail("out of memory");
         } else if (ch >= 1000) {
             r->vals[ch - 1000] = (struct cli_val){cmd->opts[ch - 1000].arg ? optarg : "1",
                                                   CLI_SRC_FLAG, 0};
@@ -682,5 +709,7 @@ int cli_main(int argc, char **argv)
     if (rc < 0)
         rc = r.cmd->run(&r);
     free(r.config_text);
+    for (size_t i = 0; i < CLI_MAX_OPTS; i++)
+        free(r.joined[i]);
     return rc;
 }

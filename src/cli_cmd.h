@@ -29,6 +29,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 enum cli_opt_flags {
     CLI_CONF = 1 << 0, /* also MODELD_<NAME> and the config file's <name> key */
     CLI_REQ = 1 << 1,  /* required: checked before the command runs */
+    CLI_MULTI = 1 << 2, /* a list: the flag may be given several times; its value is
+                         * then the values joined with commas, the form the
+                         * environment and the config file give a list in */
 };
 
 /* One long option; arg names its value ("FILE"), NULL for a flag. */
@@ -66,6 +69,7 @@ struct cli_run {
     const char *operand;
     const char *config_path; /* the config file read, or NULL */
     char *config_text;       /* owned: the file's text, values point into it */
+    char *joined[CLI_MAX_OPTS]; /* owned: the values of a CLI_MULTI flag given again */
 };
 
 /* The commands of each group (defined in cli_admin.c, cli_import.c, cli_serve.c). */

@@ -47,6 +47,55 @@ static int secs_opt(const struct cli_run *r, const char *name, int64_t lo, const
     return 0;
 }
 
+/*
+ * The CORS allow-list of --cors-origin (given several times, or as a
+ * comma-separated list in the environment or the config file) into out, as
+ * the comma-separated list without spaces that http_ matches an Origin
+ * header against. Each entry is * or an origin: http:// or https://, a host
+ * and an optional port, nothing after (no path, no trailing slash). 0, or
+ * CLI_FAIL after a message naming the entry.
+ */
+static int cors_list(const struct cli_run *r, char *out, size_t cap)
+{
+    const char *p = cli_get(r, "cors-origin");
+    size_t o = 0;
+
+    while (*p) {
+        size_t n = strcspn(p, ","), skip;
+        const char *e = p, *host;
+        char where[300];
+
+        while (n > 0 && (*e == ' ' || *e == '\t')) {
+            e++;
+            n--;
+        }
+        while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == '\t'))
+            n--;
+        host = n > 8 && strncmp(e, "https://", 8) == 0   ? e + 8
+               : n > 7 && strncmp(e, "http://", 7) == 0 ? e + 7
+                                                          : NULL;
+        skip = host ? (size_t)(host - e) : 0;
+        if (!(n == 1 && *e == '*') &&
+            (!host || strcspn(host, "/?#@ \t\r\n,;") < n - skip || host[0] == ':'))
+            return cli_fail("%s: '%.*s' must be * or an origin like https://app.example.com "
+                            "(scheme, host and optional port, no path)",
+                            cli_where(r, "cors-origin", where, sizeof(where)), (int)n, e);
+        if (o + n + 2 > cap)
+            return cli_fail("%s: the list is longer than %zu bytes",
+                            cli_where(r, "cors-origin", where, sizeof(where)), cap - 1);
+        if (o > 0)
+            out[o++] = ',';
+        memcpy(out + o, e, n);
+        o += n;
+        p = e + n + strcspn(e + n, ",");
+        p += *p == ',';
+    }
+    out[o] = '\0';
+    if (o == 0)
+        return cli_bad(r, "cors-origin", "* or a list of origins");
+    return 0;
+}
+
 /* Every open connection and event stream is a descriptor: take what the hard limit allows. */
 static void raise_nofile(void)
 {
@@ -102,7 +151,7 @@ int cli_cmd_serve(struct cli_run *r)
     struct err err = {0};
     enum log_level level = LOG_LEVEL_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
-    char dd[4200];
+    char dd[4200], cors[4096];
     sigset_t set;
     const char *s;
     int sig = 0, grace = -1, nice = -1;
@@ -150,13 +199,13 @@ int cli_cmd_serve(struct cli_run *r)
         return cli_bad(r, "log-format", "text, logfmt or json");
     log_init(level);
     log_set_format(format);
-    if ((s = cli_get(r, "cors-origin"))) {
-        if (strcmp(s, "*") != 0 && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-            return cli_bad(r, "cors-origin", "* or an origin like https://app.example.com");
-        if (strpbrk(s, "\r\n,; "))
-            return cli_bad(r, "cors-origin", "a single origin");
-        cfg.cors_origin = s;
+    if (cli_get(r, "cors-origin")) {
+        if (cors_list(r, cors, sizeof(cors)) != 0)
+            return CLI_FAIL;
+        cfg.cors_origin = cors;
     }
+    if (int_opt(r, "session-ttl", 60, 2592000, "60..2592000 seconds", &cfg.session_ttl) != 0)
+        return CLI_FAIL;
     raise_nofile();
     if (data_dir(r, dd, sizeof(dd), &cfg.data_dir) != 0)
         return CLI_FAIL;

@@ -536,6 +536,26 @@ int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err 
     return be(c)->job_failed(c, id, reason, err);
 }
 
+/* ---- browser sessions ----------------------------------------------------------------- */
+
+int db_session_create(struct db_conn *c, const char *token_hash, const struct db_session *s,
+                      int64_t now, int64_t *expires_at, struct err *err)
+{
+    assert(strlen(s->hash) == 64 && strlen(s->csrf_hash) == 64 && s->expires_at > now);
+    return be(c)->session_create(c, token_hash, s, now, expires_at, err);
+}
+
+int db_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
+                   struct err *err)
+{
+    return be(c)->session_get(c, hash, now, out, err);
+}
+
+int db_session_delete(struct db_conn *c, const char *hash, struct err *err)
+{
+    return be(c)->session_delete(c, hash, err);
+}
+
 /* ---- the domain structs (the same for every backend) ------------------------------------- */
 
 void db_caller_release(struct db_caller *c)

@@ -152,6 +152,13 @@ struct db_backend_ops {
     int (*job_ready)(struct db_conn *c, int64_t id, double score, const char *metrics,
                      const char *warnings, const char *artifact, struct err *err);
     int (*job_failed)(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+
+    /* browser sessions */
+    int (*session_create)(struct db_conn *c, const char *token_hash, const struct db_session *s,
+                          int64_t now, int64_t *expires_at, struct err *err);
+    int (*session_get)(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
+                       struct err *err);
+    int (*session_delete)(struct db_conn *c, const char *hash, struct err *err);
 };
 
 /* The backends. */

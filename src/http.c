@@ -141,6 +141,7 @@ struct rctx {
     int too_large;
     int has_body;
     int preflight;  /* answering a CORS preflight */
+    const char *origin; /* the Origin header (CORS), or NULL */
     int oom;        /* the body could not be buffered: 503 */
     int deferred;   /* an early answer waits until the body is drained */
     size_t drained; /* body bytes discarded after an early answer */
@@ -413,6 +414,66 @@ static const char OOM_BODY[] =
     "{\"type\":\"" PROBLEM_UNAVAILABLE "\",\"title\":\"Service Unavailable\",\"status\":503,"
     "\"detail\":\"The server is out of memory; retry later.\"}";
 
+/* ---- CORS ------------------------------------------------------------------------ */
+
+/*
+ * Whether the allow-list (app_config.cors_origin: origins separated by
+ * commas, "*" for any) admits origin (the request's Origin header, may be
+ * NULL): the Access-Control-Allow-Origin value to send, or NULL for none.
+ * *credentials is set for an origin the list names: only those may send
+ * cookies (Access-Control-Allow-Credentials); "*" never comes with them.
+ */
+static const char *cors_allowed(const char *list, const char *origin, int *credentials)
+{
+    size_t olen = origin ? strlen(origin) : 0;
+    int any = 0;
+
+    *credentials = 0;
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+
+        if (n == 1 && *p == '*')
+            any = 1;
+        else if (origin && n == olen && memcmp(p, origin, n) == 0) {
+            *credentials = 1;
+            return origin;
+        }
+        p += n;
+        p += *p == ',';
+    }
+    return any ? "*" : NULL;
+}
+
+/* The CORS headers of a reply: none without --cors-origin; with it, Vary:
+ * Origin always (the answer depends on it) and the Access-Control-* headers
+ * only for an origin the allow-list admits (a refused origin gets none, so
+ * its page cannot read the answer). */
+static void cors_headers(struct MHD_Response *mr, const struct rctx *ctx)
+{
+    const char *list = ctx->srv->app->cfg->cors_origin, *allow;
+    int credentials;
+
+    if (!list)
+        return;
+    MHD_add_response_header(mr, "Vary", "Origin");
+    allow = cors_allowed(list, ctx->origin, &credentials);
+    if (!allow)
+        return;
+    MHD_add_response_header(mr, "Access-Control-Allow-Origin", allow);
+    if (credentials)
+        MHD_add_response_header(mr, "Access-Control-Allow-Credentials", "true");
+    MHD_add_response_header(mr, "Access-Control-Expose-Headers",
+                            "Location, X-Request-Id, WWW-Authenticate, Allow, Retry-After, "
+                            "Idempotent-Replayed");
+    if (ctx->preflight) {
+        MHD_add_response_header(mr, "Access-Control-Allow-Methods", ctx->resp.allow);
+        MHD_add_response_header(mr, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Idempotency-Key, X-CSRF-Token, "
+                                "Last-Event-ID");
+        MHD_add_response_header(mr, "Access-Control-Max-Age", "600");
+    }
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *ctx)
 {
     struct response *r = &ctx->resp;
@@ -473,20 +534,9 @@ headers:
                                 r->www_authenticate == 2
                                     ? "Bearer realm=\"modeld\", error=\"invalid_token\""
                                     : "Bearer realm=\"modeld\"");
-    if (ctx->srv->app->cfg->cors_origin) {
-        MHD_add_response_header(mr, "Access-Control-Allow-Origin",
-                                ctx->srv->app->cfg->cors_origin);
-        MHD_add_response_header(mr, "Access-Control-Expose-Headers",
-                                "Location, X-Request-Id, WWW-Authenticate, Allow, Retry-After, "
-                                "Idempotent-Replayed");
-        MHD_add_response_header(mr, "Vary", "Origin");
-        if (ctx->preflight) {
-            MHD_add_response_header(mr, "Access-Control-Allow-Methods", r->allow);
-            MHD_add_response_header(mr, "Access-Control-Allow-Headers",
-                                    "Authorization, Content-Type, Idempotency-Key");
-            MHD_add_response_header(mr, "Access-Control-Max-Age", "600");
-        }
-    }
+    if (r->set_cookie[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    cors_headers(mr, ctx);
     ret = MHD_queue_response(conn, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -531,6 +581,9 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
     req->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
+    ctx->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    req->session_cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
+    req->csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, AUTH_CSRF_HEADER);
     ctx->route = router_match(ctx->method, ctx->path, req, &ctx->resp);
     if (!ctx->route) {
         /* CORS preflight: OPTIONS on a known path lists its methods (no token needed). */

@@ -36,7 +36,8 @@ static const struct {
 
 /* The types problem_typed is given, beside those of problem_table. */
 static const char *const typed_types[] = {PROBLEM_IDEMPOTENCY_KEY_IN_USE,
-                                          PROBLEM_IDEMPOTENCY_KEY_REUSED, PROBLEM_LAST_OWNER};
+                                          PROBLEM_IDEMPOTENCY_KEY_REUSED, PROBLEM_LAST_OWNER,
+                                          PROBLEM_CSRF_TOKEN};
 
 /* Index of status in problem_table. A status missing there is a bug of the
  * caller (assert); without assertions it is answered as the 500 it is. */

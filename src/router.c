@@ -38,6 +38,9 @@ static const struct route routes[] = {
     {"GET", "/metrics", ROLE_NONE, ROUTE_PUBLIC, handler_meta_metrics, NULL, NULL},
     {"GET", "/base-models", ROLE_NONE, 0, handler_base_list, NULL, NULL},
     {"GET", "/projects", ROLE_NONE, 0, handler_projects_list, NULL, NULL},
+    /* browser sign-in: the handlers check the token / the cookie themselves */
+    {"POST", "/session", ROLE_NONE, ROUTE_PUBLIC | J, handler_session_create, NULL, media_json},
+    {"DELETE", "/session", ROLE_NONE, ROUTE_PUBLIC, handler_session_delete, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J | I,
      handler_annotations_create,
@@ -200,6 +203,56 @@ static int media_ok(const struct route *route, const char *content_type)
     return 0;
 }
 
+/* A token in the URL (it would end up in logs and browser histories): 1
+ * after filling resp with the 400, else 0. The token is never looked up. */
+static int token_in_url(const struct request *req, struct response *resp)
+{
+    static const char *const keys[] = {"token", "access_token"};
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (request_query(req, keys[i])) {
+            json_t *errors = NULL;
+
+            problem_field(&errors, keys[i], "a token is never accepted in a URL; send it in an "
+                                            "'Authorization: Bearer <token>' header");
+            problem_validation(resp, errors);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Identify the caller by the session cookie, and for a method that is not
+ * safe check the CSRF token: 0, or -1 with resp filled (401/403/500). */
+static int session_identify(struct db_conn *c, struct request *req, struct response *resp)
+{
+    struct err err = {0};
+    char csrf_hash[65];
+    int safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+
+    if (auth_identify_session(req->app->authcache, c, req->session_cookie, &req->caller,
+                              csrf_hash, &err) != 0) {
+        if (err.code == ERR_UNAUTHORIZED) {
+            resp->www_authenticate = 1;
+            problem_set(resp, 401, "The session cookie is not valid (unknown, expired, signed "
+                                   "out, or its token was revoked); sign in again with POST "
+                                   "/session or send 'Authorization: Bearer <token>'.");
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        return -1;
+    }
+    req->by_session = 1;
+    if (!safe && !auth_csrf_ok(csrf_hash, req->csrf_token)) {
+        problem_typed(resp, 403, PROBLEM_CSRF_TOKEN,
+                      "A request by session cookie that changes state needs the header %s "
+                      "with the csrf_token of POST /session (%s).",
+                      AUTH_CSRF_HEADER, req->csrf_token ? "it does not match" : "it is missing");
+        return -1;
+    }
+    return 0;
+}
+
 int router_authorize(const struct route *route, const char *authorization, struct request *req,
                      struct response *resp)
 {
@@ -209,13 +262,21 @@ int router_authorize(const struct route *route, const char *authorization, struc
     int ret = -1;
 
     assert(route && req && resp);
+    if (token_in_url(req, resp))
+        return -1;
     if (route->flags & ROUTE_PUBLIC)
         goto media;
+    if (!authorization && req->session_cookie) {
+        c = db_acquire(req->app->db);
+        if (session_identify(c, req, resp) != 0)
+            goto out;
+        goto identified;
+    }
     token = auth_bearer(authorization);
     if (!token) {
         problem_set(resp, 401, authorization ? "The Authorization header must be 'Bearer <token>'."
                                              : "This request needs an 'Authorization: Bearer "
-                                               "<token>' header.");
+                                               "<token>' header (or a session cookie).");
         return -1;
     }
     c = db_acquire(req->app->db);
@@ -225,6 +286,7 @@ int router_authorize(const struct route *route, const char *authorization, struc
         problem_from_err(resp, &err, req->request_id);
         goto out;
     }
+identified:
     if ((route->flags & ROUTE_PROJECT) &&
         auth_project_role(req->app->authcache, c, req->args[0], &req->caller, &err) != 0) {
         if (err.code == ERR_NOT_FOUND)

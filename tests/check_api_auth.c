@@ -233,6 +233,8 @@ static const struct {
     {"GET", "/projects/{id}/members", ROLE_MANAGER, 0},
     {"PUT", "/projects/{id}/members/{id}", ROLE_OWNER, 1},
     {"DELETE", "/projects/{id}/members/{id}", ROLE_OWNER, 1},
+    {"POST", "/session", ROLE_NONE, 0},   /* checks the token of its body */
+    {"DELETE", "/session", ROLE_NONE, 0}, /* checks its cookie */
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, 0},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, 1},
     {"GET", "/projects/{id}/annotations/{id}", ROLE_VIEWER, 0},

@@ -2,7 +2,8 @@
 /*
  * Optional TLS (--tls-cert, --tls-key through libmicrohttpd's GnuTLS
  * support): with a self-signed certificate made for the test, the API answers
- * over HTTPS, and a plain-HTTP request on that port gets no HTTP answer.
+ * over HTTPS, a session cookie it sets is Secure, and a plain-HTTP request on
+ * that port gets no HTTP answer.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -66,6 +67,35 @@ START_TEST(test_https)
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
     free(body.s);
+    /* over TLS the session cookie is Secure */
+    {
+        struct tbuf heads = {0}, answer = {0};
+        char json[128];
+
+        c = curl_easy_init();
+        h = curl_slist_append(NULL, "Content-Type: application/json");
+        snprintf(url, sizeof url, "https://127.0.0.1:%u/session", (unsigned)a.ts.port);
+        snprintf(json, sizeof json, "{\"token\": \"%s\"}", a.viewer);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+        curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &heads);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(20 * TAPI_SLOW));
+        rc = curl_easy_perform(c);
+        ck_assert_msg(rc == CURLE_OK, "https: %s", curl_easy_strerror(rc));
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        ck_assert_msg(status == 201, "%ld %s", status, answer.s ? answer.s : "");
+        ck_assert_msg(heads.s && strstr(heads.s, "HttpOnly; SameSite=Strict; Secure\r\n"), "%s",
+                      heads.s ? heads.s : "");
+        curl_easy_cleanup(c);
+        curl_slist_free_all(h);
+        free(heads.s);
+        free(answer.s);
+    }
     /* plain HTTP on the TLS port: no HTTP answer */
     struct tresp r;
     int ok = thttp_try(&a.ts, "GET", "/healthz", NULL, &r) == 0 && r.status == 200;

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "authcache.h"
+#include "util.h"
 #include "testutil.h"
 
 START_TEST(test_bearer)
@@ -30,6 +31,35 @@ START_TEST(test_bearer)
     longtok[7 + 256] = 'x';
     longtok[7 + 257] = '\0';
     ck_assert_ptr_null(auth_bearer(longtok));
+}
+END_TEST
+
+/* Session cookie values: only 64 lowercase hex digits are ours (anything
+ * else is refused before a lookup); a CSRF token matches only its own hash. */
+START_TEST(test_session_values)
+{
+    const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    char hash[65], csrf_hash[65];
+
+    ck_assert_int_eq(auth_session_hash(id, hash), 0);
+    ck_assert_uint_eq(strlen(hash), 64);
+    ck_assert_str_ne(hash, id);
+    ck_assert_int_eq(auth_session_hash(NULL, hash), -1);
+    ck_assert_int_eq(auth_session_hash("abc", hash), -1);
+    ck_assert_int_eq(
+        auth_session_hash("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", hash),
+        -1);
+    ck_assert_int_eq(
+        auth_session_hash("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefa", hash),
+        -1);
+    util_hash_hex(id, csrf_hash);
+    ck_assert_int_eq(auth_csrf_ok(csrf_hash, id), 1);
+    ck_assert_int_eq(auth_csrf_ok(csrf_hash, NULL), 0);
+    ck_assert_int_eq(auth_csrf_ok(csrf_hash, ""), 0);
+    ck_assert_int_eq(auth_csrf_ok(csrf_hash, csrf_hash), 0); /* the hash itself is no token */
+    ck_assert_int_eq(
+        auth_csrf_ok(csrf_hash, "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        0);
 }
 END_TEST
 
@@ -88,6 +118,7 @@ Suite *auth_suite(void)
     tcase_add_test(tc, test_bearer);
     tcase_add_test(tc, test_check);
     tcase_add_test(tc, test_unknown_tokens);
+    tcase_add_test(tc, test_session_values);
     suite_add_tcase(s, tc);
     return s;
 }

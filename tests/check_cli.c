@@ -374,6 +374,32 @@ START_TEST(test_serve_worker_options)
 }
 END_TEST
 
+/* --cors-origin is a list: given several times (or comma-separated from the
+ * environment or a config file), each entry checked and named when bad;
+ * --session-ttl 60..2592000. */
+START_TEST(test_serve_cors_list_and_session_ttl)
+{
+    const char *db = "/tmp/modeld-never-created.db";
+    /* two good origins pass; the bad --session-ttl after them is what is refused */
+    const char *two_ok[] = {"serve", "--db", db, "--cors-origin", "https://a.example",
+                            "--cors-origin", "http://127.0.0.1:8081", "--session-ttl", "59",
+                            NULL};
+    const char *second_bad[] = {"serve", "--db", db, "--cors-origin", "https://a.example",
+                                "--cors-origin", "https://b.example/app", NULL};
+    const char *from_env[] = {"serve", "--db", db, NULL};
+    char out[256], errbuf[512];
+
+    ck_assert_int_eq(trun2(two_ok, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--session-ttl must be 60..2592000"), "%s", errbuf);
+    ck_assert_int_eq(trun2(second_bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--cors-origin: 'https://b.example/app' must be"), "%s", errbuf);
+    setenv("MODELD_CORS_ORIGIN", "https://a.example, *, ftp://x", 1);
+    ck_assert_int_eq(trun2(from_env, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    unsetenv("MODELD_CORS_ORIGIN");
+    ck_assert_msg(strstr(errbuf, "MODELD_CORS_ORIGIN: 'ftp://x' must be"), "%s", errbuf);
+}
+END_TEST
+
 START_TEST(test_serve_logs_and_stops)
 {
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
@@ -612,6 +638,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_serve_worker_options);
     tcase_add_test(tc, test_serve_logs_and_stops);
     tcase_add_test(tc, test_version_and_log_level);
+    tcase_add_test(tc, test_serve_cors_list_and_session_ttl);
     tcase_add_test(tc, test_second_daemon_other_paths_refused);
     tcase_add_test(tc, test_demo_keeps_other_files);
     suite_add_tcase(s, tc);

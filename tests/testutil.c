@@ -350,6 +350,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     header_value(ptr, n, "Access-Control-Allow-Origin", r->cors_origin, sizeof(r->cors_origin));
     header_value(ptr, n, "Access-Control-Allow-Methods", r->cors_methods,
                  sizeof(r->cors_methods));
+    header_value(ptr, n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
+    header_value(ptr, n, "Access-Control-Allow-Credentials", r->cors_credentials,
+                 sizeof(r->cors_credentials));
+    header_value(ptr, n, "Access-Control-Allow-Headers", r->cors_headers,
+                 sizeof(r->cors_headers));
+    header_value(ptr, n, "Vary", r->vary, sizeof(r->vary));
     return n;
 }
 
@@ -689,6 +695,7 @@ static int problem_type_fits(long status, const char *type)
         {422, "urn:modeld:problem:idempotency-key-reused"},
         {500, "urn:modeld:problem:internal-error"},
         {503, "urn:modeld:problem:unavailable"},
+        {403, "urn:modeld:problem:csrf-token-invalid"},
     };
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)

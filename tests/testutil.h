@@ -86,6 +86,11 @@ struct tresp {
     char cors_methods[128]; /* Access-Control-Allow-Methods */
     char retry_after[32];
     char replayed[16]; /* Idempotent-Replayed */
+    /* browser sign-in and CORS (check_api_session.c) */
+    char set_cookie[300];       /* Set-Cookie */
+    char cors_credentials[16];  /* Access-Control-Allow-Credentials */
+    char cors_headers[256];     /* Access-Control-Allow-Headers */
+    char vary[64];              /* Vary */
 };
 void tresp_release(struct tresp *r);
 

@@ -667,4 +667,7 @@ const struct db_backend_ops db_sqlite_backend = {
     .job_progress = sq_job_progress,
     .job_ready = sq_job_ready,
     .job_failed = sq_job_failed,
+    .session_create = sq_session_create,
+    .session_get = sq_session_get,
+    .session_delete = sq_session_delete,
 };

@@ -199,7 +199,23 @@
       "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
     X(JOB_FAILED,                                                                               \
       "UPDATE models SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, "            \
-      "updated = ?3 WHERE id = ?1 AND status IN ('CREATED', 'QUEUED', 'TRAINING')")
+      "updated = ?3 WHERE id = ?1 AND status IN ('CREATED', 'QUEUED', 'TRAINING')")            \
+    SESSION_STATEMENTS(X)
+
+/* Browser sessions (sessions.c). A session is created only from a token
+ * that is valid now; its expiry never passes the token's. The lookup gives
+ * the token's hash back, so the caller checks the token as for a bearer. */
+#define SESSION_STATEMENTS(X)                                                                   \
+    X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?1")                             \
+    X(SESSION_INSERT,                                                                           \
+      "INSERT INTO sessions (token_id, hash, csrf_hash, created, expires_at) "                  \
+      "SELECT t.id, ?2, ?3, ?4, CASE WHEN t.expires_at < ?5 THEN t.expires_at ELSE ?5 END "   \
+      "FROM tokens t "                                                                          \
+      "WHERE t.hash = ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?6)") \
+    X(SESSION_GET,                                                                              \
+      "SELECT t.hash, s.csrf_hash, s.expires_at FROM sessions s JOIN tokens t ON t.id = s.token_id " \
+      "WHERE s.hash = ?1 AND s.expires_at > ?2")                                                \
+    X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")
 #define X_ENUM(name, sql) STMT_##name,
 enum stmt_id { DB_STATEMENTS(X_ENUM) STMT_COUNT };
 #undef X_ENUM
@@ -371,6 +387,13 @@ int sq_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
                     struct err *err);
 int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
                     enum model_status *status, char **artifact, struct err *err);
+
+/* sessions.c */
+int sq_session_create(struct db_conn *c, const char *token_hash, const struct db_session *s,
+                      int64_t now, int64_t *expires_at, struct err *err);
+int sq_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
+                   struct err *err);
+int sq_session_delete(struct db_conn *c, const char *hash, struct err *err);
 
 /* jobs.c */
 int sq_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
