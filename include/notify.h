@@ -91,5 +91,10 @@ void notify_model_changed(struct notify_hub *h, int64_t project_id, int64_t mode
 /* Anything may have changed (e.g. many rows at once, or a lost feed):
  * every subscriber is told to resync and woken. Accepts NULL. */
 void notify_all_changed(struct notify_hub *h);
+/* Wake every subscriber without recording a change (their streams then check
+ * again whether their caller may still follow them; see handler_events.c). */
+void notify_wake_all(struct notify_hub *h);
+/* How many subscriptions are open (0 for NULL). */
+size_t notify_count(struct notify_hub *h);
 
 #endif

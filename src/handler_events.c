@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "authcache.h"
 #include "db.h"
 #include "handlers.h"
 #include "notify.h"
@@ -50,6 +52,83 @@ static void events_watch(void *state, void (*wake)(void *arg), void *arg)
     notify_sub_watch(*sub, wake, arg);
 }
 
+/* ---- the right to follow a stream ------------------------------------------------ */
+
+/*
+ * What let a stream in (the bearer token, else the session cookie, and the
+ * project), checked again whenever the daemon's authentication cache was
+ * emptied, that is when some right may have been taken away (a token
+ * revoked, a user disabled, a role changed: auth_epoch moved, see
+ * authcache.h; the server's auth watch then wakes every stream). A stream
+ * whose caller lost the right gets a `revoked` event and ends.
+ */
+struct stream_grant {
+    struct authcache *ac; /* NULL: no cache, nothing to watch */
+    int by_session;
+    char secret[300];     /* the bearer token, or the session cookie's value */
+    int64_t project_id;
+    uint64_t gen;         /* authcache_gen when last checked */
+};
+
+/* Record what let req in. */
+static void grant_init(struct stream_grant *g, const struct request *req)
+{
+    const char *token = auth_bearer(req->authorization);
+
+    g->ac = req->app->authcache;
+    g->by_session = !token && req->by_session;
+    snprintf(g->secret, sizeof(g->secret), "%s",
+             token ? token : req->session_cookie ? req->session_cookie : "");
+    g->project_id = req->args[0];
+    g->gen = g->ac ? authcache_gen(g->ac) : 0;
+}
+
+static void grant_release(struct stream_grant *g)
+{
+    memset(g->secret, 0, sizeof(g->secret));
+}
+
+/* 0 while the caller may still follow the stream (checked again only when
+ * the cache was emptied since the last check), 1 when the right is gone,
+ * -1 when storage failed (the stream then ends with an error). */
+static int grant_lost(struct stream_grant *g, struct db *db)
+{
+    struct caller who = {0};
+    struct err err = {0};
+    struct db_conn *c;
+    uint64_t gen;
+    char csrf_hash[65];
+    int rc;
+
+    if (!g->ac || (gen = authcache_gen(g->ac)) == g->gen)
+        return 0;
+    c = db_acquire(db);
+    rc = g->by_session ? auth_identify_session(g->ac, c, g->secret, &who, csrf_hash, &err)
+                       : auth_identify(g->ac, c, g->secret, &who, &err);
+    if (rc == 0)
+        rc = auth_project_role(g->ac, c, g->project_id, &who, &err);
+    db_release(db, c);
+    auth_caller_release(&who);
+    if (rc == 0) {
+        g->gen = gen;
+        return 0;
+    }
+    return err.code == ERR_UNAUTHORIZED || err.code == ERR_NOT_FOUND ? 1 : -1;
+}
+
+/* The `revoked` event that ends a stream whose caller lost the right to it. */
+static int put_revoked(char **out, size_t *len)
+{
+    FILE *f = open_memstream(out, len);
+
+    if (!f)
+        return -1;
+    put_event(f, "revoked",
+              "{\"reason\":\"the credentials of this stream were revoked or no longer give a "
+              "role in the project\"}");
+    return fclose(f) == 0 ? 1 : -1;
+}
+
 /* ---- one model ------------------------------------------------------------------ */
 
 /* State of one GET .../models/{id}/events stream. */
@@ -57,6 +136,7 @@ struct model_events {
     struct notify_sub *sub; /* first: see events_watch */
     struct db *db;
     int64_t project_id, id;
+    struct stream_grant grant;
     int fresh;      /* read the row at the next poll (first poll, or notified) */
     char last[256]; /* status|progress|score|failure of the last event */
 };
@@ -66,6 +146,7 @@ static void model_events_free(void *state)
     struct model_events *me = state;
 
     notify_unsubscribe(me->sub);
+    grant_release(&me->grant);
     free(me);
 }
 
@@ -91,6 +172,8 @@ static int model_events_poll(void *state, char **out, size_t *len)
         if (n > 0 || resync)
             me->fresh = 1;
     } while (n == EVENTS_BATCH);
+    if ((rc = grant_lost(&me->grant, me->db)) != 0)
+        return rc < 0 ? -1 : put_revoked(out, len);
     if (!me->fresh)
         return 0;
     me->fresh = 0;
@@ -163,6 +246,7 @@ void handler_models_events(struct request *req, struct response *resp)
     me->db = req->app->db;
     me->project_id = req->args[0];
     me->id = req->args[1];
+    grant_init(&me->grant, req);
     me->fresh = 1;
     resp->status = 200;
     resp->events.poll = model_events_poll;
@@ -178,6 +262,7 @@ struct project_events {
     struct notify_sub *sub; /* first: see events_watch */
     struct db *db;
     int64_t project_id;
+    struct stream_grant grant;
     int opened; /* the opening comment went out */
 };
 
@@ -186,6 +271,7 @@ static void project_events_free(void *state)
     struct project_events *pe = state;
 
     notify_unsubscribe(pe->sub);
+    grant_release(&pe->grant);
     free(pe);
 }
 
@@ -235,6 +321,8 @@ static int project_events_poll(void *state, char **out, size_t *len)
 
     *out = NULL;
     *len = 0;
+    if ((rc = grant_lost(&pe->grant, pe->db)) != 0)
+        return rc < 0 ? -1 : put_revoked(out, len);
     n = notify_sub_take(pe->sub, ch, EVENTS_BATCH, &resync);
     if (pe->opened && n == 0 && !resync)
         return 0;
@@ -278,6 +366,7 @@ void handler_projects_events(struct request *req, struct response *resp)
     }
     pe->db = req->app->db;
     pe->project_id = req->args[0];
+    grant_init(&pe->grant, req);
     resp->status = 200;
     resp->events.poll = project_events_poll;
     resp->events.watch = events_watch;

@@ -210,3 +210,27 @@ void notify_all_changed(struct notify_hub *h)
     }
     pthread_mutex_unlock(&h->mu);
 }
+
+void notify_wake_all(struct notify_hub *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    for (size_t b = 0; b < NOTIFY_BUCKETS; b++)
+        for (struct notify_sub *s = h->buckets[b]; s; s = s->next)
+            if (s->wake)
+                s->wake(s->wake_arg);
+    pthread_mutex_unlock(&h->mu);
+}
+
+size_t notify_count(struct notify_hub *h)
+{
+    size_t n;
+
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    n = h->count;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}

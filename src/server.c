@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authcache.h"
@@ -35,11 +37,68 @@
 #define SERVER_AUTHCACHE_TOKENS 1024
 #define SERVER_AUTHCACHE_ROLES 4096
 
+/* How often the auth watch looks for a right taken away while event streams
+ * are open (the cache itself reads the change counter at most every
+ * AUTHCACHE_SYNC_MS). */
+#define SERVER_AUTH_WATCH_MS 400
+
 struct server {
     struct app app;
     struct http_server *http;
     int lock_fd; /* -1 = none */
+    /* the auth watch (a thread): see auth_watch */
+    pthread_t watch;
+    int watch_started;
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    int watch_stop; /* guarded by watch_mu */
 };
+
+/*
+ * The auth watch: while event streams are open, and only then, it lets the
+ * authentication cache read the database's change counter every
+ * SERVER_AUTH_WATCH_MS, and when the cache was emptied (a token revoked, a
+ * user disabled, a role changed, by this daemon or the CLI) it wakes every
+ * stream, which checks its caller again and ends with a `revoked` event when
+ * the right is gone (handler_events.c). Requests already check on their own;
+ * an open stream sends none. With no stream open it reads nothing.
+ */
+static void *auth_watch(void *arg)
+{
+    struct server *s = arg;
+    uint64_t seen = authcache_gen(s->app.authcache);
+
+    pthread_mutex_lock(&s->watch_mu);
+    while (!s->watch_stop) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += SERVER_AUTH_WATCH_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts);
+        if (s->watch_stop || notify_count(s->app.notify) == 0)
+            continue;
+        pthread_mutex_unlock(&s->watch_mu);
+        {
+            struct db_conn *c = db_acquire(s->app.db);
+            uint64_t gen;
+
+            authcache_sync(s->app.authcache, c);
+            db_release(s->app.db, c);
+            gen = authcache_gen(s->app.authcache);
+            if (gen != seen) {
+                seen = gen;
+                notify_wake_all(s->app.notify);
+            }
+        }
+        pthread_mutex_lock(&s->watch_mu);
+    }
+    pthread_mutex_unlock(&s->watch_mu);
+    return NULL;
+}
 
 /*
  * Take the database's daemon lock: flock(2) on a descriptor of the database
@@ -84,6 +143,8 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     }
     s->app.cfg = cfg;
     s->lock_fd = -1;
+    pthread_mutex_init(&s->watch_mu, NULL);
+    pthread_cond_init(&s->watch_cv, NULL);
     /* Allocations of 1 MiB and more (a training's matrices) are mapped on
      * their own and unmapped when freed; a fixed threshold also stops glibc
      * from raising it after such a free, which would move the next
@@ -96,8 +157,9 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
         if (s->lock_fd < 0)
             goto fail;
     }
-    /* one connection per HTTP thread and per worker, plus one spare */
-    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 1, err);
+    /* one connection per HTTP thread and per worker, one for the auth watch,
+     * plus one spare */
+    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 2, err);
     if (!s->app.db)
         goto fail;
     {
@@ -125,6 +187,11 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     s->http = http_start(&s->app, cfg->bind, cfg->port, http_threads, err);
     if (!s->http)
         goto fail;
+    if (pthread_create(&s->watch, NULL, auth_watch, s) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot start the auth watch thread");
+        goto fail;
+    }
+    s->watch_started = 1;
     return s;
 fail:
     server_stop(s);
@@ -140,6 +207,13 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    if (s->watch_started) {
+        pthread_mutex_lock(&s->watch_mu);
+        s->watch_stop = 1;
+        pthread_cond_signal(&s->watch_cv);
+        pthread_mutex_unlock(&s->watch_mu);
+        pthread_join(s->watch, NULL);
+    }
     http_stop(s->http);
     pool_stop(s->app.pool);
     db_close(s->app.db);
@@ -149,5 +223,7 @@ void server_stop(struct server *s)
     authcache_free(s->app.authcache); /* after http: no request */
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    pthread_cond_destroy(&s->watch_cv);
+    pthread_mutex_destroy(&s->watch_mu);
     free(s);
 }

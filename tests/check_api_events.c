@@ -279,6 +279,60 @@ static int project_stream(struct tapi *a, int64_t project, char *buf, size_t cap
 }
 
 /*
+ * An open stream ends when its caller loses the right to it: the token it
+ * was opened with is revoked (here with the CLI, another process) and both
+ * of its streams get a `revoked` event and end within about a second; a
+ * stream of another token of the same project goes on.
+ */
+START_TEST(test_streams_end_when_the_token_is_revoked)
+{
+    struct tapi a;
+    static char pbuf[8192], mbuf[8192], vbuf[8192];
+    char tok[65], path[96];
+    size_t plen, mlen, vlen;
+    int pfd, mfd, vfd;
+    double t0, took;
+
+    tapi_start(&a, 1);
+    tfx_token(&a.ts, a.viewer_id, 0, tok);
+    int64_t id = tfx_model(&a.ts, a.ws, a.pr, a.mgr_id, "open", "en", "CLASS", "TRAINING");
+    snprintf(path, sizeof path, "/projects/%lld/events", (long long)a.pr);
+    pfd = stream_open(&a, path, tok);
+    plen = read_until(pfd, pbuf, sizeof pbuf, 0, ": subscribed");
+    ck_assert_msg(strstr(pbuf, ": subscribed"), "%s", pbuf);
+    vfd = project_stream(&a, a.pr, vbuf, sizeof vbuf, &vlen); /* a.viewer's own token */
+    snprintf(path, sizeof path, "/projects/%lld/models/%lld/events", (long long)a.pr,
+             (long long)id);
+    mfd = stream_open(&a, path, tok);
+    mlen = read_until(mfd, mbuf, sizeof mbuf, 0, "event: model");
+    ck_assert_msg(strstr(mbuf, "event: model"), "%s", mbuf);
+    {
+        const char *args[] = {"token", "revoke", "--db", a.ts.db_path, "--token", tok, NULL};
+        char out[64];
+
+        ck_assert_int_eq(trun(args, out, sizeof out), 0);
+    }
+    t0 = util_monotonic();
+    plen = read_until(pfd, pbuf, sizeof pbuf, plen, "event: revoked");
+    took = util_monotonic() - t0;
+    plen = read_until(pfd, pbuf, sizeof pbuf, plen, "\r\n0\r\n\r\n"); /* the body's end */
+    mlen = read_until(mfd, mbuf, sizeof mbuf, mlen, "\r\n0\r\n\r\n");
+    ck_assert_msg(strstr(pbuf, "event: revoked"), "project stream:\n%s", pbuf);
+    ck_assert_msg(strstr(mbuf, "event: revoked"), "model stream:\n%s", mbuf);
+    ck_assert_msg(plen >= 5 && memcmp(pbuf + plen - 5, "0\r\n\r\n", 5) == 0, "not ended:\n%s",
+                  pbuf);
+    ck_assert_msg(took < 1.5 * TAPI_SLOW, "the stream outlived its token by %.2f s", took);
+    /* the other token's stream is untouched */
+    vlen = read_until_t(vfd, vbuf, sizeof vbuf, vlen, "revoked", 0.5);
+    ck_assert_msg(!strstr(vbuf, "revoked"), "%s", vbuf);
+    close(pfd);
+    close(mfd);
+    close(vfd);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
+/*
  * GET /projects/{p}/events: a model created, trained and deleted shows up
  * as `created`, `model` events up to READY, and `deleted`; the stream of
  * another project (same viewer) sees nothing of it.
@@ -558,6 +612,7 @@ Suite *api_events_suite(void)
     tcase_add_test(tc, test_project_stream_follows_its_models);
     tcase_add_test(tc, test_events_are_pushed_not_polled);
     tcase_add_test(tc, test_project_stream_errors);
+    tcase_add_test(tc, test_streams_end_when_the_token_is_revoked);
     tcase_add_test(tc, test_no_workers_queues_and_trains_none);
     tcase_add_test(tc, test_workers_run_at_lower_priority);
     suite_add_tcase(s, tc);
