@@ -45,6 +45,10 @@
       "SELECT ?1 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
     X(COMMIT, "COMMIT")                                                                         \
     X(ROLLBACK, "ROLLBACK")                                                                     \
+    X(SAVEPOINT, "SAVEPOINT w")                                                                 \
+    X(RELEASE, "RELEASE w")                                                                     \
+    X(ROLLBACK_TO, "ROLLBACK TO w")                                                             \
+    X(SP_DROP, "RELEASE w")                                                                     \
     X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES (?1, ?2)")                      \
     X(PROJECT_INSERT, "INSERT INTO projects (workspace_id, name, created) VALUES (?1, ?2, ?3)") \
     X(USER_INSERT, "INSERT INTO users (name, read_only, created) VALUES (?1, ?2, ?3)")          \
@@ -264,6 +268,8 @@ void sq_release(struct db_conn *c);
 int sq_begin(struct db_conn *c, struct err *err);
 int sq_commit(struct db_conn *c, struct err *err);
 void sq_rollback(struct db_conn *c);
+int sq_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+void sq_write_stats(struct db *db, struct db_write_stats *out);
 int sq_schema_latest(void);
 int sq_schema_missing(struct db_conn *c, struct err *err);
 int sq_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
