@@ -95,8 +95,13 @@ int db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
  * run, transactions that carried them, and the most writes one carried. */
 struct db_write_stats {
     unsigned long long writes, commits, max_batch;
+    unsigned long long queued; /* writes waiting for the writer now */
 };
 void db_write_stats(struct db *db, struct db_write_stats *out);
+/* Test hook: while held (hold 1), writes queue and none runs; hold 0 lets
+ * the writer run everything queued meanwhile as one batch. A backend
+ * without a writer ignores it. */
+void db_write_hold(struct db *db, int hold);
 
 /* Test hook: the n-th storage statement from now (any thread) fails with
  * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is

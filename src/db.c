@@ -225,6 +225,12 @@ void db_write_stats(struct db *db, struct db_write_stats *out)
         db->ops->write_stats(db, out);
 }
 
+void db_write_hold(struct db *db, int hold)
+{
+    if (db->ops->write_hold)
+        db->ops->write_hold(db, hold);
+}
+
 /* ---- storage fault injection ---------------------------------------------------------- */
 
 /* The countdown to the statement that fails; 0 = off. */

@@ -65,8 +65,9 @@ struct db_backend_ops {
      * backend runs fn through db_write_run (below) on a connection held by
      * the thread that runs it. */
     int (*write)(struct db *db, db_write_fn fn, void *ctx, struct err *err);
-    /* May be NULL (counters stay 0). */
+    /* May be NULL (counters stay 0; the test hook does nothing). */
     void (*write_stats)(struct db *db, struct db_write_stats *out);
+    void (*write_hold)(struct db *db, int hold);
 
     int (*schema_latest)(void);
     int (*schema_missing)(struct db_conn *c, struct err *err);

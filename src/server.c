@@ -129,6 +129,11 @@ uint16_t server_port(const struct server *s)
     return http_port(s->http);
 }
 
+struct db *server_db(const struct server *s)
+{
+    return s->app.db;
+}
+
 void server_stop(struct server *s)
 {
     if (!s)

@@ -54,6 +54,8 @@ struct sq_db {
     pthread_cond_t gdone; /* a batch has completed */
     struct sq_write *qhead, **qtail;
     int wstarted, wclosing;
+    int wheld; /* test hook (db_write_hold): the writer waits */
+    unsigned long long n_queued;
     pthread_t writer;
     unsigned long long n_writes, n_commits, max_batch;
 };
@@ -690,13 +692,14 @@ static void *writer_main(void *arg)
         struct sq_write *batch, *w, *next;
         size_t n;
 
-        while (!db->qhead && !db->wclosing)
+        while ((!db->qhead || db->wheld) && !db->wclosing)
             pthread_cond_wait(&db->gwork, &db->gmu);
         if (!db->qhead)
             break; /* closing, and nothing left to write */
         batch = db->qhead;
         db->qhead = NULL;
         db->qtail = &db->qhead;
+        db->n_queued = 0;
         pthread_mutex_unlock(&db->gmu);
         n = batch_run(db, batch);
         pthread_mutex_lock(&db->gmu);
@@ -732,6 +735,7 @@ int sq_write(struct db *base, db_write_fn fn, void *ctx, struct err *err)
     }
     *db->qtail = &w;
     db->qtail = &w.next;
+    db->n_queued++;
     pthread_cond_signal(&db->gwork);
     while (!w.done)
         pthread_cond_wait(&db->gdone, &db->gmu);
@@ -751,6 +755,17 @@ void sq_write_stats(struct db *base, struct db_write_stats *out)
     out->writes = db->n_writes;
     out->commits = db->n_commits;
     out->max_batch = db->max_batch;
+    out->queued = db->n_queued;
+    pthread_mutex_unlock(&db->gmu);
+}
+
+void sq_write_hold(struct db *base, int hold)
+{
+    struct sq_db *db = sq_of(base);
+
+    pthread_mutex_lock(&db->gmu);
+    db->wheld = hold;
+    pthread_cond_signal(&db->gwork);
     pthread_mutex_unlock(&db->gmu);
 }
 
@@ -806,6 +821,7 @@ const struct db_backend_ops db_sqlite_backend = {
     .rollback = sq_rollback,
     .write = sq_write,
     .write_stats = sq_write_stats,
+    .write_hold = sq_write_hold,
     .schema_latest = sq_schema_latest,
     .schema_missing = sq_schema_missing,
     .models_by_status = sq_models_by_status,

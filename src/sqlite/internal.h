@@ -270,6 +270,7 @@ int sq_commit(struct db_conn *c, struct err *err);
 void sq_rollback(struct db_conn *c);
 int sq_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
 void sq_write_stats(struct db *db, struct db_write_stats *out);
+void sq_write_hold(struct db *db, int hold);
 int sq_schema_latest(void);
 int sq_schema_missing(struct db_conn *c, struct err *err);
 int sq_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
