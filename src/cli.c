@@ -89,7 +89,7 @@ static const struct cli_opt o_serve[] = {
     {"worker-nice", "N", CLI_CONF, "training threads run N nice steps below the request threads, "
                                    "0..19 (default 10)"},
     {"data-dir", "DIR", CLI_CONF, "where model artifacts are written (default <db dir>/artifacts)"},
-    {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 4)"},
+    {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 32)"},
     {"cors-origin", "ORIGIN", CLI_CONF, "allow a browser dashboard on ORIGIN (or *) to call the API"},
     {"log-level", "LEVEL", CLI_CONF, "debug, info (one line per request), warn or error (default "
                                      "info)"},
