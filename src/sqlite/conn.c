@@ -3,7 +3,8 @@
  * sqlite/conn.c: the SQLite backend's connections and statement machinery
  * (see internal.h): open with its pragmas, the pool, statements prepared
  * lazily with SQLITE_PREPARE_PERSISTENT, the binder, the outermost
- * transaction (BEGIN IMMEDIATE) and the FIFO write turn, and the backend's
+ * transaction (BEGIN IMMEDIATE) and the FIFO write turn, the writer thread
+ * that runs db_write in shared commits (group commit), and the backend's
  * table of operations.
  *
  * Every statement binds its parameters; after use it is reset and its

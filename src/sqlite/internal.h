@@ -5,7 +5,8 @@
  *
  * The backend implements struct db_backend_ops (db_backend.h), split by
  * resource: conn.c (open, pragmas, the connection pool, the statement
- * table, the binder, transactions and the FIFO write turn), admin.c (admin
+ * table, the binder, transactions, the FIFO write turn and the writer
+ * thread of db_write, which batches writes into one commit), admin.c (admin
  * and authentication rows), documents.c (labeling sessions, staged uploads,
  * documents), idem.c (Idempotency-Key records), models.c (models and the
  * base catalog), jobs.c (the training queue), migrate.c (the schema).
@@ -19,8 +20,9 @@
  * (sqlite3_last_insert_rowid), BEGIN IMMEDIATE, WAL and the busy timeout,
  * and the FIFO write turn in front of SQLite's single write lock.
  *
- * Thread-safety: a connection is used only by the thread holding it; the
- * pool and the write turn have their own mutexes in struct sq_db.
+ * Thread-safety: a connection is used only by the thread holding it (the
+ * writer holds one per batch); the pool, the write turn and the writer's
+ * queue have their own mutexes in struct sq_db.
  */
 #ifndef MODELD_SQLITE_INTERNAL_H
 #define MODELD_SQLITE_INTERNAL_H
