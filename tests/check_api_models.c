@@ -418,6 +418,7 @@ END_TEST
 
 struct race {
     struct world *w;
+    char name[32];
     long status;
     int taken;
 };
@@ -429,7 +430,7 @@ static void *race_post(void *arg)
     char body[256];
 
     snprintf(body, sizeof(body),
-             "{\"name\":\"race\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
+             "{\"name\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}", rc->name,
              (long long)rc->w->absa1);
     tjson(&rc->w->ts, "POST", rc->w->path, rc->w->tok, body, &r);
     rc->status = r.status;
@@ -448,7 +449,7 @@ START_TEST(test_concurrent_same_name)
 
     world_up(&w);
     for (int i = 0; i < N; i++) {
-        rc[i] = (struct race){&w, 0, 0};
+        rc[i] = (struct race){&w, "race", 0, 0};
         ck_assert_int_eq(pthread_create(&th[i], NULL, race_post, &rc[i]), 0);
     }
     for (int i = 0; i < N; i++)
@@ -472,34 +473,12 @@ END_TEST
  * shows that the batch is not bounded by the HTTP thread count of 4 of the
  * other tests: with 8 threads, 8 writes wait at once.
  */
-struct batch_post {
-    struct world *w;
-    char name[32];
-    long status;
-    int taken;
-};
-
-static void *batch_post_run(void *arg)
-{
-    struct batch_post *bp = arg;
-    struct tresp r;
-    char body[256];
-
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"language\":\"en\",\"annotation_ids\":[%lld]}",
-             bp->name, (long long)bp->w->absa1);
-    tjson(&bp->w->ts, "POST", bp->w->path, bp->w->tok, body, &r);
-    bp->status = r.status;
-    bp->taken = r.status == 400 && terror(&r, "name") && strstr(terror(&r, "name"), "taken");
-    tresp_release(&r);
-    return NULL;
-}
-
 START_TEST(test_same_name_in_one_batch)
 {
     enum { N = 8 };
     struct world w;
     pthread_t th[N];
-    struct batch_post bp[N];
+    struct race bp[N];
     struct db_write_stats ws;
     struct db *db;
     struct err err = {0};
@@ -517,12 +496,12 @@ START_TEST(test_same_name_in_one_batch)
     db = server_db(w.ts.srv);
     db_write_hold(db, 1);
     for (int i = 0; i < N; i++) {
-        bp[i] = (struct batch_post){&w, "", 0, 0};
+        bp[i] = (struct race){&w, "", 0, 0};
         if (i < 2)
             snprintf(bp[i].name, sizeof(bp[i].name), "twin");
         else
             snprintf(bp[i].name, sizeof(bp[i].name), "single-%d", i);
-        ck_assert_int_eq(pthread_create(&th[i], NULL, batch_post_run, &bp[i]), 0);
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_post, &bp[i]), 0);
         /* one at a time, so that a free HTTP thread accepts each: the
          * threads of the ones before are waiting for the writer */
         t0 = util_monotonic();
