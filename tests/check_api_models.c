@@ -528,6 +528,21 @@ START_TEST(test_same_name_in_one_batch)
     ck_assert_int_eq(created, N - 2);
     db_write_stats(db, &ws);
     ck_assert_uint_ge(ws.max_batch, N);
+    {
+        /* and /metrics says so */
+        struct tresp r;
+        const char *m;
+        unsigned long long batch = 0;
+
+        thttp(&w.ts, "GET", "/metrics", NULL, NULL, NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        m = r.body ? strstr(r.body, "\nmodeld_db_write_batch_max ") : NULL;
+        ck_assert_msg(m && sscanf(m, "\nmodeld_db_write_batch_max %llu", &batch) == 1, "%s",
+                      r.body ? r.body : "");
+        ck_assert_uint_ge(batch, N);
+        ck_assert_msg(strstr(r.body, "\nmodeld_db_commits_total ") != NULL, "no commit counter");
+        tresp_release(&r);
+    }
     ck_assert_int_eq(tsql_int(&w.ts, "SELECT COUNT(*) FROM models WHERE name = 'twin'"), 1);
     ck_assert_int_eq(tsql_int(&w.ts, "SELECT COUNT(*) FROM models WHERE name LIKE 'single-%'"),
                      N - 2);
