@@ -194,6 +194,7 @@ struct stage_write {
     int64_t up; /* the staged upload (opened by the first write) */
 };
 
+/* The i-th document of a staging write (an index into the pending ones). */
 static const struct db_doc *stage_doc_at(const void *ctx, size_t i)
 {
     const struct stage_write *sw = ctx;
@@ -201,6 +202,7 @@ static const struct db_doc *stage_doc_at(const void *ctx, size_t i)
     return ingest_doc_at(sw->u->in, sw->first + i);
 }
 
+/* Stage the write's documents, opening the staged upload with the first. */
 static int stage_write(struct db_conn *c, void *arg, struct err *err)
 {
     struct stage_write *sw = arg;

@@ -234,6 +234,7 @@ struct job_ok {
     const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
 };
 
+/* The db_write function of a job move: the db_job_* call of jw->op. */
 static int job_write(struct db_conn *c, void *arg, struct err *err)
 {
     struct job_write *jw = arg;

@@ -684,6 +684,8 @@ out:
     return n;
 }
 
+/* The writer thread: take the whole queue, run it as one batch, complete
+ * it; until sq_close asks it to end and nothing is queued. */
 static void *writer_main(void *arg)
 {
     struct sq_db *db = arg;
@@ -718,6 +720,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* db_write: queue fn and wait until the batch that ran it has completed;
+ * the first write starts the writer. */
 int sq_write(struct db *base, db_write_fn fn, void *ctx, struct err *err)
 {
     struct sq_db *db = sq_of(base);
@@ -760,6 +764,7 @@ void sq_write_stats(struct db *base, struct db_write_stats *out)
     pthread_mutex_unlock(&db->gmu);
 }
 
+/* db_write_hold: the writer's wait condition also waits while held. */
 void sq_write_hold(struct db *base, int hold)
 {
     struct sq_db *db = sq_of(base);
