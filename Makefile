@@ -53,9 +53,10 @@ TEST_MODS := $(patsubst tests/%.c,%,$(wildcard tests/check_*.c)) testutil falloc
 # pthread_create carries a counting scope into the threads started in it;
 # jansson's parser (json_loadb, json_loads) is left out of the count.
 # trainer_run: tests/check_pool.c counts the pool's trainings and can hold one.
+# db_write: a write a request hands to the storage writer counts as the request's.
 TEST_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
              -Wl,--wrap=router_match,--wrap=auth_caller_release,--wrap=pthread_create \
-             -Wl,--wrap=json_loadb,--wrap=json_loads,--wrap=trainer_run
+             -Wl,--wrap=json_loadb,--wrap=json_loads,--wrap=trainer_run,--wrap=db_write
 
 SAN_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_tsan := -fsanitize=thread

@@ -51,8 +51,10 @@ int db_schema_latest(const struct db *db);
 int db_schema_missing(struct db_conn *c, struct err *err);
 
 /*
- * Transactions. db_begin waits for the daemon's write turn (writers are
- * served in arrival order) and takes the write lock. They nest: an inner
+ * Transactions on a held connection, for the CLI, tests and work inside a
+ * db_write fn (the daemon itself writes through db_write, below). db_begin
+ * waits for the write turn (writers, the SQLite writer's batches included,
+ * are served in arrival order) and takes the write lock. They nest: an inner
  * db_begin/db_commit pair is part of the outer transaction, an inner
  * db_rollback makes the outermost db_commit roll back. A failed db_commit
  * has ended its level (do not roll back after it).
@@ -60,6 +62,46 @@ int db_schema_missing(struct db_conn *c, struct err *err);
 int db_begin(struct db_conn *c, struct err *err);
 int db_commit(struct db_conn *c, struct err *err);
 void db_rollback(struct db_conn *c);
+
+/*
+ * Writes. db_write runs fn(c, ctx, err) in a write transaction and returns
+ * once that transaction has committed durably (0) or fn's work was undone
+ * (-1 with err: fn's own error, or the commit's). It is the way the daemon
+ * writes: request handlers, workers and start-up code put a unit of work
+ * (a model row with its sessions, its queue entry and its Idempotency-Key
+ * record; a claim; a status move) in one fn.
+ *
+ * How it runs is the backend's business. The SQLite backend hands fn to its
+ * one writer thread, which runs the writes that are waiting together in one
+ * transaction, each inside a savepoint (a failing fn undoes only its own
+ * work), and commits them with one fsync (group commit); a PostgreSQL
+ * backend runs BEGIN; fn; COMMIT on a connection of its own. So fn:
+ *   - may run on another thread, and in one transaction with other writes:
+ *     it uses only c (held for it, in a transaction: db_idem_put and
+ *     db_upload_publish may be called, db_begin nests) and ctx;
+ *   - returns 0, or -1 with err set; a -1 undoes everything fn wrote;
+ *   - is short (one request's work; an upload writes in batches), since the
+ *     writes batched with it wait for it;
+ *   - does not call db_write or db_acquire, and hands out what it read
+ *     through ctx, which belongs to the caller again once db_write returns.
+ * The calling thread must not hold a connection (asserted): the writer may
+ * need one from the pool. A -1 of fn is returned as is; a failed commit
+ * fails every write of its transaction (none was acknowledged).
+ */
+typedef int (*db_write_fn)(struct db_conn *c, void *ctx, struct err *err);
+int db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+
+/* Counters of the writes so far (for /metrics and the benchmark): writes
+ * run, transactions that carried them, and the most writes one carried. */
+struct db_write_stats {
+    unsigned long long writes, commits, max_batch;
+    unsigned long long queued; /* writes waiting for the writer now */
+};
+void db_write_stats(struct db *db, struct db_write_stats *out);
+/* Test hook: while held (hold 1), writes queue and none runs; hold 0 lets
+ * the writer run everything queued meanwhile as one batch. A backend
+ * without a writer ignores it. */
+void db_write_hold(struct db *db, int hold);
 
 /* Test hook: the n-th storage statement from now (any thread) fails with
  * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is

@@ -19,6 +19,8 @@ struct server;
 /* cfg must outlive the server. */
 struct server *server_start(const struct app_config *cfg, struct err *err);
 uint16_t server_port(const struct server *s);
+/* The daemon's database (for tests: db_write_hold, db_write_stats). */
+struct db *server_db(const struct server *s);
 /* Stop HTTP first (no new work), then the pool, then close the database. Accepts NULL. */
 void server_stop(struct server *s);
 

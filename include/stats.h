@@ -40,6 +40,8 @@ void stats_upload_bytes(long long delta);
 struct stats_gauges {
     long long jobs[8]; /* models by status, in the order of stats_status_names */
     int busy_workers, workers;
+    /* the database writer (db_write_stats): writes, their commits, the largest batch */
+    unsigned long long db_writes, db_commits, db_batch_max;
 };
 extern const char *const stats_status_names[8];
 

@@ -108,7 +108,7 @@ static const struct cli_opt o_serve[] = {
     {"worker-nice", "N", CLI_CONF, "training threads run N nice steps below the request threads, "
                                    "0..19 (default 10)"},
     {"data-dir", "DIR", CLI_CONF, "where model artifacts are written (default <db dir>/artifacts)"},
-    {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 4)"},
+    {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 32)"},
     {"cors-origin", "ORIGIN", CLI_CONF | CLI_MULTI,
      "let pages on ORIGIN (like https://app.example.com) call the API from a browser; "
      "repeat it, or give a comma-separated list, for several; * admits any origin, "

@@ -162,7 +162,7 @@ int cli_cmd_serve(struct cli_run *r)
     cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cfg.workers < 1)
         cfg.workers = 1;
-    cfg.http_threads = 4;
+    cfg.http_threads = 32; /* enough to fill a commit batch (README: the writer) */
     if (int_opt(r, "port", 0, 65535, "0..65535", &cfg.port) != 0 ||
         int_opt(r, "workers", 0, 64, "0..64 (0: API only, trains nothing)", &cfg.workers) != 0 ||
         int_opt(r, "worker-nice", 0, 19, "0..19", &nice) != 0 ||

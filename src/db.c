@@ -191,6 +191,46 @@ void db_rollback(struct db_conn *c)
     ops->rollback(c);
 }
 
+/* ---- writes ------------------------------------------------------------------------ */
+
+/* The thread that runs db_write fns holds its own connection; the caller
+ * holds none while it waits, or the writer could wait for the caller's. */
+int db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err)
+{
+    assert(conns_held == 0 && "release the connection before db_write");
+    assert(fn);
+    return db->ops->write(db, fn, ctx, err);
+}
+
+int db_write_run(struct db_conn *c, db_write_fn fn, void *ctx, struct err *err)
+{
+    int rc;
+
+    be(c);
+    assert(c->depth == 1 && !c->failed && "db_write_run inside the outermost transaction");
+    rc = fn(c, ctx, err);
+    assert(c->depth == 1 && "a write fn ends what it begins");
+    if (rc == 0 && c->failed) {
+        err_set(err, ERR_INTERNAL, "an inner step of the write failed");
+        rc = -1;
+    }
+    c->failed = 0;
+    return rc == 0 ? 0 : -1;
+}
+
+void db_write_stats(struct db *db, struct db_write_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (db->ops->write_stats)
+        db->ops->write_stats(db, out);
+}
+
+void db_write_hold(struct db *db, int hold)
+{
+    if (db->ops->write_hold)
+        db->ops->write_hold(db, hold);
+}
+
 /* ---- storage fault injection ---------------------------------------------------------- */
 
 /* The countdown to the statement that fails; 0 = off. */
@@ -501,7 +541,6 @@ int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
 {
     int rc;
 
-    assert(c->depth == 0 && "a claim is its own transaction");
     rc = be(c)->job_claim(c, id, err);
     assert(rc != 1 || *id > 0);
     return rc;

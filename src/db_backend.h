@@ -61,6 +61,14 @@ struct db_backend_ops {
     int (*commit)(struct db_conn *c, struct err *err);
     void (*rollback)(struct db_conn *c);
 
+    /* db_write: run fn in a transaction, return after its commit. The
+     * backend runs fn through db_write_run (below) on a connection held by
+     * the thread that runs it. */
+    int (*write)(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+    /* May be NULL (counters stay 0; the test hook does nothing). */
+    void (*write_stats)(struct db *db, struct db_write_stats *out);
+    void (*write_hold)(struct db *db, int hold);
+
     int (*schema_latest)(void);
     int (*schema_missing)(struct db_conn *c, struct err *err);
     int (*models_by_status)(struct db_conn *c, const char *const *names, long long *counts,
@@ -163,6 +171,13 @@ struct db_backend_ops {
 
 /* The backends. */
 extern const struct db_backend_ops db_sqlite_backend;
+
+/* For a backend's write: run fn on c, which the calling thread holds inside
+ * an open transaction (db_begin), as one db_write unit: it returns fn's
+ * result, or -1 when fn returned 0 after an inner db_rollback; it asserts
+ * that fn left the nesting as it found it. The backend undoes fn's work on
+ * -1 (a savepoint, or the whole transaction). */
+int db_write_run(struct db_conn *c, db_write_fn fn, void *ctx, struct err *err);
 
 /* Storage fault injection (db_fault_inject): a backend calls this before
  * each statement it sends, except the ones that end a failed transaction

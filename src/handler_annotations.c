@@ -32,15 +32,41 @@ static json_t *session_view(struct db_conn *c, int64_t project_id, int64_t id, s
     return v;
 }
 
+/* The write of a session create: the row, the answer and its
+ * Idempotency-Key record in one db_write (see create_write in
+ * handler_models.c). */
+struct session_write {
+    const struct request *req;
+    const char *name;
+    enum model_type type;
+    enum language language;
+    struct response *resp;
+};
+
+static int session_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct session_write *sw = arg;
+    const struct request *req = sw->req;
+    int64_t id = db_annotation_create(c, req->args[0], sw->name, sw->type, sw->language,
+                                      req->caller.user_id, err);
+    json_t *view = id > 0 ? session_view(c, req->args[0], id, err) : NULL;
+
+    if (!view)
+        return -1;
+    sw->resp->status = 201;
+    sw->resp->body = view;
+    snprintf(sw->resp->location, sizeof(sw->resp->location), "/projects/%lld/annotations/%lld",
+             (long long)req->args[0], (long long)id);
+    return idem_save(req, c, sw->resp, err); /* the caller releases resp on -1 */
+}
+
 void handler_annotations_create(struct request *req, struct response *resp)
 {
     static const char *const allowed[] = {"name", "type", "language", NULL};
-    json_t *errors = NULL, *view = NULL;
+    json_t *errors = NULL;
     const char *type = NULL, *language = NULL;
     char *name = NULL;
     struct err err = {0};
-    struct db_conn *c;
-    int64_t id;
 
     validate_known_fields(req->body, allowed, &errors);
     validate_string(req->body, "name", 1, 255,
@@ -51,41 +77,20 @@ void handler_annotations_create(struct request *req, struct response *resp)
         problem_validation(resp, errors);
         goto out;
     }
-    c = db_acquire(req->app->db);
-    if (db_begin(c, &err) != 0)
-        goto fail;
     {
-        enum model_type t = TYPE_CLASS;
-        enum language l = LANG_EN;
+        struct session_write sw = {req, name, TYPE_CLASS, LANG_EN, resp};
 
         /* both validated above */
-        if (domain_type_parse(type, &t) != 0 || domain_language_parse(language, &l) != 0) {
-            db_rollback(c);
+        if (domain_type_parse(type, &sw.type) != 0 ||
+            domain_language_parse(language, &sw.language) != 0) {
             err_set(&err, ERR_INTERNAL, "session type or language unset after validation");
             goto fail;
         }
-        id = db_annotation_create(c, req->args[0], name, t, l, req->caller.user_id, &err);
+        if (db_write(req->app->db, session_write, &sw, &err) != 0)
+            goto fail;
     }
-    if (id > 0)
-        view = session_view(c, req->args[0], id, &err);
-    if (!view) {
-        db_rollback(c);
-        goto fail;
-    }
-    resp->status = 201;
-    resp->body = view;
-    snprintf(resp->location, sizeof(resp->location), "/projects/%lld/annotations/%lld",
-             (long long)req->args[0], (long long)id);
-    if (idem_save(req, c, resp, &err) != 0) {
-        db_rollback(c);
-        goto fail;
-    }
-    if (db_commit(c, &err) != 0)
-        goto fail;
-    db_release(req->app->db, c);
     goto out;
 fail:
-    db_release(req->app->db, c);
     response_release(resp);
     resp->location[0] = '\0';
     problem_from_err(resp, &err, req->request_id);
@@ -178,30 +183,53 @@ static void *upload_open(struct request *req, struct response *resp)
     return u;
 }
 
+/* Documents per db_write while staging: the writes batched with a staging
+ * write wait for it, so it stays short (a few ms) however large the upload. */
+#define UPLOAD_WRITE_DOCS 200
+
+/* One staging write: documents first..first+n-1 of the pending ones. */
+struct stage_write {
+    struct upload *u;
+    size_t first, n;
+    int64_t up; /* the staged upload (opened by the first write) */
+};
+
+/* The i-th document of a staging write (an index into the pending ones). */
+static const struct db_doc *stage_doc_at(const void *ctx, size_t i)
+{
+    const struct stage_write *sw = ctx;
+
+    return ingest_doc_at(sw->u->in, sw->first + i);
+}
+
+/* Stage the write's documents, opening the staged upload with the first. */
+static int stage_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct stage_write *sw = arg;
+    const struct upload *u = sw->u;
+
+    sw->up = u->up;
+    if (!sw->up && (sw->up = db_upload_open(c, u->annotation_id, err)) < 0)
+        return -1;
+    return db_upload_write(c, sw->up, u->annotation_id, stage_doc_at, sw, sw->n, err);
+}
+
 /* Write the pending documents as staged rows and forget them. */
 static int upload_flush(struct upload *u)
 {
-    struct db_conn *c;
     size_t n = ingest_pending(u->in, NULL);
-    int rc = 0;
 
     if (u->failed)
         return -1;
-    if (n == 0)
-        return 0;
-    c = db_acquire(u->app->db);
-    if (!u->up)
-        u->up = db_upload_open(c, u->annotation_id, &u->err);
-    if (u->up < 0) {
-        u->up = 0;
-        rc = -1;
-    } else {
-        rc = db_upload_write(c, u->up, u->annotation_id, ingest_doc_at, u->in, n, &u->err);
-    }
-    db_release(u->app->db, c);
-    if (rc != 0) {
-        u->failed = 1;
-        return -1;
+    for (size_t first = 0; first < n; first += UPLOAD_WRITE_DOCS) {
+        struct stage_write sw = {u, first, n - first < UPLOAD_WRITE_DOCS ? n - first
+                                                                       : UPLOAD_WRITE_DOCS, 0};
+
+        if (db_write(u->app->db, stage_write, &sw, &u->err) != 0) {
+            u->failed = 1;
+            return -1;
+        }
+        u->up = sw.up; /* committed with its first rows */
     }
     ingest_drop_pending(u->in);
     return 0;
@@ -230,6 +258,9 @@ static void upload_close(void *state)
         struct db_conn *c = db_acquire(u->app->db);
         struct err err = {0};
 
+        /* Not through db_write: the discard deletes in bounded transactions
+         * of its own (taking the write turn like the writer's batches), so
+         * that throwing away a large upload never holds up one batch. */
         if (db_upload_discard(c, u->up, &err) != 0) /* else removed at the next start */
             LOG_ERROR("upload %lld: cannot discard its rows: %s", (long long)u->up, err.msg);
         db_release(u->app->db, c);
@@ -241,12 +272,39 @@ static void upload_close(void *state)
 const struct stream_ops handler_annotations_upload_stream = {upload_open, upload_feed,
                                                              upload_close};
 
+/* The publishing write of an upload: the flag and the merged label counts,
+ * the answer and its Idempotency-Key record. */
+struct publish_write {
+    const struct request *req;
+    struct response *resp;
+};
+
+static int publish_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct publish_write *pw = arg;
+    const struct request *req = pw->req;
+    const struct upload *u = req->stream;
+    json_t *view;
+
+    if (db_upload_publish(c, u->up, err) != 0 ||
+        !(view = session_view(c, req->args[0], req->args[1], err)))
+        return -1;
+    pw->resp->status = 201;
+    pw->resp->body = json_pack("{s:I, s:I, s:o}", "annotation_id", (json_int_t)req->args[1],
+                               "documents_added", (json_int_t)ingest_count(u->in),
+                               "annotation", view);
+    if (!pw->resp->body) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return idem_save(req, c, pw->resp, err); /* the caller releases resp on -1 */
+}
+
 void handler_annotations_upload(struct request *req, struct response *resp)
 {
     struct upload *u = req->stream;
-    json_t *errors = NULL, *view = NULL;
+    json_t *errors = NULL;
     struct err err = {0};
-    struct db_conn *c;
 
     if (ingest_finish(u->in, &errors) != 0) { /* upload_close discards what was staged */
         problem_validation(resp, errors);
@@ -256,34 +314,15 @@ void handler_annotations_upload(struct request *req, struct response *resp)
         problem_from_err(resp, &u->err, req->request_id);
         return;
     }
-    c = db_acquire(req->app->db);
-    if (db_begin(c, &err) != 0)
-        goto fail;
-    if (db_upload_publish(c, u->up, &err) != 0 ||
-        !(view = session_view(c, req->args[0], req->args[1], &err))) {
-        db_rollback(c);
-        goto fail;
+    {
+        struct publish_write pw = {req, resp};
+
+        if (db_write(req->app->db, publish_write, &pw, &err) != 0)
+            goto fail;
     }
-    resp->status = 201;
-    resp->body = json_pack("{s:I, s:I, s:o}", "annotation_id", (json_int_t)req->args[1],
-                           "documents_added", (json_int_t)ingest_count(u->in), "annotation",
-                           view);
-    if (!resp->body) {
-        err_set(&err, ERR_NOMEM, "out of memory");
-        db_rollback(c);
-        goto fail;
-    }
-    if (idem_save(req, c, resp, &err) != 0) {
-        db_rollback(c);
-        goto fail;
-    }
-    if (db_commit(c, &err) != 0)
-        goto fail;
     u->published = 1;
-    db_release(req->app->db, c);
     return;
 fail:
-    db_release(req->app->db, c);
     response_release(resp);
     resp->location[0] = '\0';
     problem_from_err(resp, &err, req->request_id);

@@ -126,6 +126,14 @@ void handler_meta_metrics(struct request *req, struct response *resp)
     }
     g.busy_workers = pool_running(req->app->pool);
     g.workers = pool_workers(req->app->pool);
+    {
+        struct db_write_stats ws;
+
+        db_write_stats(req->app->db, &ws);
+        g.db_writes = ws.writes;
+        g.db_commits = ws.commits;
+        g.db_batch_max = ws.max_batch;
+    }
     resp->raw = stats_render(&g, &len);
     if (!resp->raw) {
         problem_set(resp, 500, "out of memory");

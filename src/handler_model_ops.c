@@ -28,17 +28,64 @@
 
 /* ---- update / delete / cancel ------------------------------------------------- */
 
+/* The write of a PATCH, DELETE or cancel, as one db_write: the change and,
+ * for PATCH and cancel, the model as it is after it. */
+enum op_kind { OP_PATCH, OP_DELETE, OP_CANCEL };
+struct op_write {
+    enum op_kind kind;
+    const struct request *req;
+    const struct db_model_patch *patch; /* OP_PATCH */
+    enum model_status status; /* PATCH: the status a refused move came from; CANCEL: before */
+    int applied;              /* OP_CANCEL: 1 canceled, 0 not cancelable */
+    char *artifact;           /* OP_DELETE: the deleted model's artifact (caller frees) */
+    json_t *view;             /* OP_PATCH, OP_CANCEL */
+};
+
+/* The db_write function of an op_write. */
+static int op_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct op_write *ow = arg;
+    int64_t project = ow->req->args[0], id = ow->req->args[1];
+
+    switch (ow->kind) {
+    case OP_PATCH:
+        if (db_model_patch(c, project, id, ow->patch, &ow->status, err) != 0)
+            return -1;
+        break;
+    case OP_DELETE:
+        return db_model_delete(c, project, id, &ow->artifact, err);
+    case OP_CANCEL:
+        if (db_model_status(c, project, id, &ow->status, NULL, err) != 0 ||
+            (ow->applied = db_job_failed(c, id, "canceled", err)) < 0)
+            return -1;
+        break;
+    }
+    ow->view = view_model_load(c, project, id, 1, err);
+    return ow->view ? 0 : -1;
+}
+
+/* Run ow; 0, or -1 with err and nothing of what it produced kept. */
+static int op_run(struct request *req, struct op_write *ow, struct err *err)
+{
+    if (db_write(req->app->db, op_write, ow, err) == 0)
+        return 0;
+    json_decref(ow->view);
+    ow->view = NULL;
+    free(ow->artifact);
+    ow->artifact = NULL;
+    return -1;
+}
+
 void handler_models_patch(struct request *req, struct response *resp)
 {
     static const char *const allowed[] = {"display_name", "short_description", "long_description",
                                           "status", NULL};
     static const char *const user_statuses[] = {"READY", "ACTIVE", "PUBLISHED", NULL};
     struct db_model_patch p = {0};
-    enum model_status was = STATUS_CREATED;
+    struct op_write ow = {.kind = OP_PATCH, .req = req, .patch = &p, .status = STATUS_CREATED};
     char *display = NULL, *short_d = NULL, *long_d = NULL;
-    json_t *errors = NULL, *view = NULL;
+    json_t *errors = NULL;
     struct err err = {0};
-    struct db_conn *c;
 
     validate_known_fields(req->body, allowed, &errors);
     validate_string(req->body, "display_name", 1, 255, VALIDATE_TRIM | VALIDATE_SINGLE_LINE,
@@ -64,14 +111,10 @@ void handler_models_patch(struct request *req, struct response *resp)
     p.display_name = display;
     p.short_description = short_d;
     p.long_description = long_d;
-    c = db_acquire(req->app->db);
-    if (db_model_patch(c, req->args[0], req->args[1], &p, &was, &err) == 0)
-        view = view_model_load(c, req->args[0], req->args[1], 1, &err);
-    db_release(req->app->db, c);
-    if (!view) {
+    if (op_run(req, &ow, &err) != 0) {
         if (err.code == ERR_INVALID) {
             problem_field(&errors, "status", "status cannot change from %s to %s",
-                          domain_status_name(was), domain_status_name(p.status));
+                          domain_status_name(ow.status), domain_status_name(p.status));
             problem_validation(resp, errors);
         } else {
             handler_not_found(&err, "model", req->args[1]);
@@ -81,7 +124,7 @@ void handler_models_patch(struct request *req, struct response *resp)
     }
     notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_CHANGED);
     resp->status = 200;
-    resp->body = view;
+    resp->body = ow.view;
 out:
     free(display);
     free(short_d);
@@ -91,14 +134,10 @@ out:
 void handler_models_delete(struct request *req, struct response *resp)
 {
     struct err err = {0};
-    struct db_conn *c;
-    char *artifact = NULL;
-    int rc;
+    struct op_write ow = {.kind = OP_DELETE, .req = req};
+    char *artifact;
 
-    c = db_acquire(req->app->db);
-    rc = db_model_delete(c, req->args[0], req->args[1], &artifact, &err);
-    db_release(req->app->db, c);
-    if (rc != 0) {
+    if (op_run(req, &ow, &err) != 0) {
         handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
@@ -106,6 +145,7 @@ void handler_models_delete(struct request *req, struct response *resp)
     notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_DELETED);
     if (req->app->pool)
         pool_cancel(req->app->pool, req->args[1]);
+    artifact = ow.artifact;
     if (artifact) {
         if (req->app->pcache)
             pcache_evict(req->app->pcache, artifact);
@@ -118,34 +158,24 @@ void handler_models_delete(struct request *req, struct response *resp)
 void handler_models_cancel(struct request *req, struct response *resp)
 {
     struct err err = {0};
-    struct db_conn *c;
-    enum model_status status;
-    json_t *view = NULL;
-    int applied = 0;
+    struct op_write ow = {.kind = OP_CANCEL, .req = req};
 
-    c = db_acquire(req->app->db);
-    if (db_model_status(c, req->args[0], req->args[1], &status, NULL, &err) == 0) {
-        applied = db_job_failed(c, req->args[1], "canceled", &err);
-        if (applied >= 0)
-            view = view_model_load(c, req->args[0], req->args[1], 1, &err);
-    }
-    db_release(req->app->db, c);
-    if (!view) {
+    if (op_run(req, &ow, &err) != 0) {
         handler_not_found(&err, "model", req->args[1]);
         problem_from_err(resp, &err, req->request_id);
         return;
     }
-    if (applied == 0) {
-        json_decref(view);
+    if (ow.applied == 0) {
+        json_decref(ow.view);
         problem_set(resp, 409, "Model %lld is %s; only CREATED, QUEUED or TRAINING models can be "
-                    "canceled.", (long long)req->args[1], domain_status_name(status));
+                    "canceled.", (long long)req->args[1], domain_status_name(ow.status));
         return;
     }
     notify_model_changed(req->app->notify, req->args[0], req->args[1], NOTIFY_CHANGED);
     if (req->app->pool)
         pool_cancel(req->app->pool, req->args[1]);
     resp->status = 200;
-    resp->body = view;
+    resp->body = ow.view;
 }
 
 /* ---- predict ------------------------------------------------------------------ */

@@ -98,6 +98,42 @@ static void check_sessions(struct db_conn *c, struct request *req, const char *f
                       wrong_lang, language);
 }
 
+/* The write of a create: the model row with its sessions, the answer (the
+ * model as created), its queue entry and the Idempotency-Key record, in one
+ * db_write, so an acknowledged model is always on the queue. It runs on the
+ * writer's thread; resp belongs to the request again when db_write returns. */
+struct create_write {
+    const struct request *req;
+    const struct db_model_new *m;
+    struct response *resp;
+    int64_t id;
+};
+
+static int create_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct create_write *cw = arg;
+    int64_t project = cw->req->args[0];
+    struct response *resp = cw->resp;
+    int64_t id = db_model_create(c, cw->m, err);
+    json_t *view;
+
+    if (id < 0)
+        return -1;
+    view = view_model_load(c, project, id, 0, err);
+    if (!view || db_job_enqueue(c, id, err) != 0) {
+        json_decref(view);
+        return -1;
+    }
+    resp->status = 201;
+    resp->body = view;
+    snprintf(resp->location, sizeof(resp->location), "/projects/%lld/models/%lld",
+             (long long)project, (long long)id);
+    if (idem_save(cw->req, c, resp, err) != 0)
+        return -1; /* the caller releases resp */
+    cw->id = id;
+    return 0;
+}
+
 void handler_models_create(struct request *req, struct response *resp)
 {
     static const char *const allowed[] = {"name",
@@ -114,7 +150,7 @@ void handler_models_create(struct request *req, struct response *resp)
     struct db_base base = {0};
     struct db_conn *c = NULL;
     struct err err = {0};
-    json_t *errors = NULL, *view = NULL;
+    json_t *errors = NULL;
     char uuid_str[37];
     enum model_type type = TYPE_CLASS;
     int have_type = 0, type_conflict = 0, db_failed = 0;
@@ -277,13 +313,22 @@ void handler_models_create(struct request *req, struct response *resp)
                 roles[i] = DB_ANN_TEST;
             }
         }
+        struct create_write cw = {req, &m, resp, -1};
+
         /* the model, its answer and the Idempotency-Key record commit together */
-        id = db_begin(c, &err) == 0 ? db_model_create(c, &m, &err) : -1;
+        db_release(req->app->db, c);
+        c = NULL;
+        id = cw.id;
+        if (db_write(req->app->db, create_write, &cw, &err) != 0) {
+            response_release(resp); /* its work was undone */
+            resp->location[0] = '\0';
+        } else {
+            id = cw.id;
+        }
         free(ids);
         free(roles);
     }
     if (id < 0) {
-        db_rollback(c);
         if (err.code == ERR_CONFLICT) { /* quoted while the message still fits */
             if (strlen(r.name) <= 256)
                 problem_field(&errors, "name", "the name '%s' is already taken in this workspace",
@@ -294,33 +339,9 @@ void handler_models_create(struct request *req, struct response *resp)
         }
         goto fail_err;
     }
-    /* the answer shows the model as created; the same transaction queues it,
-     * so an acknowledged model is always on the queue */
-    view = view_model_load(c, req->args[0], id, 0, &err);
-    if (!view || db_job_enqueue(c, id, &err) != 0) {
-        json_decref(view);
-        db_rollback(c);
-        goto fail_err;
-    }
-    resp->status = 201;
-    resp->body = view;
-    snprintf(resp->location, sizeof(resp->location), "/projects/%lld/models/%lld",
-             (long long)req->args[0], (long long)id);
-    if (idem_save(req, c, resp, &err) != 0) {
-        db_rollback(c);
-        goto fail_resp;
-    }
-    if (db_commit(c, &err) != 0)
-        goto fail_resp;
-    db_release(req->app->db, c);
-    c = NULL;
     notify_model_changed(req->app->notify, req->args[0], id, NOTIFY_CREATED);
     pool_wake(req->app->pool);
     goto out;
-fail_resp:
-    response_release(resp);
-    resp->location[0] = '\0';
-    goto fail_err;
 invalid:
     problem_validation(resp, errors);
     errors = NULL;

@@ -223,11 +223,65 @@ static int64_t job_project(struct db_conn *c, int64_t id)
     return project;
 }
 
+/* A move of a job's row, as one db_write (so the writer folds it into the
+ * batch of whatever else is being written). */
+enum job_op { JOB_CLAIM, JOB_PROGRESS, JOB_READY, JOB_FAILED, JOB_REQUEUE, JOB_REQUEUE_ALL };
+struct job_ok;
+struct job_write {
+    enum job_op op;
+    int64_t id; /* JOB_CLAIM: out */
+    double pct;
+    const struct job_ok *ok;
+    const char *reason;
+    int rc; /* out: what the db_job_* call returned */
+};
+
+struct job_ok {
+    double score;
+    const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
+};
+
+/* The db_write function of a job move: the db_job_* call of jw->op. */
+static int job_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct job_write *jw = arg;
+
+    switch (jw->op) {
+    case JOB_CLAIM:
+        jw->rc = db_job_claim(c, &jw->id, err);
+        break;
+    case JOB_PROGRESS:
+        jw->rc = db_job_progress(c, jw->id, jw->pct, err);
+        break;
+    case JOB_READY:
+        jw->rc = db_job_ready(c, jw->id, jw->ok->score, jw->ok->metrics, jw->ok->warnings,
+                              jw->ok->path, err);
+        break;
+    case JOB_FAILED:
+        jw->rc = db_job_failed(c, jw->id, jw->reason, err);
+        break;
+    case JOB_REQUEUE:
+        jw->rc = db_job_requeue(c, jw->id, err);
+        break;
+    case JOB_REQUEUE_ALL:
+        jw->rc = db_job_requeue_all(c, err);
+        break;
+    }
+    return jw->rc < 0 ? -1 : 0;
+}
+
+/* Run the move jw; returns what its db_job_* call returned, or -1 with err
+ * (also when its commit failed). */
+static int job_move(struct pool *p, struct job_write *jw, struct err *err)
+{
+    return db_write(p->app->db, job_write, jw, err) == 0 ? jw->rc : -1;
+}
+
 static void on_progress(void *ctx, double pct)
 {
     struct progress_ctx *pc = ctx;
     double now = util_monotonic();
-    struct db_conn *c;
+    struct job_write jw = {.op = JOB_PROGRESS, .id = pc->id};
 
     if (pct > 100.0)
         pct = 100.0;
@@ -235,10 +289,9 @@ static void on_progress(void *ctx, double pct)
         return;
     pc->last_pct = pct;
     pc->last_t = now;
-    c = db_acquire(pc->pool->app->db);
-    if (db_job_progress(c, pc->id, pct, NULL) == 0)
+    jw.pct = pct;
+    if (job_move(pc->pool, &jw, NULL) == 0)
         notify_model_changed(pc->pool->app->notify, pc->project_id, pc->id, NOTIFY_CHANGED);
-    db_release(pc->pool->app->db, c);
 }
 
 /* ---- running table -------------------------------------------------------- */
@@ -325,28 +378,27 @@ int pool_ready(struct pool *p)
  * names the project in the notification of the change. Returns what
  * db_job_ready/db_job_failed returned last.
  */
-struct job_ok {
-    double score;
-    const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
-};
-
 static int record_end(struct pool *p, int64_t id, int64_t project_id, const struct job_ok *ok,
                       const char *reason, struct err *err)
 {
     int rc = -1;
 
     for (int attempt = 0; attempt < 5 && rc < 0; attempt++) {
-        struct db_conn *c;
+        struct job_write jw = {.op = ok ? JOB_READY : JOB_FAILED, .id = id, .ok = ok,
+                               .reason = reason};
 
         if (attempt)
             nanosleep(&(struct timespec){0, 200 * 1000 * 1000L}, NULL);
-        c = db_acquire(p->app->db);
-        rc = ok ? db_job_ready(c, id, ok->score, ok->metrics, ok->warnings, ok->path, err)
-                : db_job_failed(c, id, reason, err);
-        if (rc == 1)
-            notify_model_changed(p->app->notify, project_id ? project_id : job_project(c, id),
-                                 id, NOTIFY_CHANGED);
-        db_release(p->app->db, c);
+        rc = job_move(p, &jw, err);
+        if (rc == 1) {
+            if (!project_id) {
+                struct db_conn *c = db_acquire(p->app->db);
+
+                project_id = job_project(c, id);
+                db_release(p->app->db, c);
+            }
+            notify_model_changed(p->app->notify, project_id, id, NOTIFY_CHANGED);
+        }
     }
     return rc;
 }
@@ -460,14 +512,13 @@ static void run_job(struct pool *p, int64_t id)
             fail_job(p, id, pc.project_id, "canceled");
         } else {
             /* back to the queue now, so that its status says what will happen */
-            struct db_conn *rc2 = db_acquire(p->app->db);
+            struct job_write jw = {.op = JOB_REQUEUE, .id = id};
             struct err rerr = {0};
-            int requeued = db_job_requeue(rc2, id, &rerr);
+            int requeued = job_move(p, &jw, &rerr);
             if (requeued < 0)
                 LOG_ERROR("job %lld: cannot requeue: %s", (long long)id, rerr.msg);
             else if (requeued == 1)
                 notify_model_changed(p->app->notify, pc.project_id, id, NOTIFY_CHANGED);
-            db_release(p->app->db, rc2);
         }
         LOG_INFO("job %lld: %s", (long long)id,
                  shutting_down ? "interrupted by shutdown; QUEUED again" : "canceled");
@@ -536,9 +587,9 @@ static void *worker_main(void *arg)
     atomic_fetch_add(&p->n_alive, 1);
     for (;;) {
         struct err err = {0};
+        struct job_write jw = {.op = JOB_CLAIM};
         int64_t id = 0;
         int rc;
-        struct db_conn *c;
 
         pthread_mutex_lock(&p->mu);
         if (p->stop) {
@@ -546,9 +597,8 @@ static void *worker_main(void *arg)
             break;
         }
         pthread_mutex_unlock(&p->mu);
-        c = db_acquire(p->app->db);
-        rc = db_job_claim(c, &id, &err);
-        db_release(p->app->db, c);
+        rc = job_move(p, &jw, &err);
+        id = jw.id;
         assert(rc >= -1 && rc <= 1 && (rc != 1 || id > 0));
         if (rc == 1) {
             run_job(p, id);
@@ -576,7 +626,6 @@ static void *worker_main(void *arg)
 struct pool *pool_start(struct app *app, int workers, struct err *err)
 {
     struct pool *p = calloc(1, sizeof(*p));
-    struct db_conn *c;
     int n;
 
     assert(app && app->db && app->cfg);
@@ -587,9 +636,11 @@ struct pool *pool_start(struct app *app, int workers, struct err *err)
     p->app = app;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    c = db_acquire(app->db);
-    n = db_job_requeue_all(c, err);
-    db_release(app->db, c);
+    {
+        struct job_write jw = {.op = JOB_REQUEUE_ALL};
+
+        n = job_move(p, &jw, err);
+    }
     if (n < 0) {
         pool_stop(p);
         return NULL;

@@ -135,7 +135,7 @@ static int lock_database(const char *db_path, struct err *err)
 struct server *server_start(const struct app_config *cfg, struct err *err)
 {
     struct server *s = calloc(1, sizeof(*s));
-    int http_threads = cfg->http_threads > 0 ? cfg->http_threads : 4;
+    int http_threads = cfg->http_threads > 0 ? cfg->http_threads : 32;
 
     if (!s) {
         err_set(err, ERR_NOMEM, "out of memory");
@@ -201,6 +201,11 @@ fail:
 uint16_t server_port(const struct server *s)
 {
     return http_port(s->http);
+}
+
+struct db *server_db(const struct server *s)
+{
+    return s->app.db;
 }
 
 void server_stop(struct server *s)

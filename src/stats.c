@@ -174,6 +174,14 @@ char *stats_render(const struct stats_gauges *g, size_t *len)
                 "# HELP modeld_workers Training workers.\n# TYPE modeld_workers gauge\n"
                 "modeld_workers %d\n",
                 g->workers);
+    strbuf_addf(&o,
+                "# HELP modeld_db_writes_total Database writes (a create, a status move, ...).\n"
+                "# TYPE modeld_db_writes_total counter\nmodeld_db_writes_total %llu\n"
+                "# HELP modeld_db_commits_total Transactions that committed them (group commit).\n"
+                "# TYPE modeld_db_commits_total counter\nmodeld_db_commits_total %llu\n"
+                "# HELP modeld_db_write_batch_max Most writes one transaction carried.\n"
+                "# TYPE modeld_db_write_batch_max gauge\nmodeld_db_write_batch_max %llu\n",
+                g->db_writes, g->db_commits, g->db_batch_max);
     strbuf_addf(
         &o, "# HELP modeld_training_duration_seconds Duration of finished trainings, by outcome.\n"
             "# TYPE modeld_training_duration_seconds histogram\n");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "auth.h"
+#include "db.h"
 #include "router.h"
 
 /* ld --wrap: __real_X is the original X, __wrap_X replaces every reference. */
@@ -40,6 +41,8 @@ json_t *__real_json_loadb(const char *buf, size_t len, size_t flags, json_error_
 json_t *__wrap_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error);
 json_t *__real_json_loads(const char *s, size_t flags, json_error_t *error);
 json_t *__wrap_json_loads(const char *s, size_t flags, json_error_t *error);
+int __real_db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+int __wrap_db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
@@ -144,6 +147,33 @@ void __wrap_auth_caller_release(struct caller *c)
         in_request = 0;
         atomic_fetch_add(&requests_done, 1);
     }
+}
+
+/* A write a request hands to the storage writer (db_write; the SQLite
+ * backend runs it on its writer thread, batched with others) is part of
+ * that request: its allocations count when the request's do. */
+struct on_behalf {
+    db_write_fn fn;
+    void *ctx;
+    int in_request;
+};
+
+static int on_behalf_run(struct db_conn *c, void *arg, struct err *err)
+{
+    struct on_behalf *b = arg;
+    int saved = in_request, rc;
+
+    in_request = b->in_request;
+    rc = b->fn(c, b->ctx, err);
+    in_request = saved;
+    return rc;
+}
+
+int __wrap_db_write(struct db *db, db_write_fn fn, void *ctx, struct err *err)
+{
+    struct on_behalf b = {fn, ctx, in_request};
+
+    return __real_db_write(db, on_behalf_run, &b, err);
 }
 
 /* A thread started inside a scope is inside it too (the trainer's helper

@@ -5,7 +5,8 @@
  *
  * The backend implements struct db_backend_ops (db_backend.h), split by
  * resource: conn.c (open, pragmas, the connection pool, the statement
- * table, the binder, transactions and the FIFO write turn), admin.c (admin
+ * table, the binder, transactions, the FIFO write turn and the writer
+ * thread of db_write, which batches writes into one commit), admin.c (admin
  * and authentication rows: users, tokens), members.c (memberships and the
  * projects of a user), documents.c (labeling sessions, staged uploads,
  * documents), idem.c (Idempotency-Key records), models.c (models and the
@@ -20,8 +21,9 @@
  * (sqlite3_last_insert_rowid), BEGIN IMMEDIATE, WAL and the busy timeout,
  * and the FIFO write turn in front of SQLite's single write lock.
  *
- * Thread-safety: a connection is used only by the thread holding it; the
- * pool and the write turn have their own mutexes in struct sq_db.
+ * Thread-safety: a connection is used only by the thread holding it (the
+ * writer holds one per batch); the pool, the write turn and the writer's
+ * queue have their own mutexes in struct sq_db.
  */
 #ifndef MODELD_SQLITE_INTERNAL_H
 #define MODELD_SQLITE_INTERNAL_H
@@ -46,6 +48,10 @@
       "SELECT ?2 - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND ?1")             \
     X(COMMIT, "COMMIT")                                                                         \
     X(ROLLBACK, "ROLLBACK")                                                                     \
+    X(SAVEPOINT, "SAVEPOINT w")                                                                 \
+    X(RELEASE, "RELEASE w")                                                                     \
+    X(ROLLBACK_TO, "ROLLBACK TO w")                                                             \
+    X(SP_DROP, "RELEASE w")                                                                     \
     X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES (?1, ?2)")                      \
     X(PROJECT_INSERT, "INSERT INTO projects (workspace_id, name, created) VALUES (?1, ?2, ?3)") \
     X(USER_INSERT, "INSERT INTO users (name, read_only, created) VALUES (?1, ?2, ?3)")          \
@@ -309,6 +315,9 @@ void sq_release(struct db_conn *c);
 int sq_begin(struct db_conn *c, struct err *err);
 int sq_commit(struct db_conn *c, struct err *err);
 void sq_rollback(struct db_conn *c);
+int sq_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+void sq_write_stats(struct db *db, struct db_write_stats *out);
+void sq_write_hold(struct db *db, int hold);
 int sq_schema_latest(void);
 int sq_schema_missing(struct db_conn *c, struct err *err);
 int sq_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
