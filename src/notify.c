@@ -195,15 +195,19 @@ void notify_model_changed(struct notify_hub *h, int64_t project_id, int64_t mode
     pthread_mutex_unlock(&h->mu);
 }
 
-void notify_all_changed(struct notify_hub *h)
+/* Wake every subscriber; with lost, also mark its pending changes as lost
+ * (the stream then sends `resync`). */
+static void wake_every(struct notify_hub *h, int lost)
 {
     if (!h)
         return;
     pthread_mutex_lock(&h->mu);
     for (size_t b = 0; b < NOTIFY_BUCKETS; b++) {
         for (struct notify_sub *s = h->buckets[b]; s; s = s->next) {
-            s->n = 0;
-            s->resync = 1;
+            if (lost) {
+                s->n = 0;
+                s->resync = 1;
+            }
             if (s->wake)
                 s->wake(s->wake_arg);
         }
@@ -211,16 +215,14 @@ void notify_all_changed(struct notify_hub *h)
     pthread_mutex_unlock(&h->mu);
 }
 
+void notify_all_changed(struct notify_hub *h)
+{
+    wake_every(h, 1);
+}
+
 void notify_wake_all(struct notify_hub *h)
 {
-    if (!h)
-        return;
-    pthread_mutex_lock(&h->mu);
-    for (size_t b = 0; b < NOTIFY_BUCKETS; b++)
-        for (struct notify_sub *s = h->buckets[b]; s; s = s->next)
-            if (s->wake)
-                s->wake(s->wake_arg);
-    pthread_mutex_unlock(&h->mu);
+    wake_every(h, 0);
 }
 
 size_t notify_count(struct notify_hub *h)

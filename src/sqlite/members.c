@@ -92,17 +92,29 @@ static int check_last_owner(struct db_conn *c, int64_t project_id, struct db_mem
     return -1;
 }
 
+/* Begin the transaction of a member change and read the user's current role
+ * into out->was (ROLE_NONE: not a member); 0, or -1 with nothing left open. */
+static int change_begin(struct db_conn *c, int64_t project_id, int64_t user_id,
+                        struct db_member_change *out, struct err *err)
+{
+    out->was = ROLE_NONE;
+    out->last_owner = 0;
+    if (db_begin(c, err) != 0)
+        return -1;
+    if (current_role(c, project_id, user_id, &out->was, err) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
 int sq_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   enum db_member_mode mode, struct db_member_change *out, struct err *err)
 {
     const char *name = domain_role_name(role);
 
-    out->was = ROLE_NONE;
-    out->last_owner = 0;
-    if (db_begin(c, err) != 0)
+    if (change_begin(c, project_id, user_id, out, err) != 0)
         return -1;
-    if (current_role(c, project_id, user_id, &out->was, err) != 0)
-        goto fail;
     if (out->was == ROLE_NONE) {
         if (mode == DB_MEMBER_CHANGE) {
             err_set(err, ERR_NOT_FOUND, "membership not found");
@@ -133,12 +145,8 @@ fail:
 int sq_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
                      struct db_member_change *out, struct err *err)
 {
-    out->was = ROLE_NONE;
-    out->last_owner = 0;
-    if (db_begin(c, err) != 0)
+    if (change_begin(c, project_id, user_id, out, err) != 0)
         return -1;
-    if (current_role(c, project_id, user_id, &out->was, err) != 0)
-        goto fail;
     if (out->was == ROLE_NONE) {
         err_set(err, ERR_NOT_FOUND, "membership not found");
         goto fail;
