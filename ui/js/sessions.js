@@ -152,12 +152,11 @@ export async function render(root, ctx) {
         } catch (e) {
           body = null;
         }
-        if (xhr.status === 201 && body) {
+        if (xhr.status === 201 && body && body.annotation) {
           bar.value = 100;
-          const added = body.document_count - s.document_count;
-          status.textContent = `Uploaded ${f.name}: ${added} documents added, ${body.document_count} in all.`;
-          s = body;
-          draw(body);
+          status.textContent = `Uploaded ${f.name}: ${body.documents_added} documents added, ` +
+            `${body.annotation.document_count} in all.`;
+          draw(body.annotation);
           file.value = '';
           return;
         }
