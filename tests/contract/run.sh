@@ -201,6 +201,16 @@ call 200 - "$S" GET /openapi.json
 call 200 - "$S" GET /openapi.yaml
 call 200 - "$S" GET /metrics
 call 200 - "$S" GET /base-models -H "$AUTH"
+# the dashboard's files (not /ui and /ui/: Prism follows the redirect, and takes /ui/ for
+# /ui/{asset} without its asset; tests/check_api_ui.c checks both), and the browser session
+# a reloaded page reads
+call 200 - "$S" GET /ui/index.html
+call 200 - "$S" GET /ui/favicon.svg
+call 404 not-found "$S" GET /ui/nope.js
+call 401 unauthenticated "$S" GET /session
+call 201 - "$S" POST /session -H "$JSON" -d "{\"token\": \"$TOKEN\"}"
+COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \(modeld_session=[0-9a-f]*\).*/\1/p' "$TMP/head")
+call 200 - "$S" GET /session -H "Cookie: $COOKIE"
 
 create MORE annotations '{"name": "more reviews", "type": "ABSA", "language": "en"}'
 call 201 - "$S" POST "$P/annotations/$MORE/documents" -H "$AUTH" \
