@@ -112,7 +112,7 @@ $(BUILD)/gen/openapi_data.h: openapi/openapi.yaml tools/embed_text.sh
 # handler_ui's objects (and its test's) depend on it, so editing the page
 # rebuilds one file.
 UI_FILES := $(sort $(shell find ui -type f))
-$(BUILD)/gen/ui_data.h: $(UI_FILES) tools/embed_ui.sh
+$(BUILD)/gen/ui_data.h: $(UI_FILES) tools/embed_ui.sh tools/embed_text.sh
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed_ui.sh ui $(UI_FILES) > $@.tmp && mv $@.tmp $@
 $(foreach v,rel asan tsan,$(BUILD)/$(v)/handler_ui.o $(BUILD)/$(v)/t_check_api_ui.o): \

@@ -24,7 +24,7 @@
 
 struct ui_file {
     const char *name; /* relative to ui/, e.g. "js/app.js" */
-    const unsigned char *data;
+    const char *data;
     size_t len;
     const char *etag; /* quoted, as sent */
 };

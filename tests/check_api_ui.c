@@ -19,7 +19,7 @@
 /* The table the daemon serves from (the generated build/gen/ui_data.h). */
 struct ui_file {
     const char *name;
-    const unsigned char *data;
+    const char *data;
     size_t len;
     const char *etag;
 };

@@ -272,6 +272,12 @@ async function main() {
   // ---- a new labeling session, and an upload with its progress ----
   await page.goto(`${base}/ui/#/p/${P}/sessions`);
   await page.waitForSelector('#new-name');
+  await page.click('form[aria-labelledby=new-h] button[type=submit]'); // without a name
+  await page.waitForFunction(() => document.querySelector('#err-s-name').textContent !== '');
+  check('a session without a name: the error is shown next to the name field',
+    (await page.getAttribute('#new-name', 'aria-invalid')) === 'true' &&
+    (await page.evaluate(() => document.activeElement.id)) === 'new-name',
+    await page.textContent('#err-s-name'));
   await page.fill('#new-name', 'Uploaded reviews');
   await page.selectOption('#new-type', 'ABSA');
   await page.selectOption('#new-language', 'en');

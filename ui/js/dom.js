@@ -83,3 +83,42 @@ export function confirmDialog(message, okLabel = 'OK') {
     cancel.focus();
   });
 }
+
+// Clear what showErrors showed.
+export function clearErrors(slots, inputs, note) {
+  for (const [field, el] of Object.entries(slots)) {
+    el.textContent = '';
+    if (inputs[field]) inputs[field].removeAttribute('aria-invalid');
+  }
+  note.textContent = '';
+  note.hidden = true;
+}
+
+// Show an answer's field errors (fields: name -> message, as problemErrors
+// gives them) next to their fields: in slots[name], with inputs[name]
+// marked aria-invalid. Errors of fields the form has not, or message when
+// there are none, go to note. Focus moves to the first invalid control,
+// else to note.
+export function showErrors(fields, message, slots, inputs, note) {
+  let first = null;
+  const other = [];
+  for (const [field, msg] of Object.entries(fields)) {
+    if (slots[field]) {
+      slots[field].textContent = /[.!?]$/.test(msg) ? msg : `${msg}.`;
+      if (inputs[field]) inputs[field].setAttribute('aria-invalid', 'true');
+      first = first || inputs[field];
+    } else {
+      other.push(`${field}: ${msg}`);
+    }
+  }
+  if (other.length || !first) {
+    note.textContent = other.length ? other.join('; ') : message;
+    note.hidden = false;
+  }
+  if (first) {
+    first.focus();
+  } else {
+    note.setAttribute('tabindex', '-1');
+    note.focus();
+  }
+}

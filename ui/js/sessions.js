@@ -5,7 +5,7 @@
 // (or JSON array) file to POST .../annotations/{id}/documents, sent with
 // XMLHttpRequest so that its upload progress can be shown.
 import { api, csrf, problemErrors, problemMessage } from './api.js';
-import { h, clear, fmtTime } from './dom.js';
+import { h, clear, clearErrors, fmtTime, showErrors } from './dom.js';
 
 const TYPES = ['ABSA', 'CLASS', 'LABEL', 'CLASSLABEL'];
 const LANGUAGES = [['en', 'English'], ['de', 'German'], ['ar', 'Arabic']];
@@ -199,7 +199,7 @@ function createForm(pid, ctx, added) {
   const type = h('select', { id: 'new-type', name: 'type' }, TYPES.map((t) => h('option', { value: t }, t)));
   const lang = h('select', { id: 'new-language', name: 'language' },
     LANGUAGES.map(([v, t]) => h('option', { value: v }, t)));
-  const note = h('p', { class: 'field-error', role: 'alert' });
+  const note = h('p', { class: 'notice bad', role: 'alert', hidden: true });
   const form = h('form', { class: 'card', novalidate: true, onsubmit: send, 'aria-labelledby': 'new-h' },
     h('h2', { id: 'new-h' }, 'New labeling session'),
     h('div', { class: 'row' },
@@ -209,13 +209,10 @@ function createForm(pid, ctx, added) {
 
   async function send(ev) {
     ev.preventDefault();
-    note.textContent = '';
-    for (const [k, el] of Object.entries(errs)) {
-      el.textContent = '';
-      inputs[k].removeAttribute('aria-invalid');
-    }
+    clearErrors(errs, inputs, note);
     const r = await api('POST', `/projects/${pid}/annotations`,
-      { name: name.value, type: type.value, language: lang.value });
+      { name: name.value, type: type.value, language: lang.value })
+      .catch(() => ({ status: 0, body: { detail: 'The daemon cannot be reached.' } }));
     if (r.status === 201 && r.body) {
       ctx.announce(`Session ${r.body.name} created.`);
       name.value = '';
@@ -226,19 +223,7 @@ function createForm(pid, ctx, added) {
       ctx.signedOut();
       return;
     }
-    const fields = problemErrors(r);
-    let first = null;
-    for (const [k, msg] of Object.entries(fields)) {
-      if (errs[k]) {
-        errs[k].textContent = msg;
-        inputs[k].setAttribute('aria-invalid', 'true');
-        first = first || inputs[k];
-      } else {
-        note.textContent += `${k}: ${msg} `;
-      }
-    }
-    if (!Object.keys(fields).length) note.textContent = problemMessage(r);
-    if (first) first.focus();
+    showErrors(problemErrors(r), problemMessage(r), errs, inputs, note);
   }
   return form;
 }

@@ -7,7 +7,7 @@
 // daemon's validation errors (the problem's errors[]) are shown next to
 // the fields they name; a 201 goes to the project's live model list.
 import { api, problemErrors, problemMessage } from './api.js';
-import { h } from './dom.js';
+import { h, clearErrors, showErrors } from './dom.js';
 
 const LANGUAGES = [['en', 'English'], ['de', 'German'], ['ar', 'Arabic']];
 
@@ -135,18 +135,9 @@ export async function render(root, ctx) {
       h('a', { href: `#/p/${pid}` }, 'Cancel')));
   root.appendChild(form);
 
-  function clearErrors() {
-    formError.hidden = true;
-    for (const [field, el] of Object.entries(errs)) {
-      el.textContent = '';
-      const input = inputs[field];
-      if (input) input.removeAttribute('aria-invalid');
-    }
-  }
-
   async function send(ev) {
     ev.preventDefault();
-    clearErrors();
+    clearErrors(errs, inputs, formError);
     const body = { name: inputs.name.value };
     const val = (f) => inputs[f].value.trim();
     if (val('display_name')) body.display_name = val('display_name');
@@ -177,28 +168,7 @@ export async function render(root, ctx) {
       ctx.signedOut();
       return;
     }
-    const fields = problemErrors(r);
-    let first = null;
-    const other = [];
-    for (const [field, msg] of Object.entries(fields)) {
-      if (errs[field]) {
-        errs[field].textContent = `${msg}.`.replace(/\.\.$/, '.');
-        if (inputs[field]) inputs[field].setAttribute('aria-invalid', 'true');
-        if (!first) first = inputs[field];
-      } else {
-        other.push(`${field}: ${msg}`);
-      }
-    }
-    if (other.length || !first) {
-      formError.textContent = other.length ? other.join('; ') : problemMessage(r);
-      formError.hidden = false;
-    }
-    if (first) {
-      first.focus();
-    } else {
-      formError.setAttribute('tabindex', '-1');
-      formError.focus();
-    }
+    showErrors(problemErrors(r), problemMessage(r), errs, inputs, formError);
   }
 
   mode();
