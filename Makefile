@@ -37,6 +37,8 @@ DB_MODS  += sqlite/sessions
 SRV_MODS += notify handler_events
 # browser sign-in (POST/DELETE /session)
 SRV_MODS += handler_session
+# the dashboard's files (ui/, embedded: build/gen/ui_data.h)
+SRV_MODS += handler_ui
 # The ML side (src/ml/): the server sees only include/trainer.h and
 # include/predictor.h; its other headers are private to src/ml/ (and the
 # white-box tests, benchmarks and fuzzers), which the compiler enforces.
@@ -105,6 +107,16 @@ $(BUILD)/gen/migrations_data.h: $(MIGRATIONS) tools/embed_migrations.sh
 $(BUILD)/gen/openapi_data.h: openapi/openapi.yaml tools/embed_text.sh
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed_text.sh openapi_yaml_text openapi/openapi.yaml > $@.tmp && mv $@.tmp $@
+
+# The dashboard (ui/): every file embedded by tools/embed_ui.sh; only
+# handler_ui's objects (and its test's) depend on it, so editing the page
+# rebuilds one file.
+UI_FILES := $(sort $(shell find ui -type f))
+$(BUILD)/gen/ui_data.h: $(UI_FILES) tools/embed_ui.sh
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed_ui.sh ui $(UI_FILES) > $@.tmp && mv $@.tmp $@
+$(foreach v,rel asan tsan,$(BUILD)/$(v)/handler_ui.o $(BUILD)/$(v)/t_check_api_ui.o): \
+  $(BUILD)/gen/ui_data.h
 
 # ---- objects per variant ------------------------------------------------
 define variant
@@ -280,7 +292,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/ml -I$(BUILD)/gen
 FUZZ_TARGETS := ingest artifact text
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN) $(BUILD)/gen/ui_data.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(patsubst %,src/%.c,$(MODS)) $(LIBS)
 fuzz: deps $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))

@@ -49,7 +49,9 @@ int auth_project_role(struct authcache *ac, struct db_conn *c, int64_t project_i
 
 /* ---- browser sessions (POST /session) ------------------------------------------
  * A session is signed in with a token and kept in an HttpOnly cookie; its id
- * and its CSRF token are random (256 bits each, hex) and stored hashed. A
+ * is random (256 bits, hex), its CSRF token is derived from the id (a hash
+ * of it, so GET /session can give a reloaded page the token again without
+ * storing it in clear), and both are stored hashed. A
  * request by cookie is checked as one by its token (the session's token is
  * looked up again each time), and a state-changing one must also carry the
  * CSRF token in X-CSRF-Token. */
@@ -75,6 +77,11 @@ int auth_identify_session(struct authcache *ac, struct db_conn *c, const char *s
 /* The stored hash of a session's cookie value into hash (65 bytes): 0, or -1
  * when the value cannot be one of ours (not 64 hex digits). */
 int auth_session_hash(const char *session_id, char hash[65]);
+
+/* The CSRF token of a session into csrf (65 bytes): a BLAKE2b hash of its
+ * cookie value (with a prefix of its own, so it is no other hash of the id
+ * that is stored); knowing it tells nothing of the cookie. */
+void auth_session_csrf(const char *session_id, char csrf[65]);
 
 /* 1 when csrf (an X-CSRF-Token value, may be NULL) is the token whose hash is
  * csrf_hash; the hashes are compared in constant time. */

@@ -35,6 +35,14 @@ void handler_base_list(struct request *req, struct response *resp);
 /* POST /session (sign in with a token: cookie + CSRF token), DELETE /session. */
 void handler_session_create(struct request *req, struct response *resp);
 void handler_session_delete(struct request *req, struct response *resp);
+/* GET /session: the session of the cookie (user, csrf_token, expires), so a
+ * page that was reloaded gets its CSRF token back; 401 without one. */
+void handler_session_get(struct request *req, struct response *resp);
+
+/* The dashboard (src/handler_ui.c): GET /ui redirects to /ui/, which is
+ * ui/index.html; GET /ui/{asset} is a file of ui/, embedded at build time. */
+void handler_ui_index(struct request *req, struct response *resp);
+void handler_ui_asset(struct request *req, struct response *resp);
 
 void handler_annotations_create(struct request *req, struct response *resp);
 void handler_annotations_list(struct request *req, struct response *resp);

@@ -41,6 +41,7 @@ struct request {
     const char *authorization; /* the Authorization header (public routes check their own) */
     const char *session_cookie; /* the value of the session cookie (auth.h), or NULL */
     const char *csrf_token;     /* the X-CSRF-Token header, or NULL */
+    const char *if_none_match;  /* the If-None-Match header, or NULL */
     int by_session;             /* the caller was identified by the session cookie */
     const char *qkeys[REQ_MAX_QUERY];
     const char *qvals[REQ_MAX_QUERY];
@@ -86,6 +87,9 @@ struct response {
     int retry_after;      /* > 0: add Retry-After: that many seconds */
     int replayed;         /* the stored answer of an Idempotency-Key: Idempotent-Replayed */
     char set_cookie[256]; /* a Set-Cookie value to send ("" = none) */
+    char etag[72];        /* an ETag to send ("" = none); a 304 has no body */
+    const char *cache_control; /* Cache-Control (NULL = no-store) */
+    int page;             /* a dashboard file (handler_ui): its CSP and security headers */
     struct event_source events; /* when events.poll is set: an event stream (owned) */
 };
 void response_release(struct response *r);
@@ -117,7 +121,9 @@ enum route_flags {
 
 struct route {
     const char *method;
-    const char *pattern; /* segments; "{id}" matches a positive decimal integer */
+    /* segments; "{id}" matches a positive decimal integer; "{asset}", the
+     * last segment only, matches the rest of the path (one or more segments) */
+    const char *pattern;
     enum role min_role;
     unsigned flags;
     handler_fn handler;

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,7 +131,7 @@ int auth_session_start(struct authcache *ac, struct db_conn *c, const char *toke
     if (auth_identify(ac, c, token, &who, err) != 0)
         goto out;
     util_random_hex(id, 32);
-    util_random_hex(csrf, 32);
+    auth_session_csrf(id, csrf);
     util_hash_hex(id, s.hash);
     util_hash_hex(csrf, s.csrf_hash);
     util_hash_hex(token, token_hash);
@@ -164,6 +165,16 @@ int auth_identify_session(struct authcache *ac, struct db_conn *c, const char *s
         return -1;
     memcpy(csrf_hash, s.csrf_hash, 65);
     return 0;
+}
+
+void auth_session_csrf(const char *session_id, char csrf[65])
+{
+    char text[96];
+
+    assert(strlen(session_id) == 64);
+    snprintf(text, sizeof(text), "modeld csrf token\n%s", session_id);
+    util_hash_hex(text, csrf);
+    sodium_memzero(text, sizeof(text));
 }
 
 int auth_csrf_ok(const char *csrf_hash, const char *csrf)

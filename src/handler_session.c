@@ -4,7 +4,10 @@
  * session cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS, with
  * Max-Age) and answers the session's CSRF token, which a page sends in
  * X-CSRF-Token with every request by cookie that changes state (router.c
- * checks it). DELETE /session signs out and clears the cookie.
+ * checks it). GET /session answers the session of the cookie (its user,
+ * its CSRF token, its expiry): a reloaded page has lost the token it held
+ * in memory, and the cookie is HttpOnly. DELETE /session signs out and
+ * clears the cookie.
  *
  * Both routes are public in the route table: POST checks the token of its
  * body, DELETE the cookie. A page on another site cannot sign a browser in
@@ -33,6 +36,16 @@ static void session_cookie(const struct request *req, struct response *resp, con
              value, (long long)max_age, req->app->cfg->tls_cert ? "; Secure" : "");
 }
 
+/* expires_at as RFC 3339 UTC into out (32 bytes). */
+static void session_time(int64_t expires_at, char out[32])
+{
+    time_t t = (time_t)expires_at;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void handler_session_create(struct request *req, struct response *resp)
 {
     const json_t *tok = json_object_get(req->body, "token");
@@ -42,8 +55,6 @@ void handler_session_create(struct request *req, struct response *resp)
     int64_t expires_at = 0;
     struct err err = {0};
     struct db_conn *c;
-    struct tm tm;
-    time_t t;
     int rc;
 
     if (!token || !*token || strlen(token) > 256 || strpbrk(token, " \t\r\n")) {
@@ -67,9 +78,7 @@ void handler_session_create(struct request *req, struct response *resp)
         }
         return;
     }
-    t = (time_t)expires_at;
-    gmtime_r(&t, &tm);
-    strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    session_time(expires_at, expires);
     resp->body = json_pack("{s:s, s:s}", "csrf_token", csrf, "expires", expires);
     if (!resp->body) {
         problem_set(resp, 500, "Cannot build the answer.");
@@ -77,6 +86,57 @@ void handler_session_create(struct request *req, struct response *resp)
     }
     session_cookie(req, resp, id, expires_at - util_now_unix());
     resp->status = 201;
+}
+
+void handler_session_get(struct request *req, struct response *resp)
+{
+    struct caller who = {0};
+    struct db_session s = {0};
+    struct err err = {0};
+    char csrf_hash[65], csrf[65], expires[32];
+    struct db_conn *c;
+    int rc = -1;
+
+    if (req->session_cookie) {
+        c = db_acquire(req->app->db);
+        /* the session and its token, checked as for any request by cookie */
+        rc = auth_identify_session(req->app->authcache, c, req->session_cookie, &who, csrf_hash,
+                                   &err);
+        if (rc == 0 && auth_session_hash(req->session_cookie, s.hash) == 0)
+            rc = db_session_get(c, s.hash, util_now_unix(), &s, &err);
+        db_release(req->app->db, c);
+    } else {
+        err_set(&err, ERR_UNAUTHORIZED, "no session cookie");
+    }
+    if (rc == 0) {
+        auth_session_csrf(req->session_cookie, csrf);
+        if (!auth_csrf_ok(csrf_hash, csrf)) { /* a session whose CSRF token was not derived */
+            err_set(&err, ERR_UNAUTHORIZED, "a session of an older version");
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        if (err.code == ERR_UNAUTHORIZED || err.code == ERR_NOT_FOUND) {
+            resp->www_authenticate = 1;
+            problem_set(resp, 401, "There is no valid session (no cookie, or it is unknown, "
+                                   "expired, signed out, or its token was revoked); sign in "
+                                   "with POST /session.");
+        } else {
+            problem_from_err(resp, &err, req->request_id);
+        }
+        goto out;
+    }
+    session_time(s.expires_at, expires);
+    resp->body = json_pack("{s:{s:I, s:s}, s:s, s:s}", "user", "id", (json_int_t)who.user_id,
+                           "name", who.user_name ? who.user_name : "", "csrf_token", csrf,
+                           "expires", expires);
+    if (!resp->body) {
+        problem_set(resp, 500, "Cannot build the answer.");
+        goto out;
+    }
+    resp->status = 200;
+out:
+    auth_caller_release(&who);
 }
 
 void handler_session_delete(struct request *req, struct response *resp)

@@ -123,6 +123,15 @@ struct http_server {
  */
 #define HTTP_CONN_MEMORY ((size_t)32 * 1024)
 
+/* The Content-Security-Policy of the dashboard's files (GET /ui/...): its
+ * scripts, styles, images, fonts and requests come from the daemon only
+ * (no inline script or style, no eval), images also as data: URLs; no
+ * <base>, forms post to the daemon, no page may frame it. */
+#define HTTP_UI_CSP                                                                           \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "        \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "            \
+    "frame-ancestors 'none'"
+
 /* Most body bytes read and thrown away to deliver an early answer cleanly. */
 #define HTTP_DRAIN_MAX ((size_t)128 << 20)
 
@@ -496,28 +505,41 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct rctx *c
         body = util_json_dumps(r->body, JSON_COMPACT);
         len = body ? strlen(body) : 0;
     }
-    if (!body && r->status != 204) {
+    if (!body && r->status != 204 && r->status != 304) {
         /* the body could not be built (out of memory): a fixed problem,
          * which needs no memory, rather than an answer without its body */
         r->status = 503;
         r->content_type = "application/problem+json";
         r->retry_after = 1;
     }
-    mr = MHD_create_response_from_buffer(body ? len : (r->status == 204 ? 0 : strlen(OOM_BODY)),
+    mr = MHD_create_response_from_buffer(body ? len
+                                              : (r->status == 204 || r->status == 304
+                                                     ? 0
+                                                     : strlen(OOM_BODY)),
                                          body ? body : (char *)OOM_BODY,
                                          body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!mr) {
         free(body);
         return MHD_NO;
     }
-    if (r->status != 204)
+    if (r->status != 204 && r->status != 304)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 r->content_type ? r->content_type : "application/json");
 headers:
     MHD_add_response_header(mr, "X-Request-Id", ctx->rid);
     if (ctx->close)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r->cache_control ? r->cache_control : "no-store");
+    if (r->etag[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, r->etag);
+    if (r->page) {
+        /* the dashboard's files: nothing but the daemon's own scripts,
+         * styles and requests, no framing, no sniffing, no referrer */
+        MHD_add_response_header(mr, "Content-Security-Policy", HTTP_UI_CSP);
+        MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+    }
     if (r->location[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
     if (r->retry_after > 0) {
@@ -584,6 +606,8 @@ static int prepare(struct rctx *ctx, struct MHD_Connection *conn)
     ctx->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     req->session_cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
     req->csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, AUTH_CSRF_HEADER);
+    req->if_none_match = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_IF_NONE_MATCH);
     ctx->route = router_match(ctx->method, ctx->path, req, &ctx->resp);
     if (!ctx->route) {
         /* CORS preflight: OPTIONS on a known path lists its methods (no token needed). */

@@ -41,6 +41,10 @@ static const struct route routes[] = {
     /* browser sign-in: the handlers check the token / the cookie themselves */
     {"POST", "/session", ROLE_NONE, ROUTE_PUBLIC | J, handler_session_create, NULL, media_json},
     {"DELETE", "/session", ROLE_NONE, ROUTE_PUBLIC, handler_session_delete, NULL, NULL},
+    {"GET", "/session", ROLE_NONE, ROUTE_PUBLIC, handler_session_get, NULL, NULL},
+    /* the dashboard's files (handler_ui): public, the page signs in itself */
+    {"GET", "/ui", ROLE_NONE, ROUTE_PUBLIC, handler_ui_index, NULL, NULL},
+    {"GET", "/ui/{asset}", ROLE_NONE, ROUTE_PUBLIC, handler_ui_asset, NULL, NULL},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, P, handler_annotations_list, NULL, NULL},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, P | W | J | I,
      handler_annotations_create,
@@ -105,7 +109,9 @@ void response_release(struct response *r)
     memset(&r->events, 0, sizeof(r->events));
 }
 
-/* Match path against pattern; fills args. 1 on match. */
+/* Match path against pattern; fills args. 1 on match. A "{asset}" segment
+ * (the last of a pattern) takes the rest of the path: one or more non-empty
+ * segments (the handler reads it from the path). */
 static int path_match(const char *pattern, const char *path, int64_t args[2], int *nargs)
 {
     const char *p = pattern, *s = path;
@@ -118,6 +124,11 @@ static int path_match(const char *pattern, const char *path, int64_t args[2], in
         s++;
         size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
 
+        if (plen == 7 && memcmp(p, "{asset}", 7) == 0) {
+            assert(p[plen] == '\0'); /* the table's rule: only as the last segment */
+            *nargs = n;
+            return slen > 0 && s[strlen(s) - 1] != '/' && !strstr(s, "//");
+        }
         if (plen == 4 && memcmp(p, "{id}", 4) == 0) {
             char num[24];
             int64_t v;

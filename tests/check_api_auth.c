@@ -235,6 +235,9 @@ static const struct {
     {"DELETE", "/projects/{id}/members/{id}", ROLE_OWNER, 1},
     {"POST", "/session", ROLE_NONE, 0},   /* checks the token of its body */
     {"DELETE", "/session", ROLE_NONE, 0}, /* checks its cookie */
+    {"GET", "/session", ROLE_NONE, 0},    /* the cookie's session: 401 to all without one */
+    {"GET", "/ui", ROLE_NONE, 0},         /* the dashboard's files: public */
+    {"GET", "/ui/{asset}", ROLE_NONE, 0},
     {"GET", "/projects/{id}/annotations", ROLE_VIEWER, 0},
     {"POST", "/projects/{id}/annotations", ROLE_ANNOTATOR, 1},
     {"GET", "/projects/{id}/annotations/{id}", ROLE_VIEWER, 0},
@@ -321,7 +324,10 @@ START_TEST(test_role_matrix)
                           !(u == W_READONLY && (rt->flags & ROUTE_WRITE));
             thttp(&w.ts, endless && allowed ? "HEAD" : rt->method, path,
                   u < 0 ? NULL : w.tok[u], ctype, body, &r);
-            if (allowed) {
+            if (strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/session") == 0) {
+                /* a bearer token is no session: GET /session answers by cookie only */
+                tassert_problem(&r, 401);
+            } else if (allowed) {
                 ck_assert_msg(r.status != 401 && r.status != 403 && r.status < 500,
                               "%s %s as %s: %ld %s", rt->method, path,
                               u < 0 ? "anonymous" : who_name[u], r.status, r.body);

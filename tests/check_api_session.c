@@ -164,6 +164,81 @@ START_TEST(test_session_sign_in_and_csrf)
 }
 END_TEST
 
+/* GET /session: a reloaded page gets its session back by the cookie alone (the
+ * user, the same CSRF token, the expiry); without a valid session, 401. */
+START_TEST(test_session_get)
+{
+    struct sess s;
+    struct tresp r;
+    char csrf[96], bearer[96], expires[32];
+
+    sess_start(&s, 0);
+    thttp(&s.ts, "GET", "/session", NULL, NULL, NULL, &r);
+    tassert_problem(&r, 401);
+    ck_assert_ptr_nonnull(strstr(r.www_auth, "Bearer"));
+    tresp_release(&r);
+    /* a bearer token is not a session */
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", s.tok);
+    {
+        const char *h[] = {bearer, NULL};
+
+        thttp_headers(&s.ts, "GET", "/session", h, NULL, &r);
+        tassert_problem(&r, 401);
+        tresp_release(&r);
+    }
+    sign_in(&s, s.tok, &r);
+    snprintf(expires, sizeof(expires), "%s",
+             json_string_value(json_object_get(r.json, "expires")));
+    tresp_release(&r);
+    by_cookie(&s, "GET", "/session", NULL, NULL, &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "csrf_token")), s.csrf);
+    ck_assert_str_eq(json_string_value(json_object_get(r.json, "expires")), expires);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "user"), "id")),
+                     s.user);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "user"), "name")),
+                     "mia");
+    ck_assert_str_eq(r.set_cookie, ""); /* reading the session changes nothing */
+    tresp_release(&r);
+    /* the token it gives back works as the CSRF token */
+    snprintf(csrf, sizeof(csrf), "X-CSRF-Token: %s", s.csrf);
+    by_cookie(&s, "POST", s.path, csrf, "{}", &r);
+    tassert_problem(&r, 400); /* past authentication and CSRF: the body is checked */
+    tresp_release(&r);
+    /* two sessions of one token have two CSRF tokens */
+    {
+        struct sess other = s;
+
+        sign_in(&other, s.tok, &r);
+        tresp_release(&r);
+        ck_assert_str_ne(other.csrf, s.csrf);
+        by_cookie(&other, "GET", "/session", NULL, NULL, &r);
+        ck_assert_str_eq(json_string_value(json_object_get(r.json, "csrf_token")), other.csrf);
+        tresp_release(&r);
+    }
+    /* a cookie that is not one of ours */
+    {
+        const char *h[] = {"Cookie: modeld_session=0123", NULL};
+
+        thttp_headers(&s.ts, "GET", "/session", h, NULL, &r);
+        tassert_problem(&r, 401);
+        tresp_release(&r);
+    }
+    /* revoking the token ends it */
+    revoke(&s, s.tok);
+    for (int i = 0; i < 50; i++) {
+        by_cookie(&s, "GET", "/session", NULL, NULL, &r);
+        if (r.status == 401)
+            break;
+        tresp_release(&r);
+        tapi_sleep(0.05);
+    }
+    tassert_problem(&r, 401);
+    tresp_release(&r);
+    tserver_cleanup(&s.ts);
+}
+END_TEST
+
 START_TEST(test_session_bad_sign_in)
 {
     struct sess s;
@@ -307,6 +382,7 @@ Suite *api_session_suite(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_session_sign_in_and_csrf);
+    tcase_add_test(tc, test_session_get);
     tcase_add_test(tc, test_session_bad_sign_in);
     tcase_add_test(tc, test_session_ends_with_its_token);
     tcase_add_test(tc, test_session_expires);

@@ -356,6 +356,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     header_value(ptr, n, "Access-Control-Allow-Headers", r->cors_headers,
                  sizeof(r->cors_headers));
     header_value(ptr, n, "Vary", r->vary, sizeof(r->vary));
+    {
+        size_t have = strlen(r->headers);
+
+        if (have + n < sizeof(r->headers)) {
+            memcpy(r->headers + have, ptr, n);
+            r->headers[have + n] = '\0';
+        }
+    }
     return n;
 }
 

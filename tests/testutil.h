@@ -91,6 +91,7 @@ struct tresp {
     char cors_credentials[16];  /* Access-Control-Allow-Credentials */
     char cors_headers[256];     /* Access-Control-Allow-Headers */
     char vary[64];              /* Vary */
+    char headers[2048];         /* every header line as received (check_api_ui.c) */
 };
 void tresp_release(struct tresp *r);
 
