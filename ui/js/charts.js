@@ -126,7 +126,7 @@ export function barChart(opts) {
   });
 
   const chart = svg('svg', {
-    class: 'chart bar-chart', width: '100%', height, role: 'img',
+    class: 'mp-chart bar-chart', width: '100%', height, role: 'img',
     'aria-labelledby': `${tid} ${did}`,
   },
   svg('title', { id: tid }, opts.title),
@@ -212,7 +212,7 @@ export function heatMap(opts) {
   });
 
   const chart = svg('svg', {
-    class: 'chart heat-map', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+    class: 'mp-chart heat-map', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-labelledby': `${tid} ${did}`,
   },
   svg('title', { id: tid }, opts.title),

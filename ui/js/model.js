@@ -13,7 +13,10 @@
 //
 // renderModel(root, {projectId, modelId, navigate}) draws into root and
 // returns the cleanup that app.js calls when the view is left (it closes the
-// event stream; answers that arrive later are dropped).
+// event stream; answers that arrive later are dropped). When the context
+// also has setProjectName(id, name) and signedOut() (app.js's view
+// context), the breadcrumbs get the project's name and a 401 goes back to
+// the sign-in.
 
 import { api, problemErrors, events } from './api.js';
 import { h, clear, fmtTime, confirmDialog } from './dom.js';
@@ -24,6 +27,7 @@ const TRAINED = new Set(['READY', 'ACTIVE', 'PUBLISHED']);
 const MANAGERS = new Set(['MANAGER', 'OWNER']);
 const LANGUAGES = { en: 'English', de: 'German', ar: 'Arabic' };
 const HEAD_NAMES = { class: 'Classes', label: 'Labels', category: 'Aspect categories', polarity: 'Polarities' };
+const WAITING = { CREATED: 'waiting to be queued', QUEUED: 'waiting for a worker', TRAINING: 'training now' };
 const HIGHLIGHTS = 6; // colours of highlighted spans (.hl-0 … .hl-5 in model.css)
 
 // h() with the attributes that are null, undefined or false left out and
@@ -59,7 +63,7 @@ function button(label, cls, fn, attrs) {
 
 // Visually hidden text for screen readers.
 function srOnly(text) {
-  return el('span', { class: 'visually-hidden' }, text);
+  return el('span', { class: 'sr-only' }, text);
 }
 
 // An RFC 3339 timestamp as the page shows times elsewhere (dom.js).
@@ -101,7 +105,8 @@ function eventData(d) {
   }
 }
 
-export function renderModel(root, { projectId, modelId, navigate }) {
+export function renderModel(root, ctx) {
+  const { projectId, modelId, navigate } = ctx;
   const base = `/projects/${encodeURIComponent(projectId)}/models/${encodeURIComponent(modelId)}`;
   const projectHash = `#/p/${encodeURIComponent(projectId)}`;
   let disposed = false;
@@ -111,13 +116,12 @@ export function renderModel(root, { projectId, modelId, navigate }) {
   let busy = false;
 
   // ---- the page's fixed frame; the sections are filled as data arrives ----
-  const crumbs = el('nav', { class: 'model-crumbs', 'aria-label': 'Breadcrumb' },
-    el('a', { href: projectHash }, '← Models of the project'));
+  const crumbs = el('p', { class: 'model-crumbs' }, el('a', { href: projectHash }, '← All models of the project'));
   const title = el('h1', { class: 'model-title', tabindex: '-1' }, `Model ${modelId}`);
   const subtitle = el('p', { class: 'model-subtitle' });
   const badges = el('div', { class: 'model-badges' });
   const actions = el('div', { class: 'model-actions', role: 'group', 'aria-label': 'Model actions' });
-  const live = el('p', { class: 'visually-hidden', role: 'status' });
+  const live = el('p', { class: 'sr-only', role: 'status' });
   const alertBox = el('div', { class: 'model-alert', role: 'alert' });
   const training = el('section', { class: 'card model-training', 'aria-labelledby': 'mp-training-h' });
   const warnings = el('section', { class: 'card model-warnings', 'aria-labelledby': 'mp-warnings-h' });
@@ -126,6 +130,17 @@ export function renderModel(root, { projectId, modelId, navigate }) {
   const features = el('section', { class: 'card model-features', 'aria-labelledby': 'mp-features-h' });
   const details = el('section', { class: 'card model-details', 'aria-labelledby': 'mp-details-h' });
   for (const s of [warnings, evaluation, tryIt, features]) s.hidden = true;
+  const timeline = el('ol', { class: 'timeline' });
+  const progressBar = el('progress', { id: 'mp-progress', max: '100', value: '0' });
+  const progressText = el('span', { class: 'progress-value', 'aria-hidden': 'true' });
+  const progressRow = el('div', { class: 'progress-row' },
+    el('label', { for: 'mp-progress' }, 'Progress'), progressBar, progressText);
+  const failure = el('p', { class: 'failure' });
+  failure.hidden = true;
+  const liveBadge = el('span', { class: 'live' });
+  liveBadge.hidden = true;
+  add(training, el('div', { class: 'card-head' }, el('h2', { id: 'mp-training-h' }, 'Training'), liveBadge),
+    timeline, progressRow, failure);
 
   const page = el('div', { class: 'model-page' },
     crumbs,
@@ -157,7 +172,7 @@ export function renderModel(root, { projectId, modelId, navigate }) {
       m.owner ? [' · by ', el('span', {}, m.owner)] : null);
     clear(badges);
     add(badges, 
-      el('span', { class: `status-badge status-${String(m.status).toLowerCase()}` },
+      el('span', { class: `badge s-${m.status}` },
         srOnly('Status: '), m.status),
       m.score !== null && m.score !== undefined
         ? el('span', { class: 'score-badge' },
@@ -172,14 +187,14 @@ export function renderModel(root, { projectId, modelId, navigate }) {
     if (!model || !MANAGERS.has(role)) return;
     const s = model.status;
     const list = [];
-    if (TRAINING.has(s)) list.push(button('Cancel training', 'btn', onCancel));
-    if (s === 'READY') list.push(button('Activate', 'btn btn-primary', () => onStatus('ACTIVE')));
+    if (TRAINING.has(s)) list.push(button('Stop training', null, onCancel));
+    if (s === 'READY') list.push(button('Activate', 'primary', () => onStatus('ACTIVE')));
     if (s === 'ACTIVE') {
-      list.push(button('Publish', 'btn btn-primary', () => onStatus('PUBLISHED')));
-      list.push(button('Back to ready', 'btn', () => onStatus('READY')));
+      list.push(button('Publish', 'primary', () => onStatus('PUBLISHED')));
+      list.push(button('Back to ready', null, () => onStatus('READY')));
     }
-    if (s === 'PUBLISHED') list.push(button('Unpublish', 'btn', () => onStatus('READY')));
-    list.push(button('Delete', 'btn btn-danger', onDelete));
+    if (s === 'PUBLISHED') list.push(button('Unpublish', null, () => onStatus('READY')));
+    list.push(button('Delete', 'danger', onDelete));
     for (const b of list) b.disabled = busy;
     add(actions, ...list);
   }
@@ -209,24 +224,25 @@ export function renderModel(root, { projectId, modelId, navigate }) {
         el('span', { class: 'step-label' }, st.label),
         st.at
           ? el('time', { datetime: st.at }, when(st.at))
-          : el('span', { class: 'step-time' }, i === current ? 'now' : 'not yet'),
+          : el('span', { class: 'step-time' }, i === current ? WAITING[m.status] || 'now' : 'not yet'),
         gap ? el('span', { class: 'step-gap' }, `+${gap}`) : null,
         srOnly(state === 'done' ? ' (done)' : state === 'failed' ? ' (failed)' : ''));
     });
     const value = Math.max(0, Math.min(100, Number(m.progress) || 0));
-    const shown = value >= 100 ? '100' : value.toFixed(value < 10 ? 1 : 0);
-    clear(training);
-    add(training, 
-      el('h2', { id: 'mp-training-h' }, 'Training'),
-      el('ol', { class: 'timeline' }, items),
-      el('div', { class: `progress-row${failed ? ' progress-failed' : ''}` },
-        el('label', { for: 'mp-progress' }, 'Progress'),
-        el('progress', { id: 'mp-progress', max: '100', value: String(value) }, `${shown} %`),
-        el('span', { class: 'progress-value', 'aria-hidden': 'true' }, `${shown} %`)),
-      failed && m.failure_reason
-        ? el('p', { class: 'failure' }, el('strong', {}, canceled ? 'Canceled. ' : 'Training failed: '),
-          canceled ? 'The training was stopped before it ended.' : m.failure_reason)
-        : null);
+    const shown = `${value >= 100 || value === 0 ? String(value) : value.toFixed(value < 10 ? 1 : 0)} %`;
+    // the progress bar is updated in place, so it moves smoothly
+    progressBar.value = value;
+    progressBar.textContent = shown;
+    progressText.textContent = shown;
+    progressRow.className = `progress-row${failed ? ' progress-failed' : ''}`;
+    clear(timeline);
+    add(timeline, items);
+    clear(failure);
+    failure.hidden = !(failed && m.failure_reason);
+    if (!failure.hidden) {
+      add(failure, el('strong', {}, canceled ? 'Canceled. ' : 'Training failed: '),
+        canceled ? 'The training was stopped before it ended.' : m.failure_reason);
+    }
   }
 
   // ---- the warnings ----
@@ -418,7 +434,7 @@ export function renderModel(root, { projectId, modelId, navigate }) {
       dir: rtl(), lang: model.language, spellcheck: 'false',
       placeholder: model.language === 'ar' ? 'اكتب نصا…' : model.language === 'de' ? 'Einen Satz eingeben…' : 'Type a sentence…',
     });
-    const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, 'Predict');
+    const submit = el('button', { type: 'submit', class: 'primary' }, 'Predict');
     const out = el('div', { class: 'prediction', 'aria-live': 'polite' });
     predictForm = el('form', { class: 'predict-form' },
       el('label', { for: 'mp-text' }, 'Text'),
@@ -534,7 +550,7 @@ export function renderModel(root, { projectId, modelId, navigate }) {
       });
     }
     draw();
-    add(box, el('h3', { class: 'visually-hidden' }, 'Prediction'), textBox);
+    add(box, el('h3', { class: 'sr-only' }, 'Prediction'), textBox);
     if (body.explain_unavailable) add(box, el('p', { class: 'hint' }, body.explain_unavailable));
     if (!items.length) {
       add(box, el('p', { class: 'hint' }, 'Nothing was predicted above the threshold.'));
@@ -594,7 +610,19 @@ export function renderModel(root, { projectId, modelId, navigate }) {
   }
 
   // ---- live updates ----
+  let retryTimer = null;
+  let retryDelay = 1000;
+
+  function setLive(state) {
+    liveBadge.hidden = state === null;
+    liveBadge.className = state === 'on' ? 'live on' : 'live';
+    liveBadge.textContent = state === 'on' ? 'Live' : 'Reconnecting…';
+  }
+
   function stopFollowing() {
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    setLive(null);
     if (closeStream) {
       const c = closeStream;
       closeStream = null;
@@ -602,10 +630,31 @@ export function renderModel(root, { projectId, modelId, navigate }) {
     }
   }
 
+  // Follows the model's event stream while it trains. EventSource
+  // reconnects by itself after a dropped connection; when it gives up (the
+  // daemon was away, or answered an error), the stream is opened again
+  // after a growing pause, as long as the model trains.
   function follow() {
     if (closeStream || disposed) return;
     closeStream = events(`${base}/events`, {
-      model: (d) => onModelEvent(eventData(d)),
+      open: () => setLive('on'),
+      error: (readyState) => {
+        if (disposed || !closeStream) return;
+        setLive('off');
+        if (readyState !== 2) return; // CONNECTING: the browser retries
+        const c = closeStream;
+        closeStream = null;
+        c();
+        retryTimer = setTimeout(() => {
+          retryTimer = null;
+          if (!disposed && model && TRAINING.has(model.status)) follow();
+        }, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 15000);
+      },
+      model: (d) => {
+        retryDelay = 1000;
+        onModelEvent(eventData(d));
+      },
       deleted: () => {
         stopFollowing();
         onGone('This model was deleted.');
@@ -616,7 +665,10 @@ export function renderModel(root, { projectId, modelId, navigate }) {
       },
       // the daemon is stopping; EventSource reconnects by itself and the
       // first event then is the model as it is
-      shutdown: () => say('The server is restarting; live updates resume when it is back.'),
+      shutdown: () => {
+        setLive('off');
+        say('The server is restarting; live updates resume when it is back.');
+      },
     });
   }
 
@@ -650,6 +702,10 @@ export function renderModel(root, { projectId, modelId, navigate }) {
     if (disposed) return;
     if (r.status === 404) {
       onGone('This model does not exist (any more).');
+      return;
+    }
+    if (r.status === 401 && typeof ctx.signedOut === 'function') {
+      ctx.signedOut();
       return;
     }
     if (r.status !== 200 || !r.body) {
@@ -701,8 +757,9 @@ export function renderModel(root, { projectId, modelId, navigate }) {
       PUBLISHED: `Publish “${name}”? It moves from ${model.status} to PUBLISHED.`,
       READY: `Move “${name}” from ${model.status} back to READY?`,
     }[to];
+    const label = { ACTIVE: 'Activate', PUBLISHED: 'Publish', READY: 'Move to READY' }[to];
     return act(async () => {
-      if (!(await confirmDialog(text)) || disposed) return;
+      if (!(await confirmDialog(text, label)) || disposed) return;
       const r = await api('PATCH', base, { status: to });
       if (disposed) return;
       if (r.status !== 200 || !r.body) {
@@ -719,7 +776,7 @@ export function renderModel(root, { projectId, modelId, navigate }) {
   function onCancel() {
     const name = model.display_name || model.name;
     return act(async () => {
-      if (!(await confirmDialog(`Cancel the training of “${name}”? The model ends FAILED (canceled).`)) || disposed) return;
+      if (!(await confirmDialog(`Stop the training of “${name}”? The model ends FAILED (canceled).`, 'Stop training')) || disposed) return;
       const r = await api('POST', `${base}/cancel`);
       if (disposed) return;
       if (r.status !== 200 || !r.body) {
@@ -736,7 +793,7 @@ export function renderModel(root, { projectId, modelId, navigate }) {
   function onDelete() {
     const name = model.display_name || model.name;
     return act(async () => {
-      if (!(await confirmDialog(`Delete “${name}”? Its trained artifact is removed and its name is freed. This cannot be undone.`)) || disposed) return;
+      if (!(await confirmDialog(`Delete “${name}”? Its trained artifact is removed and its name is freed. This cannot be undone.`, 'Delete')) || disposed) return;
       const r = await api('DELETE', base);
       if (disposed) return;
       if (r.status !== 204 && r.status !== 404) {
@@ -757,7 +814,8 @@ export function renderModel(root, { projectId, modelId, navigate }) {
     if (project) {
       role = project.role;
       clear(crumbs);
-      add(crumbs, el('a', { href: projectHash }, '← ', el('span', {}, project.name)));
+      add(crumbs, el('a', { href: projectHash }, '← All models of ', el('span', {}, project.name)));
+      if (typeof ctx.setProjectName === 'function') ctx.setProjectName(project.id, project.name);
     }
     if (model) renderActions();
   })();
