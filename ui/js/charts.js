@@ -86,10 +86,10 @@ function tableAlt(summary, caption, head, rows) {
 export function barChart(opts) {
   const max = opts.max || 1;
   const series = opts.series;
-  const barH = 12;
-  const barGap = 3;
-  const labelH = 20;
-  const groupGap = 14;
+  const barH = 10;
+  const barGap = 2;
+  const labelH = 19;
+  const groupGap = 11;
   const axisH = 22;
   const span = 84; // percent of the width that 1.0 spans; the rest holds values
   const groupH = labelH + series.length * (barH + barGap) + groupGap;
@@ -116,7 +116,7 @@ export function barChart(opts) {
         // a zero still gets a sliver, so the bar is seen to be there
         svg('rect', { class: `bar series-${i}`, x: 0, y, height: barH, rx: 2,
           width: frac > 0 ? `${(span * frac).toFixed(3)}%` : 2 }),
-        svg('text', { class: 'value', x: `${(span * frac).toFixed(3)}%`, dx: 6, y: y + barH - 2 },
+        svg('text', { class: 'value', x: `${(span * frac).toFixed(3)}%`, dx: 6, y: y + barH - 1 },
           fmt2(v)));
     });
     return svg('g', { class: 'group' },

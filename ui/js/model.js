@@ -200,6 +200,21 @@ export function renderModel(root, ctx) {
   }
 
   // ---- the timeline and the progress ----
+  let ticker = null;
+
+  function stopTicker() {
+    clearInterval(ticker);
+    ticker = null;
+  }
+
+  // What the step under way says: what it waits for, or how long training
+  // has run (by this browser's clock, never below 0).
+  function waitingText(m) {
+    if (m.status !== 'TRAINING' || !m.started_at) return WAITING[m.status] || 'now';
+    const s = Math.max(0, Math.floor((Date.now() - Date.parse(m.started_at)) / 1000));
+    return `training for ${s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`}`;
+  }
+
   function renderTraining() {
     const m = model;
     const failed = m.status === 'FAILED';
@@ -224,7 +239,7 @@ export function renderModel(root, ctx) {
         el('span', { class: 'step-label' }, st.label),
         st.at
           ? el('time', { datetime: st.at }, when(st.at))
-          : el('span', { class: 'step-time' }, i === current ? WAITING[m.status] || 'now' : 'not yet'),
+          : el('span', { class: 'step-time' }, i === current ? waitingText(m) : 'not yet'),
         gap ? el('span', { class: 'step-gap' }, `+${gap}`) : null,
         srOnly(state === 'done' ? ' (done)' : state === 'failed' ? ' (failed)' : ''));
     });
@@ -237,6 +252,9 @@ export function renderModel(root, ctx) {
     progressRow.className = `progress-row${failed ? ' progress-failed' : ''}`;
     clear(timeline);
     add(timeline, items);
+    // while it trains, the elapsed time of the step under way goes on
+    if (m.status === 'TRAINING' && !ticker) ticker = setInterval(renderTraining, 1000);
+    if (m.status !== 'TRAINING' && ticker) stopTicker();
     clear(failure);
     failure.hidden = !(failed && m.failure_reason);
     if (!failure.hidden) {
@@ -616,7 +634,7 @@ export function renderModel(root, ctx) {
   function setLive(state) {
     liveBadge.hidden = state === null;
     liveBadge.className = state === 'on' ? 'live on' : 'live';
-    liveBadge.textContent = state === 'on' ? 'Live' : 'Reconnecting…';
+    liveBadge.textContent = state === null ? '' : state === 'on' ? 'Live' : 'Reconnecting…';
   }
 
   function stopFollowing() {
@@ -823,5 +841,6 @@ export function renderModel(root, ctx) {
   return () => {
     disposed = true;
     stopFollowing();
+    stopTicker();
   };
 }
