@@ -68,7 +68,7 @@ OPT_tsan := -O1
 OPT_rel  := $(OPT)
 
 .PHONY: all deps deps-bench test test-rel test-asan test-tsan test-contract test-install lint-openapi stress \
-        test-browser \
+        test-browser screenshots \
         asan tsan run bench bench-train bench-http bench-check fuzz install clean format
 
 all: deps $(BUILD)/modeld
@@ -194,7 +194,9 @@ test-contract: lint-openapi $(BUILD)/rel/modeld
 # /usr/bin/chromium is missing) driven by playwright-core (pinned in
 # tests/browser/package-lock.json, installed into $(BROWSER_DIR); no browser is downloaded)
 # against the real daemon: sign-in, a cookie-authenticated EventSource, CSRF, and CORS
-# from an allowed and a refused origin (tests/browser/signin.test.js, a few seconds).
+# from an allowed and a refused origin (tests/browser/signin.test.js, a few seconds); then the
+# dashboard (GET /ui/) used as a person would, with axe-core on every view
+# (tests/browser/dashboard.test.js, about 30 s).
 BROWSER_DIR := $(BUILD)/browser
 $(BROWSER_DIR)/.installed: tests/browser/package.json tests/browser/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -q && \
@@ -207,6 +209,14 @@ test-browser: $(BROWSER_DIR)/.installed $(BUILD)/rel/modeld
 	@test -x /usr/bin/chromium || { apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/signin.test.js $(BUILD)/rel/modeld
+	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/dashboard.test.js $(BUILD)/rel/modeld
+# The dashboard's screenshots in docs/screenshots/ (every view at 1280 and 360 px, from a
+# model trained on $(DATA) when it is there, else on the demo data); the README shows them.
+screenshots: $(BROWSER_DIR)/.installed $(BUILD)/rel/modeld
+	@test -x /usr/bin/chromium || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/screenshots.js $(BUILD)/rel/modeld \
+	  $(DATA) docs/screenshots
 # Bounded load checks (time and memory under load; not in `make test`, the machine is shared),
 # then the full allocation fault walk (every point, under ASan: a leak fails it).
 stress: deps $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(BUILD)/asan/check_all $(BUILD)/asan/modeld
