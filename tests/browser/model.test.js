@@ -15,6 +15,8 @@
 //     the API marked in the text;
 //   - moves the model to ACTIVE (a dismissed confirmation changes nothing,
 //     an accepted one does) and deletes it (confirmed), back on the list;
+//   - predicts with an ABSA model: each aspect's spans are marked, and
+//     selecting an aspect marks only its evidence, with its polarity's;
 //   - predicts with an Arabic model: the text shows right to left;
 //   - axe-core finds no serious or critical violation (1280 px and 360 px,
 //     light and dark), nothing is wider than a 360 px screen, no
@@ -22,26 +24,25 @@
 //     daemon's origin.
 // Usage: node tests/browser/model.test.js MODELD_BIN [SCREENSHOT_DIR]
 // (NODE_PATH names the node_modules holding playwright-core and axe-core.)
-// Every process it starts is stopped on exit.
+// The demo data, the browser and the sign-in are demo.js's. Every process
+// it starts is stopped on exit.
 'use strict';
 
-const { chromium } = require('playwright-core');
-const { execFileSync, spawn } = require('child_process');
+const { spawn } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
-const os = require('os');
 const path = require('path');
+const { demoData, launch, signIn } = require('./demo.js');
 
 const BIN = path.resolve(process.argv[2] || 'build/rel/modeld');
 const SHOTS = process.argv[3] ? path.resolve(process.argv[3]) : null;
-const DATA = path.resolve(__dirname, '../../tools/demo-data');
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'modeld-model-page.'));
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 let passed = 0;
 let failed = 0;
 let daemon = null;
 let browser = null;
+let TMP = null;
 
 function check(name, ok, detail) {
   if (ok) {
@@ -51,10 +52,6 @@ function check(name, ok, detail) {
     failed++;
     console.log(`FAIL ${name}${detail === undefined ? '' : ': ' + JSON.stringify(detail)}`);
   }
-}
-
-function modeld(...args) {
-  return execFileSync(BIN, args, { encoding: 'utf8' }).trim();
 }
 
 // A TCP port free right now (the daemon restarts on the same one).
@@ -70,6 +67,8 @@ function freePort() {
 }
 
 // Start the daemon on port; resolves with its base URL once it listens.
+// (demo.js's startDaemon takes an ephemeral port; this test restarts the
+// daemon where the page expects it.)
 function startDaemon(db, port, workers) {
   return new Promise((resolve, reject) => {
     const args = ['serve', '--db', db, '--data-dir', path.join(TMP, 'artifacts'),
@@ -129,7 +128,7 @@ function request(base, token, method, p, body) {
 // (page.evaluate is not subject to the page's CSP, so axe needs no inline
 // script.)
 async function axeViolations(page) {
-  await page.evaluate(AXE);
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
   const res = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
@@ -153,17 +152,15 @@ function markedTexts(page) {
 async function main() {
   const t0 = Date.now();
   if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
-  // ---- a fresh database with the demo data (the README's admin commands) ----
-  const db = path.join(TMP, 'model.db');
-  const ws = modeld('workspace', 'create', '--db', db, '--name', 'Acme');
-  const project = modeld('project', 'create', '--db', db, '--workspace', ws, '--name', 'Reviews');
-  const alice = modeld('user', 'create', '--db', db, '--name', 'alice');
-  const token = modeld('token', 'create', '--db', db, '--user', alice, '--expires-in', '3600');
-  modeld('member', 'add', '--db', db, '--project', project, '--user', alice, '--role', 'MANAGER');
-  const de = modeld('annotations', 'import', '--db', db, '--project', project, '--name',
-    'bewertungen', '--type', 'CLASS', '--language', 'de', path.join(DATA, 'reviews_de.jsonl'));
-  const ar = modeld('annotations', 'import', '--db', db, '--project', project, '--name',
-    'تقييمات', '--type', 'CLASS', '--language', 'ar', path.join(DATA, 'reviews_ar.jsonl'));
+  // ---- a fresh database with the demo data ----
+  const data = demoData(BIN);
+  TMP = data.tmp;
+  const project = data.project;
+  const token = data.token;
+  const de = data.sessions['Bewertungen (de)'];
+  const ar = data.sessions['مراجعات (ar)'];
+  const restaurants = [data.sessions['Restaurant reviews (en)'], data.sessions['More restaurant reviews (en)']];
+  const db = data.db;
 
   // first without workers: what is created stays QUEUED until the restart
   const port = await freePort();
@@ -176,15 +173,10 @@ async function main() {
     return r.body.id;
   };
   const watched = await create({ name: 'de-class', display_name: 'Bewertungen <b>DE</b>', language: 'de',
-    annotation_ids: [Number(de)] });
-  const stopped = await create({ name: 'de-stop', language: 'de', annotation_ids: [Number(de)] });
+    annotation_ids: [de] });
+  const stopped = await create({ name: 'de-stop', language: 'de', annotation_ids: [de] });
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const outside = [];
@@ -203,15 +195,22 @@ async function main() {
       console.error(`Content-Security-Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
     });
   });
+  // waits (up to 20 s) until model id is READY
+  const trained = async (id) => {
+    for (let i = 0; i < 200; i++) {
+      if ((await api('GET', `${P}/models/${id}`)).body.status === 'READY') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`model ${id} did not train`);
+  };
   const go = async (hash) => {
     await page.evaluate((h) => { location.hash = h; }, hash);
   };
   const badge = () => page.textContent('.model-head .badge');
 
   // ---- sign in through the form ----
-  await page.goto(`${base}/ui/#/p/${project}/m/${stopped}`);
-  await page.fill('#token', token);
-  await page.click('form button[type=submit]');
+  await signIn(page, base, token);
+  await go(`#/p/${project}/m/${stopped}`);
   await page.waitForSelector('.model-page h1:has-text("de-stop")', { timeout: 10000 });
   check('signed in through the form, the model page shows the model', true);
 
@@ -346,11 +345,8 @@ async function main() {
     (await api('GET', `${P}/models/${watched}`)).status === 404);
 
   // ---- an Arabic model: the text reads right to left ----
-  const arabic = await create({ name: 'ar-class', language: 'ar', annotation_ids: [Number(ar)] });
-  for (let i = 0; i < 100; i++) {
-    if ((await api('GET', `${P}/models/${arabic}`)).body.status === 'READY') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const arabic = await create({ name: 'ar-class', language: 'ar', annotation_ids: [ar] });
+  await trained(arabic);
   await go(`#/p/${project}/m/${arabic}`);
   await page.waitForSelector('.model-page h1:has-text("ar-class")');
   await page.waitForSelector('#mp-text');
@@ -371,6 +367,39 @@ async function main() {
   check('axe: no serious or critical violation (Arabic model, 360 px)', v.length === 0, v);
   await shot(page, 'model-arabic-360');
 
+  // ---- an ABSA model: the spans of every aspect, then of the one selected ----
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const absa = await create({ name: 'absa', language: 'en', annotation_ids: restaurants });
+  await trained(absa);
+  await go(`#/p/${project}/m/${absa}`);
+  await page.waitForSelector('.model-page h1:has-text("absa")');
+  await page.waitForSelector('svg.heat-map'); // the polarity confusion
+  const review = 'The pasta was delicious but the waiter was rude.';
+  await page.fill('#mp-text', review);
+  await page.click('.predict-form button[type=submit]');
+  await page.waitForSelector('.pred-text mark');
+  const absaWant = (await api('POST', `${P}/models/${absa}/predict`, { texts: [review], explain: true }))
+    .body.predictions[0].aspects;
+  const texts = (list) => [...new Set(list.map((x) => x.text))].sort();
+  const allMarked = [...new Set(await markedTexts(page))].sort();
+  check('ABSA: every detected aspect is listed and its spans are marked',
+    absaWant.length > 0 && (await page.$$('.pred-items button')).length === absaWant.length &&
+    JSON.stringify(allMarked) === JSON.stringify(texts(absaWant.flatMap((a) => a.explanation))),
+    { allMarked, absaWant });
+  await page.click('.pred-items li:first-child button');
+  await page.waitForSelector('.pred-items li:first-child button[aria-pressed="true"]');
+  const one = absaWant[0];
+  const oneMarked = [...new Set(await markedTexts(page))].sort();
+  check('ABSA: the selected aspect marks only its spans and those of its polarity (dashed)',
+    JSON.stringify(oneMarked) ===
+      JSON.stringify(texts([...one.explanation, ...(one.polarity_explanation || [])])) &&
+    ((one.polarity_explanation || []).length === 0 || (await page.$$('.pred-text mark.hl-pol')).length > 0),
+    { oneMarked, one });
+  await page.setViewportSize({ width: 360, height: 800 });
+  v = await axeViolations(page);
+  check('axe: no serious or critical violation (ABSA model, 360 px)', v.length === 0, v);
+  await shot(page, 'model-absa-360');
+
   check('no Content-Security-Policy violation', cspErrors.length === 0, cspErrors);
   check('no request left the daemon’s origin', outside.length === 0, outside);
   check('no script error', pageErrors.length === 0, pageErrors);
@@ -380,8 +409,8 @@ async function main() {
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
   await stopDaemon();
-  if (failed === 0) fs.rmSync(TMP, { recursive: true, force: true });
-  else console.log(`model page: files kept in ${TMP}`);
+  if (TMP && failed === 0) fs.rmSync(TMP, { recursive: true, force: true });
+  else if (TMP) console.log(`model page: files kept in ${TMP}`);
 }
 
 main()
