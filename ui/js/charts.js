@@ -8,7 +8,8 @@
 // which follow the light or dark colour scheme; no inline style is used (the
 // page's Content-Security-Policy allows none).
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
+import { h } from './dom.js';
+
 let nextId = 0;
 
 // A unique id for aria-labelledby (one page may hold several charts).
@@ -17,32 +18,13 @@ function uid(prefix) {
   return `${prefix}-${nextId}`;
 }
 
-// An SVG element with string attributes and children (nodes or strings;
-// strings become text nodes).
+// An SVG element (dom.js's h with the svg: prefix: attributes that are
+// null or false left out, children as nodes or text).
 export function svg(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== null && v !== undefined && v !== false) el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
-  return el;
+  return h(`svg:${tag}`, attrs, ...children);
 }
 
-// An HTML element (the same contract as svg()).
-function html(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== null && v !== undefined && v !== false) el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
-  return el;
-}
+const html = h;
 
 // A number in [0, 1] with two decimals ("0.61"); "–" when absent.
 export function fmt2(v) {

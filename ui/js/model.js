@@ -30,20 +30,6 @@ const HEAD_NAMES = { class: 'Classes', label: 'Labels', category: 'Aspect catego
 const WAITING = { CREATED: 'waiting to be queued', QUEUED: 'waiting for a worker', TRAINING: 'training now' };
 const HIGHLIGHTS = 6; // colours of highlighted spans (.hl-0 … .hl-5 in model.css)
 
-// h() with the attributes that are null, undefined or false left out and
-// numbers turned into text, so callers can write conditional attributes.
-function el(tag, attrs, ...children) {
-  const a = {};
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    a[k] = v === true ? '' : String(v);
-  }
-  const kids = children.flat(Infinity)
-    .filter((c) => c !== null && c !== undefined && c !== false)
-    .map((c) => (typeof c === 'number' ? String(c) : c));
-  return h(tag, a, ...kids);
-}
-
 // Appends children to parent, leaving out null, undefined and false
 // (Node.append would write them as text) and flattening arrays.
 function add(parent, ...children) {
@@ -56,14 +42,14 @@ function add(parent, ...children) {
 
 // A button that calls fn on click.
 function button(label, cls, fn, attrs) {
-  const b = el('button', { type: 'button', class: cls, ...(attrs || {}) }, label);
+  const b = h('button', { type: 'button', class: cls, ...(attrs || {}) }, label);
   b.addEventListener('click', fn);
   return b;
 }
 
 // Visually hidden text for screen readers.
 function srOnly(text) {
-  return el('span', { class: 'sr-only' }, text);
+  return h('span', { class: 'sr-only' }, text);
 }
 
 // An RFC 3339 timestamp as the page shows times elsewhere (dom.js).
@@ -116,36 +102,36 @@ export function renderModel(root, ctx) {
   let busy = false;
 
   // ---- the page's fixed frame; the sections are filled as data arrives ----
-  const crumbs = el('p', { class: 'model-crumbs' }, el('a', { href: projectHash }, '← All models of the project'));
-  const title = el('h1', { class: 'model-title', tabindex: '-1' }, `Model ${modelId}`);
-  const subtitle = el('p', { class: 'model-subtitle' });
-  const badges = el('div', { class: 'model-badges' });
-  const actions = el('div', { class: 'model-actions', role: 'group', 'aria-label': 'Model actions' });
-  const live = el('p', { class: 'sr-only', role: 'status' });
-  const alertBox = el('div', { class: 'model-alert', role: 'alert' });
-  const training = el('section', { class: 'card model-training', 'aria-labelledby': 'mp-training-h' });
-  const warnings = el('section', { class: 'card model-warnings', 'aria-labelledby': 'mp-warnings-h' });
-  const evaluation = el('section', { class: 'card model-evaluation', 'aria-labelledby': 'mp-eval-h' });
-  const tryIt = el('section', { class: 'card model-try', 'aria-labelledby': 'mp-try-h' });
-  const features = el('section', { class: 'card model-features', 'aria-labelledby': 'mp-features-h' });
-  const details = el('section', { class: 'card model-details', 'aria-labelledby': 'mp-details-h' });
+  const crumbs = h('p', { class: 'model-crumbs' }, h('a', { href: projectHash }, '← All models of the project'));
+  const title = h('h1', { class: 'model-title', tabindex: '-1' }, `Model ${modelId}`);
+  const subtitle = h('p', { class: 'model-subtitle' });
+  const badges = h('div', { class: 'model-badges' });
+  const actions = h('div', { class: 'model-actions', role: 'group', 'aria-label': 'Model actions' });
+  const live = h('p', { class: 'sr-only', role: 'status' });
+  const alertBox = h('div', { class: 'model-alert', role: 'alert' });
+  const training = h('section', { class: 'card model-training', 'aria-labelledby': 'mp-training-h' });
+  const warnings = h('section', { class: 'card model-warnings', 'aria-labelledby': 'mp-warnings-h' });
+  const evaluation = h('section', { class: 'card model-evaluation', 'aria-labelledby': 'mp-eval-h' });
+  const tryIt = h('section', { class: 'card model-try', 'aria-labelledby': 'mp-try-h' });
+  const features = h('section', { class: 'card model-features', 'aria-labelledby': 'mp-features-h' });
+  const details = h('section', { class: 'card model-details', 'aria-labelledby': 'mp-details-h' });
   for (const s of [warnings, evaluation, tryIt, features]) s.hidden = true;
-  const timeline = el('ol', { class: 'timeline' });
-  const progressBar = el('progress', { id: 'mp-progress', max: '100', value: '0' });
-  const progressText = el('span', { class: 'progress-value', 'aria-hidden': 'true' });
-  const progressRow = el('div', { class: 'progress-row' },
-    el('label', { for: 'mp-progress' }, 'Progress'), progressBar, progressText);
-  const failure = el('p', { class: 'failure' });
+  const timeline = h('ol', { class: 'timeline' });
+  const progressBar = h('progress', { id: 'mp-progress', max: '100', value: '0' });
+  const progressText = h('span', { class: 'progress-value', 'aria-hidden': 'true' });
+  const progressRow = h('div', { class: 'progress-row' },
+    h('label', { for: 'mp-progress' }, 'Progress'), progressBar, progressText);
+  const failure = h('p', { class: 'failure' });
   failure.hidden = true;
-  const liveBadge = el('span', { class: 'live' });
+  const liveBadge = h('span', { class: 'live' });
   liveBadge.hidden = true;
-  add(training, el('div', { class: 'card-head' }, el('h2', { id: 'mp-training-h' }, 'Training'), liveBadge),
+  add(training, h('div', { class: 'card-head' }, h('h2', { id: 'mp-training-h' }, 'Training'), liveBadge),
     timeline, progressRow, failure);
 
-  const page = el('div', { class: 'model-page' },
+  const page = h('div', { class: 'model-page' },
     crumbs,
-    el('header', { class: 'model-head' },
-      el('div', { class: 'model-head-text' }, title, subtitle, badges),
+    h('header', { class: 'model-head' },
+      h('div', { class: 'model-head-text' }, title, subtitle, badges),
       actions),
     live, alertBox, training, warnings, evaluation, tryIt, features, details);
   clear(root);
@@ -157,7 +143,7 @@ export function renderModel(root, ctx) {
 
   function showError(text) {
     clear(alertBox);
-    if (text) add(alertBox, el('p', {}, text));
+    if (text) add(alertBox, h('p', {}, text));
   }
 
   // ---- header: name, status, score, actions ----
@@ -167,17 +153,17 @@ export function renderModel(root, ctx) {
     document.title = `${m.display_name || m.name} · modeld`;
     clear(subtitle);
     add(subtitle, 
-      el('span', {}, m.name), ' · ', el('span', {}, m.type), ' · ',
-      el('span', {}, LANGUAGES[m.language] || m.language),
-      m.owner ? [' · by ', el('span', {}, m.owner)] : null);
+      h('span', {}, m.name), ' · ', h('span', {}, m.type), ' · ',
+      h('span', {}, LANGUAGES[m.language] || m.language),
+      m.owner ? [' · by ', h('span', {}, m.owner)] : null);
     clear(badges);
     add(badges, 
-      el('span', { class: `badge s-${m.status}` },
+      h('span', { class: `badge s-${m.status}` },
         srOnly('Status: '), m.status),
       m.score !== null && m.score !== undefined
-        ? el('span', { class: 'score-badge' },
-          el('span', { class: 'score-label' }, 'Score (micro-F1)'), ' ',
-          el('span', { class: 'score-value' }, fmt2(m.score)))
+        ? h('span', { class: 'score-badge' },
+          h('span', { class: 'score-label' }, 'Score (micro-F1)'), ' ',
+          h('span', { class: 'score-value' }, fmt2(m.score)))
         : null);
     renderActions();
   }
@@ -234,13 +220,13 @@ export function renderModel(root, ctx) {
       const state = st.at ? (i === 3 && failed ? 'failed' : 'done') : i === current ? 'current' : 'pending';
       const gap = prev !== null && Number.isFinite(t) ? fmtDuration((t - prev) / 1000) : '';
       if (Number.isFinite(t)) prev = t;
-      return el('li', { class: `step step-${state}`, 'aria-current': i === current ? 'step' : null },
-        el('span', { class: 'step-dot', 'aria-hidden': 'true' }),
-        el('span', { class: 'step-label' }, st.label),
+      return h('li', { class: `step step-${state}`, 'aria-current': i === current ? 'step' : null },
+        h('span', { class: 'step-dot', 'aria-hidden': 'true' }),
+        h('span', { class: 'step-label' }, st.label),
         st.at
-          ? el('time', { datetime: st.at }, when(st.at))
-          : el('span', { class: 'step-time' }, i === current ? waitingText(m) : 'not yet'),
-        gap ? el('span', { class: 'step-gap' }, `+${gap}`) : null,
+          ? h('time', { datetime: st.at }, when(st.at))
+          : h('span', { class: 'step-time' }, i === current ? waitingText(m) : 'not yet'),
+        gap ? h('span', { class: 'step-gap' }, `+${gap}`) : null,
         srOnly(state === 'done' ? ' (done)' : state === 'failed' ? ' (failed)' : ''));
     });
     const value = Math.max(0, Math.min(100, Number(m.progress) || 0));
@@ -258,7 +244,7 @@ export function renderModel(root, ctx) {
     clear(failure);
     failure.hidden = !(failed && m.failure_reason);
     if (!failure.hidden) {
-      add(failure, el('strong', {}, canceled ? 'Canceled. ' : 'Training failed: '),
+      add(failure, h('strong', {}, canceled ? 'Canceled. ' : 'Training failed: '),
         canceled ? 'The training was stopped before it ended.' : m.failure_reason);
     }
   }
@@ -270,21 +256,21 @@ export function renderModel(root, ctx) {
     clear(warnings);
     if (!list.length) return;
     add(warnings, 
-      el('h2', { id: 'mp-warnings-h' }, `Warnings (${list.length})`),
-      el('ul', { class: 'warning-list' }, list.map((w) => el('li', { class: 'warning' },
-        el('span', { class: 'warning-code' }, w.code),
-        el('p', {}, w.message),
+      h('h2', { id: 'mp-warnings-h' }, `Warnings (${list.length})`),
+      h('ul', { class: 'warning-list' }, list.map((w) => h('li', { class: 'warning' },
+        h('span', { class: 'warning-code' }, w.code),
+        h('p', {}, w.message),
         Array.isArray(w.labels) && w.labels.length
-          ? el('ul', { class: 'chips', 'aria-label': 'Labels concerned' },
-            w.labels.map((l) => el('li', { class: 'chip' }, l)))
+          ? h('ul', { class: 'chips', 'aria-label': 'Labels concerned' },
+            w.labels.map((l) => h('li', { class: 'chip' }, l)))
           : null))));
   }
 
   // ---- the evaluation ----
   function tile(label, value, note) {
-    return el('div', { class: 'tile' },
-      el('dt', {}, label),
-      el('dd', {}, el('span', { class: 'tile-value' }, value), note ? el('span', { class: 'tile-note' }, note) : null));
+    return h('div', { class: 'tile' },
+      h('dt', {}, label),
+      h('dd', {}, h('span', { class: 'tile-value' }, value), note ? h('span', { class: 'tile-note' }, note) : null));
   }
 
   function perLabelChart(labels, name) {
@@ -315,15 +301,15 @@ export function renderModel(root, ctx) {
   }
 
   function labelConfusion(list) {
-    return el('figure', { class: 'chart-figure' },
-      el('figcaption', {}, 'Labels: counts on the test documents'),
-      el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Label counts' },
-        el('table', {},
-          el('thead', {}, el('tr', {}, ['Label', 'True positive', 'False positive', 'False negative', 'True negative']
-            .map((x, i) => el('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-          el('tbody', {}, list.map((r) => el('tr', {},
-            el('th', { scope: 'row' }, r.label),
-            [r.tp, r.fp, r.fn, r.tn].map((x) => el('td', { class: 'num' }, String(x)))))))));
+    return h('figure', { class: 'chart-figure' },
+      h('figcaption', {}, 'Labels: counts on the test documents'),
+      h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Label counts' },
+        h('table', {},
+          h('thead', {}, h('tr', {}, ['Label', 'True positive', 'False positive', 'False negative', 'True negative']
+            .map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
+          h('tbody', {}, list.map((r) => h('tr', {},
+            h('th', { scope: 'row' }, r.label),
+            [r.tp, r.fp, r.fn, r.tn].map((x) => h('td', { class: 'num' }, String(x)))))))));
   }
 
   const UNITS = {
@@ -381,10 +367,10 @@ export function renderModel(root, ctx) {
     if (Array.isArray(conf.label) && conf.label.length) charts.push(labelConfusion(conf.label));
 
     add(evaluation, 
-      el('h2', { id: 'mp-eval-h' }, 'Evaluation'),
-      el('p', { class: 'hint' }, `Measured on the test set. ${UNITS[met.unit] || ''}`),
-      el('dl', { class: 'tiles' }, tiles),
-      el('div', { class: 'chart-grid' }, charts));
+      h('h2', { id: 'mp-eval-h' }, 'Evaluation'),
+      h('p', { class: 'hint' }, `Measured on the test set. ${UNITS[met.unit] || ''}`),
+      h('dl', { class: 'tiles' }, tiles),
+      h('div', { class: 'chart-grid' }, charts));
   }
 
   // ---- the top features ----
@@ -393,33 +379,33 @@ export function renderModel(root, ctx) {
     if (disposed) return;
     clear(features);
     features.hidden = false;
-    add(features, el('h2', { id: 'mp-features-h' }, 'What the model looks at'));
+    add(features, h('h2', { id: 'mp-features-h' }, 'What the model looks at'));
     if (r.status !== 200 || !r.body || !r.body.top_features) {
-      add(features, el('p', { class: 'hint' }, r.body && r.body.detail ? r.body.detail : `No top features (HTTP ${r.status}).`));
+      add(features, h('p', { class: 'hint' }, r.body && r.body.detail ? r.body.detail : `No top features (HTTP ${r.status}).`));
       return;
     }
-    add(features, el('p', { class: 'hint' },
+    add(features, h('p', { class: 'hint' },
       'The n-grams that weigh most for each label, strongest first. ',
       'In character n-grams, ␣ marks a word boundary.'));
     const tf = r.body.top_features;
     const headKeys = Object.keys(tf);
     for (const hd of headKeys) {
       const groups = Array.isArray(tf[hd]) ? tf[hd] : [];
-      if (headKeys.length > 1) add(features, el('h3', {}, HEAD_NAMES[hd] || hd));
-      add(features, el('div', { class: 'feature-grid' }, groups.map((g) => featureCard(g))));
+      if (headKeys.length > 1) add(features, h('h3', {}, HEAD_NAMES[hd] || hd));
+      add(features, h('div', { class: 'feature-grid' }, groups.map((g) => featureCard(g))));
     }
   }
 
   function featureItem(f, max) {
-    const bar = el('span', { class: 'fbar', 'aria-hidden': 'true' });
+    const bar = h('span', { class: 'fbar', 'aria-hidden': 'true' });
     bar.style.width = `${Math.max(2, Math.round((f.weight / max) * 100))}%`; // CSSOM: allowed by the CSP
     const shown = f.kind === 'char' ? String(f.ngram).replace(/ /g, '␣') : f.ngram;
-    return el('li', { class: 'feature' },
-      el('span', { class: 'fname' },
-        el('span', { class: 'ngram', title: f.kind === 'char' ? `character n-gram “${f.ngram}”` : null }, shown),
-        el('span', { class: `kind kind-${f.kind}` }, f.kind)),
-      el('span', { class: 'ftrack' }, bar),
-      el('span', { class: 'fweight' }, f.weight.toFixed(2)));
+    return h('li', { class: 'feature' },
+      h('span', { class: 'fname' },
+        h('span', { class: 'ngram', title: f.kind === 'char' ? `character n-gram “${f.ngram}”` : null }, shown),
+        h('span', { class: `kind kind-${f.kind}` }, f.kind)),
+      h('span', { class: 'ftrack' }, bar),
+      h('span', { class: 'fweight' }, f.weight.toFixed(2)));
   }
 
   function featureCard(g) {
@@ -427,13 +413,13 @@ export function renderModel(root, ctx) {
     const max = Math.max(...list.map((f) => f.weight), 1e-9);
     const first = list.slice(0, 8);
     const rest = list.slice(8);
-    return el('article', { class: 'feature-card' },
-      el('h4', { dir: 'auto' }, g.label),
-      list.length ? el('ol', { class: 'features' }, first.map((f) => featureItem(f, max))) : el('p', { class: 'hint' }, 'None.'),
+    return h('article', { class: 'feature-card' },
+      h('h4', { dir: 'auto' }, g.label),
+      list.length ? h('ol', { class: 'features' }, first.map((f) => featureItem(f, max))) : h('p', { class: 'hint' }, 'None.'),
       rest.length
-        ? el('details', { class: 'more-features' },
-          el('summary', {}, `${rest.length} more`),
-          el('ol', { class: 'features', start: '9' }, rest.map((f) => featureItem(f, max))))
+        ? h('details', { class: 'more-features' },
+          h('summary', {}, `${rest.length} more`),
+          h('ol', { class: 'features', start: '9' }, rest.map((f) => featureItem(f, max))))
         : null);
   }
 
@@ -447,18 +433,18 @@ export function renderModel(root, ctx) {
       return; // built once: a status change keeps what was typed
     }
     tryIt.hidden = !TRAINED.has(model.status);
-    const area = el('textarea', {
+    const area = h('textarea', {
       id: 'mp-text', name: 'text', rows: '3', required: true, maxlength: '20000',
       dir: rtl(), lang: model.language, spellcheck: 'false',
       placeholder: model.language === 'ar' ? 'اكتب نصا…' : model.language === 'de' ? 'Einen Satz eingeben…' : 'Type a sentence…',
     });
-    const submit = el('button', { type: 'submit', class: 'primary' }, 'Predict');
-    const out = el('div', { class: 'prediction', 'aria-live': 'polite' });
-    predictForm = el('form', { class: 'predict-form' },
-      el('label', { for: 'mp-text' }, 'Text'),
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Predict');
+    const out = h('div', { class: 'prediction', 'aria-live': 'polite' });
+    predictForm = h('form', { class: 'predict-form' },
+      h('label', { for: 'mp-text' }, 'Text'),
       area,
-      el('div', { class: 'form-row' }, submit,
-        el('span', { class: 'hint' }, 'The words behind each prediction are highlighted.')));
+      h('div', { class: 'form-row' }, submit,
+        h('span', { class: 'hint' }, 'The words behind each prediction are highlighted.')));
     predictForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       const text = area.value;
@@ -474,12 +460,12 @@ export function renderModel(root, ctx) {
       out.removeAttribute('aria-busy');
       clear(out);
       if (r.status !== 200 || !r.body || !Array.isArray(r.body.predictions)) {
-        add(out, el('p', { class: 'error' }, problemText(r, 'The prediction')));
+        add(out, h('p', { class: 'error' }, problemText(r, 'The prediction')));
         return;
       }
       add(out, renderPrediction(r.body, r.body.predictions[0]));
     });
-    add(tryIt, el('h2', { id: 'mp-try-h' }, 'Try it'), predictForm, out);
+    add(tryIt, h('h2', { id: 'mp-try-h' }, 'Try it'), predictForm, out);
   }
 
   // The predicted labels of one prediction, whatever the model type, each
@@ -519,7 +505,7 @@ export function renderModel(root, ctx) {
       }
     }
     const bounds = [...cuts].sort((a, b) => a - b);
-    const out = el('p', { class: 'pred-text', dir: rtl(), lang: model.language });
+    const out = h('p', { class: 'pred-text', dir: rtl(), lang: model.language });
     for (let k = 0; k + 1 < bounds.length; k++) {
       const a = bounds[k];
       const b = bounds[k + 1];
@@ -532,8 +518,8 @@ export function renderModel(root, ctx) {
       cover.sort((x, y) => y.weight - x.weight);
       const top = cover[0];
       const names = [...new Set(cover.map((c) => `${items[c.item].name}${c.pol ? ` (${items[c.item].polarity})` : ''}`))];
-      const mark = el('mark', {
-        class: `hl hl-${top.item % HIGHLIGHTS}${top.pol ? ' hl-pol' : ''}`,
+      const mark = h('mark', {
+        class: `hl hl-${top.item % HIGHLIGHTS}${cover.some((c) => c.pol) ? ' hl-pol' : ''}`, // dashed: behind the polarity too
         title: cover.map((c) => `${items[c.item].name}${c.pol ? ` polarity ${items[c.item].polarity}` : ''}: weight ${c.weight.toFixed(2)}`).join('\n'),
       }, piece, srOnly(` [evidence for ${names.join(', ')}]`));
       add(out, mark);
@@ -544,9 +530,9 @@ export function renderModel(root, ctx) {
   function renderPrediction(body, p) {
     const items = predictedItems(body.type, p);
     let selected = null;
-    const box = el('div', { class: 'pred-result' });
-    const textBox = el('div', { class: 'pred-text-box' });
-    const legend = el('ul', { class: 'pred-items', 'aria-label': 'Predictions' });
+    const box = h('div', { class: 'pred-result' });
+    const textBox = h('div', { class: 'pred-text-box' });
+    const legend = h('ul', { class: 'pred-items', 'aria-label': 'Predictions' });
 
     function draw() {
       clear(textBox);
@@ -559,31 +545,31 @@ export function renderModel(root, ctx) {
           legend.querySelectorAll('button')[i].focus();
         }, { 'aria-pressed': selected === i ? 'true' : 'false' });
         add(b, 
-          el('span', { class: `swatch hl-${i % HIGHLIGHTS}`, 'aria-hidden': 'true' }),
-          el('span', { class: 'pred-name', dir: 'auto' }, it.name),
-          el('span', { class: 'pred-prob' }, pct(it.prob)),
-          it.polarity ? el('span', { class: `polarity polarity-${it.polarity}` }, `${it.polarity} ${pct(it.polarityProb)}`) : null,
+          h('span', { class: `swatch hl-${i % HIGHLIGHTS}`, 'aria-hidden': 'true' }),
+          h('span', { class: 'pred-name', dir: 'auto' }, it.name),
+          h('span', { class: 'pred-prob' }, pct(it.prob)),
+          it.polarity ? h('span', { class: `polarity polarity-${it.polarity}` }, `${it.polarity} ${pct(it.polarityProb)}`) : null,
           srOnly(selected === i ? ' (only its evidence is highlighted)' : ''));
-        add(legend, el('li', {}, b));
+        add(legend, h('li', {}, b));
       });
     }
     draw();
-    add(box, el('h3', { class: 'sr-only' }, 'Prediction'), textBox);
-    if (body.explain_unavailable) add(box, el('p', { class: 'hint' }, body.explain_unavailable));
+    add(box, h('h3', { class: 'sr-only' }, 'Prediction'), textBox);
+    if (body.explain_unavailable) add(box, h('p', { class: 'hint' }, body.explain_unavailable));
     if (!items.length) {
-      add(box, el('p', { class: 'hint' }, 'Nothing was predicted above the threshold.'));
+      add(box, h('p', { class: 'hint' }, 'Nothing was predicted above the threshold.'));
       return box;
     }
-    add(box, el('p', { class: 'hint' },
+    add(box, h('p', { class: 'hint' },
       items.length > 1 ? 'Select a prediction to highlight only its evidence' : 'Select the prediction to highlight its evidence',
       body.type === 'ABSA' ? ' (with the words behind its polarity, underlined).' : '.'));
     add(box, legend);
     if (Array.isArray(p.classes) && p.classes.length > 1) {
-      add(box, el('details', { class: 'all-classes' },
-        el('summary', {}, 'Every class'),
-        el('ul', {}, p.classes.map((c) => {
-          const m = el('meter', { min: '0', max: '1', value: String(c.probability), 'aria-label': c.class });
-          return el('li', {}, el('span', { dir: 'auto' }, c.class), m, el('span', { class: 'pred-prob' }, pct(c.probability)));
+      add(box, h('details', { class: 'all-classes' },
+        h('summary', {}, 'Every class'),
+        h('ul', {}, p.classes.map((c) => {
+          const m = h('meter', { min: '0', max: '1', value: String(c.probability), 'aria-label': c.class });
+          return h('li', {}, h('span', { dir: 'auto' }, c.class), m, h('span', { class: 'pred-prob' }, pct(c.probability)));
         }))));
     }
     return box;
@@ -602,9 +588,9 @@ export function renderModel(root, ctx) {
     const heads = sel ? (Array.isArray(sel.heads) && sel.heads.length ? sel.heads : [sel]) : [];
     clear(details);
     add(details, 
-      el('h2', { id: 'mp-details-h' }, 'Details'),
-      el('dl', { class: 'details-list' },
-        rows.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', { dir: 'auto' }, v)))),
+      h('h2', { id: 'mp-details-h' }, 'Details'),
+      h('dl', { class: 'details-list' },
+        rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { dir: 'auto' }, v)))),
       heads.length ? selectionTable(heads) : null);
   }
 
@@ -616,14 +602,14 @@ export function renderModel(root, ctx) {
       hs.cv_folds, hs.base_transfer, secs(hs.cv_seconds), secs(hs.fit_seconds)];
     const head = ['Head', 'C', 'Solver', 'Class weight', 'Threshold', 'CV folds', 'Base transfer', 'CV time',
       'Fit time'];
-    const table = el('table', {},
-      el('thead', {}, el('tr', {}, head.map((x) => el('th', { scope: 'col' }, x)))),
-      el('tbody', {}, heads.map((hs) => el('tr', {},
-        el('th', { scope: 'row' }, hs.head || '–'),
-        cells(hs).map((x) => el('td', {}, x === null || x === undefined ? '–' : String(x)))))));
-    return el('details', { class: 'selection' },
-      el('summary', {}, 'Model selection (cross-validation)'),
-      el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Model selection' },
+    const table = h('table', {},
+      h('thead', {}, h('tr', {}, head.map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, heads.map((hs) => h('tr', {},
+        h('th', { scope: 'row' }, hs.head || '–'),
+        cells(hs).map((x) => h('td', {}, x === null || x === undefined ? '–' : String(x)))))));
+    return h('details', { class: 'selection' },
+      h('summary', {}, 'Model selection (cross-validation)'),
+      h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Model selection' },
         table));
   }
 
@@ -706,10 +692,10 @@ export function renderModel(root, ctx) {
 
   function onGone(text) {
     clear(root);
-    add(root, el('div', { class: 'model-page' },
-      el('h1', { tabindex: '-1' }, 'Model deleted'),
-      el('p', {}, text),
-      el('p', {}, el('a', { href: projectHash }, 'Back to the models of the project'))));
+    add(root, h('div', { class: 'model-page' },
+      h('h1', { tabindex: '-1' }, 'Model deleted'),
+      h('p', {}, text),
+      h('p', {}, h('a', { href: projectHash }, 'Back to the models of the project'))));
     const h1 = root.querySelector('h1');
     if (h1) h1.focus();
   }
@@ -832,7 +818,7 @@ export function renderModel(root, ctx) {
     if (project) {
       role = project.role;
       clear(crumbs);
-      add(crumbs, el('a', { href: projectHash }, '← All models of ', el('span', {}, project.name)));
+      add(crumbs, h('a', { href: projectHash }, '← All models of ', h('span', {}, project.name)));
       if (typeof ctx.setProjectName === 'function') ctx.setProjectName(project.id, project.name);
     }
     if (model) renderActions();
