@@ -10,6 +10,8 @@
 //   - the training form starts a training, and the models list, without a
 //     reload, shows its progress bar reach 100 % and its score (one
 //     EventSource on the project's event stream);
+//   - the list pages through the API's cursor and filters by type and
+//     language;
 //   - the same name again shows the daemon's "taken" error next to the name
 //     field;
 //   - a new labeling session is created and a JSON-lines file uploaded to
@@ -121,6 +123,15 @@ async function main() {
   // the page reports CSP violations as events; collected before any script of it runs
   await context.addInitScript(() => {
     window.__csp = [];
+    // every EventSource the page opens
+    window.__es = [];
+    const ES = window.EventSource;
+    window.EventSource = class extends ES {
+      constructor(url, init) {
+        super(url, init);
+        window.__es.push(String(url));
+      }
+    };
     document.addEventListener('securitypolicyviolation', (e) => {
       window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
     });
@@ -197,8 +208,47 @@ async function main() {
   check('the progress bar reaches 100 % and the score appears without a reload',
     live.noReload && live.status === 'READY' && /^0\.[0-9]{3}$|^1\.000$/.test(live.score) &&
     live.width === '100%', live);
-  check('one event stream for the list', (await page.evaluate(() =>
-    performance.getEntriesByType('resource').filter((e) => /\/events$/.test(e.name)).length)) <= 1);
+  const streams = await page.evaluate(() => window.__es);
+  check('one event stream for the list', streams.length === 1 &&
+    streams[0] === `/projects/${P}/events`, streams);
+
+  // ---- paging through the API's cursor, and the filters ----
+  // 26 more models (German CLASS) by the API: 27 in all, more than a page of 25
+  const made = await page.evaluate(async ([p, sid]) => {
+    const { csrf } = await import('/ui/js/api.js');
+    let ok = 0;
+    for (let i = 0; i < 26; i++) {
+      const r = await fetch(`/projects/${p}/models`, { method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
+        body: JSON.stringify({ name: `de-${i}`, language: 'de', annotation_ids: [sid] }) });
+      ok += r.status === 201;
+    }
+    return ok;
+  }, [P, data.sessions['Bewertungen (de)']]);
+  check('26 more models are created', made === 26, made);
+  await page.reload();
+  await page.waitForSelector('table.models tbody tr');
+  const rowCount = () => page.$$eval('table.models tbody tr', (r) => r.length);
+  const paging = { first: await rowCount(), more: await page.isVisible('.pager button') };
+  await page.click('.pager button');
+  await page.waitForFunction(() => document.querySelectorAll('table.models tbody tr').length > 25);
+  paging.all = await rowCount();
+  paging.moreAfter = await page.isVisible('.pager button');
+  check('the list pages through the cursor (25, then the 2 more)', paging.first === 25 &&
+    paging.more && paging.all === 27 && !paging.moreAfter, paging);
+  await page.selectOption('#f-type', 'ABSA');
+  await page.waitForFunction(() => document.querySelectorAll('table.models tbody tr').length === 1);
+  check('the type filter shows the ABSA model only',
+    (await page.textContent('table.models tbody tr td.name a')) === 'ui-absa');
+  await page.selectOption('#f-type', '');
+  await page.waitForFunction(() => document.querySelectorAll('table.models tbody tr').length === 25);
+  await page.selectOption('#f-language', 'en');
+  await page.waitForFunction(() => document.querySelectorAll('table.models tbody tr').length === 1);
+  const en = await page.$$eval('table.models tbody tr', (rows) => rows.map((r) =>
+    [r.querySelector('td.name a').textContent, r.querySelector('td[data-label=Language]').textContent]));
+  check('the language filter shows the English model only', en.length === 1 &&
+    en[0][0] === 'ui-absa' && en[0][1] === 'en', en);
+  await page.selectOption('#f-language', '');
 
   // ---- the same name again: the daemon's error next to the name field ----
   await page.goto(`${base}/ui/#/p/${P}/train`);

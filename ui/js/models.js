@@ -237,9 +237,20 @@ export async function render(root, ctx) {
       // after a reconnection (the daemon restarted): changes may have been missed
       if (++opened > 1) load(true);
     },
-    error: () => {
-      live.textContent = 'Reconnecting…';
+    error: async (state) => {
       live.classList.remove('on');
+      if (state !== EventSource.CLOSED) {
+        live.textContent = 'Reconnecting…';
+        return;
+      }
+      // the daemon refused the stream (the browser does not retry then):
+      // signed out, or no longer a member
+      live.textContent = 'Not live: reload the page to try again.';
+      const r = await api('GET', '/session').catch(() => null);
+      if (!closed && r && r.status === 401) {
+        closeAll();
+        ctx.signedOut();
+      }
     },
     created: (m) => upsert(m),
     model: (m) => upsert(m),

@@ -14,10 +14,11 @@ const GROUPS = [
   ['aspect_categories', 'Aspect categories'], ['polarities', 'Polarities'],
 ];
 const MAX_BARS = 12;
-const ROW = 24;
+const ROW = 34; // a label line and its bar under it
 
 // A horizontal bar chart of counts ({name: n}) as SVG: the largest first,
-// at most MAX_BARS bars; its text alternative lists every bar.
+// at most MAX_BARS bars, each under its label and count (so that it reads
+// at any width); its text alternative lists every bar.
 function barChart(title, counts) {
   const all = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const shown = all.slice(0, MAX_BARS);
@@ -25,21 +26,23 @@ function barChart(title, counts) {
   const summary = `${title}: ${all.map(([k, n]) => `${k} ${n}`).join(', ')}`;
   const svg = h('svg:svg', {
     class: 'chart bars', role: 'img', 'aria-label': summary,
-    width: '100%', height: String(shown.length * ROW + 4),
+    width: '100%', height: String(shown.length * ROW),
   });
   shown.forEach(([name, n], i) => {
-    const y = i * ROW + 2;
-    const w = (56 * n) / max;
-    const label = name.length > 20 ? `${name.slice(0, 19)}…` : name;
-    svg.appendChild(h('svg:text', { x: '0', y: String(y + 16), 'aria-hidden': 'true' },
-      h('svg:title', null, name), label));
-    svg.appendChild(h('svg:rect', {
-      class: 'bar', x: '38%', y: String(y + 4), height: String(ROW - 8), rx: '2',
-      width: `${Math.max(w, 0.5)}%`, 'aria-hidden': 'true',
-    }));
+    const y = i * ROW;
+    svg.appendChild(h('svg:text', { x: '0', y: String(y + 13), 'aria-hidden': 'true' },
+      h('svg:tspan', { 'unicode-bidi': 'plaintext' }, name)));
     svg.appendChild(h('svg:text', {
-      class: 'count', x: `${38 + w + 1}%`, y: String(y + 16), 'aria-hidden': 'true',
+      class: 'count', x: '100%', y: String(y + 13), 'text-anchor': 'end', 'aria-hidden': 'true',
     }, String(n)));
+    svg.appendChild(h('svg:rect', {
+      class: 'track', x: '0', y: String(y + 18), height: '8', rx: '4', width: '100%',
+      'aria-hidden': 'true',
+    }));
+    svg.appendChild(h('svg:rect', {
+      class: 'bar', x: '0', y: String(y + 18), height: '8', rx: '4',
+      width: `${Math.max((100 * n) / max, 0.5)}%`, 'aria-hidden': 'true',
+    }));
   });
   return h('figure', { class: 'chart-box' },
     h('figcaption', null, title,
