@@ -115,7 +115,8 @@ export function renderModel(root, ctx) {
   const tryIt = h('section', { class: 'card model-try', 'aria-labelledby': 'mp-try-h' });
   const features = h('section', { class: 'card model-features', 'aria-labelledby': 'mp-features-h' });
   const details = h('section', { class: 'card model-details', 'aria-labelledby': 'mp-details-h' });
-  for (const s of [warnings, evaluation, tryIt, features]) s.hidden = true;
+  for (const s of [training, warnings, evaluation, tryIt, features, details]) s.hidden = true;
+  const loading = h('p', { class: 'muted' }, 'Loading the model…');
   const timeline = h('ol', { class: 'timeline' });
   const progressBar = h('progress', { id: 'mp-progress', max: '100', value: '0' });
   const progressText = h('span', { class: 'progress-value', 'aria-hidden': 'true' });
@@ -133,7 +134,7 @@ export function renderModel(root, ctx) {
     h('header', { class: 'model-head' },
       h('div', { class: 'model-head-text' }, title, subtitle, badges),
       actions),
-    live, alertBox, training, warnings, evaluation, tryIt, features, details);
+    live, alertBox, loading, training, warnings, evaluation, tryIt, features, details);
   clear(root);
   add(root, page);
 
@@ -713,6 +714,7 @@ export function renderModel(root, ctx) {
       return;
     }
     if (r.status !== 200 || !r.body) {
+      loading.remove();
       showError(problemText(r, 'Reading the model'));
       return;
     }
@@ -727,6 +729,9 @@ export function renderModel(root, ctx) {
   }
 
   function renderAll() {
+    loading.remove();
+    training.hidden = false;
+    details.hidden = false;
     renderHead();
     renderTraining();
     renderWarnings();
