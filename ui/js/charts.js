@@ -103,7 +103,7 @@ export function barChart(opts) {
     });
     return svg('g', { class: 'group' },
       svg('text', { class: 'label', x: 0, y: y0 + labelH - 6 },
-        row.label, row.note ? svg('tspan', { class: 'note' }, ` ${row.note}`) : null),
+        svg('title', {}, row.label), row.label, row.note ? svg('tspan', { class: 'note' }, ` ${row.note}`) : null),
       bars);
   });
 
