@@ -211,8 +211,10 @@ async function main() {
   // ---- sign in through the form ----
   await signIn(page, base, token);
   await go(`#/p/${project}/m/${stopped}`);
-  await page.waitForSelector('.model-page h1:has-text("de-stop")', { timeout: 10000 });
-  check('signed in through the form, the model page shows the model', true);
+  await page.waitForSelector('.model-head .badge', { timeout: 10000 });
+  check('signed in through the form, the model page shows the model',
+    (await page.textContent('.model-page h1')) === 'de-stop' &&
+    (await page.textContent('.model-subtitle')).includes('CLASS'));
 
   // ---- stop a queued training ----
   check('a queued model is QUEUED at 0 %', (await badge()).includes('QUEUED') &&

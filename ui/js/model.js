@@ -376,7 +376,7 @@ export function renderModel(root, ctx) {
 
   // ---- the top features ----
   async function loadFeatures() {
-    const r = await api('GET', `${base}/explanation`);
+    const r = await api('GET', `${base}/explanation`).catch(() => ({ status: 0, body: null }));
     if (disposed) return;
     clear(features);
     features.hidden = false;
@@ -440,7 +440,7 @@ export function renderModel(root, ctx) {
       placeholder: model.language === 'ar' ? 'اكتب نصا…' : model.language === 'de' ? 'Einen Satz eingeben…' : 'Type a sentence…',
     });
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Predict');
-    const out = h('div', { class: 'prediction', 'aria-live': 'polite' });
+    const out = h('div', { class: 'prediction' });
     predictForm = h('form', { class: 'predict-form' },
       h('label', { for: 'mp-text' }, 'Text'),
       area,
@@ -455,16 +455,36 @@ export function renderModel(root, ctx) {
       }
       submit.disabled = true;
       out.setAttribute('aria-busy', 'true');
-      const r = await api('POST', `${base}/predict`, { texts: [text], explain: true });
+      let r = null;
+      try {
+        r = await api('POST', `${base}/predict`, { texts: [text], explain: true });
+      } catch (err) {
+        r = null; // the daemon cannot be reached
+      }
       if (disposed) return;
       submit.disabled = false;
       out.removeAttribute('aria-busy');
       clear(out);
-      if (r.status !== 200 || !r.body || !Array.isArray(r.body.predictions)) {
-        add(out, h('p', { class: 'error' }, problemText(r, 'The prediction')));
+      if (!r || r.status !== 200 || !r.body || !Array.isArray(r.body.predictions)) {
+        const msg = r ? problemText(r, 'The prediction') : 'The prediction failed: the daemon cannot be reached.';
+        add(out, h('p', { class: 'error' }, msg));
+        say(msg);
         return;
       }
-      add(out, renderPrediction(r.body, r.body.predictions[0]));
+      const p = r.body.predictions[0];
+      add(out, renderPrediction(r.body, p));
+      // a short summary for screen readers; the result itself is below the button
+      const items = predictedItems(r.body.type, p);
+      say(items.length
+        ? `Predicted: ${items.map((it) => `${it.name} ${pct(it.prob)}`).join(', ')}. Highlighted words follow the button.`
+        : 'Nothing was predicted above the threshold.');
+    });
+    // Ctrl+Enter (⌘+Enter) predicts from the text box
+    area.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        predictForm.requestSubmit();
+      }
     });
     add(tryIt, h('h2', { id: 'mp-try-h' }, 'Try it'), predictForm, out);
   }
@@ -703,7 +723,7 @@ export function renderModel(root, ctx) {
 
   // Reads the model (and, once trained, what belongs to a trained model).
   async function reload(finished) {
-    const r = await api('GET', base);
+    const r = await api('GET', base).catch(() => ({ status: 0, body: { detail: 'the daemon cannot be reached' } }));
     if (disposed) return;
     if (r.status === 404) {
       onGone('This model does not exist (any more).');
@@ -749,6 +769,8 @@ export function renderModel(root, ctx) {
     renderActions();
     try {
       await run();
+    } catch (err) {
+      if (!disposed) showError('The daemon cannot be reached; reload the page to see where things stand.');
     } finally {
       busy = false;
       if (!disposed) {
@@ -816,7 +838,7 @@ export function renderModel(root, ctx) {
 
   // ---- start ----
   (async () => {
-    const [pr] = await Promise.all([api('GET', '/projects'), reload(false)]);
+    const [pr] = await Promise.all([api('GET', '/projects').catch(() => ({ status: 0 })), reload(false)]);
     if (disposed) return;
     const items = pr.status === 200 && pr.body && Array.isArray(pr.body.items) ? pr.body.items : [];
     const project = items.find((p) => String(p.id) === String(projectId));
