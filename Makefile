@@ -196,7 +196,9 @@ test-contract: lint-openapi $(BUILD)/rel/modeld
 # against the real daemon: sign-in, a cookie-authenticated EventSource, CSRF, and CORS
 # from an allowed and a refused origin (tests/browser/signin.test.js, a few seconds); then the
 # dashboard (GET /ui/) used as a person would, with axe-core on every view
-# (tests/browser/dashboard.test.js, about 30 s).
+# (tests/browser/dashboard.test.js, about 30 s); then the model page: live training across a
+# daemon restart, charts, highlighted predictions, the status actions (tests/browser/model.test.js,
+# about 20 s).
 BROWSER_DIR := $(BUILD)/browser
 $(BROWSER_DIR)/.installed: tests/browser/package.json tests/browser/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -q && \
@@ -210,6 +212,7 @@ test-browser: $(BROWSER_DIR)/.installed $(BUILD)/rel/modeld
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/signin.test.js $(BUILD)/rel/modeld
 	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/dashboard.test.js $(BUILD)/rel/modeld
+	NODE_PATH=$(BROWSER_DIR)/node_modules node tests/browser/model.test.js $(BUILD)/rel/modeld
 # The dashboard's screenshots in docs/screenshots/ (every view at 1280 and 360 px, from a
 # model trained on $(DATA) when it is there, else on the demo data); the README shows them.
 screenshots: $(BROWSER_DIR)/.installed $(BUILD)/rel/modeld
