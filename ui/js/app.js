@@ -9,7 +9,7 @@
 //   #/p/{pid}/sessions     labeling sessions and uploads  (sessions.js)
 // A view is render(root, ctx) -> cleanup (or a promise of it); the cleanup
 // runs when the view is left (it closes event streams, timers).
-import { session, signIn, signOut, problemMessage } from './api.js';
+import { api, session, signIn, signOut, problemMessage } from './api.js';
 import { h, clear } from './dom.js';
 
 const main = document.getElementById('main');
@@ -21,6 +21,7 @@ let user = null;          // the signed-in user ({id, name}), or null
 let cleanup = null;       // the current view's cleanup
 let generation = 0;       // bumps on each route, so a slow view cannot draw over a newer one
 const projectNames = new Map(); // project id -> name, for the breadcrumbs
+const modelNames = new Map(); // "pid/mid" -> the model's display name, for the breadcrumbs
 
 // Tell assistive technology about something that happened out of focus.
 function announce(text) {
@@ -45,6 +46,26 @@ function crumbs(items) {
 
 function projectLabel(pid) {
   return projectNames.get(pid) || `Project ${pid}`;
+}
+
+function modelLabel(pid, mid) {
+  return modelNames.get(`${pid}/${mid}`) || `Model ${mid}`;
+}
+
+// Learn the names the breadcrumbs of a route show (the project's, the
+// model's) when they are not known yet; redraw(...) then draws them again.
+async function learnNames(pid, mid, redraw) {
+  const [p, m] = await Promise.all([
+    pid && !projectNames.has(pid) ? api('GET', '/projects') : null,
+    mid && !modelNames.has(`${pid}/${mid}`) ? api('GET', `/projects/${pid}/models/${mid}`) : null,
+  ]).catch(() => [null, null]);
+  if (p && p.status === 200 && p.body) {
+    for (const x of p.body.items || []) projectNames.set(x.id, x.name);
+  }
+  if (m && m.status === 200 && m.body) {
+    modelNames.set(`${pid}/${mid}`, m.body.display_name || m.body.name);
+  }
+  if (p || m) redraw();
 }
 
 function showWho() {
@@ -139,7 +160,7 @@ const ROUTES = [
   [/^#?\/?$/, viewModule('projects'), () => []],
   [/^#\/p\/([1-9][0-9]*)$/, viewModule('models'), (p) => [[projectLabel(p), `#/p/${p}`]]],
   [/^#\/p\/([1-9][0-9]*)\/m\/([1-9][0-9]*)$/, modelView,
-    (p, m) => [[projectLabel(p), `#/p/${p}`], [`Model ${m}`, `#/p/${p}/m/${m}`]]],
+    (p, m) => [[projectLabel(p), `#/p/${p}`], [modelLabel(p, m), `#/p/${p}/m/${m}`]]],
   [/^#\/p\/([1-9][0-9]*)\/train$/, viewModule('train'),
     (p) => [[projectLabel(p), `#/p/${p}`], ['New training', `#/p/${p}/train`]]],
   [/^#\/p\/([1-9][0-9]*)\/sessions$/, viewModule('sessions'),
@@ -163,12 +184,16 @@ async function route() {
     if (!m) continue;
     const projectId = m[1] ? Number(m[1]) : null;
     const modelId = m[2] ? Number(m[2]) : null;
-    crumbs([['Projects', '#/'], ...trail(projectId, modelId)]);
+    const redraw = () => {
+      if (gen === generation) crumbs([['Projects', '#/'], ...trail(projectId, modelId)]);
+    };
+    redraw();
+    learnNames(projectId, modelId, redraw);
     const ctx = {
       projectId, modelId, navigate, user, signedOut, announce,
       setProjectName: (id, name) => {
         projectNames.set(id, name);
-        if (gen === generation) crumbs([['Projects', '#/'], ...trail(projectId, modelId)]);
+        redraw();
       },
     };
     let c = null;
