@@ -30,6 +30,7 @@ const fs = require('fs');
 const path = require('path');
 const { demoData, startDaemon, launch, signIn } = require('./demo.js');
 
+
 const BIN = path.resolve(process.argv[2] || 'build/rel/modeld');
 const AXE = require.resolve('axe-core/axe.min.js');
 const DEMO = path.resolve(__dirname, '../../tools/demo-data');
@@ -150,9 +151,14 @@ async function main() {
   await page.fill('#token', 'not-a-token');
   await page.click('form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#token-error').textContent !== '');
-  check('a wrong token is refused next to the field',
-    await page.getAttribute('#token', 'aria-invalid') === 'true');
-  await signIn(page, base, data.token);
+  check('a wrong token is refused next to the field, which has the focus again',
+    await page.getAttribute('#token', 'aria-invalid') === 'true' &&
+    await page.evaluate(() => document.activeElement.id) === 'token');
+  // by keyboard alone: the field has the focus; type the token, Enter
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(data.token);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.who button');
   check('a pasted token signs in (the user is shown)',
     (await page.textContent('.who .user')) === 'demo');
   const kept = await page.evaluate((tok) => ({
@@ -171,8 +177,26 @@ async function main() {
   await page.reload();
   await page.waitForSelector('.project h2 a');
   check('a reload keeps the session', (await page.textContent('.who .user')) === 'demo');
+  // the keyboard: after a page load the first Tab reaches the skip link, which moves the
+  // focus to the content; the next Tab is the first project's link
+  await page.keyboard.press('Tab');
+  const skip = await page.evaluate(() => document.activeElement.textContent);
+  await page.keyboard.press('Enter');
+  const afterSkip = await page.evaluate(() => document.activeElement.id);
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement.textContent);
+  check('keyboard: a skip link first, then the content', skip === 'Skip to the content' &&
+    afterSkip === 'main' && next === 'Demo project', { skip, afterSkip, next });
 
   // ---- start a training; the list shows it live ----
+  // a second tab shows the list before the model exists: all it shows of it
+  // comes through the event stream
+  const watcher = await context.newPage();
+  watcher.on('pageerror', (e) => pageErrors.push(e.message));
+  await watcher.goto(`${base}/ui/#/p/${P}`);
+  await watcher.waitForSelector('.live.on');
+  await watcher.evaluate(() => { window.__noReload = true; });
+  const before = await watcher.$$eval('table.models tbody tr', (r) => r.length);
   await page.goto(`${base}/ui/#/p/${P}/train`);
   await page.waitForSelector('#f-name');
   await page.fill('#f-name', 'ui-absa');
@@ -208,6 +232,22 @@ async function main() {
   check('the progress bar reaches 100 % and the score appears without a reload',
     live.noReload && live.status === 'READY' && /^0\.[0-9]{3}$|^1\.000$/.test(live.score) &&
     live.width === '100%', live);
+  await watcher.waitForFunction((sel) => {
+    const bar = document.querySelector(`${sel} [role=progressbar]`);
+    const score = document.querySelector(`${sel} td[data-label=Score]`);
+    return bar && bar.getAttribute('aria-valuenow') === '100' && score && score.textContent !== '—';
+  }, row, { timeout: 120000 });
+  const watched = await watcher.evaluate((sel) => ({
+    noReload: window.__noReload === true,
+    rows: document.querySelectorAll('table.models tbody tr').length,
+    first: document.querySelector('table.models tbody tr').dataset.id,
+    status: document.querySelector(`${sel} .badge`).textContent,
+    streams: window.__es,
+  }), row);
+  check('a list open before the training shows it arrive, reach 100 % and its score, live',
+    before === 0 && watched.noReload && watched.rows === 1 && watched.first === mid &&
+    watched.status === 'READY' && watched.streams.length === 1, { before, watched });
+  await watcher.close();
   const streams = await page.evaluate(() => window.__es);
   check('one event stream for the list', streams.length === 1 &&
     streams[0] === `/projects/${P}/events`, streams);

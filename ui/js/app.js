@@ -20,6 +20,7 @@ const announceEl = document.getElementById('announce');
 let user = null;          // the signed-in user ({id, name}), or null
 let cleanup = null;       // the current view's cleanup
 let generation = 0;       // bumps on each route, so a slow view cannot draw over a newer one
+let routed = false;       // a view was shown already since the page was loaded
 const projectNames = new Map(); // project id -> name, for the breadcrumbs
 const modelNames = new Map(); // "pid/mid" -> the model's display name, for the breadcrumbs
 
@@ -212,8 +213,13 @@ async function route() {
     const title = main.querySelector('h1');
     if (title) {
       document.title = `${title.textContent} · modeld`;
-      if (document.activeElement === document.body || document.activeElement === main) title.focus();
+      // a new view (not the first one of a page load, where the skip link
+      // comes first) puts the focus on its heading when it was lost
+      if (routed && (document.activeElement === document.body || document.activeElement === main)) {
+        title.focus();
+      }
     }
+    routed = true;
     return;
   }
   crumbs([['Projects', '#/'], ['Not found', hash]]);
