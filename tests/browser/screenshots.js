@@ -17,6 +17,7 @@ const DATA = path.resolve(process.argv[3] || '../shared/data');
 const OUT = path.resolve(process.argv[4] || 'docs/screenshots');
 const SEMEVAL = path.join(DATA, 'semeval16_en_restaurants.jsonl');
 const GERMEVAL = path.join(DATA, 'germeval2018_de.jsonl');
+const MOBILE_MAX = 2200; // px of a 360 px page shot at most
 
 // One request to the daemon with the token: resolves {status, body}.
 function call(base, token, method, p, body) {
@@ -107,7 +108,10 @@ async function main() {
         await page.waitForSelector(selector);
         await page.waitForTimeout(name === 'model' ? 2000 : 400); // charts, fonts, the live status
         const file = path.join(OUT, `${name}-${suffix}.png`);
-        await page.screenshot({ path: file, fullPage: true });
+        // the whole page; at 360 px its first screens (a phone scrolls)
+        const full = await page.evaluate(() => document.documentElement.scrollHeight);
+        await page.screenshot({ path: file, fullPage: true,
+          clip: { x: 0, y: 0, width, height: width < 800 ? Math.min(full, MOBILE_MAX) : full } });
         console.log(`wrote ${path.relative(process.cwd(), file)}`);
       }
       await context.close();
