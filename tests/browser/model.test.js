@@ -14,7 +14,8 @@
 //   - types a sentence, predicts, and sees exactly the explanation spans of
 //     the API marked in the text;
 //   - moves the model to ACTIVE (a dismissed confirmation changes nothing,
-//     an accepted one does) and deletes it (confirmed), back on the list;
+//     an accepted one does), then to PUBLISHED, and deletes it (confirmed),
+//     back on the list;
 //   - predicts with an ABSA model: each aspect's spans are marked, and
 //     selecting an aspect marks only its evidence, with its polarity's;
 //   - predicts with an Arabic model: the text shows right to left;
@@ -337,6 +338,14 @@ async function main() {
     activateText.includes('Bewertungen <b>DE</b>') &&
     (await api('GET', `${P}/models/${watched}`)).body.status === 'ACTIVE' &&
     (await page.$$('.model-actions button:has-text("Publish")')).length === 1, activateText);
+
+  await page.click('.model-actions button:has-text("Publish")');
+  await page.waitForSelector('dialog.confirm[open]');
+  await page.click('dialog.confirm button:has-text("Publish")');
+  await page.waitForFunction(() => document.querySelector('.model-head .badge').textContent.includes('PUBLISHED'));
+  check('Publish, confirmed: the model is PUBLISHED, and can be unpublished',
+    (await api('GET', `${P}/models/${watched}`)).body.status === 'PUBLISHED' &&
+    (await page.$$('.model-actions button:has-text("Unpublish")')).length === 1);
 
   // ---- delete, with a confirmation, back to the list ----
   await page.click('.model-actions button:has-text("Delete")');
