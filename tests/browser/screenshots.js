@@ -106,6 +106,11 @@ async function main() {
           await page.goto(`${d.base}/ui/${hash}`);
         }
         await page.waitForSelector(selector);
+        if (name === 'model') { // show a prediction with its highlighted evidence
+          await page.fill('#mp-text', 'The pasta was delicious, but the service was slow and the wine too expensive.');
+          await page.click('button:has-text("Predict")');
+          await page.waitForSelector('.pred-text mark');
+        }
         await page.waitForTimeout(name === 'model' ? 2000 : 400); // charts, fonts, the live status
         const file = path.join(OUT, `${name}-${suffix}.png`);
         // the whole page; at 360 px its first screens (a phone scrolls)
