@@ -5,8 +5,8 @@
 -- kind: class | label | category (ABSA aspect category) | polarity.
 CREATE TABLE annotation_labels (
     annotation_id BIGINT NOT NULL REFERENCES annotations(id) ON DELETE CASCADE,
-    kind          TEXT NOT NULL CHECK (kind IN ('class', 'label', 'category', 'polarity')),
-    name          TEXT NOT NULL,
+    kind          TEXT COLLATE "C" NOT NULL CHECK (kind IN ('class', 'label', 'category', 'polarity')),
+    name          TEXT COLLATE "C" NOT NULL,
     count         BIGINT NOT NULL,
     PRIMARY KEY (annotation_id, kind, name)
 );

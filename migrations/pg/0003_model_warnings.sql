@@ -3,4 +3,4 @@
 -- migrations/0003_model_warnings.sql): a JSON array of {code, message,
 -- labels?, count?} as text, written with the score when the model becomes
 -- READY. NULL: none recorded (models that are not READY yet).
-ALTER TABLE models ADD COLUMN warnings TEXT;
+ALTER TABLE models ADD COLUMN warnings TEXT COLLATE "C";

@@ -14,14 +14,14 @@ CREATE TABLE uploads (
     annotation_id BIGINT NOT NULL REFERENCES annotations(id) ON DELETE CASCADE,
     published     INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1)),
     documents     BIGINT NOT NULL DEFAULT 0,
-    created       TEXT NOT NULL
+    created       TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX uploads_unpublished ON uploads (id) WHERE published = 0;
 
 CREATE TABLE upload_labels (
     upload_id BIGINT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
-    kind      TEXT NOT NULL CHECK (kind IN ('class', 'label', 'category', 'polarity')),
-    name      TEXT NOT NULL,
+    kind      TEXT COLLATE "C" NOT NULL CHECK (kind IN ('class', 'label', 'category', 'polarity')),
+    name      TEXT COLLATE "C" NOT NULL,
     count     BIGINT NOT NULL,
     PRIMARY KEY (upload_id, kind, name)
 );
@@ -41,11 +41,11 @@ UPDATE annotations SET document_count =
 -- of method, path and body) for 24 hours.
 CREATE TABLE idempotency_keys (
     user_id      BIGINT NOT NULL REFERENCES users(id),
-    key          TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
+    key          TEXT COLLATE "C" NOT NULL,
+    request_hash TEXT COLLATE "C" NOT NULL,
     status       INTEGER NOT NULL,
-    location     TEXT,
-    body         TEXT NOT NULL,
+    location     TEXT COLLATE "C",
+    body         TEXT COLLATE "C" NOT NULL,
     created      BIGINT NOT NULL, -- unix seconds
     PRIMARY KEY (user_id, key)
 );
