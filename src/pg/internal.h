@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pg/internal.h: private to the PostgreSQL backend of the storage interface
+ * (the files of src/pg/, the only ones with tests/check_pg*.c that include
+ * libpq-fe.h).
+ *
+ * The backend implements struct db_backend_ops (db_backend.h), split by
+ * resource like src/sqlite/: conn.c (open, the connection pool, the
+ * statement table, the binder, transactions, db_write, the ops table),
+ * migrate.c (the schema: migrations/pg/ embedded, applied under an advisory
+ * lock), admin.c (users, tokens, the authentication reads), members.c
+ * (memberships), sessions.c (browser sessions), idem.c (Idempotency-Key
+ * records), listen.c (the LISTEN connection that feeds the change hub),
+ * documents.c, models.c and jobs.c (labeling sessions, models, the queue).
+ * Private names start with pg_.
+ *
+ * Every statement is a row of the X-macro table below (its enum and its SQL
+ * text cannot drift apart), prepared with PQprepare once per connection, on
+ * its first use (the statement's name is its enum name), and run with
+ * PQexecPrepared; parameters travel in text format except bytea ('b'),
+ * which is sent binary. No SQL is ever built from strings.
+ *
+ * Transactions are READ COMMITTED (PostgreSQL's default): two daemons write
+ * concurrently, so an operation that reads before it writes locks what it
+ * read (SELECT ... FOR UPDATE, or UPDATE ... WHERE <the condition>), or lets
+ * a constraint decide. A failed statement aborts PostgreSQL's whole
+ * transaction (unlike SQLite, where the transaction goes on): an operation
+ * that expects a statement to fail and wants to carry on must say so in the
+ * SQL instead (ON CONFLICT DO NOTHING, a WHERE), and every failure inside a
+ * transaction ends in db_rollback. db_write runs fn in a transaction of its
+ * own and runs it again, a bounded number of times, after a serialization
+ * failure or a deadlock (SQLSTATE 40001, 40P01).
+ *
+ * Thread-safety: a connection is used only by the thread holding it; the
+ * pool has its own mutex in struct pg_db; the listener thread (listen.c)
+ * has a connection of its own.
+ */
+#ifndef MODELD_PG_INTERNAL_H
+#define MODELD_PG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include <libpq-fe.h>
+
+#include "../db_backend.h"
+
+/* Advisory lock keys (pg_advisory_lock's bigint namespace): one per
+ * purpose, so two daemons never mistake one lock for another. */
+#define PG_LOCK_MIGRATE 0x6d6f64656c640001LL /* applying migrations */
+#define PG_LOCK_RESCUE 0x6d6f64656c640002LL  /* taking back expired leases */
+
+/* The notification channels (listen.c): a model changed (payload
+ * "project_id model_id"), an authentication row changed (no payload; sent
+ * by the auth_epoch triggers). */
+#define PG_CHANNEL_MODEL "modeld_model"
+#define PG_CHANNEL_AUTH "modeld_auth"
+
+/*
+ * The statements, one sub-table per file so that each file's rows can be
+ * added without touching another's (and branches merge cleanly). A row is
+ * X(NAME, "SQL with $1, $2 ..."); STMT_NAME is its id.
+ */
+#define PG_CONN_STATEMENTS(X)                                                                   \
+    X(BEGIN, "BEGIN")                                                                           \
+    X(COMMIT, "COMMIT")                                                                         \
+    X(ROLLBACK, "ROLLBACK")                                                                     \
+    X(SCHEMA_MISSING,                                                                           \
+      "SELECT $2::bigint - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND $1")     \
+    X(MODELS_BY_STATUS, "SELECT status, COUNT(*) FROM models WHERE type <> 'BASE' GROUP BY status") \
+    X(NOTIFY, "SELECT pg_notify($1, $2)")
+
+/* admin.c, members.c, sessions.c, idem.c */
+#define PG_ADMIN_STATEMENTS(X)
+
+/* documents.c */
+#define PG_DOCUMENT_STATEMENTS(X)
+
+/* models.c */
+#define PG_MODEL_STATEMENTS(X)
+
+/* jobs.c */
+#define PG_JOB_STATEMENTS(X)
+
+#define PG_STATEMENTS(X)                                                                        \
+    PG_CONN_STATEMENTS(X)                                                                       \
+    PG_ADMIN_STATEMENTS(X)                                                                      \
+    PG_DOCUMENT_STATEMENTS(X)                                                                   \
+    PG_MODEL_STATEMENTS(X)                                                                      \
+    PG_JOB_STATEMENTS(X)
+
+#define X_ENUM(name, sql) STMT_##name,
+enum pg_stmt { PG_STATEMENTS(X_ENUM) PG_STMT_COUNT };
+#undef X_ENUM
+
+/* A connection: the dispatcher's part first, then PostgreSQL's. */
+struct pg_conn {
+    struct db_conn base;
+    PGconn *h;            /* NULL until first used (connections open lazily) */
+    unsigned char prepared[PG_STMT_COUNT]; /* prepared on h (cleared on reconnect) */
+    int in_tx;            /* an outermost transaction is open */
+    int retry;            /* the last failure was 40001/40P01: db_write may run again */
+    struct pg_conn *next_free;
+};
+
+/* The database handle: the dispatcher's part, the conninfo, the pool. */
+struct pg_db {
+    struct db base;
+    char *conninfo; /* never logged or quoted: it may carry a password */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pg_conn *conns;
+    int n_conns;
+    struct pg_conn *free_list;
+    unsigned long long n_writes, n_commits; /* guarded by mu */
+    struct pg_listen *listen;               /* listen.c; NULL until db_watch */
+};
+
+static inline struct pg_conn *pg_conn_of(struct db_conn *c)
+{
+    return (struct pg_conn *)c;
+}
+
+static inline struct pg_db *pg_db_of(struct db *db)
+{
+    return (struct pg_db *)db;
+}
+
+/* ---- the binder (conn.c) --------------------------------------------------
+ *
+ * The one way statements run. Parameters $1..$n come from fmt, one letter
+ * each (the letters of src/sqlite/, plus bytea):
+ *   i  int64_t             t  const char * (NULL sends NULL)
+ *   d  double              z  int64_t, 0 sends NULL (optional ids and times)
+ *   b  const void *, size_t: bytea (binary; a NULL pointer sends NULL)
+ * Before each statement db_fault_fires() may fail it (ROLLBACK never fails).
+ * A failure fills err, mapped from the SQLSTATE:
+ *   23505 unique violation            -> ERR_CONFLICT
+ *   23503, 23502, 23514 (foreign key,
+ *     not null, check)                -> ERR_INVALID (callers reword, as
+ *                                        the SQLite backend's do)
+ *   40001, 40P01 (serialization,
+ *     deadlock)                       -> ERR_INTERNAL, and db_write retries
+ *   a lost connection                 -> ERR_INTERNAL (reconnected at the
+ *                                        next acquire)
+ *   anything else                     -> ERR_INTERNAL with the server's text
+ * The texts are for logs (never sent to clients); they never carry the
+ * conninfo.
+ *
+ * Results are PGresult (libpq's): read them with PQntuples and the pg_col_*
+ * readers below, free them with PQclear (NULL is fine).
+ */
+
+/* Run statement id; the result (rows or none), or NULL with err. */
+PGresult *pg_run(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt, ...);
+PGresult *pg_vrun(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt,
+                  va_list ap);
+/* Run a statement whose rows (if any) do not matter: 0, or -1 with err. */
+int pg_exec(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt, ...);
+/* Run it and return how many rows it changed (PQcmdTuples: INSERT, UPDATE,
+ * DELETE) or returned (SELECT), or -1 with err. */
+int64_t pg_exec_count(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt, ...);
+/* Run a statement that returns at most one row: 1 and *out (PQclear it)
+ * when there is one, 0 when none (ERR_NOT_FOUND with not_found in err, and
+ * *out NULL), -1 on error (*out NULL). */
+int pg_row(struct db_conn *c, enum pg_stmt id, PGresult **out, const char *not_found,
+           struct err *err, const char *fmt, ...);
+/* Whether the statement returns a row: 1 yes, 0 no, -1 on error. */
+int pg_exists(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt, ...);
+/* Run an INSERT ... RETURNING id (or any statement whose first row's first
+ * column is a bigint): that value, or -1 with err (ERR_NOT_FOUND when no row
+ * came back: an INSERT ... SELECT that selected nothing). */
+int64_t pg_insert(struct db_conn *c, enum pg_stmt id, struct err *err, const char *fmt, ...);
+
+/* Columns of row `row` (NULL reads as 0, or as NULL for texts). */
+int64_t pg_col_int(const PGresult *r, int row, int col);
+double pg_col_double(const PGresult *r, int row, int col);
+int pg_col_null(const PGresult *r, int row, int col);
+/* The text, borrowed from r (NULL for NULL). */
+const char *pg_col_text(const PGresult *r, int row, int col);
+/* A copy of the text (NULL for NULL or when memory is short); pg_col_opt
+ * also clears *ok when a present text could not be copied. */
+char *pg_col_dup(const PGresult *r, int row, int col);
+char *pg_col_opt(const PGresult *r, int row, int col, int *ok);
+/* A bytea column decoded into a new buffer (*len bytes; free() it): NULL
+ * for NULL (*len 0) or, with *ok cleared, when memory is short. */
+unsigned char *pg_col_bytea(const PGresult *r, int row, int col, size_t *len, int *ok);
+/* The end of a row reader: 0 when ok (every text was copied), else
+ * ERR_NOMEM and -1. */
+int pg_copied(int ok, struct err *err);
+/* Enum columns: the stored name parsed; ERR_INTERNAL for a name the domain
+ * does not know. */
+int pg_col_status(const PGresult *r, int row, int col, enum model_status *out, struct err *err);
+int pg_col_type(const PGresult *r, int row, int col, enum model_type *out, struct err *err);
+int pg_col_language(const PGresult *r, int row, int col, enum language *out, struct err *err);
+int pg_col_role(const PGresult *r, int row, int col, enum role *out, struct err *err);
+
+/* A row reader: row `row` of r into elem (zeroed before). 0, or -1 with err
+ * (then the caller releases what elem holds). */
+typedef int (*pg_read_fn)(const PGresult *r, int row, void *elem, struct err *err);
+/* Run statement id and read its one row into elem (elem_size bytes, zeroed
+ * first) with read. 0, or -1 with err (ERR_NOT_FOUND with not_found); after
+ * a failed read, clear(elem) has released what it held. */
+int pg_get(struct db_conn *c, enum pg_stmt id, const char *not_found, pg_read_fn read,
+           void (*clear)(void *elem), void *elem, size_t elem_size, struct err *err,
+           const char *fmt, ...);
+/* Run statement id and read its rows into a new array (*out, *n) of
+ * elements of elem_size bytes, each zeroed and filled by read; at most max
+ * rows (0: all), and *more (may be NULL) = 1 when another row followed. On
+ * failure nothing is kept: release gets the elements read so far (and frees
+ * the array). */
+int pg_rows(struct db_conn *c, enum pg_stmt id, size_t elem_size, size_t max, pg_read_fn read,
+            void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,
+            struct err *err, const char *fmt, ...);
+
+/* Tell every daemon's listener (listen.c) that a model changed: sends
+ * NOTIFY modeld_model "project_id model_id" on c, inside the caller's
+ * transaction, so it is delivered when (and only if) the change commits.
+ * Call it in every write that changes a model row a stream shows. 0 or -1. */
+int pg_notify_model(struct db_conn *c, int64_t project_id, int64_t model_id, struct err *err);
+
+/* ---- the operations (struct db_backend_ops) ------------------------------- */
+
+/* conn.c */
+/* A new server connection for conninfo (notices silenced); NULL with err
+ * (ERR_IO: unreachable; the message never quotes conninfo). */
+PGconn *pg_connect(const char *conninfo, struct err *err);
+struct db *pg_open(const char *where, int pool_size, struct err *err);
+void pg_close(struct db *db);
+struct db_conn *pg_acquire(struct db *db);
+void pg_release(struct db_conn *c);
+int pg_begin(struct db_conn *c, struct err *err);
+int pg_commit(struct db_conn *c, struct err *err);
+void pg_rollback(struct db_conn *c);
+int pg_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
+void pg_write_stats(struct db *db, struct db_write_stats *out);
+int pg_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
+                        struct err *err);
+
+/* migrate.c: apply pending migrations on h (a connection of its own, outside
+ * any transaction); the number applied, or -1. Safe when several processes
+ * run it at once (an advisory lock serializes them; each re-checks). */
+int pg_migrate_apply(PGconn *h, struct err *err);
+int pg_schema_latest(void);
+int pg_schema_missing(struct db_conn *c, struct err *err);
+
+#endif
