@@ -71,7 +71,76 @@
     X(NOTIFY, "SELECT pg_notify($1, $2)")
 
 /* admin.c, members.c, sessions.c, idem.c */
-#define PG_ADMIN_STATEMENTS(X)
+#define PG_ADMIN_STATEMENTS(X)                                                                  \
+    X(WS_INSERT, "INSERT INTO workspaces (name, created) VALUES ($1, $2) RETURNING id")         \
+    X(PROJECT_INSERT,                                                                           \
+      "INSERT INTO projects (workspace_id, name, created) VALUES ($1, $2, $3) RETURNING id")    \
+    X(USER_INSERT,                                                                              \
+      "INSERT INTO users (name, read_only, created) VALUES ($1, $2, $3) RETURNING id")          \
+    X(TOKEN_INSERT,                                                                             \
+      "INSERT INTO tokens (user_id, hash, created, expires_at) VALUES ($1, $2, $3, $4) "        \
+      "RETURNING id")                                                                           \
+    X(TOKEN_REVOKE_HASH,                                                                        \
+      "UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL RETURNING id")  \
+    X(MEMBER_UPSERT,                                                                            \
+      "INSERT INTO members (project_id, user_id, role) VALUES ($1, $2, $3) "                    \
+      "ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role")                   \
+    X(TOKEN_LOOKUP,                                                                             \
+      "SELECT u.id, u.name, u.read_only, t.id, t.expires_at, t.last_used "                      \
+      "FROM tokens t JOIN users u ON u.id = t.user_id "                                         \
+      "WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) " \
+      "AND u.disabled = 0")                                                                     \
+    X(AUTH_EPOCH, "SELECT value FROM auth_epoch WHERE id = 1")                                  \
+    X(USER_LIST, "SELECT id, name, read_only, disabled, created FROM users ORDER BY id")        \
+    X(USER_EXISTS, "SELECT 1 FROM users WHERE id = $1")                                         \
+    X(USER_SET_DISABLED, "UPDATE users SET disabled = $2 WHERE id = $1")                        \
+    X(TOKEN_LIST,                                                                               \
+      "SELECT t.id, t.user_id, u.name, t.created, t.expires_at, t.last_used, t.revoked_at "     \
+      "FROM tokens t JOIN users u ON u.id = t.user_id WHERE $1::bigint = 0 OR t.user_id = $1 "  \
+      "ORDER BY t.id")                                                                          \
+    X(TOKEN_REVOKE_ID, "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL") \
+    X(TOKEN_REVOKE_USER,                                                                        \
+      "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")            \
+    X(TOKEN_TOUCH,                                                                              \
+      "UPDATE tokens SET last_used = $2 WHERE id = $1 AND (last_used IS NULL OR last_used < $2)") \
+    X(PROJECT_EXISTS, "SELECT 1 FROM projects WHERE id = $1")                                   \
+    X(PROJECT_LOCK, "SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE")                   \
+    X(MEMBER_LIST,                                                                              \
+      "SELECT m.user_id, u.name, m.role, u.read_only, u.disabled FROM members m "               \
+      "JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY m.user_id")            \
+    X(MEMBER_GET, "SELECT role FROM members WHERE project_id = $1 AND user_id = $2")            \
+    X(MEMBER_OWNERS, "SELECT COUNT(*) FROM members WHERE project_id = $1 AND role = 'OWNER'")   \
+    X(MEMBER_INSERT, "INSERT INTO members (project_id, user_id, role) VALUES ($1, $2, $3)")     \
+    X(MEMBER_UPDATE, "UPDATE members SET role = $3 WHERE project_id = $1 AND user_id = $2")     \
+    X(MEMBER_DELETE, "DELETE FROM members WHERE project_id = $1 AND user_id = $2")              \
+    X(PROJECTS_OF_USER,                                                                         \
+      "SELECT p.id, p.workspace_id, p.name, w.name, p.created, m.role FROM members m "          \
+      "JOIN projects p ON p.id = m.project_id JOIN workspaces w ON w.id = p.workspace_id "      \
+      "WHERE m.user_id = $1 ORDER BY p.id")                                                     \
+    X(MEMBER_ROLE,                                                                              \
+      "SELECT m.role, p.workspace_id FROM members m JOIN projects p ON p.id = m.project_id "    \
+      "WHERE m.project_id = $1 AND m.user_id = $2")                                             \
+    X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= $1")                             \
+    X(SESSION_INSERT,                                                                           \
+      "INSERT INTO sessions (token_id, hash, csrf_hash, created, expires_at) "                  \
+      "SELECT t.id, $2, $3, $4, CASE WHEN t.expires_at < $5 THEN t.expires_at ELSE $5 END "     \
+      "FROM tokens t "                                                                          \
+      "WHERE t.hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $6)") \
+    X(SESSION_GET,                                                                              \
+      "SELECT t.hash, s.csrf_hash, s.expires_at FROM sessions s JOIN tokens t ON t.id = s.token_id " \
+      "WHERE s.hash = $1 AND s.expires_at > $2")                                                \
+    X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = $1")                                   \
+    X(IDEM_GET,                                                                                 \
+      "SELECT request_hash, status, location, body FROM idempotency_keys "                      \
+      "WHERE user_id = $1 AND key = $2 AND created > $3")                                       \
+    X(IDEM_PUT,                                                                                 \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, key) DO UPDATE SET "  \
+      "request_hash = excluded.request_hash, status = excluded.status, "                        \
+      "location = excluded.location, body = excluded.body, created = excluded.created")         \
+    X(IDEM_PURGE,                                                                               \
+      "DELETE FROM idempotency_keys WHERE (user_id, key) IN "                                   \
+      "(SELECT user_id, key FROM idempotency_keys WHERE created <= $1 LIMIT 64)")
 
 /* documents.c */
 #define PG_DOCUMENT_STATEMENTS(X)                                                               \
@@ -357,6 +426,52 @@ int pg_write(struct db *db, db_write_fn fn, void *ctx, struct err *err);
 void pg_write_stats(struct db *db, struct db_write_stats *out);
 int pg_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
                         struct err *err);
+
+/* admin.c */
+int64_t pg_workspace_create(struct db_conn *c, const char *name, struct err *err);
+int64_t pg_project_create(struct db_conn *c, int64_t workspace_id, const char *name,
+                          struct err *err);
+int64_t pg_user_create(struct db_conn *c, const char *name, int read_only, struct err *err);
+int64_t pg_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
+                        struct err *err);
+int64_t pg_token_revoke(struct db_conn *c, const char *hash, struct err *err);
+int pg_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                  struct err *err);
+int pg_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
+                    struct err *err);
+int pg_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
+                   int64_t *workspace_id, struct err *err);
+int pg_auth_epoch(struct db_conn *c, int64_t *out, struct err *err);
+int pg_user_list(struct db_conn *c, struct db_user **out, size_t *n, struct err *err);
+int pg_user_set_disabled(struct db_conn *c, int64_t user_id, int disabled, struct err *err);
+int pg_token_list(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
+                  struct err *err);
+int64_t pg_token_revoke_id(struct db_conn *c, int64_t id, struct err *err);
+int64_t pg_token_revoke_user(struct db_conn *c, int64_t user_id, struct err *err);
+int pg_token_touch(struct db_conn *c, int64_t id, int64_t now, struct err *err);
+
+/* members.c */
+int pg_member_list(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
+                   struct err *err);
+int pg_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
+                  enum db_member_mode mode, struct db_member_change *out, struct err *err);
+int pg_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
+                     struct db_member_change *out, struct err *err);
+int pg_project_list_for_user(struct db_conn *c, int64_t user_id, struct db_project_role **out,
+                             size_t *n, struct err *err);
+
+/* sessions.c */
+int pg_session_create(struct db_conn *c, const char *token_hash, const struct db_session *s,
+                      int64_t now, int64_t *expires_at, struct err *err);
+int pg_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
+                   struct err *err);
+int pg_session_delete(struct db_conn *c, const char *hash, struct err *err);
+
+/* idem.c */
+int pg_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                struct db_idem *out, struct err *err);
+int pg_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                const struct db_idem *r, struct err *err);
 
 /* migrate.c: apply pending migrations on h (a connection of its own, outside
  * any transaction); the number applied, or -1. Safe when several processes
