@@ -522,27 +522,62 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum mode
     return be(c)->model_status(c, project_id, id, status, artifact, err);
 }
 
+void db_daemon_set(struct db *db, const char *id, int64_t lease_ms)
+{
+    assert(id && strlen(id) == DB_DAEMON_ID_LEN && lease_ms > 0);
+    memcpy(db->daemon_id, id, DB_DAEMON_ID_LEN + 1);
+    db->lease_ms = lease_ms;
+}
+
+const char *db_daemon_id(const struct db *db)
+{
+    return db->daemon_id;
+}
+
+int db_daemon_heartbeat(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return be(c)->daemon_heartbeat(c, err);
+}
+
+int db_daemon_leave(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return be(c)->daemon_leave(c, err);
+}
+
+int db_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    *out = NULL;
+    *n = 0;
+    return be(c)->daemon_jobs(c, out, n, err);
+}
+
+int db_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err)
+{
+    assert(max_attempts >= 1);
+    return be(c)->job_rescue(c, max_attempts, all, err);
+}
+
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
 {
     return be(c)->job_enqueue(c, id, err);
 }
 
-int db_job_requeue_all(struct db_conn *c, struct err *err)
+int db_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err)
 {
-    return be(c)->job_requeue_all(c, err);
+    assert(attempt > 0);
+    return be(c)->job_requeue(c, id, attempt, err);
 }
 
-int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
-{
-    return be(c)->job_requeue(c, id, err);
-}
-
-int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
+int db_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err)
 {
     int rc;
 
-    rc = be(c)->job_claim(c, id, err);
-    assert(rc != 1 || *id > 0);
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    rc = be(c)->job_claim(c, id, attempt, err);
+    assert(rc != 1 || (*id > 0 && *attempt > 0));
     return rc;
 }
 
@@ -556,23 +591,27 @@ int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, str
     return be(c)->job_documents(c, id, fn, ctx, err);
 }
 
-int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
+int db_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct, struct err *err)
 {
-    assert(pct >= 0.0 && pct <= 100.0);
-    return be(c)->job_progress(c, id, pct, err);
+    assert(pct >= 0.0 && pct <= 100.0 && attempt > 0);
+    return be(c)->job_progress(c, id, attempt, pct, err);
 }
 
-int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err)
+int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err)
 {
     assert(artifact && "a READY model has its artifact");
-    return be(c)->job_ready(c, id, score, metrics, warnings, artifact, err);
+    assert(attempt > 0);
+    return be(c)->job_ready(c, id, attempt, score, metrics, warnings, artifact, err);
 }
 
-int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
+int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err)
 {
     assert(reason && "a FAILED model says why");
-    return be(c)->job_failed(c, id, reason, err);
+    assert(attempt >= 0);
+    return be(c)->job_failed(c, id, attempt, reason, err);
 }
 
 /* ---- browser sessions ----------------------------------------------------------------- */
