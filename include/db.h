@@ -350,9 +350,20 @@ struct db_idem {
     char *body;     /* JSON text */
 };
 void db_idem_release(struct db_idem *r);
-/* The caller's unexpired (24 h) record of key: 1 and *out, 0 when none, -1 on error. */
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err);
+/*
+ * Take key for a request (in the caller's open transaction; a db_write):
+ * 1 and *out when the caller's unexpired (24 h) answer is stored; else 0,
+ * and the key is marked in progress by this daemon (db_daemon_id), which
+ * db_idem_put replaces with the answer and db_idem_unmark removes. -1 with
+ * ERR_CONFLICT when another live daemon's request holds the key (the mark
+ * of a daemon whose lease expired, or of this daemon, whose in-process
+ * registry decides, is taken over), or another error.
+ */
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err);
+/* Remove this daemon's in-progress mark of key (a request that stored no
+ * answer); 0 also when there is none. */
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
 /* Store a record (in the caller's open transaction, with the work it answers);
  * replaces an expired one and purges a few other expired records. */
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,

@@ -12,6 +12,9 @@
 -- many of those claims ended with an expired lease; at --max-attempts the
 -- rescue fails the job instead of queuing it again.
 -- uploads.daemon_id: the daemon that stages an unpublished upload.
+-- idempotency_keys rows with status 0 mark a key whose request is in
+-- progress on daemon_id (request_hash and body empty); the answer replaces
+-- the mark, and the mark of a gone daemon is taken over.
 CREATE TABLE daemons (
     id          TEXT PRIMARY KEY,
     started     INTEGER NOT NULL,
@@ -25,3 +28,5 @@ ALTER TABLE models ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX models_owner ON models (owner_daemon) WHERE owner_daemon IS NOT NULL;
 
 ALTER TABLE uploads ADD COLUMN daemon_id TEXT;
+
+ALTER TABLE idempotency_keys ADD COLUMN daemon_id TEXT;

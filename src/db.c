@@ -453,10 +453,16 @@ int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, 
 }
 
 
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err)
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err)
 {
-    return be(c)->idem_get(c, user_id, key, now, out, err);
+    memset(out, 0, sizeof(*out));
+    return be(c)->idem_begin(c, user_id, key, now, out, err);
+}
+
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err)
+{
+    return be(c)->idem_unmark(c, user_id, key, err);
 }
 
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,

@@ -127,8 +127,9 @@ struct db_backend_ops {
     int (*upload_cleanup)(struct db_conn *c, struct err *err);
 
     /* Idempotency-Key records */
-    int (*idem_get)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                    struct db_idem *out, struct err *err);
+    int (*idem_begin)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                      struct db_idem *out, struct err *err);
+    int (*idem_unmark)(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
     int (*idem_put)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                     const struct db_idem *r, struct err *err);
 

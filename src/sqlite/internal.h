@@ -136,13 +136,25 @@
       "(SELECT 1 FROM daemons d WHERE d.id = up.daemon_id AND d.lease_until >= ?1) "            \
       "ORDER BY up.id LIMIT 1")                                                                 \
     X(IDEM_GET,                                                                                 \
-      "SELECT request_hash, status, location, body FROM idempotency_keys "                     \
-      "WHERE user_id = ?1 AND key = ?2 AND created > ?3")                                       \
+      "SELECT k.request_hash, k.status, k.location, k.body, k.created > ?3, "                   \
+      "k.status = 0 AND k.created > ?3 AND COALESCE(k.daemon_id, '') NOT IN ('', ?4) AND "      \
+      "EXISTS (SELECT 1 FROM "                                                                  \
+      "daemons d WHERE d.id = k.daemon_id AND d.lease_until >= ?5) "                           \
+      "FROM idempotency_keys k WHERE k.user_id = ?1 AND k.key = ?2")                            \
+    X(IDEM_MARK,                                                                                \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created, daemon_id) VALUES (?1, ?2, '', 0, NULL, '', ?3, ?4) ON CONFLICT (user_id, key) " \
+      "DO UPDATE SET request_hash = '', status = 0, location = NULL, body = '', "               \
+      "created = excluded.created, daemon_id = excluded.daemon_id")                            \
+    X(IDEM_UNMARK,                                                                              \
+      "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND status = 0 "            \
+      "AND COALESCE(daemon_id, '') = ?3")                                                       \
     X(IDEM_PUT,                                                                                 \
       "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
       "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_id, key) DO UPDATE SET "  \
       "request_hash = excluded.request_hash, status = excluded.status, "                       \
-      "location = excluded.location, body = excluded.body, created = excluded.created")        \
+      "location = excluded.location, body = excluded.body, created = excluded.created, "       \
+      "daemon_id = NULL")                                                                       \
     X(IDEM_PURGE,                                                                               \
       "DELETE FROM idempotency_keys WHERE rowid IN "                                            \
       "(SELECT rowid FROM idempotency_keys WHERE created <= ?1 LIMIT 64)")                      \
@@ -417,8 +429,9 @@ int sq_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err);
 int sq_upload_cleanup(struct db_conn *c, struct err *err);
 
 /* idem.c */
-int sq_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err);
+int sq_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err);
+int sq_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
 int sq_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err);
 
