@@ -8,9 +8,8 @@
  * claim in flight), the job writes' guards, documents read in pages, the
  * model notification, and delete cascades.
  *
- * They run when MODELD_TEST_PG is set: a libpq connection string of a
- * maintenance database on a server where the test may CREATE DATABASE (each
- * test gets a fresh database, dropped at its end). Without it they skip.
+ * They run when MODELD_TEST_PG is set (tests/testutil.h: each test gets a
+ * fresh database on that cluster, dropped at its end); without it they skip.
  * Raw SQL (counts, LISTEN) goes through libpq directly: this suite is the
  * backend's white-box test.
  */
@@ -19,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -29,89 +27,35 @@
 /* A fresh database for one test, the storage handle on it, and a raw
  * libpq connection to it. */
 struct pgt {
-    char name[64];
-    char conninfo[1024];
+    char uri[300];
     struct db *db;
     PGconn *raw;
 };
-
-/* Append keyword='value' to buf (libpq quoting: backslash before ' and \). */
-static void conninfo_add(char *buf, size_t cap, const char *key, const char *val)
-{
-    size_t n = strlen(buf);
-
-    n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s='", n ? " " : "", key);
-    for (const char *p = val; *p && n + 3 < cap; p++) {
-        if (*p == '\'' || *p == '\\')
-            buf[n++] = '\\';
-        buf[n++] = *p;
-    }
-    ck_assert_uint_lt(n + 2, cap);
-    buf[n++] = '\'';
-    buf[n] = '\0';
-}
-
-/* MODELD_TEST_PG with its dbname replaced by dbname, into out. */
-static void conninfo_for(const char *base, const char *dbname, char *out, size_t cap)
-{
-    char *msg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(base, &msg);
-
-    ck_assert_msg(opts != NULL, "MODELD_TEST_PG: %s", msg ? msg : "cannot parse");
-    out[0] = '\0';
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (o->val && *o->val && strcmp(o->keyword, "dbname") != 0)
-            conninfo_add(out, cap, o->keyword, o->val);
-    conninfo_add(out, cap, "dbname", dbname);
-    PQconninfoFree(opts);
-}
-
-/* Run sql (fixed text, no parameters) on a maintenance connection. */
-static void admin_exec(const char *base, const char *sql)
-{
-    PGconn *h = PQconnectdb(base);
-    PGresult *r;
-
-    ck_assert_msg(PQstatus(h) == CONNECTION_OK, "MODELD_TEST_PG: %s", PQerrorMessage(h));
-    r = PQexec(h, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(h));
-    PQclear(r);
-    PQfinish(h);
-}
 
 /* A fresh database with the schema (db_open migrates it); 0 when the
  * suite cannot run (skipped). */
 static int pgt_start(struct pgt *t)
 {
-    static int seq;
-    const char *base = getenv("MODELD_TEST_PG");
-    char sql[128];
     struct err err = {0};
 
     memset(t, 0, sizeof(*t));
-    if (!base || !*base) {
+    if (!tpg()) {
         tskip("MODELD_TEST_PG is not set: no PostgreSQL server to test on");
         return 0;
     }
-    snprintf(t->name, sizeof(t->name), "modeld_pgdata_%ld_%d", (long)getpid(), ++seq);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->name); /* a name made here */
-    admin_exec(base, sql);
-    conninfo_for(base, t->name, t->conninfo, sizeof(t->conninfo));
-    t->db = db_open(t->conninfo, 4, &err);
+    tpg_create(t->uri, sizeof(t->uri));
+    t->db = db_open(t->uri, 4, &err);
     ck_assert_msg(t->db != NULL, "db_open: %s", err.msg);
-    t->raw = PQconnectdb(t->conninfo);
+    t->raw = PQconnectdb(t->uri);
     ck_assert_msg(PQstatus(t->raw) == CONNECTION_OK, "%s", PQerrorMessage(t->raw));
     return 1;
 }
 
 static void pgt_stop(struct pgt *t)
 {
-    char sql[128];
-
     PQfinish(t->raw);
     db_close(t->db);
-    snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", t->name);
-    admin_exec(getenv("MODELD_TEST_PG"), sql);
+    tpg_drop(t->uri);
 }
 
 /* The first column of the first row of sql as an integer (-1: no row). */
