@@ -33,7 +33,10 @@ struct db_conn;
  * pending migrations. path is a SQLite file (":memory:" gets one connection:
  * SQLite gives each connection its own in-memory database). A PostgreSQL
  * connection string (postgresql:// or postgres:// URI, or libpq's
- * "keyword=value ..." form) is ERR_INVALID until that backend exists. */
+ * "keyword=value ..." form) opens that database instead (connections are
+ * made as they are first needed, up to pool_size); ERR_IO when the server
+ * cannot be reached (the message never quotes the string: it may carry a
+ * password). */
 struct db *db_open(const char *path, int pool_size, struct err *err);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);

@@ -6,8 +6,9 @@
  * argument, and every db_* call checks what holds for any backend (the
  * connection is used by the thread that holds it, one connection per
  * thread, the nesting of transactions) before it calls the backend's
- * operation. The SQLite backend lives in src/sqlite/; a PostgreSQL one
- * (issue 11) fills the same table.
+ * operation. The SQLite backend lives in src/sqlite/, the PostgreSQL one in
+ * src/pg/. An operation a backend leaves NULL is answered by the dispatcher
+ * with ERR_INTERNAL (never called).
  *
  * A backend embeds struct db and struct db_conn as the first members of its
  * own handle and connection structs and casts back in its operations.
@@ -180,6 +181,7 @@ struct db_backend_ops {
 
 /* The backends. */
 extern const struct db_backend_ops db_sqlite_backend;
+extern const struct db_backend_ops db_pg_backend; /* src/pg/ */
 
 /* For a backend's write: run fn on c, which the calling thread holds inside
  * an open transaction (db_begin), as one db_write unit: it returns fn's
