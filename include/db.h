@@ -38,6 +38,9 @@ struct db_conn;
  * cannot be reached (the message never quotes the string: it may carry a
  * password). */
 struct db *db_open(const char *path, int pool_size, struct err *err);
+/* 1 when db_open would take where for a PostgreSQL database (no file, no
+ * file lock: several daemons may share it), 0 for a SQLite file. */
+int db_is_postgres(const char *where);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);

@@ -58,6 +58,11 @@ static int is_postgres(const char *where)
     return 0;
 }
 
+int db_is_postgres(const char *where)
+{
+    return is_postgres(where);
+}
+
 struct db *db_open(const char *path, int pool_size, struct err *err)
 {
     /* the argument is never quoted in an error: it may carry a password */

@@ -152,7 +152,7 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
      * With malloc_trim() after each job (pool_) the daemon returns close to
      * its idle size once trainings end. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    if (strcmp(cfg->db_path, ":memory:") != 0) {
+    if (strcmp(cfg->db_path, ":memory:") != 0 && !db_is_postgres(cfg->db_path)) {
         s->lock_fd = lock_database(cfg->db_path, err);
         if (s->lock_fd < 0)
             goto fail;
