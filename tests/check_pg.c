@@ -10,8 +10,9 @@
  * are dropped, a lost listening connection comes back with a resync.
  *
  * It needs a server: MODELD_TEST_PG is the libpq conninfo of a maintenance
- * database where it may CREATE DATABASE (each test makes its own and drops
- * it). Without it every test reports a skip.
+ * database where it may CREATE DATABASE (each test makes its own with the
+ * harness's tpg_create and drops it). Without it every test but the last
+ * reports a skip.
  */
 #include <check.h>
 #include <pthread.h>
@@ -34,27 +35,10 @@ struct migration_src {
 
 #define N_SRC ((int64_t)(sizeof(migration_srcs) / sizeof(migration_srcs[0])))
 
-/* A database of its own for one test. */
-struct tpg {
-    char name[64];
-    char conninfo[2048];
+/* A database of its own for one test (tpg_create's). */
+struct pgdb {
+    char conninfo[512];
 };
-
-/* Append key='value' (libpq's quoting) to out. */
-static void conninfo_add(char *out, size_t size, const char *key, const char *value)
-{
-    size_t n = strlen(out);
-
-    n += (size_t)snprintf(out + n, size - n, "%s%s='", n ? " " : "", key);
-    for (const char *p = value; *p && n + 3 < size; p++) {
-        if (*p == '\'' || *p == '\\')
-            out[n++] = '\\';
-        out[n++] = *p;
-    }
-    ck_assert_uint_lt(n + 2, size);
-    out[n++] = '\'';
-    out[n] = '\0';
-}
 
 /* Server notices (DROP ... IF EXISTS) are not the test's output. */
 static void quiet(void *arg, const char *message)
@@ -64,16 +48,16 @@ static void quiet(void *arg, const char *message)
 }
 
 /* A raw connection to the maintenance database (or to t's, when t). */
-static PGconn *raw_connect(const struct tpg *t)
+static PGconn *raw_connect(const struct pgdb *t)
 {
-    PGconn *h = PQconnectdb(t ? t->conninfo : getenv("MODELD_TEST_PG"));
+    PGconn *h = PQconnectdb(t ? t->conninfo : tpg());
 
     ck_assert_msg(PQstatus(h) == CONNECTION_OK, "connect: %s", PQerrorMessage(h));
     PQsetNoticeProcessor(h, quiet, NULL);
     return h;
 }
 
-/* Run a constant statement (or one with a quoted identifier) on h. */
+/* Run a constant statement on h. */
 static void raw_exec(PGconn *h, const char *sql)
 {
     PGresult *r = PQexec(h, sql);
@@ -96,53 +80,23 @@ static int64_t raw_int(PGconn *h, const char *sql)
     return v;
 }
 
-/* Create a fresh database and the conninfo that names it; 0, or -1 after a
- * skip (no MODELD_TEST_PG). */
-static int tpg_init(struct tpg *t)
+/* A fresh database; 0, or -1 after a skip (no MODELD_TEST_PG). */
+static int pgdb_init(struct pgdb *t)
 {
-    static int seq;
-    const char *maint = getenv("MODELD_TEST_PG");
-    PQconninfoOption *opts;
-    char *ident, sql[200];
-    PGconn *h;
-
-    if (!maint || !*maint) {
+    if (!tpg()) {
         tskip("MODELD_TEST_PG is not set (a conninfo of a PostgreSQL maintenance database)");
         return -1;
     }
-    snprintf(t->name, sizeof(t->name), "modeld_check_pg_%ld_%d", (long)getpid(), seq++);
-    opts = PQconninfoParse(maint, NULL);
-    ck_assert_ptr_nonnull(opts);
-    t->conninfo[0] = '\0';
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (o->val && *o->val && strcmp(o->keyword, "dbname") != 0)
-            conninfo_add(t->conninfo, sizeof(t->conninfo), o->keyword, o->val);
-    conninfo_add(t->conninfo, sizeof(t->conninfo), "dbname", t->name);
-    PQconninfoFree(opts);
-    h = raw_connect(NULL);
-    ident = PQescapeIdentifier(h, t->name, strlen(t->name));
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", ident);
-    raw_exec(h, sql);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", ident);
-    raw_exec(h, sql);
-    PQfreemem(ident);
-    PQfinish(h);
+    tpg_create(t->conninfo, sizeof(t->conninfo));
     return 0;
 }
 
-static void tpg_cleanup(struct tpg *t)
+static void pgdb_cleanup(struct pgdb *t)
 {
-    PGconn *h = raw_connect(NULL);
-    char *ident = PQescapeIdentifier(h, t->name, strlen(t->name));
-    char sql[200];
-
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
-    raw_exec(h, sql);
-    PQfreemem(ident);
-    PQfinish(h);
+    tpg_drop(t->conninfo);
 }
 
-static struct db *tpg_open(const struct tpg *t, int pool)
+static struct db *pgdb_open(const struct pgdb *t, int pool)
 {
     struct err err = {0};
     struct db *db = db_open(t->conninfo, pool, &err);
@@ -155,22 +109,22 @@ static struct db *tpg_open(const struct tpg *t, int pool)
 
 START_TEST(test_migrations_once)
 {
-    struct tpg t;
+    struct pgdb t;
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
     PGconn *h;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
-    db = tpg_open(&t, 2);
+    db = pgdb_open(&t, 2);
     ck_assert_int_eq(db_schema_latest(db), (int)migration_srcs[N_SRC - 1].version);
     c = db_acquire(db);
     ck_assert_int_eq(db_schema_missing(c, &err), 0);
     db_release(db, c);
     db_close(db);
     /* a second open, and a raw second run, apply nothing */
-    db = tpg_open(&t, 1);
+    db = pgdb_open(&t, 1);
     db_close(db);
     h = raw_connect(&t);
     ck_assert_int_eq(pg_migrate_apply(h, &err), 0);
@@ -179,12 +133,12 @@ START_TEST(test_migrations_once)
     /* the auth_epoch row the triggers bump */
     ck_assert_int_eq(raw_int(h, "SELECT COUNT(*) FROM auth_epoch"), 1);
     PQfinish(h);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
 struct opener {
-    const struct tpg *t;
+    const struct pgdb *t;
     pthread_barrier_t *go;
     int ok;
     char msg[ERR_MSG_MAX];
@@ -209,13 +163,13 @@ static void *open_close(void *arg)
 START_TEST(test_migrations_concurrent)
 {
     enum { N = 4 };
-    struct tpg t;
+    struct pgdb t;
     struct opener o[N];
     pthread_t th[N];
     pthread_barrier_t go;
     PGconn *h;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
     pthread_barrier_init(&go, NULL, N);
     for (int i = 0; i < N; i++) {
@@ -230,7 +184,7 @@ START_TEST(test_migrations_concurrent)
     h = raw_connect(&t);
     ck_assert_int_eq(raw_int(h, "SELECT COUNT(*) FROM schema_migrations"), N_SRC);
     PQfinish(h);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
@@ -239,7 +193,7 @@ END_TEST
 START_TEST(test_binder_round_trip)
 {
     static const unsigned char blob[] = {0, 1, 0xff, '\\', '\'', 0, 'x'};
-    struct tpg t;
+    struct pgdb t;
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
@@ -248,9 +202,9 @@ START_TEST(test_binder_round_trip)
     size_t len;
     int ok = 1;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
-    db = tpg_open(&t, 1);
+    db = pgdb_open(&t, 1);
     c = db_acquire(db);
     ck_assert_int_eq(pg_row(c, STMT_ECHO, &r, "none", &err, "itdbz", (int64_t)INT64_MIN,
                             "l'été \\ \"x\"", 0.1 + 0.2, blob, sizeof(blob), (int64_t)0),
@@ -280,7 +234,7 @@ START_TEST(test_binder_round_trip)
     PQclear(r);
     db_release(db, c);
     db_close(db);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
@@ -288,16 +242,16 @@ END_TEST
  * the transaction, and its commit fails and keeps nothing. */
 START_TEST(test_error_mapping)
 {
-    struct tpg t;
+    struct pgdb t;
     struct err err = {0};
     struct db *db;
     struct db_conn *c;
     struct db_member_change ch;
     int64_t ws, p, u1, u2;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
-    db = tpg_open(&t, 1);
+    db = pgdb_open(&t, 1);
     c = db_acquire(db);
     ws = db_workspace_create(c, "w", &err);
     ck_assert_int_gt(ws, 0);
@@ -335,7 +289,7 @@ START_TEST(test_error_mapping)
     ck_assert_int_gt(db_user_create(c, "bob", 0, &err), 0);
     db_release(db, c);
     db_close(db);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
@@ -348,7 +302,7 @@ static int write_user(struct db_conn *c, void *ctx, struct err *err)
  * works; db_write commits. */
 START_TEST(test_write_and_faults)
 {
-    struct tpg t;
+    struct pgdb t;
     struct err err = {0};
     struct db_write_stats ws;
     struct db *db;
@@ -357,9 +311,9 @@ START_TEST(test_write_and_faults)
     char alice[] = "alice", bob[] = "bob", carol[] = "carol";
     size_t n = 0;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
-    db = tpg_open(&t, 2);
+    db = pgdb_open(&t, 2);
     db_fault_inject(2); /* BEGIN passes, the INSERT fails */
     ck_assert_int_eq(db_write(db, write_user, alice, &err), -1);
     ck_assert_str_eq(err.msg, "injected storage fault");
@@ -379,7 +333,7 @@ START_TEST(test_write_and_faults)
     ck_assert_uint_eq(ws.writes, 4);
     ck_assert_uint_eq(ws.commits, 1);
     db_close(db);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
@@ -453,7 +407,7 @@ static int write_notify(struct db_conn *c, void *ctx, struct err *err)
 
 START_TEST(test_listen_notify)
 {
-    struct tpg t;
+    struct pgdb t;
     struct err err = {0};
     struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     struct db_watch w = {seen_model, seen_auth, seen_resync, &s};
@@ -463,10 +417,10 @@ START_TEST(test_listen_notify)
     int64_t u, epoch = -1;
     PGconn *h;
 
-    if (tpg_init(&t) != 0)
+    if (pgdb_init(&t) != 0)
         return;
-    a = tpg_open(&t, 2); /* two daemons on one database */
-    b = tpg_open(&t, 2);
+    a = pgdb_open(&t, 2); /* two daemons on one database */
+    b = pgdb_open(&t, 2);
     ck_assert_int_eq(db_watch(a, &w, &err), 1);
     /* a's own notification is dropped, b's arrives (in commit order) */
     ck_assert_int_eq(db_write(a, write_notify, &own, &err), 0);
@@ -508,25 +462,21 @@ START_TEST(test_listen_notify)
     db_close(a); /* stops the listener */
     db_close(b);
     ck_assert_int_eq(s.models, 2);
-    tpg_cleanup(&t);
+    pgdb_cleanup(&t);
 }
 END_TEST
 
 /* A backend without a feed says so. */
 START_TEST(test_watch_sqlite)
 {
-    struct tdbdir d;
     struct err err = {0};
     struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     struct db_watch w = {seen_model, seen_auth, seen_resync, &s};
-    struct db *db;
+    struct db *db = db_open(":memory:", 1, &err);
 
-    tdbdir_init(&d);
-    db = db_open(d.db, 1, &err);
     ck_assert_ptr_nonnull(db);
     ck_assert_int_eq(db_watch(db, &w, &err), 0);
     db_close(db);
-    tdbdir_cleanup(&d);
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -21,12 +22,129 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <uuid/uuid.h>
 
 #include "db.h"
 #include "ingest.h"
 #include "util.h"
+
+/* ---- PostgreSQL mode (MODELD_TEST_PG) ---------------------------------- */
+
+const char *tpg(void)
+{
+    const char *ci = getenv("MODELD_TEST_PG");
+
+    return ci && *ci ? ci : NULL;
+}
+
+int tpg_is_uri(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* A connection to conninfo (or URI); the test fails when there is none. */
+static PGconn *pg_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    ck_assert_msg(c && PQstatus(c) == CONNECTION_OK, "PostgreSQL %s: %s", conninfo,
+                  c ? PQerrorMessage(c) : "out of memory");
+    return c;
+}
+
+/* Run one utility statement on the maintenance database (no parameters can
+ * be bound to CREATE/DROP DATABASE: the name is ours, made of [a-z0-9_]). */
+static void pg_admin(const char *sql)
+{
+    PGconn *c = pg_connect(tpg());
+    PGresult *res = PQexec(c, sql);
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The test cluster's server version (PQserverVersion), asked once per process. */
+static int pg_version(void)
+{
+    static int version;
+
+    if (!version) {
+        PGconn *c = pg_connect(tpg());
+
+        version = PQserverVersion(c);
+        PQfinish(c);
+    }
+    return version;
+}
+
+/* Append s to out percent-encoded (everything but RFC 3986's unreserved). */
+static void uri_escape(char *out, size_t len, const char *s)
+{
+    size_t n = strlen(out);
+
+    for (; *s && n + 4 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            out[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", ch);
+    }
+    out[n] = '\0';
+}
+
+void tpg_create(char *uri, size_t len)
+{
+    static unsigned seq;
+    PQconninfoOption *opts = NULL, *o;
+    const char *host = "127.0.0.1", *port = NULL, *user = NULL;
+    char name[64], sql[160];
+
+    assert(tpg() != NULL);
+    snprintf(name, sizeof(name), "modeld_t_%ld_%u", (long)getpid(), ++seq);
+    /* FILE_COPY (15+): a copy of template1's files, faster than WAL_LOG's
+     * block by block on a cluster without fsync */
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s%s", name,
+             pg_version() >= 150000 ? " STRATEGY = FILE_COPY" : "");
+    pg_admin(sql);
+    opts = PQconninfoParse(tpg(), NULL);
+    ck_assert_msg(opts != NULL, "MODELD_TEST_PG is not a conninfo: %s", tpg());
+    for (o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+        else if (strcmp(o->keyword, "user") == 0)
+            user = o->val;
+    }
+    snprintf(uri, len, "postgresql://");
+    if (user) {
+        uri_escape(uri, len, user);
+        snprintf(uri + strlen(uri), len - strlen(uri), "@");
+    }
+    uri_escape(uri, len, host);
+    snprintf(uri + strlen(uri), len - strlen(uri), "%s%s/%s", port ? ":" : "", port ? port : "",
+             name);
+    PQconninfoFree(opts);
+    ck_assert_msg(strlen(uri) + 1 < len, "database URI too long");
+}
+
+void tpg_drop(const char *uri)
+{
+    const char *name = strrchr(uri, '/');
+    char sql[160];
+
+    assert(tpg_is_uri(uri) && name != NULL);
+    /* WITH (FORCE): a daemon the test killed may still hold a session */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name + 1);
+    pg_admin(sql);
+}
 
 void tserver_files(struct tserver *ts)
 {
@@ -35,7 +153,10 @@ void tserver_files(struct tserver *ts)
     memset(ts, 0, sizeof(*ts));
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     snprintf(ts->dir, sizeof(ts->dir), "%s", tmpl);
-    snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
+    if (tpg())
+        tpg_create(ts->db_path, sizeof(ts->db_path));
+    else
+        snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
     snprintf(ts->data_dir, sizeof(ts->data_dir), "%s/data", ts->dir);
     ts->cfg.db_path = ts->db_path;
     ts->cfg.data_dir = ts->data_dir;
@@ -88,13 +209,19 @@ void tdbdir_init(struct tdbdir *t)
 
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
-    snprintf(t->db, sizeof(t->db), "%s/m.db", t->dir);
+    if (tpg())
+        tpg_create(t->db, sizeof(t->db));
+    else
+        snprintf(t->db, sizeof(t->db), "%s/m.db", t->dir);
 }
 
 void tdbdir_cleanup(struct tdbdir *t)
 {
     if (t->dir[0])
         nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tpg_is_uri(t->db))
+        tpg_drop(t->db);
+    memset(t, 0, sizeof(*t));
 }
 
 void tserver_cleanup(struct tserver *ts)
@@ -103,6 +230,9 @@ void tserver_cleanup(struct tserver *ts)
         tserver_stop(ts);
     if (ts->dir[0])
         nftw(ts->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tpg_is_uri(ts->db_path))
+        tpg_drop(ts->db_path);
+    ts->dir[0] = ts->db_path[0] = '\0';
 }
 
 static struct db *fx_db(struct tserver *ts)
@@ -236,11 +366,56 @@ static sqlite3 *raw_db(struct tserver *ts)
     return h;
 }
 
+/* tsql on PostgreSQL: the statements run as one PQexec (several may be
+ * separated by semicolons, as sqlite3_exec allows). */
+static void pg_sql(const char *uri, const char *sql)
+{
+    PGconn *c = pg_connect(uri);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* tsql_int on PostgreSQL, read as SQLite's column_int64 would: NULL is 0,
+ * a boolean is 1 or 0, anything else its leading integer. */
+static int64_t pg_sql_int(const char *uri, const char *sql)
+{
+    PGconn *c = pg_connect(uri);
+    PGresult *res = PQexec(c, sql);
+    int64_t v = -1;
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    if (PQntuples(res) > 0 && PQnfields(res) > 0) {
+        const char *s = PQgetvalue(res, 0, 0);
+
+        if (PQgetisnull(res, 0, 0))
+            v = 0;
+        else if (PQftype(res, 0) == 16 /* BOOLOID */)
+            v = s[0] == 't';
+        else
+            v = strtoll(s, NULL, 10);
+    }
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
 void tsql(struct tserver *ts, const char *sql)
 {
-    sqlite3 *h = raw_db(ts);
+    sqlite3 *h = NULL;
     char *msg = NULL;
-    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    int rc;
+
+    if (tpg_is_uri(ts->db_path)) {
+        pg_sql(ts->db_path, sql);
+        return;
+    }
+    h = raw_db(ts);
+    rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
 
     ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
     sqlite3_free(msg);
@@ -249,11 +424,14 @@ void tsql(struct tserver *ts, const char *sql)
 
 int64_t tsql_int(struct tserver *ts, const char *sql)
 {
-    sqlite3 *h = raw_db(ts);
+    sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     int rc;
 
+    if (tpg_is_uri(ts->db_path))
+        return pg_sql_int(ts->db_path, sql);
+    h = raw_db(ts);
     ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
                   sqlite3_errmsg(h));
     rc = sqlite3_step(st);
@@ -739,22 +917,40 @@ static int port_open(uint16_t port)
 
 pid_t tspawn_serve(struct tserver *ts, const char *workers)
 {
+    return tspawn_serve_with(ts, workers, NULL);
+}
+
+pid_t tspawn_serve_with(struct tserver *ts, const char *workers, const char *const *extra)
+{
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    const char *argv[40];
     char port[16], log[400];
+    size_t n = 0;
     double t0;
     pid_t pid;
 
     ts->port = (uint16_t)tfree_port();
     snprintf(port, sizeof(port), "%u", (unsigned)ts->port);
     snprintf(log, sizeof(log), "%s/serve.log", ts->dir);
+    {
+        const char *fixed[] = {bin,       "serve",    "--db",       ts->db_path, "--port",
+                               port,      "--workers", workers,     "--data-dir", ts->data_dir};
+
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+            argv[n++] = fixed[i];
+        for (; extra && *extra; extra++) {
+            ck_assert_uint_lt(n, sizeof(argv) / sizeof(argv[0]) - 1);
+            argv[n++] = *extra;
+        }
+        argv[n] = NULL;
+    }
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         FILE *f = freopen(log, "a", stderr);
 
         (void)f;
-        execl(bin, bin, "serve", "--db", ts->db_path, "--port", port, "--workers", workers,
-              "--data-dir", ts->data_dir, (char *)NULL);
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     t0 = util_monotonic();

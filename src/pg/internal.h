@@ -145,13 +145,134 @@
       "(SELECT user_id, key FROM idempotency_keys WHERE created <= $1 LIMIT 64)")
 
 /* documents.c */
-#define PG_DOCUMENT_STATEMENTS(X)
+#define PG_DOCUMENT_STATEMENTS(X)                                                               \
+    X(ANN_INSERT,                                                                               \
+      "INSERT INTO annotations (project_id, name, type, language, created_by, created) "        \
+      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")                                           \
+    X(ANN_GET,                                                                                  \
+      "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, a.document_count "     \
+      "FROM annotations a WHERE a.project_id = $1 AND a.id = $2")                               \
+    X(ANN_LIST,                                                                                 \
+      "SELECT a.id, a.project_id, a.name, a.type, a.language, a.created, a.document_count "     \
+      "FROM annotations a WHERE a.project_id = $1 ORDER BY a.id DESC")                          \
+    X(ANN_LABELS,                                                                               \
+      "SELECT kind, name, count FROM annotation_labels WHERE annotation_id = $1 "               \
+      "ORDER BY kind, count DESC, name")                                                        \
+    X(UPLOAD_LABEL_COUNT,                                                                       \
+      "INSERT INTO upload_labels (upload_id, kind, name, count) VALUES ($1, $2, $3, 1) "        \
+      "ON CONFLICT (upload_id, kind, name) DO UPDATE SET count = upload_labels.count + 1")      \
+    X(DOC_INSERT,                                                                               \
+      "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects, "       \
+      "upload_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")                                         \
+    X(UPLOAD_INSERT, "INSERT INTO uploads (annotation_id, created) VALUES ($1, $2) RETURNING id") \
+    X(UPLOAD_ADD_DOCS,                                                                          \
+      "UPDATE uploads SET documents = documents + $2 WHERE id = $1 AND published = 0")         \
+    X(UPLOAD_GET,                                                                               \
+      "SELECT annotation_id, documents FROM uploads WHERE id = $1 AND published = 0 "           \
+      "FOR UPDATE")                                                                             \
+    X(UPLOAD_PUBLISH, "UPDATE uploads SET published = 1 WHERE id = $1 AND published = 0")      \
+    X(UPLOAD_MERGE_LABELS,                                                                      \
+      "INSERT INTO annotation_labels (annotation_id, kind, name, count) "                      \
+      "SELECT $2, kind, name, count FROM upload_labels WHERE upload_id = $1 "                   \
+      "ORDER BY kind, name "                                                                    \
+      "ON CONFLICT (annotation_id, kind, name) DO UPDATE "                                      \
+      "SET count = annotation_labels.count + excluded.count")                                   \
+    X(UPLOAD_DROP_LABELS, "DELETE FROM upload_labels WHERE upload_id = $1")                    \
+    X(ANN_ADD_DOCS, "UPDATE annotations SET document_count = document_count + $2 WHERE id = $1") \
+    X(UPLOAD_DISCARD_DOCS,                                                                      \
+      "DELETE FROM documents WHERE id IN "                                                      \
+      "(SELECT id FROM documents WHERE upload_id = $1 LIMIT $2)")                               \
+    X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = $1 AND published = 0")                    \
+    X(UPLOAD_UNPUBLISHED, "SELECT id FROM uploads WHERE published = 0 ORDER BY id LIMIT 1")
 
-/* models.c */
-#define PG_MODEL_STATEMENTS(X)
 
-/* jobs.c */
-#define PG_JOB_STATEMENTS(X)
+/* models.c (MODEL_COLS: one model row with its owner's name) */
+#define PG_MODEL_COLS                                                                           \
+    "m.id, m.uuid, m.name, m.display_name, m.language, m.base_name, m.created, m.updated, "     \
+    "u.name, m.progress, m.project_id, m.score, m.short_description, m.long_description, "      \
+    "m.status, m.type, m.failure_reason, m.queued_at, m.started_at, m.finished_at, m.metrics, " \
+    "m.warnings "                                                                              \
+    "FROM models m LEFT JOIN users u ON u.id = m.owner_id "
+#define PG_MODEL_STATEMENTS(X)                                                                  \
+    X(MODEL_INSERT,                                                                             \
+      "INSERT INTO models (uuid, workspace_id, project_id, name, display_name, language, type, " \
+      "base_id, base_name, owner_id, status, progress, short_description, long_description, "   \
+      "created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'CREATED', 0, $11, "  \
+      "$12, $13, $13) RETURNING id")                                                            \
+    X(MODEL_ANN_INSERT,                                                                         \
+      "INSERT INTO model_annotations (model_id, annotation_id, role) VALUES ($1, $2, $3)")      \
+    X(MODEL_NAME_TAKEN, "SELECT 1 FROM models WHERE workspace_id = $1 AND name = $2")           \
+    X(MODEL_GET, "SELECT " PG_MODEL_COLS "WHERE m.project_id = $1 AND m.id = $2")               \
+    X(MODEL_LIST,                                                                               \
+      "SELECT " PG_MODEL_COLS "WHERE m.project_id = $1 "                                        \
+      "AND ($2::text IS NULL OR m.status = $2::text) "                                          \
+      "AND ($3::text IS NULL OR m.type = $3::text) "                                            \
+      "AND ($4::text IS NULL OR m.language = $4::text) "                                        \
+      "AND ($5::bigint = 0 OR m.id < $5::bigint) ORDER BY m.id DESC LIMIT $6")                  \
+    X(MODEL_BASE_INFO,                                                                          \
+      "SELECT id, name, language, type, status, artifact, COALESCE(workspace_id, 0), "          \
+      "COALESCE(project_id, 0) FROM models WHERE id = $1")                                      \
+    X(BASE_INSERT,                                                                              \
+      "INSERT INTO models (uuid, name, display_name, language, type, base_id, base_name, "      \
+      "status, progress, artifact, created, updated) VALUES ($1, $2, $2, $3, 'BASE', $4, $5, "  \
+      "'READY', 100, $6, $7, $7) RETURNING id")                                                 \
+    X(BASE_NAME_TAKEN, "SELECT 1 FROM models WHERE type = 'BASE' AND name = $1")                \
+    X(BASE_LIST,                                                                                \
+      "SELECT id, uuid, name, language, created, base_id, base_name, "                          \
+      "CASE WHEN artifact IS NOT NULL THEN 1 ELSE 0 END FROM models WHERE type = 'BASE' "       \
+      "ORDER BY id")                                                                            \
+    X(MODEL_STATUS, "SELECT status, artifact FROM models WHERE project_id = $1 AND id = $2")   \
+    X(MODEL_STATUS_LOCK,                                                                        \
+      "SELECT status, artifact FROM models WHERE project_id = $1 AND id = $2 FOR UPDATE")      \
+    X(MODEL_SET_STATUS, "UPDATE models SET status = $2, updated = $3 WHERE id = $1")            \
+    X(MODEL_SET_DISPLAY, "UPDATE models SET display_name = $2, updated = $3 WHERE id = $1")     \
+    X(MODEL_SET_SHORT, "UPDATE models SET short_description = $2, updated = $3 WHERE id = $1")  \
+    X(MODEL_SET_LONG, "UPDATE models SET long_description = $2, updated = $3 WHERE id = $1")    \
+    X(MODEL_DELETE, "DELETE FROM models WHERE id = $1")
+
+
+/* jobs.c: every write returns the project of the model it changed, for the
+ * notification sent in the same transaction. */
+#define PG_JOB_STATEMENTS(X)                                                                    \
+    X(JOB_ENQUEUE,                                                                              \
+      "UPDATE models SET status = 'QUEUED', queued_at = $2, updated = $2 "                      \
+      "WHERE id = $1 AND status = 'CREATED' RETURNING COALESCE(project_id, 0)")                 \
+    X(JOB_REQUEUE_ALL,                                                                          \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, "                                \
+      "queued_at = COALESCE(queued_at, $1), updated = $1 "                                      \
+      "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING') "                                      \
+      "RETURNING COALESCE(project_id, 0), id")                                                  \
+    X(JOB_REQUEUE_ONE,                                                                          \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, updated = $2 "                   \
+      "WHERE id = $1 AND status = 'TRAINING' RETURNING COALESCE(project_id, 0)")                \
+    X(JOB_CLAIM,                                                                                \
+      "UPDATE models SET status = 'TRAINING', started_at = $1, updated = $1 "                   \
+      "WHERE id = (SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id "       \
+      "LIMIT 1 FOR UPDATE SKIP LOCKED) AND status = 'QUEUED' "                                  \
+      "RETURNING id, COALESCE(project_id, 0)")                                                  \
+    X(JOB_GET,                                                                                  \
+      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status FROM models m "            \
+      "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = $1")                                 \
+    X(JOB_SNAPSHOT, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")                          \
+    X(JOB_DOCS,                                                                                 \
+      "SELECT ma.role, d.text, d.class, d.labels, d.aspects, ma.annotation_id, d.id "           \
+      "FROM model_annotations ma JOIN documents d ON d.annotation_id = ma.annotation_id "       \
+      "LEFT JOIN uploads up ON up.id = d.upload_id WHERE ma.model_id = $1 "                     \
+      "AND (d.upload_id IS NULL OR up.published = 1) "                                          \
+      "AND (ma.annotation_id, d.id) > ($2::bigint, $3::bigint) "                                \
+      "ORDER BY ma.annotation_id, d.id LIMIT $4")                                               \
+    X(JOB_PROGRESS,                                                                             \
+      "UPDATE models SET progress = $2, updated = $3 "                                          \
+      "WHERE id = $1 AND status = 'TRAINING' AND progress < $2 "                                \
+      "RETURNING COALESCE(project_id, 0)")                                                      \
+    X(JOB_READY,                                                                                \
+      "UPDATE models SET status = 'READY', progress = 100, score = $2, metrics = $3, "          \
+      "artifact = $4, failure_reason = NULL, finished_at = $5, updated = $5, warnings = $6 "    \
+      "WHERE id = $1 AND status = 'TRAINING' RETURNING COALESCE(project_id, 0)")                \
+    X(JOB_FAILED,                                                                               \
+      "UPDATE models SET status = 'FAILED', failure_reason = $2, finished_at = $3, "            \
+      "updated = $3 WHERE id = $1 AND status IN ('CREATED', 'QUEUED', 'TRAINING') "             \
+      "RETURNING COALESCE(project_id, 0)")
 
 #define PG_STATEMENTS(X)                                                                        \
     PG_CONN_STATEMENTS(X)                                                                       \
@@ -372,5 +493,52 @@ int pg_own_pid(struct pg_db *db, int pid);
 int pg_migrate_apply(PGconn *h, struct err *err);
 int pg_schema_latest(void);
 int pg_schema_missing(struct db_conn *c, struct err *err);
+
+/* documents.c */
+int64_t pg_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
+                             enum model_type type, enum language language, int64_t user_id,
+                             struct err *err);
+int pg_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
+                      struct db_annotation *out, struct err *err);
+int pg_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
+                       enum language *language, struct err *err);
+int pg_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
+                       size_t *n, struct err *err);
+int64_t pg_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err);
+int pg_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
+                    db_doc_at_fn at, const void *ctx, size_t n, struct err *err);
+int pg_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err);
+int pg_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err);
+int pg_upload_cleanup(struct db_conn *c, struct err *err);
+
+/* models.c */
+int64_t pg_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err);
+int pg_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
+                 struct db_model *out, struct err *err);
+int pg_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
+                  struct db_model **out, size_t *n, int64_t *next_id, struct err *err);
+int pg_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err);
+int64_t pg_base_create(struct db_conn *c, const char *uuid, const char *name,
+                       enum language language, int64_t from_model, const char *artifact,
+                       struct err *err);
+int pg_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err);
+int pg_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
+                   const struct db_model_patch *p, enum model_status *was, struct err *err);
+int pg_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
+                    struct err *err);
+int pg_model_status(struct db_conn *c, int64_t project_id, int64_t id,
+                    enum model_status *status, char **artifact, struct err *err);
+
+/* jobs.c */
+int pg_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
+int pg_job_requeue_all(struct db_conn *c, struct err *err);
+int pg_job_requeue(struct db_conn *c, int64_t id, struct err *err);
+int pg_job_claim(struct db_conn *c, int64_t *id, struct err *err);
+int pg_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
+int pg_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err);
+int pg_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
+int pg_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
+                 const char *warnings, const char *artifact, struct err *err);
+int pg_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
 
 #endif
