@@ -38,6 +38,9 @@ struct db_conn;
  * cannot be reached (the message never quotes the string: it may carry a
  * password). */
 struct db *db_open(const char *path, int pool_size, struct err *err);
+/* 1 when db_open would take where for a PostgreSQL database (no file, no
+ * file lock: several daemons may share it), 0 for a SQLite file. */
+int db_is_postgres(const char *where);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
@@ -105,6 +108,29 @@ void db_write_stats(struct db *db, struct db_write_stats *out);
  * the writer run everything queued meanwhile as one batch. A backend
  * without a writer ignores it. */
 void db_write_hold(struct db *db, int hold);
+
+/*
+ * Changes made through other processes' connections to the same database
+ * (other daemons, the admin CLI), for a backend that can report them:
+ * PostgreSQL's LISTEN/NOTIFY. The callbacks run on a thread of the
+ * backend's own, one at a time, until db_close; they must not call into db.
+ *   model:  a model of project_id was created, changed or deleted;
+ *   auth:   a row that grants rights changed (token, user, membership);
+ *   resync: changes may have been missed (the feed was cut and has been
+ *           made again): treat everything as changed.
+ * This process's own changes are not reported (it announces them itself).
+ * Returns 1 when the backend reports changes (the feed is open when it
+ * returns), 0 when it does not (SQLite: one daemon per database, whose own
+ * announcements are all there is; the CLI's changes reach it through
+ * auth_epoch), -1 with err. At most once per db.
+ */
+struct db_watch {
+    void (*model)(void *arg, int64_t project_id, int64_t model_id);
+    void (*auth)(void *arg);
+    void (*resync)(void *arg);
+    void *arg;
+};
+int db_watch(struct db *db, const struct db_watch *w, struct err *err);
 
 /* Test hook: the n-th storage statement from now (any thread) fails with
  * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is

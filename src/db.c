@@ -58,6 +58,11 @@ static int is_postgres(const char *where)
     return 0;
 }
 
+int db_is_postgres(const char *where)
+{
+    return is_postgres(where);
+}
+
 struct db *db_open(const char *path, int pool_size, struct err *err)
 {
     /* the argument is never quoted in an error: it may carry a password */
@@ -225,6 +230,12 @@ void db_write_hold(struct db *db, int hold)
 {
     if (db->ops->write_hold)
         db->ops->write_hold(db, hold);
+}
+
+int db_watch(struct db *db, const struct db_watch *w, struct err *err)
+{
+    assert(w && w->model && w->auth && w->resync);
+    return db->ops->watch ? db->ops->watch(db, w, err) : 0;
 }
 
 /* ---- storage fault injection ---------------------------------------------------------- */
