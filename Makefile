@@ -37,7 +37,7 @@ DB_MODS  := $(addprefix sqlite/,conn admin members documents idem models jobs mi
 DB_MODS  += sqlite/sessions
 # The PostgreSQL backend (src/pg/): the only code (with tests/check_pg*.c)
 # that includes libpq-fe.h; only its objects and the tests get its -I.
-PG_MODS  := $(addprefix pg/,conn migrate admin members sessions idem)
+PG_MODS  := $(addprefix pg/,conn migrate admin members sessions idem listen)
 PG_MODS  += pg/documents pg/models pg/jobs
 DB_MODS  += $(PG_MODS)
 PG_CPPFLAGS := -I/usr/include/postgresql
@@ -188,6 +188,8 @@ test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 PG_SUITES := api_annotations api_auth api_cors api_durability api_events api_explain api_framing \
              api_idem api_labelsets api_members api_models api_ops api_paths api_session \
              api_smoke api_tls api_training cli cli_ops faults handlers cluster
+# the PostgreSQL backend's own white-box suite (skipped without MODELD_TEST_PG)
+PG_SUITES += pg_data
 PG_ASAN_SUITES ?= $(PG_SUITES)
 test: test-pg-rel test-pg-asan
 .PHONY: test-pg test-pg-rel test-pg-asan run-pg bench-cluster

@@ -485,9 +485,8 @@ START_TEST(test_same_name_in_one_batch)
     int created = 0, taken = 0, twins = 0;
     double t0;
 
-    if (tpg()) {
-        tskip("api_models: batching concurrent writes is the SQLite writer's (group commit); "
-              "PostgreSQL commits them side by side");
+    if (tpg()) { /* PostgreSQL commits concurrently: no writer, no batch */
+        tskip("same_name_in_one_batch: the SQLite writer's batches only");
         return;
     }
     world_up(&w);

@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,9 @@ PGconn *pg_connect(const char *conninfo, struct err *err)
     return h;
 }
 
-/* Make c's server connection usable: open it the first time, reset it
- * when it was lost (its prepared statements are gone with it). 0, or -1
- * with err. */
+/* Make c's server connection usable: open it the first time, open a new
+ * one when it was lost (its prepared statements are gone with it). 0, or
+ * -1 with err. */
 static int conn_ready(struct pg_conn *s, struct err *err)
 {
     struct pg_db *db = pg_db_of(s->base.db);
@@ -101,14 +102,27 @@ static int conn_ready(struct pg_conn *s, struct err *err)
     memset(s->prepared, 0, sizeof(s->prepared));
     s->in_tx = 0;
     if (s->h) {
-        PQreset(s->h);
-        if (PQstatus(s->h) == CONNECTION_OK)
-            return 0;
         PQfinish(s->h);
         s->h = NULL;
     }
     s->h = pg_connect(db->conninfo, err);
-    return s->h ? 0 : -1;
+    if (!s->h)
+        return -1;
+    pthread_mutex_lock(&db->mu);
+    db->pids[s - db->conns] = PQbackendPID(s->h);
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
+int pg_own_pid(struct pg_db *db, int pid)
+{
+    int own = 0;
+
+    pthread_mutex_lock(&db->mu);
+    for (int i = 0; i < db->n_conns && !own; i++)
+        own = db->pids[i] == pid;
+    pthread_mutex_unlock(&db->mu);
+    return own;
 }
 
 /* ---- errors ------------------------------------------------------------------- */
@@ -497,7 +511,8 @@ struct db *pg_open(const char *where, int pool_size, struct err *err)
         goto nomem;
     db->conninfo = strdup(where);
     db->conns = calloc((size_t)pool_size, sizeof(*db->conns));
-    if (!db->conninfo || !db->conns)
+    db->pids = calloc((size_t)pool_size, sizeof(*db->pids));
+    if (!db->conninfo || !db->conns || !db->pids)
         goto nomem;
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
@@ -510,8 +525,7 @@ struct db *pg_open(const char *where, int pool_size, struct err *err)
         db->free_list = c;
     }
     /* the first connection proves the server reachable and migrates */
-    db->conns[0].h = pg_connect(db->conninfo, err);
-    if (!db->conns[0].h || pg_migrate_apply(db->conns[0].h, err) < 0) {
+    if (conn_ready(&db->conns[0], err) != 0 || pg_migrate_apply(db->conns[0].h, err) < 0) {
         pg_close(&db->base);
         return NULL;
     }
@@ -520,6 +534,7 @@ nomem:
     if (db) {
         free(db->conninfo);
         free(db->conns);
+        free(db->pids);
     }
     free(db);
     err_set(err, ERR_NOMEM, "out of memory");
@@ -530,14 +545,35 @@ void pg_close(struct db *base)
 {
     struct pg_db *db = pg_db_of(base);
 
+    pg_listen_stop(db->listen); /* no callback runs after this */
     for (int i = 0; i < db->n_conns; i++)
         if (db->conns[i].h)
             PQfinish(db->conns[i].h);
     free(db->conns);
+    free(db->pids);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
     free(db->conninfo);
     free(db);
+}
+
+/* 0 when the server has closed idle connection h (a restart,
+ * pg_terminate_backend), found before a statement fails on it: an idle
+ * connection has nothing to read, so anything readable is consumed (a
+ * closing server sends its FATAL message, then the end of the stream). */
+static int conn_alive(PGconn *h)
+{
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(h), .events = POLLIN};
+
+        if (p.fd < 0 || PQstatus(h) != CONNECTION_OK)
+            return 0;
+        if (poll(&p, 1, 0) <= 0)
+            return 1;
+        if (PQconsumeInput(h) == 0)
+            return 0;
+    }
+    return PQstatus(h) == CONNECTION_OK;
 }
 
 /* A free connection (waits for one); made (again) when it is not usable:
@@ -555,6 +591,10 @@ struct db_conn *pg_acquire(struct db *base)
     c->next_free = NULL;
     pthread_mutex_unlock(&db->mu);
     assert(!c->in_tx); /* given back idle */
+    if (c->h && !conn_alive(c->h)) {
+        PQfinish(c->h);
+        c->h = NULL;
+    }
     conn_ready(c, NULL);
     return &c->base;
 }
@@ -713,6 +753,7 @@ const struct db_backend_ops db_pg_backend = {
     .rollback = pg_rollback,
     .write = pg_write,
     .write_stats = pg_write_stats,
+    .watch = pg_watch,
     .schema_latest = pg_schema_latest,
     .schema_missing = pg_schema_missing,
     .models_by_status = pg_models_by_status,
@@ -735,7 +776,8 @@ const struct db_backend_ops db_pg_backend = {
     .member_set = pg_member_set,
     .member_remove = pg_member_remove,
     .project_list_for_user = pg_project_list_for_user,
-    .idem_get = pg_idem_get,
+    .idem_begin = pg_idem_begin,
+    .idem_unmark = pg_idem_unmark,
     .idem_put = pg_idem_put,
     .session_create = pg_session_create,
     .session_get = pg_session_get,
@@ -759,8 +801,11 @@ const struct db_backend_ops db_pg_backend = {
     .model_patch = pg_model_patch,
     .model_delete = pg_model_delete,
     .model_status = pg_model_status,
+    .daemon_heartbeat = pg_daemon_heartbeat,
+    .daemon_leave = pg_daemon_leave,
+    .daemon_jobs = pg_daemon_jobs,
+    .job_rescue = pg_job_rescue,
     .job_enqueue = pg_job_enqueue,
-    .job_requeue_all = pg_job_requeue_all,
     .job_requeue = pg_job_requeue,
     .job_claim = pg_job_claim,
     .job_get = pg_job_get,
