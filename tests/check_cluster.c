@@ -3,6 +3,7 @@
  * Several daemons, one PostgreSQL database (issue 11): real modeld binaries
  * (MODELD_BIN serve --db postgresql://... --lease 2) on one fresh database of
  * the test cluster (MODELD_TEST_PG; without it every test here skips):
+ *  - three daemons started at once on an unmigrated database all come up;
  *  - 30 models created round-robin through three daemons all end READY, each
  *    claimed exactly once (models.attempt, the claim counter and fencing
  *    token), and any daemon predicts with any model;
@@ -349,6 +350,91 @@ START_TEST(test_cancel_reaches_the_trainer)
 }
 END_TEST
 
+/*
+ * Three daemons started at the same moment on a database nobody migrated
+ * yet: the migrations are applied once (under the advisory lock), and each
+ * daemon's start-up (registration, the rescue one of them runs, the staged
+ * uploads cleanup) gives way to the others instead of failing. Five rounds,
+ * each on a fresh database.
+ */
+START_TEST(test_start_together)
+{
+    const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    struct cluster cl;
+
+    if (cluster_init(&cl) != 0)
+        return;
+    for (int round = 0; round < 5; round++) {
+        struct tserver ts;
+        char port[CL_MAX][16], dir[CL_MAX][320], log[CL_MAX][340];
+        pid_t pid[CL_MAX];
+
+        memset(&ts, 0, sizeof(ts));
+        tpg_create(ts.db_path, sizeof(ts.db_path)); /* empty: not even migrated */
+        for (int i = 0; i < CL_MAX; i++) {
+            snprintf(port[i], sizeof(port[i]), "%d", tfree_port());
+            ck_assert_int_lt(snprintf(dir[i], sizeof(dir[i]), "%s/r%d-%d", cl.base.ts.dir, round, i),
+                             (int)sizeof(dir[i]));
+            ck_assert_int_lt(snprintf(log[i], sizeof(log[i]), "%s.log", dir[i]),
+                             (int)sizeof(log[i]));
+            ck_assert_int_eq(mkdir(dir[i], 0700), 0);
+        }
+        for (int i = 0; i < CL_MAX; i++) {
+            pid[i] = fork();
+            ck_assert_int_ge(pid[i], 0);
+            if (pid[i] == 0) {
+                FILE *f = freopen(log[i], "w", stderr);
+
+                (void)f;
+                execl(bin, bin, "serve", "--db", ts.db_path, "--port", port[i], "--workers", "1",
+                      "--data-dir", dir[i], "--lease", CL_LEASE, (char *)NULL);
+                _exit(127);
+            }
+        }
+        for (int i = 0; i < CL_MAX; i++) {
+            int up = twait_health(atoi(port[i])), status = 0;
+
+            if (!up) {
+                char text[512] = "";
+                FILE *f = fopen(log[i], "r");
+                size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+                text[n] = '\0';
+                if (f)
+                    fclose(f);
+                for (int k = 0; k < CL_MAX; k++) {
+                    kill(pid[k], SIGKILL);
+                    waitpid(pid[k], &status, 0);
+                }
+                ck_abort_msg("round %d: daemon %d of %d started together did not come up: %s",
+                             round, i, CL_MAX, text);
+            }
+        }
+        ck_assert_int_eq(
+            tsql_int(&ts, "SELECT COUNT(*) - COUNT(DISTINCT version) FROM schema_migrations"), 0);
+        /* each registered (its first heartbeat may follow its /health by a moment) */
+        for (double t0 = util_monotonic();; tapi_sleep(0.05)) {
+            int64_t n = tsql_int(&ts, "SELECT COUNT(*) FROM daemons");
+
+            if (n == CL_MAX)
+                break;
+            ck_assert_msg(util_monotonic() - t0 < 2.0 * TAPI_SLOW, "round %d: %lld daemons of %d",
+                          round, (long long)n, CL_MAX);
+        }
+        for (int i = 0; i < CL_MAX; i++) {
+            int status = 0;
+
+            ck_assert_int_eq(kill(pid[i], SIGTERM), 0);
+            ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+            ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                          "round %d: daemon %d did not stop cleanly", round, i);
+        }
+        tpg_drop(ts.db_path);
+    }
+    cluster_cleanup(&cl);
+}
+END_TEST
+
 /* ---- what one daemon hears of another ------------------------------------------- */
 
 START_TEST(test_events_from_another_daemon)
@@ -582,6 +668,7 @@ Suite *cluster_suite(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_stale_owner_fenced);
+    tcase_add_test(tc, test_start_together);
     tcase_add_test(tc, test_round_robin_each_once);
     tcase_add_test(tc, test_kill9_job_taken_over);
     tcase_add_test(tc, test_name_race_one_wins);
