@@ -9,13 +9,16 @@
 # POST until every model is READY or FAILED (read from the database).
 # Each row: daemons, jobs, seconds, jobs per minute, the largest claim count
 # (models.attempt: 1 means no job was trained twice) and the FAILED count.
+# The first row is the same run with one daemon on a SQLite file, the
+# reference without the protocol's round trips. Workers run at --worker-nice
+# 0 here, so that the figures depend less on what else the machine runs.
 # On a 2-core machine a third daemon adds a worker but no core: the figures
 # show what the queue protocol costs (claims, leases, heartbeats,
 # notifications), not how it scales.
 #
 # Usage: cluster_bench.sh path/to/modeld
 # Environment: JOBS (30), DOCS (600), DAEMONS ("1 2 3"), PORT (18800: daemon
-# i listens on PORT+i).
+# i of the run with n daemons listens on PORT+10n+i).
 set -eu
 BIN=$1
 JOBS=${JOBS:-30}
@@ -27,12 +30,13 @@ die() {
     echo "cluster_bench: $*" >&2
     exit 1
 }
-for tool in curl psql awk; do
+for tool in curl psql sqlite3 awk; do
     command -v $tool >/dev/null || die "$tool is missing"
 done
 [ -x "$BIN" ] || die "$BIN is missing (make bench-cluster builds it)"
 
 DIR=$(mktemp -d)
+chmod 0755 "$DIR" # the cluster's unprivileged owner (as root: nobody) must reach $DIR/pg
 PGDIR=$DIR/pg
 PIDS=""
 stop_daemons() {
@@ -68,11 +72,27 @@ awk -v n="$DOCS" 'BEGIN {
     }
 }' >"$DIR/docs.jsonl"
 
-printf '%-8s %6s %9s %12s %12s %7s\n' daemons jobs seconds jobs/min max_claims failed
-for n in $DAEMONS; do
-    dbname=bench_$n
-    psql "$CONNINFO" -qc "CREATE DATABASE $dbname" >/dev/null
-    DB="postgresql://modeld@127.0.0.1:$PGPORT/$dbname"
+# A daemon's log, then stop with an error.
+die_log() {
+    tail -n 20 "$2" >&2 || true
+    die "$1"
+}
+
+printf '%-10s %6s %9s %12s %12s %7s\n' daemons jobs seconds jobs/min max_claims failed
+for n in sqlite $DAEMONS; do
+    if [ "$n" = sqlite ]; then
+        DB=$DIR/bench.db
+        count() { sqlite3 "$DB" "$1"; }
+        label="1 (SQLite)"
+        n=1
+    else
+        dbname=bench_$n
+        psql "$CONNINFO" -qc "CREATE DATABASE $dbname" >/dev/null
+        DB="postgresql://modeld@127.0.0.1:$PGPORT/$dbname"
+        count() { psql "$CONNINFO dbname=$dbname" -Atc "$1"; }
+        label=$n
+    fi
+    base=$((PORT + 10 * n))
     "$BIN" workspace create --db "$DB" --name bench >/dev/null
     "$BIN" project create --db "$DB" --workspace 1 --name bench >/dev/null
     "$BIN" user create --db "$DB" --name bench >/dev/null
@@ -84,16 +104,16 @@ for n in $DAEMONS; do
     while [ "$i" -lt "$n" ]; do
         mkdir -p "$DIR/cache-$n-$i"
         "$BIN" serve --db "$DB" --data-dir "$DIR/cache-$n-$i" --bind 127.0.0.1 \
-            --port $((PORT + i)) --workers 1 2>"$DIR/serve-$n-$i.log" &
+            --port $((base + i)) --workers 1 --worker-nice 0 2>"$DIR/serve-$n-$i.log" &
         PIDS="$PIDS $!"
         i=$((i + 1))
     done
     i=0
     while [ "$i" -lt "$n" ]; do
         tries=0
-        until curl -sf "http://127.0.0.1:$((PORT + i))/health" >/dev/null; do
+        until curl -sf "http://127.0.0.1:$((base + i))/health" >/dev/null; do
             tries=$((tries + 1))
-            [ "$tries" -lt 200 ] || die "daemon $i of $n did not start (see $DIR/serve-$n-$i.log)"
+            [ "$tries" -lt 200 ] || die_log "daemon $i of $n did not start" "$DIR/serve-$n-$i.log"
             sleep 0.1
         done
         i=$((i + 1))
@@ -102,20 +122,20 @@ for n in $DAEMONS; do
     j=0
     while [ "$j" -lt "$JOBS" ]; do
         code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
-            "http://127.0.0.1:$((PORT + j % n))/projects/1/models" \
+            "http://127.0.0.1:$((base + j % n))/projects/1/models" \
             -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
             -d "{\"name\":\"m$j\",\"language\":\"en\",\"annotation_ids\":[1]}")
         [ "$code" = 201 ] || die "POST model $j: $code"
         j=$((j + 1))
     done
     q="SELECT COUNT(*) FROM models WHERE status IN ('READY', 'FAILED')"
-    until [ "$(psql "$CONNINFO dbname=$dbname" -Atc "$q")" -ge "$JOBS" ]; do
+    until [ "$(count "$q")" -ge "$JOBS" ]; do
         sleep 0.1
     done
     t1=$(date +%s.%N)
-    claims=$(psql "$CONNINFO dbname=$dbname" -Atc "SELECT MAX(attempt) FROM models")
-    failed=$(psql "$CONNINFO dbname=$dbname" -Atc "SELECT COUNT(*) FROM models WHERE status = 'FAILED'")
+    claims=$(count "SELECT MAX(attempt) FROM models")
+    failed=$(count "SELECT COUNT(*) FROM models WHERE status = 'FAILED'")
     stop_daemons
-    awk -v n="$n" -v j="$JOBS" -v t0="$t0" -v t1="$t1" -v c="$claims" -v f="$failed" \
-        'BEGIN { s = t1 - t0; printf "%-8d %6d %9.2f %12.1f %12s %7d\n", n, j, s, j * 60 / s, c, f }'
+    awk -v n="$label" -v j="$JOBS" -v t0="$t0" -v t1="$t1" -v c="$claims" -v f="$failed" \
+        'BEGIN { s = t1 - t0; printf "%-10s %6d %9.2f %12.1f %12s %7d\n", n, j, s, j * 60 / s, c, f }'
 done
