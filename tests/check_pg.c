@@ -25,6 +25,7 @@
 
 #include "db.h"
 #include "pg/internal.h"
+#include "testapi.h"
 #include "testutil.h"
 
 struct migration_src {
@@ -394,7 +395,7 @@ START_TEST(test_write_retries_deadlock)
     m.project_id = db_project_create(c, m.workspace_id, "p", &err);
     m.owner_id = db_user_create(c, "u", 0, &err);
     for (int i = 0; i < 2; i++) {
-        char uuid[8], name[8];
+        char uuid[24], name[16];
 
         snprintf(uuid, sizeof(uuid), "uuid-%d", i);
         snprintf(name, sizeof(name), "m%d", i);
@@ -414,8 +415,9 @@ START_TEST(test_write_retries_deadlock)
         pthread_join(th[i], NULL);
         ck_assert_msg(x[i].rc == 0, "write %d: %s", i, x[i].msg);
     }
-    /* one of them ran twice: the deadlock's victim */
-    ck_assert_int_eq(x[0].runs + x[1].runs, 3);
+    /* the deadlock's victim ran again (a retry may cross the other write
+     * once more before it commits: each deadlock adds one run) */
+    ck_assert_int_ge(x[0].runs + x[1].runs, 3);
     pthread_barrier_destroy(&both);
     db_close(db);
     pgdb_cleanup(&t);
@@ -587,7 +589,7 @@ Suite *pg_suite(void)
     Suite *s = suite_create("pg");
     TCase *tc = tcase_create("postgresql");
 
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 60 * TAPI_SLOW);
     tcase_add_test(tc, test_migrations_once);
     tcase_add_test(tc, test_migrations_concurrent);
     tcase_add_test(tc, test_binder_round_trip);
