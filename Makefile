@@ -37,7 +37,7 @@ DB_MODS  := $(addprefix sqlite/,conn admin members documents idem models jobs mi
 DB_MODS  += sqlite/sessions
 # The PostgreSQL backend (src/pg/): the only code (with tests/check_pg*.c)
 # that includes libpq-fe.h; only its objects and the tests get its -I.
-PG_MODS  := $(addprefix pg/,conn migrate admin members sessions idem)
+PG_MODS  := $(addprefix pg/,conn migrate admin members sessions idem listen)
 PG_MODS  += pg/documents pg/models pg/jobs
 DB_MODS  += $(PG_MODS)
 PG_CPPFLAGS := -I/usr/include/postgresql

@@ -109,6 +109,32 @@ void db_write_stats(struct db *db, struct db_write_stats *out);
  * without a writer ignores it. */
 void db_write_hold(struct db *db, int hold);
 
+/*
+ * Changes made through other processes' connections to the same database
+ * (other daemons, the admin CLI), for a backend that can report them:
+ * PostgreSQL's LISTEN/NOTIFY. The callbacks run on a thread of the
+ * backend's own, one at a time, until db_close; they must not call into db.
+ *   model:  a model of project_id was created, changed or deleted (kind:
+ *           as the writer said; a deleted model may come as CHANGED, and
+ *           its row is then gone);
+ *   auth:   a row that grants rights changed (token, user, membership);
+ *   resync: changes may have been missed (the feed was cut and has been
+ *           made again): treat everything as changed.
+ * This process's own changes are not reported (it announces them itself).
+ * Returns 1 when the backend reports changes (the feed is open when it
+ * returns), 0 when it does not (SQLite: one daemon per database, whose own
+ * announcements are all there is; the CLI's changes reach it through
+ * auth_epoch), -1 with err. At most once per db.
+ */
+enum db_model_change { DB_MODEL_CHANGED, DB_MODEL_CREATED, DB_MODEL_DELETED };
+struct db_watch {
+    void (*model)(void *arg, int64_t project_id, int64_t model_id, enum db_model_change kind);
+    void (*auth)(void *arg);
+    void (*resync)(void *arg);
+    void *arg;
+};
+int db_watch(struct db *db, const struct db_watch *w, struct err *err);
+
 /* Test hook: the n-th storage statement from now (any thread) fails with
  * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is
  * never failed. db_fault_pending: how many statements are left before it

@@ -232,6 +232,12 @@ void db_write_hold(struct db *db, int hold)
         db->ops->write_hold(db, hold);
 }
 
+int db_watch(struct db *db, const struct db_watch *w, struct err *err)
+{
+    assert(w && w->model && w->auth && w->resync);
+    return db->ops->watch ? db->ops->watch(db, w, err) : 0;
+}
+
 /* ---- storage fault injection ---------------------------------------------------------- */
 
 /* The countdown to the statement that fails; 0 = off. */

@@ -69,6 +69,8 @@ struct db_backend_ops {
     /* May be NULL (counters stay 0; the test hook does nothing). */
     void (*write_stats)(struct db *db, struct db_write_stats *out);
     void (*write_hold)(struct db *db, int hold);
+    /* May be NULL (db_watch returns 0: the backend reports nothing). */
+    int (*watch)(struct db *db, const struct db_watch *w, struct err *err);
 
     int (*schema_latest)(void);
     int (*schema_missing)(struct db_conn *c, struct err *err);

@@ -100,6 +100,39 @@ static void *auth_watch(void *arg)
     return NULL;
 }
 
+/* The feed of changes made by other processes (db_watch: other daemons on
+ * one PostgreSQL database, the CLI) into the change hub and the auth cache,
+ * as this process's own changes feed them. Called on the backend's thread. */
+static void watched_model(void *arg, int64_t project_id, int64_t model_id,
+                          enum db_model_change kind)
+{
+    struct server *s = arg;
+
+    notify_model_changed(s->app.notify, project_id, model_id,
+                         kind == DB_MODEL_CREATED   ? NOTIFY_CREATED
+                         : kind == DB_MODEL_DELETED ? NOTIFY_DELETED
+                                                    : NOTIFY_CHANGED);
+}
+
+/* A right may be gone: forget what the cache knows, and let every stream
+ * check its caller again. */
+static void watched_auth(void *arg)
+{
+    struct server *s = arg;
+
+    authcache_flush(s->app.authcache);
+    notify_wake_all(s->app.notify);
+}
+
+/* Changes were lost: streams read everything again. */
+static void watched_resync(void *arg)
+{
+    struct server *s = arg;
+
+    authcache_flush(s->app.authcache);
+    notify_all_changed(s->app.notify);
+}
+
 /*
  * Take the database's daemon lock: flock(2) on a descriptor of the database
  * file itself, held for the server's life. The lock belongs to the file
@@ -180,6 +213,12 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     if (!s->app.idem || !s->app.pcache || !s->app.notify || !s->app.authcache) {
         err_set(err, ERR_NOMEM, "out of memory");
         goto fail;
+    }
+    {
+        struct db_watch w = {watched_model, watched_auth, watched_resync, s};
+
+        if (db_watch(s->app.db, &w, err) < 0)
+            goto fail;
     }
     s->app.pool = pool_start(&s->app, cfg->workers, err);
     if (!s->app.pool)

@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,9 @@ PGconn *pg_connect(const char *conninfo, struct err *err)
     return h;
 }
 
-/* Make c's server connection usable: open it the first time, reset it
- * when it was lost (its prepared statements are gone with it). 0, or -1
- * with err. */
+/* Make c's server connection usable: open it the first time, open a new
+ * one when it was lost (its prepared statements are gone with it). 0, or
+ * -1 with err. */
 static int conn_ready(struct pg_conn *s, struct err *err)
 {
     struct pg_db *db = pg_db_of(s->base.db);
@@ -101,14 +102,27 @@ static int conn_ready(struct pg_conn *s, struct err *err)
     memset(s->prepared, 0, sizeof(s->prepared));
     s->in_tx = 0;
     if (s->h) {
-        PQreset(s->h);
-        if (PQstatus(s->h) == CONNECTION_OK)
-            return 0;
         PQfinish(s->h);
         s->h = NULL;
     }
     s->h = pg_connect(db->conninfo, err);
-    return s->h ? 0 : -1;
+    if (!s->h)
+        return -1;
+    pthread_mutex_lock(&db->mu);
+    db->pids[s - db->conns] = PQbackendPID(s->h);
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
+int pg_own_pid(struct pg_db *db, int pid)
+{
+    int own = 0;
+
+    pthread_mutex_lock(&db->mu);
+    for (int i = 0; i < db->n_conns && !own; i++)
+        own = db->pids[i] == pid;
+    pthread_mutex_unlock(&db->mu);
+    return own;
 }
 
 /* ---- errors ------------------------------------------------------------------- */
@@ -476,12 +490,21 @@ int pg_rows(struct db_conn *c, enum pg_stmt id, size_t elem_size, size_t max, pg
     return 0;
 }
 
+int pg_notify_model_as(struct db_conn *c, int64_t project_id, int64_t model_id,
+                       enum db_model_change kind, struct err *err)
+{
+    char payload[64];
+
+    snprintf(payload, sizeof(payload), "%" PRId64 " %" PRId64 "%s", project_id, model_id,
+             kind == DB_MODEL_CREATED   ? " created"
+             : kind == DB_MODEL_DELETED ? " deleted"
+                                        : "");
+    return pg_exec(c, STMT_NOTIFY, err, "tt", PG_CHANNEL_MODEL, payload);
+}
+
 int pg_notify_model(struct db_conn *c, int64_t project_id, int64_t model_id, struct err *err)
 {
-    char payload[48];
-
-    snprintf(payload, sizeof(payload), "%" PRId64 " %" PRId64, project_id, model_id);
-    return pg_exec(c, STMT_NOTIFY, err, "tt", PG_CHANNEL_MODEL, payload);
+    return pg_notify_model_as(c, project_id, model_id, DB_MODEL_CHANGED, err);
 }
 
 /* ---- open, close and the pool ------------------------------------------------------ */
@@ -497,7 +520,8 @@ struct db *pg_open(const char *where, int pool_size, struct err *err)
         goto nomem;
     db->conninfo = strdup(where);
     db->conns = calloc((size_t)pool_size, sizeof(*db->conns));
-    if (!db->conninfo || !db->conns)
+    db->pids = calloc((size_t)pool_size, sizeof(*db->pids));
+    if (!db->conninfo || !db->conns || !db->pids)
         goto nomem;
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
@@ -510,8 +534,7 @@ struct db *pg_open(const char *where, int pool_size, struct err *err)
         db->free_list = c;
     }
     /* the first connection proves the server reachable and migrates */
-    db->conns[0].h = pg_connect(db->conninfo, err);
-    if (!db->conns[0].h || pg_migrate_apply(db->conns[0].h, err) < 0) {
+    if (conn_ready(&db->conns[0], err) != 0 || pg_migrate_apply(db->conns[0].h, err) < 0) {
         pg_close(&db->base);
         return NULL;
     }
@@ -520,6 +543,7 @@ nomem:
     if (db) {
         free(db->conninfo);
         free(db->conns);
+        free(db->pids);
     }
     free(db);
     err_set(err, ERR_NOMEM, "out of memory");
@@ -530,14 +554,35 @@ void pg_close(struct db *base)
 {
     struct pg_db *db = pg_db_of(base);
 
+    pg_listen_stop(db->listen); /* no callback runs after this */
     for (int i = 0; i < db->n_conns; i++)
         if (db->conns[i].h)
             PQfinish(db->conns[i].h);
     free(db->conns);
+    free(db->pids);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
     free(db->conninfo);
     free(db);
+}
+
+/* 0 when the server has closed idle connection h (a restart,
+ * pg_terminate_backend), found before a statement fails on it: an idle
+ * connection has nothing to read, so anything readable is consumed (a
+ * closing server sends its FATAL message, then the end of the stream). */
+static int conn_alive(PGconn *h)
+{
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(h), .events = POLLIN};
+
+        if (p.fd < 0 || PQstatus(h) != CONNECTION_OK)
+            return 0;
+        if (poll(&p, 1, 0) <= 0)
+            return 1;
+        if (PQconsumeInput(h) == 0)
+            return 0;
+    }
+    return PQstatus(h) == CONNECTION_OK;
 }
 
 /* A free connection (waits for one); made (again) when it is not usable:
@@ -555,6 +600,10 @@ struct db_conn *pg_acquire(struct db *base)
     c->next_free = NULL;
     pthread_mutex_unlock(&db->mu);
     assert(!c->in_tx); /* given back idle */
+    if (c->h && !conn_alive(c->h)) {
+        PQfinish(c->h);
+        c->h = NULL;
+    }
     conn_ready(c, NULL);
     return &c->base;
 }
@@ -713,6 +762,7 @@ const struct db_backend_ops db_pg_backend = {
     .rollback = pg_rollback,
     .write = pg_write,
     .write_stats = pg_write_stats,
+    .watch = pg_watch,
     .schema_latest = pg_schema_latest,
     .schema_missing = pg_schema_missing,
     .models_by_status = pg_models_by_status,

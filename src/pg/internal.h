@@ -68,7 +68,9 @@
     X(SCHEMA_MISSING,                                                                           \
       "SELECT $2::bigint - COUNT(*) FROM schema_migrations WHERE version BETWEEN 1 AND $1")     \
     X(MODELS_BY_STATUS, "SELECT status, COUNT(*) FROM models WHERE type <> 'BASE' GROUP BY status") \
-    X(NOTIFY, "SELECT pg_notify($1, $2)")
+    X(NOTIFY, "SELECT pg_notify($1, $2)")                                                       \
+    /* the binder's round trip, for its white-box test (tests/check_pg.c) */                    \
+    X(ECHO, "SELECT $1::bigint, $2::text, $3::double precision, $4::bytea, $5::bigint")
 
 /* admin.c, members.c, sessions.c, idem.c */
 #define PG_ADMIN_STATEMENTS(X)                                                                  \
@@ -303,7 +305,8 @@ struct pg_db {
     int n_conns;
     struct pg_conn *free_list;
     unsigned long long n_writes, n_commits; /* guarded by mu */
-    struct pg_listen *listen;               /* listen.c; NULL until db_watch */
+    int *pids; /* the server process of each connection (0: none); guarded by mu */
+    struct pg_listen *listen; /* listen.c; NULL until db_watch */
 };
 
 static inline struct pg_conn *pg_conn_of(struct db_conn *c)
@@ -403,11 +406,20 @@ int pg_rows(struct db_conn *c, enum pg_stmt id, size_t elem_size, size_t max, pg
             void (*release)(void *elems, size_t n), void **out, size_t *n, int *more,
             struct err *err, const char *fmt, ...);
 
-/* Tell every daemon's listener (listen.c) that a model changed: sends
- * NOTIFY modeld_model "project_id model_id" on c, inside the caller's
+/* Tell every other daemon's listener (listen.c) that a model changed:
+ * sends NOTIFY modeld_model "project_id model_id" (project_id 0 for a
+ * model of the base catalog) on c, inside the caller's
  * transaction, so it is delivered when (and only if) the change commits.
- * Call it in every write that changes a model row a stream shows. 0 or -1. */
+ * Call it in every write that changes a model row a stream shows. A
+ * daemon's listener drops what its own connections sent: the daemon still
+ * announces its own changes in-process after the commit
+ * (notify_model_changed, with their exact kind), as on SQLite. 0 or -1. */
 int pg_notify_model(struct db_conn *c, int64_t project_id, int64_t model_id, struct err *err);
+/* The same, saying what happened: a model's creation (DB_MODEL_CREATED) or
+ * deletion (DB_MODEL_DELETED) reaches the other daemons' project streams as
+ * a `created` / `deleted` event (payload "project_id model_id created"). */
+int pg_notify_model_as(struct db_conn *c, int64_t project_id, int64_t model_id,
+                       enum db_model_change kind, struct err *err);
 
 /* ---- the operations (struct db_backend_ops) ------------------------------- */
 
@@ -472,6 +484,13 @@ int pg_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now
                 struct db_idem *out, struct err *err);
 int pg_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err);
+
+/* listen.c: db_watch (opens the listening connection and starts its
+ * thread), and the stop that pg_close calls (accepts NULL). 1 or -1. */
+int pg_watch(struct db *db, const struct db_watch *w, struct err *err);
+void pg_listen_stop(struct pg_listen *l);
+/* 1 when pid is the server process of one of db's pool connections. */
+int pg_own_pid(struct pg_db *db, int pid);
 
 /* migrate.c: apply pending migrations on h (a connection of its own, outside
  * any transaction); the number applied, or -1. Safe when several processes
