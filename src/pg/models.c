@@ -61,7 +61,7 @@ int64_t pg_model_create(struct db_conn *c, const struct db_model_new *m, struct 
         if (pg_exec(c, STMT_MODEL_ANN_INSERT, err, "iit", id, m->ann_ids[i],
                     ann_role_name(m->ann_roles[i])) != 0)
             goto fail;
-    if (pg_notify_model(c, m->project_id, id, err) != 0)
+    if (pg_notify_model_as(c, m->project_id, id, DB_MODEL_CREATED, err) != 0)
         goto fail;
     if (db_commit(c, err) != 0)
         return -1;
@@ -344,7 +344,7 @@ int pg_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
     if (n < 0)
         goto fail;
     assert(n == 1); /* locked in this transaction */
-    if (pg_notify_model(c, project_id, id, err) != 0)
+    if (pg_notify_model_as(c, project_id, id, DB_MODEL_DELETED, err) != 0)
         goto fail;
     if (db_commit(c, err) != 0) { /* a failed commit has ended the transaction */
         free(art);
