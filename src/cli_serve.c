@@ -173,7 +173,9 @@ int cli_cmd_serve(struct cli_run *r)
         int_opt(r, "max-connections-per-ip", 1, 1000000, "1..1000000",
                 &cfg.max_connections_per_ip) != 0 ||
         int_opt(r, "upload-budget", 1, 65536, "1..65536 MiB", &cfg.upload_budget_mib) != 0 ||
-        int_opt(r, "shutdown-grace", 0, 3600, "0..3600 seconds", &grace) != 0)
+        int_opt(r, "shutdown-grace", 0, 3600, "0..3600 seconds", &grace) != 0 ||
+        int_opt(r, "lease", 1, 3600, "1..3600 seconds", &cfg.lease_s) != 0 ||
+        int_opt(r, "max-attempts", 1, 100, "1..100", &cfg.max_attempts) != 0)
         return CLI_FAIL;
     if (nice >= 0)
         cfg.worker_nice = nice > 0 ? nice : -1; /* app.h: 0 means the default */

@@ -469,10 +469,16 @@ int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, 
 }
 
 
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err)
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err)
 {
-    return CALL(c, idem_get, user_id, key, now, out, err);
+    memset(out, 0, sizeof(*out));
+    return CALL(c, idem_begin, user_id, key, now, out, err);
+}
+
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err)
+{
+    return CALL(c, idem_unmark, user_id, key, err);
 }
 
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
@@ -538,27 +544,62 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum mode
     return CALL(c, model_status, project_id, id, status, artifact, err);
 }
 
+void db_daemon_set(struct db *db, const char *id, int64_t lease_ms)
+{
+    assert(id && strlen(id) == DB_DAEMON_ID_LEN && lease_ms > 0);
+    memcpy(db->daemon_id, id, DB_DAEMON_ID_LEN + 1);
+    db->lease_ms = lease_ms;
+}
+
+const char *db_daemon_id(const struct db *db)
+{
+    return db->daemon_id;
+}
+
+int db_daemon_heartbeat(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_heartbeat, err);
+}
+
+int db_daemon_leave(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_leave, err);
+}
+
+int db_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    *out = NULL;
+    *n = 0;
+    return CALL(c, daemon_jobs, out, n, err);
+}
+
+int db_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err)
+{
+    assert(max_attempts >= 1);
+    return CALL(c, job_rescue, max_attempts, all, err);
+}
+
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
 {
     return CALL(c, job_enqueue, id, err);
 }
 
-int db_job_requeue_all(struct db_conn *c, struct err *err)
+int db_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err)
 {
-    return CALL(c, job_requeue_all, err);
+    assert(attempt > 0);
+    return CALL(c, job_requeue, id, attempt, err);
 }
 
-int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
-{
-    return CALL(c, job_requeue, id, err);
-}
-
-int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
+int db_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err)
 {
     int rc;
 
-    rc = CALL(c, job_claim, id, err);
-    assert(rc != 1 || *id > 0);
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    rc = CALL(c, job_claim, id, attempt, err);
+    assert(rc != 1 || (*id > 0 && *attempt > 0));
     return rc;
 }
 
@@ -572,23 +613,27 @@ int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, str
     return CALL(c, job_documents, id, fn, ctx, err);
 }
 
-int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
+int db_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct, struct err *err)
 {
-    assert(pct >= 0.0 && pct <= 100.0);
-    return CALL(c, job_progress, id, pct, err);
+    assert(pct >= 0.0 && pct <= 100.0 && attempt > 0);
+    return CALL(c, job_progress, id, attempt, pct, err);
 }
 
-int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err)
+int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err)
 {
     assert(artifact && "a READY model has its artifact");
-    return CALL(c, job_ready, id, score, metrics, warnings, artifact, err);
+    assert(attempt > 0);
+    return CALL(c, job_ready, id, attempt, score, metrics, warnings, artifact, err);
 }
 
-int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
+int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err)
 {
     assert(reason && "a FAILED model says why");
-    return CALL(c, job_failed, id, reason, err);
+    assert(attempt >= 0);
+    return CALL(c, job_failed, id, attempt, reason, err);
 }
 
 /* ---- browser sessions ----------------------------------------------------------------- */

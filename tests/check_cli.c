@@ -377,6 +377,25 @@ START_TEST(test_serve_worker_options)
 }
 END_TEST
 
+/* --lease takes 1..3600 seconds, --max-attempts 1..100; --help names both. */
+START_TEST(test_serve_lease_options)
+{
+    const char *db = "/tmp/modeld-never-created.db";
+    const char *lease_bad[] = {"serve", "--db", db, "--lease", "0", NULL};
+    const char *max_bad[] = {"serve", "--db", db, "--lease", "3600", "--max-attempts", "101",
+                             NULL};
+    const char *help[] = {"serve", "--help", NULL};
+    char out[8192], errbuf[512];
+
+    ck_assert_int_eq(trun2(lease_bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--lease must be 1..3600 seconds"), "%s", errbuf);
+    ck_assert_int_eq(trun2(max_bad, out, sizeof(out), errbuf, sizeof(errbuf)), 1);
+    ck_assert_msg(strstr(errbuf, "--max-attempts must be 1..100"), "%s", errbuf);
+    ck_assert_int_eq(trun2(help, out, sizeof(out), errbuf, sizeof(errbuf)), 0);
+    ck_assert_msg(strstr(out, "--lease SECONDS") && strstr(out, "--max-attempts N"), "%s", out);
+}
+END_TEST
+
 /* --cors-origin is a list: given several times (or comma-separated from the
  * environment or a config file), each entry checked and named when bad;
  * --session-ttl 60..2592000. */
@@ -643,6 +662,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_token_format_and_hash);
     tcase_add_test(tc, test_import);
     tcase_add_test(tc, test_serve_worker_options);
+    tcase_add_test(tc, test_serve_lease_options);
     tcase_add_test(tc, test_serve_logs_and_stops);
     tcase_add_test(tc, test_version_and_log_level);
     tcase_add_test(tc, test_serve_cors_list_and_session_ttl);

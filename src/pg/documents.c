@@ -188,7 +188,8 @@ int64_t pg_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err
     char now[UTIL_TIME_LEN];
 
     util_now_rfc3339(now);
-    return pg_insert(c, STMT_UPLOAD_INSERT, err, "it", annotation_id, now);
+    return pg_insert(c, STMT_UPLOAD_INSERT, err, "itt", annotation_id, now,
+                     c->db->daemon_id[0] ? c->db->daemon_id : NULL);
 }
 
 int pg_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,

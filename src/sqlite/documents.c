@@ -192,7 +192,8 @@ int64_t sq_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err
     sqlite3_stmt *st;
 
     util_now_rfc3339(now);
-    st = sq_prep(c, STMT_UPLOAD_INSERT, err, "it", annotation_id, now);
+    st = sq_prep(c, STMT_UPLOAD_INSERT, err, "itt", annotation_id, now,
+                 c->db->daemon_id[0] ? c->db->daemon_id : NULL);
     return st ? sq_insert(c, st, err) : -1;
 }
 
@@ -296,7 +297,7 @@ int sq_upload_cleanup(struct db_conn *c, struct err *err)
     int n = 0;
 
     for (;;) {
-        sqlite3_stmt *st = sq_stmt(c, STMT_UPLOAD_UNPUBLISHED, err);
+        sqlite3_stmt *st = sq_prep(c, STMT_UPLOAD_UNPUBLISHED, err, "i", sq_now_ms());
         int64_t id;
         int rc;
 
