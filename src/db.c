@@ -58,6 +58,11 @@ static int is_postgres(const char *where)
     return 0;
 }
 
+int db_is_postgres(const char *where)
+{
+    return is_postgres(where);
+}
+
 struct db *db_open(const char *path, int pool_size, struct err *err)
 {
     /* the argument is never quoted in an error: it may carry a password */
@@ -464,10 +469,16 @@ int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, 
 }
 
 
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err)
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err)
 {
-    return CALL(c, idem_get, user_id, key, now, out, err);
+    memset(out, 0, sizeof(*out));
+    return CALL(c, idem_begin, user_id, key, now, out, err);
+}
+
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err)
+{
+    return CALL(c, idem_unmark, user_id, key, err);
 }
 
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
@@ -533,27 +544,62 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum mode
     return CALL(c, model_status, project_id, id, status, artifact, err);
 }
 
+void db_daemon_set(struct db *db, const char *id, int64_t lease_ms)
+{
+    assert(id && strlen(id) == DB_DAEMON_ID_LEN && lease_ms > 0);
+    memcpy(db->daemon_id, id, DB_DAEMON_ID_LEN + 1);
+    db->lease_ms = lease_ms;
+}
+
+const char *db_daemon_id(const struct db *db)
+{
+    return db->daemon_id;
+}
+
+int db_daemon_heartbeat(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_heartbeat, err);
+}
+
+int db_daemon_leave(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_leave, err);
+}
+
+int db_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    *out = NULL;
+    *n = 0;
+    return CALL(c, daemon_jobs, out, n, err);
+}
+
+int db_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err)
+{
+    assert(max_attempts >= 1);
+    return CALL(c, job_rescue, max_attempts, all, err);
+}
+
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
 {
     return CALL(c, job_enqueue, id, err);
 }
 
-int db_job_requeue_all(struct db_conn *c, struct err *err)
+int db_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err)
 {
-    return CALL(c, job_requeue_all, err);
+    assert(attempt > 0);
+    return CALL(c, job_requeue, id, attempt, err);
 }
 
-int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
-{
-    return CALL(c, job_requeue, id, err);
-}
-
-int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
+int db_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err)
 {
     int rc;
 
-    rc = CALL(c, job_claim, id, err);
-    assert(rc != 1 || *id > 0);
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    rc = CALL(c, job_claim, id, attempt, err);
+    assert(rc != 1 || (*id > 0 && *attempt > 0));
     return rc;
 }
 
@@ -567,23 +613,27 @@ int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, str
     return CALL(c, job_documents, id, fn, ctx, err);
 }
 
-int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
+int db_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct, struct err *err)
 {
-    assert(pct >= 0.0 && pct <= 100.0);
-    return CALL(c, job_progress, id, pct, err);
+    assert(pct >= 0.0 && pct <= 100.0 && attempt > 0);
+    return CALL(c, job_progress, id, attempt, pct, err);
 }
 
-int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err)
+int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err)
 {
     assert(artifact && "a READY model has its artifact");
-    return CALL(c, job_ready, id, score, metrics, warnings, artifact, err);
+    assert(attempt > 0);
+    return CALL(c, job_ready, id, attempt, score, metrics, warnings, artifact, err);
 }
 
-int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
+int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err)
 {
     assert(reason && "a FAILED model says why");
-    return CALL(c, job_failed, id, reason, err);
+    assert(attempt >= 0);
+    return CALL(c, job_failed, id, attempt, reason, err);
 }
 
 /* ---- browser sessions ----------------------------------------------------------------- */
@@ -738,4 +788,49 @@ void db_base_rows_release(struct db_base_row *b, size_t n)
         free(b[i].from_model);
     }
     free(b);
+}
+
+/* ---- helpers of the backends (db_backend.h) ------------------------------- */
+
+int db_patch_apply(const struct db_model_patch *p, enum model_status status, db_patch_set_fn set,
+                   void *ctx, struct err *err)
+{
+    if (p->set_status) {
+        /* checked in the transaction that writes it (the status graph is domain's) */
+        assert(domain_status_trained(p->status) && "users set only trained statuses");
+        if (!domain_status_patch_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status change refused");
+            return -1;
+        }
+        if (set(ctx, DB_PATCH_STATUS, domain_status_name(p->status), err) != 0)
+            return -1;
+    }
+    if (p->display_name && set(ctx, DB_PATCH_DISPLAY, p->display_name, err) != 0)
+        return -1;
+    if ((p->short_description || p->clear_short) &&
+        set(ctx, DB_PATCH_SHORT, p->short_description, err) != 0)
+        return -1;
+    if ((p->long_description || p->clear_long) &&
+        set(ctx, DB_PATCH_LONG, p->long_description, err) != 0)
+        return -1;
+    return 0;
+}
+
+int db_doc_each_label(const struct db_doc *d, db_label_fn fn, void *ctx, struct err *err)
+{
+    assert(d->n_labels == 0 || d->label_names);
+    assert(d->n_aspects == 0 || d->aspect_list);
+    if (d->cls && fn(ctx, "class", d->cls, err) != 0)
+        return -1;
+    for (size_t i = 0; i < d->n_labels; i++)
+        if (fn(ctx, "label", d->label_names[i], err) != 0)
+            return -1;
+    for (size_t i = 0; i < d->n_aspects; i++) {
+        const struct db_aspect *a = &d->aspect_list[i];
+
+        if ((a->category && fn(ctx, "category", a->category, err) != 0) ||
+            (a->polarity && fn(ctx, "polarity", a->polarity, err) != 0))
+            return -1;
+    }
+    return 0;
 }

@@ -56,7 +56,7 @@ static int op_write(struct db_conn *c, void *arg, struct err *err)
         return db_model_delete(c, project, id, &ow->artifact, err);
     case OP_CANCEL:
         if (db_model_status(c, project, id, &ow->status, NULL, err) != 0 ||
-            (ow->applied = db_job_failed(c, id, "canceled", err)) < 0)
+            (ow->applied = db_job_failed(c, id, 0, "canceled", err)) < 0)
             return -1;
         break;
     }

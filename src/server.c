@@ -2,12 +2,13 @@
 /*
  * server: start/stop of db + pool + http in dependency order (see server.h).
  *
- * One daemon per database: the start-up requeue in pool_start() assumes that
- * no other process trains from the same queue (otherwise the other daemon's
- * running jobs would be queued again and trained twice at once). The server
- * holds an flock(2) on the database file itself while it runs (whatever path
- * reached it); the kernel drops it when the process dies, so a kill -9 leaves
- * nothing to clean up.
+ * One daemon per SQLite database: the server holds an flock(2) on the
+ * database file itself while it runs (whatever path reached it); the kernel
+ * drops it when the process dies, so a kill -9 leaves nothing to clean up.
+ * Holding it, the daemon knows it is alone (app.db_exclusive): the start-up
+ * rescue in pool_start() takes back every TRAINING row at once instead of
+ * waiting for the dead process's lease to expire. (Daemons sharing a
+ * PostgreSQL database rely on the leases alone.)
  */
 #include "server.h"
 
@@ -185,27 +186,17 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
      * With malloc_trim() after each job (pool_) the daemon returns close to
      * its idle size once trainings end. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    if (strcmp(cfg->db_path, ":memory:") != 0) {
+    if (strcmp(cfg->db_path, ":memory:") != 0 && !db_is_postgres(cfg->db_path)) {
         s->lock_fd = lock_database(cfg->db_path, err);
         if (s->lock_fd < 0)
             goto fail;
     }
+    s->app.db_exclusive = 1; /* SQLite: the lock above, or ":memory:" */
     /* one connection per HTTP thread and per worker, one for the auth watch,
-     * plus one spare */
-    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 2, err);
+     * one for the lease keeper, plus one spare */
+    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 3, err);
     if (!s->app.db)
         goto fail;
-    {
-        /* uploads a crash or a stop cut short left invisible rows behind */
-        struct db_conn *c = db_acquire(s->app.db);
-        int n = db_upload_cleanup(c, err);
-
-        db_release(s->app.db, c);
-        if (n < 0)
-            goto fail;
-        if (n > 0)
-            LOG_INFO("removed the rows of %d unfinished upload(s)", n);
-    }
     s->app.idem = idem_registry_new();
     s->app.pcache = pcache_new();
     s->app.notify = notify_hub_new();
@@ -223,6 +214,19 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
     s->app.pool = pool_start(&s->app, cfg->workers, err);
     if (!s->app.pool)
         goto fail;
+    {
+        /* uploads a crash or a stop cut short left invisible rows behind
+         * (those of daemons whose lease expired; the pool's start-up rescue
+         * removed the rows of dead daemons) */
+        struct db_conn *c = db_acquire(s->app.db);
+        int n = db_upload_cleanup(c, err);
+
+        db_release(s->app.db, c);
+        if (n < 0)
+            goto fail;
+        if (n > 0)
+            LOG_INFO("removed the rows of %d unfinished upload(s)", n);
+    }
     s->http = http_start(&s->app, cfg->bind, cfg->port, http_threads, err);
     if (!s->http)
         goto fail;

@@ -46,6 +46,7 @@ static int pgt_start(struct pgt *t)
     tpg_create(t->uri, sizeof(t->uri));
     t->db = db_open(t->uri, 4, &err);
     ck_assert_msg(t->db != NULL, "db_open: %s", err.msg);
+    db_daemon_set(t->db, "pgdata0000000000000000000000000d", 30000);
     t->raw = PQconnectdb(t->uri);
     ck_assert_msg(PQstatus(t->raw) == CONNECTION_OK, "%s", PQerrorMessage(t->raw));
     return 1;
@@ -388,11 +389,11 @@ static void *claim_all(void *p)
     struct claimer *cl = p;
     struct db_conn *c = db_acquire(cl->db);
     struct err err = {0};
-    int64_t id;
+    int64_t id, attempt;
     int rc;
 
     pthread_barrier_wait(cl->go);
-    while ((rc = db_job_claim(c, &id, &err)) == 1 && cl->n < 64)
+    while ((rc = db_job_claim(c, &id, &attempt, &err)) == 1 && cl->n < 64)
         cl->got[cl->n++] = id;
     cl->failed = rc < 0;
     db_release(cl->db, c);
@@ -409,7 +410,7 @@ START_TEST(test_claim_two_connections_skip_locked)
     pthread_t th[2];
     pthread_barrier_t go;
     int seen[N] = {0};
-    int64_t ws, pr, user, ann, ids[N], first, other;
+    int64_t ws, pr, user, ann, ids[N], first, other, att;
 
     if (!pgt_start(&t))
         return;
@@ -449,9 +450,9 @@ START_TEST(test_claim_two_connections_skip_locked)
     /* A claim in flight (its transaction open) holds its row: a claim on
      * another connection takes the next job at once instead of waiting. */
     c = db_acquire(t.db);
-    ck_assert_int_eq(db_job_requeue_all(c, &err), N);
+    ck_assert_int_eq(db_job_rescue(c, 3, 1, &err), N);
     ck_assert_int_eq(db_begin(c, &err), 0);
-    ck_assert_int_eq(db_job_claim(c, &first, &err), 1);
+    ck_assert_int_eq(db_job_claim(c, &first, &att, &err), 1);
     {
         PGresult *r = PQexec(t.raw, "SET lock_timeout = '5s'");
 
@@ -503,7 +504,7 @@ START_TEST(test_job_writes_documents_and_notify)
     struct db_job job;
     struct db_model got;
     struct collected co = {0};
-    int64_t ws, pr, user, a1, a2, m, id;
+    int64_t ws, pr, user, a1, a2, m, id, att;
     int64_t anns[2];
     enum db_ann_role roles[2] = {DB_ANN_TRAIN, DB_ANN_TEST};
     double score = 0.1 + 0.2; /* not a short decimal: must come back bit for bit */
@@ -540,17 +541,21 @@ START_TEST(test_job_writes_documents_and_notify)
         PQconsumeInput(t.raw);
     }
     ck_assert_ptr_nonnull(note);
-    snprintf(payload, sizeof(payload), "%lld %lld", (long long)pr, (long long)m);
+    snprintf(payload, sizeof(payload), "%lld %lld created", (long long)pr, (long long)m);
     ck_assert_str_eq(note->relname, "modeld_model");
     ck_assert_str_eq(note->extra, payload);
     PQfreemem(note);
 
-    ck_assert_int_eq(db_job_progress(c, m, 10, &err), 0); /* not TRAINING: no change */
-    ck_assert_int_eq(db_job_ready(c, m, 0.5, "{}", NULL, "/x", &err), 0);
+    /* not TRAINING: fenced, no change */
+    ck_assert_int_eq(db_job_progress(c, m, 1, 10, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FENCED);
+    ck_assert_int_eq(db_job_ready(c, m, 1, 0.5, "{}", NULL, "/x", &err), -1);
+    ck_assert_int_eq(err.code, ERR_FENCED);
     ck_assert_int_eq(db_job_enqueue(c, m, &err), 0);
-    ck_assert_int_eq(db_job_claim(c, &id, &err), 1);
+    ck_assert_int_eq(db_job_claim(c, &id, &att, &err), 1);
     ck_assert_int_eq(id, m);
-    ck_assert_int_eq(db_job_claim(c, &id, &err), 0);
+    ck_assert_int_eq(att, 1);
+    ck_assert_int_eq(db_job_claim(c, &id, &att, &err), 0);
     ck_assert_int_eq(db_job_get(c, m, &job, &err), 0);
     ck_assert_int_eq(job.status, STATUS_TRAINING);
     ck_assert_ptr_null(job.base_artifact);
@@ -561,18 +566,21 @@ START_TEST(test_job_writes_documents_and_notify)
     ck_assert_int_eq(co.test, 30);
     ck_assert_int_eq(co.out_of_order, 0);
     /* progress only rises */
-    ck_assert_int_eq(db_job_progress(c, m, 40.5, &err), 0);
-    ck_assert_int_eq(db_job_progress(c, m, 20, &err), 0);
+    ck_assert_int_eq(db_job_progress(c, m, 1, 40.5, &err), 0);
+    ck_assert_int_eq(db_job_progress(c, m, 1, 20, &err), 0);
     ck_assert_int_eq(db_model_get(c, pr, m, 0, &got, &err), 0);
     ck_assert(got.progress == 40.5);
     db_model_release(&got);
     /* requeue by a stop, claim again, then the end state once */
-    ck_assert_int_eq(db_job_requeue(c, m, &err), 1);
-    ck_assert_int_eq(db_job_requeue(c, m, &err), 0);
-    ck_assert_int_eq(db_job_claim(c, &id, &err), 1);
-    ck_assert_int_eq(db_job_ready(c, m, score, "{\"f1\":1}", "[]", "/art", &err), 1);
-    ck_assert_int_eq(db_job_ready(c, m, score, "{}", NULL, "/art2", &err), 0);
-    ck_assert_int_eq(db_job_failed(c, m, "late", &err), 0);
+    ck_assert_int_eq(db_job_requeue(c, m, 1, &err), 1);
+    ck_assert_int_eq(db_job_requeue(c, m, 1, &err), 0);
+    ck_assert_int_eq(db_job_claim(c, &id, &att, &err), 1);
+    ck_assert_int_eq(att, 2);
+    ck_assert_int_eq(db_job_ready(c, m, 2, score, "{\"f1\":1}", "[]", "/art", &err), 1);
+    ck_assert_int_eq(db_job_ready(c, m, 2, score, "{}", NULL, "/art2", &err), -1);
+    ck_assert_int_eq(err.code, ERR_FENCED);
+    ck_assert_int_eq(db_job_failed(c, m, 2, "late", &err), -1);
+    ck_assert_int_eq(db_job_failed(c, m, 0, "late", &err), 0);
     ck_assert_int_eq(db_model_get(c, pr, m, 1, &got, &err), 0);
     ck_assert_int_eq(got.status, STATUS_READY);
     ck_assert(got.has_score && got.score == score);
@@ -593,7 +601,7 @@ START_TEST(test_delete_cascades)
     struct db_conn *c;
     char *artifact = NULL;
     enum model_status st;
-    int64_t ws, pr, user, ann, m, b;
+    int64_t ws, pr, user, ann, m, b, artifact_attempt;
 
     if (!pgt_start(&t))
         return;
@@ -603,8 +611,9 @@ START_TEST(test_delete_cascades)
     m = model_new(c, ws, pr, user, ann, "m", LANG_EN, &err);
     ck_assert_int_gt(m, 0);
     ck_assert_int_eq(db_job_enqueue(c, m, &err), 0);
-    ck_assert_int_eq(db_job_claim(c, &b, &err), 1);
-    ck_assert_int_eq(db_job_ready(c, m, 1.0, "{}", NULL, "/models/m.bin", &err), 1);
+    ck_assert_int_eq(db_job_claim(c, &b, &artifact_attempt, &err), 1);
+    ck_assert_int_eq(db_job_ready(c, m, artifact_attempt, 1.0, "{}", NULL, "/models/m.bin", &err),
+                     1);
     b = db_base_create(c, "ub", "base", LANG_EN, m, "/models/base.bin", &err);
     ck_assert_int_gt(b, 0);
     ck_assert_int_eq(raw_int(&t, "SELECT COUNT(*) FROM model_annotations"), 1);

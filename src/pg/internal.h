@@ -133,13 +133,29 @@
       "WHERE s.hash = $1 AND s.expires_at > $2")                                                \
     X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = $1")                                   \
     X(IDEM_GET,                                                                                 \
-      "SELECT request_hash, status, location, body FROM idempotency_keys "                      \
-      "WHERE user_id = $1 AND key = $2 AND created > $3")                                       \
+      "SELECT k.request_hash, k.status, k.location, k.body, "                                   \
+      "CASE WHEN k.created > $3 THEN 1 ELSE 0 END, "                                            \
+      "CASE WHEN k.status = 0 AND k.created > $3 AND COALESCE(k.daemon_id, '') NOT IN ('', $4) " \
+      "AND EXISTS (SELECT 1 FROM daemons d WHERE d.id = k.daemon_id AND d.lease_until >= "      \
+      PG_NOW_MS ") THEN 1 ELSE 0 END "                                                          \
+      "FROM idempotency_keys k WHERE k.user_id = $1 AND k.key = $2 FOR UPDATE")                 \
+    X(IDEM_MARK,                                                                                \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created, daemon_id) VALUES ($1, $2, '', 0, NULL, '', $3, $4) ON CONFLICT (user_id, key) " \
+      "DO UPDATE SET request_hash = '', status = 0, location = NULL, body = '', "               \
+      "created = excluded.created, daemon_id = excluded.daemon_id")                            \
+    X(IDEM_INSERT,                                                                              \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created, daemon_id) VALUES ($1, $2, '', 0, NULL, '', $3, $4)")                          \
+    X(IDEM_UNMARK,                                                                              \
+      "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0 "            \
+      "AND COALESCE(daemon_id, '') = $3")                                                       \
     X(IDEM_PUT,                                                                                 \
       "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
       "created) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, key) DO UPDATE SET "  \
       "request_hash = excluded.request_hash, status = excluded.status, "                        \
-      "location = excluded.location, body = excluded.body, created = excluded.created")         \
+      "location = excluded.location, body = excluded.body, created = excluded.created, "       \
+      "daemon_id = NULL")                                                                       \
     X(IDEM_PURGE,                                                                               \
       "DELETE FROM idempotency_keys WHERE (user_id, key) IN "                                   \
       "(SELECT user_id, key FROM idempotency_keys WHERE created <= $1 LIMIT 64)")
@@ -164,7 +180,8 @@
     X(DOC_INSERT,                                                                               \
       "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects, "       \
       "upload_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")                                         \
-    X(UPLOAD_INSERT, "INSERT INTO uploads (annotation_id, created) VALUES ($1, $2) RETURNING id") \
+    X(UPLOAD_INSERT,                                                                            \
+      "INSERT INTO uploads (annotation_id, created, daemon_id) VALUES ($1, $2, $3) RETURNING id") \
     X(UPLOAD_ADD_DOCS,                                                                          \
       "UPDATE uploads SET documents = documents + $2 WHERE id = $1 AND published = 0")         \
     X(UPLOAD_GET,                                                                               \
@@ -183,7 +200,10 @@
       "DELETE FROM documents WHERE id IN "                                                      \
       "(SELECT id FROM documents WHERE upload_id = $1 LIMIT $2)")                               \
     X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = $1 AND published = 0")                    \
-    X(UPLOAD_UNPUBLISHED, "SELECT id FROM uploads WHERE published = 0 ORDER BY id LIMIT 1")
+    X(UPLOAD_UNPUBLISHED,                                                                       \
+      "SELECT up.id FROM uploads up WHERE up.published = 0 AND NOT EXISTS "                     \
+      "(SELECT 1 FROM daemons d WHERE d.id = up.daemon_id AND d.lease_until >= " PG_NOW_MS ") " \
+      "ORDER BY up.id LIMIT 1")
 
 
 /* models.c (MODEL_COLS: one model row with its owner's name) */
@@ -232,26 +252,27 @@
 
 
 /* jobs.c: every write returns the project of the model it changed, for the
- * notification sent in the same transaction. */
+ * notification sent in the same transaction. Lease times are the server's
+ * clock in unix milliseconds (PG_NOW_MS), so daemons on several hosts agree
+ * on when a lease expired. */
+#define PG_NOW_MS "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint"
 #define PG_JOB_STATEMENTS(X)                                                                    \
     X(JOB_ENQUEUE,                                                                              \
       "UPDATE models SET status = 'QUEUED', queued_at = $2, updated = $2 "                      \
       "WHERE id = $1 AND status = 'CREATED' RETURNING COALESCE(project_id, 0)")                 \
-    X(JOB_REQUEUE_ALL,                                                                          \
-      "UPDATE models SET status = 'QUEUED', started_at = NULL, "                                \
-      "queued_at = COALESCE(queued_at, $1), updated = $1 "                                      \
-      "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING') "                                      \
-      "RETURNING COALESCE(project_id, 0), id")                                                  \
     X(JOB_REQUEUE_ONE,                                                                          \
-      "UPDATE models SET status = 'QUEUED', started_at = NULL, updated = $2 "                   \
-      "WHERE id = $1 AND status = 'TRAINING' RETURNING COALESCE(project_id, 0)")                \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, owner_daemon = NULL, "          \
+      "lease_until = NULL, updated = $3 WHERE id = $1 AND status = 'TRAINING' AND attempt = $2 " \
+      "RETURNING COALESCE(project_id, 0)")                                                      \
     X(JOB_CLAIM,                                                                                \
-      "UPDATE models SET status = 'TRAINING', started_at = $1, updated = $1 "                   \
+      "UPDATE models SET status = 'TRAINING', started_at = $1, updated = $1, owner_daemon = $2, " \
+      "lease_until = " PG_NOW_MS " + $3, attempt = attempt + 1 "                                \
       "WHERE id = (SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id "       \
       "LIMIT 1 FOR UPDATE SKIP LOCKED) AND status = 'QUEUED' "                                  \
-      "RETURNING id, COALESCE(project_id, 0)")                                                  \
+      "RETURNING id, COALESCE(project_id, 0), attempt")                                         \
+    X(JOB_HELD, "SELECT 1 FROM models WHERE id = $1 AND status = 'TRAINING' AND attempt = $2") \
     X(JOB_GET,                                                                                  \
-      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status FROM models m "            \
+      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status, m.attempt FROM models m " \
       "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = $1")                                 \
     X(JOB_SNAPSHOT, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")                          \
     X(JOB_DOCS,                                                                                 \
@@ -263,16 +284,52 @@
       "ORDER BY ma.annotation_id, d.id LIMIT $4")                                               \
     X(JOB_PROGRESS,                                                                             \
       "UPDATE models SET progress = $2, updated = $3 "                                          \
-      "WHERE id = $1 AND status = 'TRAINING' AND progress < $2 "                                \
+      "WHERE id = $1 AND status = 'TRAINING' AND attempt = $4 AND progress < $2 "               \
       "RETURNING COALESCE(project_id, 0)")                                                      \
     X(JOB_READY,                                                                                \
       "UPDATE models SET status = 'READY', progress = 100, score = $2, metrics = $3, "          \
-      "artifact = $4, failure_reason = NULL, finished_at = $5, updated = $5, warnings = $6 "    \
-      "WHERE id = $1 AND status = 'TRAINING' RETURNING COALESCE(project_id, 0)")                \
+      "artifact = $4, failure_reason = NULL, finished_at = $5, updated = $5, warnings = $6, "   \
+      "owner_daemon = NULL, lease_until = NULL "                                                \
+      "WHERE id = $1 AND status = 'TRAINING' AND attempt = $7 RETURNING COALESCE(project_id, 0)") \
     X(JOB_FAILED,                                                                               \
       "UPDATE models SET status = 'FAILED', failure_reason = $2, finished_at = $3, "            \
-      "updated = $3 WHERE id = $1 AND status IN ('CREATED', 'QUEUED', 'TRAINING') "             \
-      "RETURNING COALESCE(project_id, 0)")
+      "updated = $3, owner_daemon = NULL, lease_until = NULL "                                  \
+      "WHERE id = $1 AND status IN ('CREATED', 'QUEUED', 'TRAINING') "                          \
+      "RETURNING COALESCE(project_id, 0)")                                                      \
+    X(JOB_FAILED_HELD,                                                                          \
+      "UPDATE models SET status = 'FAILED', failure_reason = $2, finished_at = $3, "            \
+      "updated = $3, owner_daemon = NULL, lease_until = NULL "                                  \
+      "WHERE id = $1 AND status = 'TRAINING' AND attempt = $4 "                                 \
+      "RETURNING COALESCE(project_id, 0)")                                                      \
+    X(DAEMON_UPSERT,                                                                            \
+      "INSERT INTO daemons (id, started, lease_until) VALUES ($1, " PG_NOW_MS ", "              \
+      PG_NOW_MS " + $2) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until")     \
+    X(DAEMON_RENEW_JOBS,                                                                        \
+      "UPDATE models SET lease_until = " PG_NOW_MS " + $2 "                                     \
+      "WHERE owner_daemon = $1 AND status = 'TRAINING'")                                        \
+    X(DAEMON_DELETE, "DELETE FROM daemons WHERE id = $1")                                       \
+    X(DAEMON_JOBS,                                                                              \
+      "SELECT id, attempt FROM models WHERE owner_daemon = $1 AND status = 'TRAINING' "         \
+      "ORDER BY id")                                                                            \
+    X(RESCUE_LOCK, "SELECT pg_try_advisory_xact_lock($1)")                                      \
+    X(DAEMONS_EXPIRED,                                                                          \
+      "DELETE FROM daemons WHERE ($1::int = 1 OR lease_until < " PG_NOW_MS ") AND id <> $2")    \
+    X(RESCUE_FAIL,                                                                              \
+      "UPDATE models SET status = 'FAILED', abandoned = abandoned + 1, owner_daemon = NULL, "   \
+      "lease_until = NULL, finished_at = $3, updated = $3, failure_reason = 'abandoned after ' " \
+      "|| (abandoned + 1) || ' attempts: each time the daemon training it stopped renewing "    \
+      "its lease (it died or lost the database)' "                                             \
+      "WHERE status = 'TRAINING' AND ($1::int = 1 OR lease_until IS NULL OR "                   \
+      "lease_until < " PG_NOW_MS ") AND abandoned + 1 >= $2 "                                   \
+      "RETURNING COALESCE(project_id, 0), id")                                                  \
+    X(RESCUE_REQUEUE,                                                                           \
+      "UPDATE models SET status = 'QUEUED', abandoned = abandoned + 1, owner_daemon = NULL, "   \
+      "lease_until = NULL, started_at = NULL, queued_at = COALESCE(queued_at, $2), "           \
+      "updated = $2 WHERE status = 'TRAINING' AND ($1::int = 1 OR lease_until IS NULL OR "      \
+      "lease_until < " PG_NOW_MS ") RETURNING COALESCE(project_id, 0), id")                     \
+    X(RESCUE_CREATED,                                                                           \
+      "UPDATE models SET status = 'QUEUED', queued_at = COALESCE(queued_at, $1), updated = $1 " \
+      "WHERE status = 'CREATED' RETURNING COALESCE(project_id, 0), id")
 
 #define PG_STATEMENTS(X)                                                                        \
     PG_CONN_STATEMENTS(X)                                                                       \
@@ -480,8 +537,9 @@ int pg_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_s
 int pg_session_delete(struct db_conn *c, const char *hash, struct err *err);
 
 /* idem.c */
-int pg_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err);
+int pg_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err);
+int pg_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
 int pg_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err);
 
@@ -535,15 +593,21 @@ int pg_model_status(struct db_conn *c, int64_t project_id, int64_t id,
                     enum model_status *status, char **artifact, struct err *err);
 
 /* jobs.c */
+int pg_daemon_heartbeat(struct db_conn *c, struct err *err);
+int pg_daemon_leave(struct db_conn *c, struct err *err);
+int pg_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err);
+int pg_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err);
 int pg_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
-int pg_job_requeue_all(struct db_conn *c, struct err *err);
-int pg_job_requeue(struct db_conn *c, int64_t id, struct err *err);
-int pg_job_claim(struct db_conn *c, int64_t *id, struct err *err);
+int pg_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err);
+int pg_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err);
 int pg_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
 int pg_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err);
-int pg_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
-int pg_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err);
-int pg_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+int pg_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct,
+                    struct err *err);
+int pg_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err);
+int pg_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err);
 
 #endif
