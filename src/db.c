@@ -789,3 +789,48 @@ void db_base_rows_release(struct db_base_row *b, size_t n)
     }
     free(b);
 }
+
+/* ---- helpers of the backends (db_backend.h) ------------------------------- */
+
+int db_patch_apply(const struct db_model_patch *p, enum model_status status, db_patch_set_fn set,
+                   void *ctx, struct err *err)
+{
+    if (p->set_status) {
+        /* checked in the transaction that writes it (the status graph is domain's) */
+        assert(domain_status_trained(p->status) && "users set only trained statuses");
+        if (!domain_status_patch_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status change refused");
+            return -1;
+        }
+        if (set(ctx, DB_PATCH_STATUS, domain_status_name(p->status), err) != 0)
+            return -1;
+    }
+    if (p->display_name && set(ctx, DB_PATCH_DISPLAY, p->display_name, err) != 0)
+        return -1;
+    if ((p->short_description || p->clear_short) &&
+        set(ctx, DB_PATCH_SHORT, p->short_description, err) != 0)
+        return -1;
+    if ((p->long_description || p->clear_long) &&
+        set(ctx, DB_PATCH_LONG, p->long_description, err) != 0)
+        return -1;
+    return 0;
+}
+
+int db_doc_each_label(const struct db_doc *d, db_label_fn fn, void *ctx, struct err *err)
+{
+    assert(d->n_labels == 0 || d->label_names);
+    assert(d->n_aspects == 0 || d->aspect_list);
+    if (d->cls && fn(ctx, "class", d->cls, err) != 0)
+        return -1;
+    for (size_t i = 0; i < d->n_labels; i++)
+        if (fn(ctx, "label", d->label_names[i], err) != 0)
+            return -1;
+    for (size_t i = 0; i < d->n_aspects; i++) {
+        const struct db_aspect *a = &d->aspect_list[i];
+
+        if ((a->category && fn(ctx, "category", a->category, err) != 0) ||
+            (a->polarity && fn(ctx, "polarity", a->polarity, err) != 0))
+            return -1;
+    }
+    return 0;
+}

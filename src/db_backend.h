@@ -197,4 +197,21 @@ int db_write_run(struct db_conn *c, db_write_fn fn, void *ctx, struct err *err);
  * (a ROLLBACK); 1 means "fail this one" (ERR_INTERNAL). */
 int db_fault_fires(void);
 
+/* What every backend's model_patch and document insert do the same way. */
+/* The columns a PATCH writes. */
+enum db_patch_col { DB_PATCH_STATUS, DB_PATCH_DISPLAY, DB_PATCH_SHORT, DB_PATCH_LONG };
+typedef int (*db_patch_set_fn)(void *ctx, enum db_patch_col col, const char *value,
+                               struct err *err);
+/* Apply p to a model whose status is status (read in the backend's
+ * transaction): ERR_INVALID when the status change is refused (nothing
+ * set), else set(ctx, col, value, err) for each column p writes (value
+ * NULL: clear it). 0, or -1 with err. */
+int db_patch_apply(const struct db_model_patch *p, enum model_status status, db_patch_set_fn set,
+                   void *ctx, struct err *err);
+/* Call fn(ctx, kind, name, err) for each label a stored document counts in
+ * its session's inventory: its class, labels, aspect categories and
+ * polarities (kind "class", "label", "category", "polarity"). 0, or fn's -1. */
+typedef int (*db_label_fn)(void *ctx, const char *kind, const char *name, struct err *err);
+int db_doc_each_label(const struct db_doc *d, db_label_fn fn, void *ctx, struct err *err);
+
 #endif

@@ -427,7 +427,7 @@ START_TEST(test_serve_logs_and_stops)
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
     struct tdbdir c;
     struct tserver ts;
-    char out[512], err[2048], tok[80], port[16], logpath[160], *log = NULL;
+    char out[512], err[2048], tok[80], port[16], logpath[160], data[160], *log = NULL;
     struct tresp r;
     int status = 0, fd;
     pid_t pid;
@@ -437,6 +437,11 @@ START_TEST(test_serve_logs_and_stops)
     RUN_OK("token", "create", "--db", c.db, "--user", "1");
     memcpy(tok, out, 64);
     tok[64] = '\0';
+    snprintf(data, sizeof(data), "%s/data", c.dir);
+    if (tpg()) { /* no database directory to keep the artifacts beside */
+        RUN_FAIL("serve", "--db", c.db, "--port", "1", "--workers", "0");
+        ck_assert_msg(strstr(err, "--data-dir is needed with a PostgreSQL database"), "%s", err);
+    }
     snprintf(port, sizeof(port), "%d", tfree_port());
     snprintf(logpath, sizeof(logpath), "%s/serve.log", c.dir);
     fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -446,7 +451,8 @@ START_TEST(test_serve_logs_and_stops)
     if (pid == 0) {
         dup2(fd, 2);
         dup2(fd, 1);
-        execl(bin, bin, "serve", "--db", c.db, "--port", port, "--workers", "1", (char *)NULL);
+        execl(bin, bin, "serve", "--db", c.db, "--port", port, "--workers", "1", "--data-dir", data,
+              (char *)NULL);
         _exit(127);
     }
     close(fd);

@@ -395,18 +395,19 @@ static void check_json_log(const char *text, const char *path)
 START_TEST(test_log_formats)
 {
     struct tdbdir c;
-    char log[200], port[16], *text;
+    char log[200], port[16], data[200], *text;
     struct tserver ts;
     struct tresp r;
     pid_t pid;
 
     tdbdir_init(&c);
     snprintf(log, sizeof(log), "%s/serve.log", c.dir);
+    snprintf(data, sizeof(data), "%s/data", c.dir); /* needed on PostgreSQL */
     /* json: a path with a quote, a backslash and an encoded line break stays one valid line */
     snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn(NULL,
                 (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers", "1",
-                                      "--log-format", "json", NULL},
+                                      "--log-format", "json", "--data-dir", data, NULL},
                 log);
     ck_assert(twait_health(atoi(port)));
     memset(&ts, 0, sizeof(ts));
@@ -422,7 +423,7 @@ START_TEST(test_log_formats)
     snprintf(port, sizeof(port), "%d", tfree_port());
     pid = spawn(NULL,
                 (const char *const[]){"serve", "--db", c.db, "--port", port, "--workers", "1",
-                                      "--log-format", "logfmt", NULL},
+                                      "--log-format", "logfmt", "--data-dir", data, NULL},
                 log);
     ck_assert(twait_health(atoi(port)));
     ts.port = (uint16_t)atoi(port);

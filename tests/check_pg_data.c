@@ -541,7 +541,7 @@ START_TEST(test_job_writes_documents_and_notify)
         PQconsumeInput(t.raw);
     }
     ck_assert_ptr_nonnull(note);
-    snprintf(payload, sizeof(payload), "%lld %lld", (long long)pr, (long long)m);
+    snprintf(payload, sizeof(payload), "%lld %lld created", (long long)pr, (long long)m);
     ck_assert_str_eq(note->relname, "modeld_model");
     ck_assert_str_eq(note->extra, payload);
     PQfreemem(note);

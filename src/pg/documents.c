@@ -149,43 +149,31 @@ int pg_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotati
 
 /* ---- documents ------------------------------------------------------------------- */
 
-/* Add one count to the upload's inventory (inside the caller's transaction). */
-static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, const char *name,
-                       struct err *err)
-{
-    return pg_exec(c, STMT_UPLOAD_LABEL_COUNT, err, "itt", upload_id, kind, name);
-}
+/* A staged upload on a connection (what count_label needs). */
+struct upload_ref {
+    struct db_conn *c;
+    int64_t id;
+};
 
-/* Count a staged document's class, labels and aspects (as ingest parsed
- * them) into its upload's inventory. */
-static int count_document_labels(struct db_conn *c, int64_t upload_id, const struct db_doc *d,
-                                 struct err *err)
+/* db_label_fn: one more document with this label in the upload (ctx: its
+ * id; inside the caller's transaction). */
+static int count_label(void *ctx, const char *kind, const char *name, struct err *err)
 {
-    assert(d->n_labels == 0 || d->label_names);
-    assert(d->n_aspects == 0 || d->aspect_list);
-    if (d->cls && count_label(c, upload_id, "class", d->cls, err) != 0)
-        return -1;
-    for (size_t i = 0; i < d->n_labels; i++)
-        if (count_label(c, upload_id, "label", d->label_names[i], err) != 0)
-            return -1;
-    for (size_t i = 0; i < d->n_aspects; i++) {
-        const struct db_aspect *a = &d->aspect_list[i];
+    struct upload_ref *u = ctx;
 
-        if ((a->category && count_label(c, upload_id, "category", a->category, err) != 0) ||
-            (a->polarity && count_label(c, upload_id, "polarity", a->polarity, err) != 0))
-            return -1;
-    }
-    return 0;
+    return pg_exec(u->c, STMT_UPLOAD_LABEL_COUNT, err, "itt", u->id, kind, name);
 }
 
 /* Store one staged document and count its labels into the upload. */
 static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upload_id,
                            const struct db_doc *d, struct err *err)
 {
+    struct upload_ref u = {c, upload_id};
+
     if (pg_exec(c, STMT_DOC_INSERT, err, "itttttz", annotation_id, d->external_id, d->text,
                 d->cls, d->labels, d->aspects, upload_id) != 0)
         return -1;
-    return count_document_labels(c, upload_id, d, err);
+    return db_doc_each_label(d, count_label, &u, err);
 }
 
 /* ---- staged uploads ------------------------------------------------------------ */

@@ -61,7 +61,7 @@ int64_t pg_model_create(struct db_conn *c, const struct db_model_new *m, struct 
         if (pg_exec(c, STMT_MODEL_ANN_INSERT, err, "iit", id, m->ann_ids[i],
                     ann_role_name(m->ann_roles[i])) != 0)
             goto fail;
-    if (pg_notify_model(c, m->project_id, id, err) != 0)
+    if (pg_notify_model_as(c, m->project_id, id, DB_MODEL_CREATED, err) != 0)
         goto fail;
     if (db_commit(c, err) != 0)
         return -1;
@@ -282,12 +282,23 @@ int pg_model_status(struct db_conn *c, int64_t project_id, int64_t id,
     return status_read(c, STMT_MODEL_STATUS, project_id, id, status, artifact, err);
 }
 
-/* One column of the model (inside the PATCH transaction, which locked it). */
-static int set_field(struct db_conn *c, enum pg_stmt sid, int64_t id, const char *value,
-                     const char *now, struct err *err)
-{
-    int64_t n = pg_exec_count(c, sid, err, "itt", id, value, now);
+/* The model a PATCH writes, in its transaction (which locked it). */
+struct patch_target {
+    struct db_conn *c;
+    int64_t id;
+    const char *now;
+};
 
+/* db_patch_set_fn: one column of the model. */
+static int patch_set(void *ctx, enum db_patch_col col, const char *value, struct err *err)
+{
+    static const enum pg_stmt sids[] = {STMT_MODEL_SET_STATUS, STMT_MODEL_SET_DISPLAY,
+                                        STMT_MODEL_SET_SHORT, STMT_MODEL_SET_LONG};
+    struct patch_target *t = ctx;
+    int64_t n;
+
+    assert((size_t)col < sizeof(sids) / sizeof(sids[0]));
+    n = pg_exec_count(t->c, sids[col], err, "itt", t->id, value, t->now);
     if (n < 0)
         return -1;
     assert(n == 1);
@@ -298,35 +309,19 @@ int pg_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
                    const struct db_model_patch *p, enum model_status *was, struct err *err)
 {
     char now[UTIL_TIME_LEN];
+    struct patch_target t = {c, id, now};
     enum model_status status;
 
     if (db_begin(c, err) != 0)
         return -1;
-    /* locked: a worker's end state waits, so the status check below is exact */
+    /* locked: a worker's end state waits, so the status check is exact */
     if (status_read(c, STMT_MODEL_STATUS_LOCK, project_id, id, &status, NULL, err) != 0)
         goto fail;
     if (was)
         *was = status;
     util_now_rfc3339(now);
-    if (p->set_status) {
-        /* checked in the transaction that writes it (the status graph is domain's) */
-        assert(domain_status_trained(p->status) && "users set only trained statuses");
-        if (!domain_status_patch_ok(status, p->status)) {
-            err_set(err, ERR_INVALID, "status change refused");
-            goto fail;
-        }
-        if (set_field(c, STMT_MODEL_SET_STATUS, id, domain_status_name(p->status), now, err) != 0)
-            goto fail;
-    }
-    if (p->display_name && set_field(c, STMT_MODEL_SET_DISPLAY, id, p->display_name, now, err))
-        goto fail;
-    if ((p->short_description || p->clear_short) &&
-        set_field(c, STMT_MODEL_SET_SHORT, id, p->short_description, now, err))
-        goto fail;
-    if ((p->long_description || p->clear_long) &&
-        set_field(c, STMT_MODEL_SET_LONG, id, p->long_description, now, err))
-        goto fail;
-    if (pg_notify_model(c, project_id, id, err) != 0)
+    if (db_patch_apply(p, status, patch_set, &t, err) != 0 ||
+        pg_notify_model(c, project_id, id, err) != 0)
         goto fail;
     return db_commit(c, err);
 fail:
@@ -349,7 +344,7 @@ int pg_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **ar
     if (n < 0)
         goto fail;
     assert(n == 1); /* locked in this transaction */
-    if (pg_notify_model(c, project_id, id, err) != 0)
+    if (pg_notify_model_as(c, project_id, id, DB_MODEL_DELETED, err) != 0)
         goto fail;
     if (db_commit(c, err) != 0) { /* a failed commit has ended the transaction */
         free(art);
