@@ -187,7 +187,9 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
         if (s->lock_fd < 0)
             goto fail;
     }
-    s->app.db_exclusive = 1; /* SQLite: the lock above, or ":memory:" */
+    /* SQLite: the lock above, or ":memory:"; daemons sharing PostgreSQL
+     * trust only leases */
+    s->app.db_exclusive = !db_is_postgres(cfg->db_path);
     /* one connection per HTTP thread and per worker, one for the auth watch,
      * one for the lease keeper, plus one spare */
     s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 3, err);

@@ -461,7 +461,7 @@ START_TEST(test_stale_owner_fenced)
 {
     struct tapi a;
     struct db *da = NULL, *dbb = NULL;
-    struct db_conn *ca, *cb;
+    struct db_conn *ca, *cb; /* held one at a time: one connection per thread */
     struct err err = {0};
     char ida[DB_DAEMON_ID_LEN + 1], idb[DB_DAEMON_ID_LEN + 1];
     int64_t id, job = 0, att_a = 0, att_b = 0;
@@ -479,30 +479,46 @@ START_TEST(test_stale_owner_fenced)
     ck_assert_msg(dbb != NULL, "%s", err.msg);
     db_daemon_set(da, ida, 300);
     db_daemon_set(dbb, idb, 300);
-    ca = db_acquire(da);
-    cb = db_acquire(dbb);
     /* A claims, then stops renewing (a long pause, a lost network) */
+    ca = db_acquire(da);
     ck_assert_msg(db_daemon_heartbeat(ca, &err) == 0, "%s", err.msg);
+    db_release(da, ca);
+    ca = db_acquire(da);
     ck_assert_int_eq(db_job_claim(ca, &job, &att_a, &err), 1);
+    db_release(da, ca);
     ck_assert_int_eq(job, id);
     ck_assert_int_eq(att_a, 1);
+    ca = db_acquire(da);
     ck_assert_msg(db_job_progress(ca, id, att_a, 10.0, &err) == 0, "%s", err.msg);
+    db_release(da, ca);
     tapi_sleep(0.5);
     /* B takes the job back and claims it */
+    cb = db_acquire(dbb);
     ck_assert_msg(db_daemon_heartbeat(cb, &err) == 0, "%s", err.msg);
+    db_release(dbb, cb);
+    cb = db_acquire(dbb);
     ck_assert_int_eq(db_job_rescue(cb, 3, 0, &err), 1);
+    db_release(dbb, cb);
+    cb = db_acquire(dbb);
     ck_assert_int_eq(db_job_claim(cb, &job, &att_b, &err), 1);
+    db_release(dbb, cb);
     ck_assert_int_eq(job, id);
     ck_assert_int_eq(att_b, 2);
     /* A wakes up: every write about the job is refused and changes nothing */
     memset(&err, 0, sizeof(err));
+    ca = db_acquire(da);
     ck_assert_int_eq(db_job_progress(ca, id, att_a, 90.0, &err), -1);
+    db_release(da, ca);
     ck_assert_int_eq(err.code, ERR_FENCED);
     memset(&err, 0, sizeof(err));
+    ca = db_acquire(da);
     ck_assert_int_eq(db_job_ready(ca, id, att_a, 0.5, "{}", "[]", "stale.model", &err), -1);
+    db_release(da, ca);
     ck_assert_int_eq(err.code, ERR_FENCED);
     memset(&err, 0, sizeof(err));
+    ca = db_acquire(da);
     ck_assert_int_eq(db_job_failed(ca, id, att_a, "stale", &err), -1);
+    db_release(da, ca);
     ck_assert_int_eq(err.code, ERR_FENCED);
     {
         char sql[128];
@@ -514,8 +530,12 @@ START_TEST(test_stale_owner_fenced)
         ck_assert_int_eq(tsql_int(&a.ts, sql), 1);
     }
     /* the new owner's writes go through */
+    cb = db_acquire(dbb);
     ck_assert_msg(db_job_progress(cb, id, att_b, 50.0, &err) == 0, "%s", err.msg);
+    db_release(dbb, cb);
+    cb = db_acquire(dbb);
     ck_assert_int_eq(db_job_ready(cb, id, att_b, 0.75, "{}", "[]", "fresh.model", &err), 1);
+    db_release(dbb, cb);
     {
         char sql[128];
 
@@ -524,8 +544,6 @@ START_TEST(test_stale_owner_fenced)
                  (long long)id);
         ck_assert_int_eq(tsql_int(&a.ts, sql), 1);
     }
-    db_release(da, ca);
-    db_release(dbb, cb);
     db_close(da);
     db_close(dbb);
     tserver_cleanup(&a.ts);
