@@ -989,6 +989,46 @@ START_TEST(test_workers_and_concurrent_predict)
 }
 END_TEST
 
+/*
+ * The artifact store: on PostgreSQL the trained artifact is stored in the
+ * database (with its BLAKE2b checksum) in the READY transaction, and a daemon
+ * without the file (another host) loads it from there into its data dir. On
+ * SQLite the file is the store (the contract test shows a lost file is 500).
+ */
+START_TEST(test_artifact_from_database)
+{
+    struct tapi a;
+    struct tresp r;
+    char art[4300], sql[160];
+    int64_t s, m;
+
+    if (!tpg()) {
+        tskip("api_training: artifacts in the database are PostgreSQL's (SQLite keeps files)");
+        return;
+    }
+    tapi_start(&a, 1);
+    s = tapi_session(&a, "s", "CLASS", "en", tapi_data_class("en", 10));
+    m = tapi_model_on(&a, "m", "en", s);
+    {
+        json_t *v = tapi_wait_ready(&a, m, 60);
+
+        tapi_artifact(&a, v, art, sizeof(art));
+        json_decref(v);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM model_artifacts WHERE model_id = %lld AND "
+             "length(checksum) = 64 AND length(bytes) > 0", (long long)m);
+    ck_assert_int_eq(tsql_int(&a.ts, sql), 1);
+    /* this daemon's copy is gone, as on a daemon of another host */
+    ck_assert_int_eq(unlink(art), 0);
+    tapi_predict(&a, m, a.viewer, "{\"texts\":[\"football goal\"]}", &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body ? r.body : "");
+    tresp_release(&r);
+    ck_assert_int_eq(access(art, R_OK), 0); /* copied back from the database */
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_training_suite(void)
 {
     Suite *s = suite_create("api_training");
@@ -1019,6 +1059,7 @@ Suite *api_training_suite(void)
     tcase_add_test(restart, test_restart_in_process);
     tcase_add_test(restart, test_kill9_restart);
     tcase_add_test(restart, test_second_daemon_refused);
+    tcase_add_test(restart, test_artifact_from_database);
     suite_add_tcase(s, restart);
     tcase_set_timeout(conc, 120 * TAPI_SLOW);
     tcase_add_test(conc, test_workers_and_concurrent_predict);
