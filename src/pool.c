@@ -828,12 +828,7 @@ static void *keeper_main(void *arg)
     while (!p->stop) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += POOL_WATCH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, POOL_WATCH_MS);
         pthread_cond_timedwait(&p->kcv, &p->mu, &ts);
         if (p->stop)
             break;
