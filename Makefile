@@ -189,7 +189,7 @@ PG_SUITES := api_annotations api_auth api_cors api_durability api_events api_exp
              api_idem api_labelsets api_members api_models api_ops api_paths api_session \
              api_smoke api_tls api_training cli cli_ops faults handlers cluster
 # the PostgreSQL backend's own white-box suite (skipped without MODELD_TEST_PG)
-PG_SUITES += pg_data
+PG_SUITES += pg_data pg
 PG_ASAN_SUITES ?= $(PG_SUITES)
 test: test-pg-rel test-pg-asan
 .PHONY: test-pg test-pg-rel test-pg-asan run-pg bench-cluster
@@ -251,6 +251,9 @@ tsan: $(BUILD)/tsan/modeld
 # ---- run the demo -------------------------------------------------------
 run: all
 	sh tools/demo.sh $(BUILD)/modeld
+# The demo on a throwaway PostgreSQL cluster in ./var/pg with two daemons (8080, 8081).
+run-pg: all
+	sh tools/run-pg.sh $(BUILD)/modeld
 
 # ---- benchmarks ---------------------------------------------------------
 # bench_train.c + synth.c (synthetic sets) linked with the rel objects of src/.
@@ -273,6 +276,10 @@ bench-http: deps deps-bench $(BUILD)/rel/modeld $(BENCH_HTTP_BINS)
 # Part of `make test` (cheap): the HTTP benchmark's helpers build, its script parses.
 bench-check: $(BENCH_HTTP_BINS)
 	sh -n bench/http_bench.sh
+	sh -n bench/cluster_bench.sh && sh -n tools/run-pg.sh && sh -n tools/pgtest.sh
+# Jobs per minute with 1, 2 and 3 daemons on one PostgreSQL database.
+bench-cluster: all
+	sh bench/cluster_bench.sh $(BUILD)/modeld
 bench: bench-train bench-http
 
 # ---- install / housekeeping ---------------------------------------------

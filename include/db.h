@@ -114,7 +114,9 @@ void db_write_hold(struct db *db, int hold);
  * (other daemons, the admin CLI), for a backend that can report them:
  * PostgreSQL's LISTEN/NOTIFY. The callbacks run on a thread of the
  * backend's own, one at a time, until db_close; they must not call into db.
- *   model:  a model of project_id was created, changed or deleted;
+ *   model:  a model of project_id was created, changed or deleted (kind:
+ *           as the writer said; a deleted model may come as CHANGED, and
+ *           its row is then gone);
  *   auth:   a row that grants rights changed (token, user, membership);
  *   resync: changes may have been missed (the feed was cut and has been
  *           made again): treat everything as changed.
@@ -124,8 +126,9 @@ void db_write_hold(struct db *db, int hold);
  * announcements are all there is; the CLI's changes reach it through
  * auth_epoch), -1 with err. At most once per db.
  */
+enum db_model_change { DB_MODEL_CHANGED, DB_MODEL_CREATED, DB_MODEL_DELETED };
 struct db_watch {
-    void (*model)(void *arg, int64_t project_id, int64_t model_id);
+    void (*model)(void *arg, int64_t project_id, int64_t model_id, enum db_model_change kind);
     void (*auth)(void *arg);
     void (*resync)(void *arg);
     void *arg;

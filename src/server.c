@@ -100,11 +100,15 @@ static void *auth_watch(void *arg)
 /* The feed of changes made by other processes (db_watch: other daemons on
  * one PostgreSQL database, the CLI) into the change hub and the auth cache,
  * as this process's own changes feed them. Called on the backend's thread. */
-static void watched_model(void *arg, int64_t project_id, int64_t model_id)
+static void watched_model(void *arg, int64_t project_id, int64_t model_id,
+                          enum db_model_change kind)
 {
     struct server *s = arg;
 
-    notify_model_changed(s->app.notify, project_id, model_id, NOTIFY_CHANGED);
+    notify_model_changed(s->app.notify, project_id, model_id,
+                         kind == DB_MODEL_CREATED   ? NOTIFY_CREATED
+                         : kind == DB_MODEL_DELETED ? NOTIFY_DELETED
+                                                    : NOTIFY_CHANGED);
 }
 
 /* A right may be gone: forget what the cache knows, and let every stream

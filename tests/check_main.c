@@ -107,7 +107,11 @@ int main(void)
         srunner_add_suite(sr, name());
     SUITES(X)
 #undef X
+    if (tpg() && tpg_template_make() != 0)
+        return 2;
     srunner_run_all(sr, CK_NORMAL);
+    if (tpg())
+        tpg_template_drop();
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     report_skips(skips);

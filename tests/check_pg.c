@@ -343,15 +343,18 @@ struct seen {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t project_id, model_id;
+    enum db_model_change kind;
     int models, auths, resyncs;
 };
 
-static void seen_model(void *arg, int64_t project_id, int64_t model_id)
+static void seen_model(void *arg, int64_t project_id, int64_t model_id,
+                       enum db_model_change kind)
 {
     struct seen *s = arg;
 
     pthread_mutex_lock(&s->mu);
     s->models++;
+    s->kind = kind;
     s->project_id = project_id;
     s->model_id = model_id;
     pthread_cond_broadcast(&s->cv);
@@ -396,13 +399,16 @@ static int seen_wait(struct seen *s, const int *count, int want)
 
 struct notify_args {
     int64_t project_id, model_id;
+    enum db_model_change kind;
 };
 
 static int write_notify(struct db_conn *c, void *ctx, struct err *err)
 {
     const struct notify_args *a = ctx;
 
-    return pg_notify_model(c, a->project_id, a->model_id, err);
+    if (a->kind == DB_MODEL_CHANGED)
+        return pg_notify_model(c, a->project_id, a->model_id, err);
+    return pg_notify_model_as(c, a->project_id, a->model_id, a->kind, err);
 }
 
 START_TEST(test_listen_notify)
@@ -411,7 +417,7 @@ START_TEST(test_listen_notify)
     struct err err = {0};
     struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     struct db_watch w = {seen_model, seen_auth, seen_resync, &s};
-    struct notify_args own = {1, 1}, other = {5, 7};
+    struct notify_args own = {1, 1, DB_MODEL_CHANGED}, other = {5, 7, DB_MODEL_CHANGED};
     struct db *a, *b;
     struct db_conn *c;
     int64_t u, epoch = -1;
@@ -429,7 +435,18 @@ START_TEST(test_listen_notify)
     pthread_mutex_lock(&s.mu);
     ck_assert_int_eq(s.project_id, 5);
     ck_assert_int_eq(s.model_id, 7);
+    ck_assert_int_eq(s.kind, DB_MODEL_CHANGED);
     pthread_mutex_unlock(&s.mu);
+    /* the kinds a writer names */
+    other.kind = DB_MODEL_CREATED;
+    ck_assert_int_eq(db_write(b, write_notify, &other, &err), 0);
+    ck_assert_int_eq(seen_wait(&s, &s.models, 2), 2);
+    ck_assert_int_eq(s.kind, DB_MODEL_CREATED);
+    other.kind = DB_MODEL_DELETED;
+    ck_assert_int_eq(db_write(b, write_notify, &other, &err), 0);
+    ck_assert_int_eq(seen_wait(&s, &s.models, 3), 3);
+    ck_assert_int_eq(s.kind, DB_MODEL_DELETED);
+    other.kind = DB_MODEL_CHANGED;
     /* an auth change through b (the trigger notifies) */
     c = db_acquire(b);
     u = db_user_create(c, "alice", 0, &err);
@@ -450,7 +467,7 @@ START_TEST(test_listen_notify)
     db_release(a, c);
     other.model_id = 8;
     ck_assert_int_eq(db_write(b, write_notify, &other, &err), 0);
-    ck_assert_int_eq(seen_wait(&s, &s.models, 2), 2);
+    ck_assert_int_eq(seen_wait(&s, &s.models, 4), 4);
     /* a notification some other program sent on the channel: a resync */
     pthread_mutex_lock(&s.mu);
     ck_assert_int_eq(s.model_id, 8);
@@ -461,7 +478,7 @@ START_TEST(test_listen_notify)
     PQfinish(h);
     db_close(a); /* stops the listener */
     db_close(b);
-    ck_assert_int_eq(s.models, 2);
+    ck_assert_int_eq(s.models, 4);
     pgdb_cleanup(&t);
 }
 END_TEST

@@ -30,8 +30,10 @@ struct tserver {
  * PostgreSQL mode. With MODELD_TEST_PG=<libpq conninfo of a cluster's
  * maintenance database> (tools/pgtest.sh start prints one), every database the
  * helpers below make (tserver_files/tserver_start, tdbdir_init) is a fresh
- * PostgreSQL database on that cluster (CREATE DATABASE modeld_t_<pid>_<n>,
- * dropped again by tserver_cleanup/tdbdir_cleanup) and db_path/db holds its
+ * PostgreSQL database on that cluster (CREATE DATABASE modeld_t_<pid>_<n>, a
+ * test server's copied from the runner's migrated template, see
+ * tpg_template_make; dropped again by tserver_cleanup/tdbdir_cleanup) and
+ * db_path/db holds its
  * postgresql:// URI; tsql/tsql_int then go through libpq. Without it, the
  * suites run on SQLite files in a temp dir.
  */
@@ -43,6 +45,12 @@ int tpg_is_uri(const char *db);
 void tpg_create(char *uri, size_t len);
 /* Drop the database of uri (sessions still on it are ended). */
 void tpg_drop(const char *uri);
+/* The runner, once before the suites: a migrated database that the test
+ * servers' databases are copied from (CREATE DATABASE ... TEMPLATE), so that
+ * each does not apply every migration again; the CLI tests' (tdbdir) stay
+ * empty, as a new SQLite file is. tpg_template_drop at the end. */
+int tpg_template_make(void); /* 0, or -1 with the reason on stderr */
+void tpg_template_drop(void);
 
 /* Fresh temp dir + database; starts the daemon when workers >= 0 (0 = no
  * training threads are started... use 1+ to train). */

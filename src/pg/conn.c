@@ -490,12 +490,21 @@ int pg_rows(struct db_conn *c, enum pg_stmt id, size_t elem_size, size_t max, pg
     return 0;
 }
 
+int pg_notify_model_as(struct db_conn *c, int64_t project_id, int64_t model_id,
+                       enum db_model_change kind, struct err *err)
+{
+    char payload[64];
+
+    snprintf(payload, sizeof(payload), "%" PRId64 " %" PRId64 "%s", project_id, model_id,
+             kind == DB_MODEL_CREATED   ? " created"
+             : kind == DB_MODEL_DELETED ? " deleted"
+                                        : "");
+    return pg_exec(c, STMT_NOTIFY, err, "tt", PG_CHANNEL_MODEL, payload);
+}
+
 int pg_notify_model(struct db_conn *c, int64_t project_id, int64_t model_id, struct err *err)
 {
-    char payload[48];
-
-    snprintf(payload, sizeof(payload), "%" PRId64 " %" PRId64, project_id, model_id);
-    return pg_exec(c, STMT_NOTIFY, err, "tt", PG_CHANNEL_MODEL, payload);
+    return pg_notify_model_as(c, project_id, model_id, DB_MODEL_CHANGED, err);
 }
 
 /* ---- open, close and the pool ------------------------------------------------------ */

@@ -477,6 +477,11 @@ int pg_rows(struct db_conn *c, enum pg_stmt id, size_t elem_size, size_t max, pg
  * announces its own changes in-process after the commit
  * (notify_model_changed, with their exact kind), as on SQLite. 0 or -1. */
 int pg_notify_model(struct db_conn *c, int64_t project_id, int64_t model_id, struct err *err);
+/* The same, saying what happened: a model's creation (DB_MODEL_CREATED) or
+ * deletion (DB_MODEL_DELETED) reaches the other daemons' project streams as
+ * a `created` / `deleted` event (payload "project_id model_id created"). */
+int pg_notify_model_as(struct db_conn *c, int64_t project_id, int64_t model_id,
+                       enum db_model_change kind, struct err *err);
 
 /* ---- the operations (struct db_backend_ops) ------------------------------- */
 

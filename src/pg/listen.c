@@ -2,8 +2,8 @@
 /*
  * pg/listen.c: the daemon's one listening connection (db_watch). A thread
  * LISTENs on modeld_model and modeld_auth and hands each notification to
- * the callbacks of struct db_watch: a model change ("project_id model_id")
- * to w.model, an authentication change (sent by the auth_epoch triggers of
+ * the callbacks of struct db_watch: a model change ("project_id model_id",
+ * followed by " created" or " deleted" when the writer said so) to w.model, an authentication change (sent by the auth_epoch triggers of
  * migrations/pg/0006) to w.auth. Notifications sent by this daemon's own
  * pool connections are dropped: the daemon announces its own changes
  * in-process, with their exact kind.
@@ -70,6 +70,7 @@ static void deliver(struct pg_listen *l, const PGnotify *n)
     if (strcmp(n->relname, PG_CHANNEL_AUTH) == 0) {
         l->w.auth(l->w.arg);
     } else if (strcmp(n->relname, PG_CHANNEL_MODEL) == 0) {
+        enum db_model_change kind = DB_MODEL_CHANGED;
         int64_t project_id, model_id;
         char *end;
 
@@ -78,14 +79,20 @@ static void deliver(struct pg_listen *l, const PGnotify *n)
         errno = 0;
         project_id = strtoll(n->extra, &end, 10);
         model_id = end != n->extra ? strtoll(end, &end, 10) : 0;
-        if (errno != 0 || *end != '\0' || project_id < 0 || model_id <= 0) {
+        if (strcmp(end, " created") == 0)
+            kind = DB_MODEL_CREATED;
+        else if (strcmp(end, " deleted") == 0)
+            kind = DB_MODEL_DELETED;
+        else if (*end != '\0')
+            model_id = 0; /* not a payload of ours */
+        if (errno != 0 || project_id < 0 || model_id <= 0) {
             /* not one of ours: whatever it meant, read everything again */
             LOG_WARN("unexpected payload on %s; streams resynchronize", PG_CHANNEL_MODEL);
             l->w.resync(l->w.arg);
             return;
         }
         if (project_id > 0) /* 0: a model of the base catalog, which no stream shows */
-            l->w.model(l->w.arg, project_id, model_id);
+            l->w.model(l->w.arg, project_id, model_id, kind);
     }
 }
 
