@@ -591,6 +591,23 @@ int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
  * status did not allow it (attempt 0). */
 int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
                   struct err *err);
+/*
+ * Artifacts in the database, so that every daemon can load every model: a
+ * backend that shares its database between hosts (PostgreSQL) stores each
+ * trained artifact's bytes with its checksum (hex BLAKE2b-256), written in
+ * the transaction that marks the model READY (after db_job_ready applied:
+ * fenced by its attempt); daemons copy them into a local cache
+ * (artifacts.h). SQLite keeps artifacts as files only: db_artifacts_shared
+ * is 0 and the other two are ERR_INTERNAL.
+ */
+int db_artifacts_shared(const struct db *db);
+int db_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err);
+/* The artifact of model_id: *bytes (free()), *len and checksum; ERR_NOT_FOUND
+ * when none is stored. */
+int db_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err);
+
 /* Status (and artifact path, caller frees; may be NULL) of a model of the project; ERR_NOT_FOUND. */
 int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum model_status *status,
                     char **artifact, struct err *err);

@@ -544,6 +544,28 @@ int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum mode
     return CALL(c, model_status, project_id, id, status, artifact, err);
 }
 
+int db_artifacts_shared(const struct db *db)
+{
+    return db->ops->artifact_get != NULL;
+}
+
+int db_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err)
+{
+    assert(c->depth > 0 && "an artifact is stored in the transaction that marks it READY");
+    assert(bytes && checksum && strlen(checksum) == 64);
+    return CALL(c, artifact_put, model_id, bytes, len, checksum, err);
+}
+
+int db_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err)
+{
+    *bytes = NULL;
+    *len = 0;
+    checksum[0] = '\0';
+    return CALL(c, artifact_get, model_id, bytes, len, checksum, err);
+}
+
 void db_daemon_set(struct db *db, const char *id, int64_t lease_ms)
 {
     assert(id && strlen(id) == DB_DAEMON_ID_LEN && lease_ms > 0);

@@ -172,6 +172,11 @@ struct db_backend_ops {
                      struct err *err);
     int (*job_failed)(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
                       struct err *err);
+    /* artifacts in the database: both NULL for a backend that keeps files */
+    int (*artifact_put)(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                        const char *checksum, struct err *err);
+    int (*artifact_get)(struct db_conn *c, int64_t model_id, unsigned char **bytes,
+                        size_t *len, char checksum[65], struct err *err);
 
     /* browser sessions */
     int (*session_create)(struct db_conn *c, const char *token_hash, const struct db_session *s,

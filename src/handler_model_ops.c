@@ -208,7 +208,15 @@ static const struct predictor *trained_predictor(struct request *req, struct res
                     (long long)req->args[1], domain_status_name(status), needs);
         goto out;
     }
-    pred = pcache_get(req->app->pcache, artifact, &err);
+    {
+        /* where this daemon loads it from: the file, or its copy of the
+         * database's (several daemons on several hosts) */
+        char local[4200];
+
+        if (artifacts_local(req->app->db, req->app->cfg->data_dir, req->args[1], artifact, local,
+                            sizeof(local), &err) == 0)
+            pred = pcache_get(req->app->pcache, local, &err);
+    }
     if (!pred) {
         struct err err2 = {0};
         int gone;

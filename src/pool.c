@@ -262,6 +262,7 @@ struct job_write {
 struct job_ok {
     double score;
     const char *metrics, *warnings, *path; /* JSON text, JSON text, file */
+    const struct artifacts_blob *blob;     /* the file's bytes for the database, or NULL */
 };
 
 /* The db_write function of a job move: the db_job_* call of jw->op. */
@@ -279,6 +280,11 @@ static int job_write(struct db_conn *c, void *arg, struct err *err)
     case JOB_READY:
         jw->rc = db_job_ready(c, jw->id, jw->attempt, jw->ok->score, jw->ok->metrics,
                               jw->ok->warnings, jw->ok->path, err);
+        /* the bytes with the READY they belong to (after the fence let it in) */
+        if (jw->rc == 1 && jw->ok->blob &&
+            db_artifact_put(c, jw->id, jw->ok->blob->bytes, jw->ok->blob->len,
+                            jw->ok->blob->checksum, err) != 0)
+            jw->rc = -1;
         break;
     case JOB_FAILED:
         jw->rc = db_job_failed(c, jw->id, jw->attempt, jw->reason, err);
@@ -567,12 +573,19 @@ static void run_job(struct pool *p, int64_t id, int64_t attempt)
     if (rc == 0) {
         char *metrics = util_json_dumps(res.metrics, JSON_COMPACT);
         char *warnings = util_json_dumps(res.warnings, JSON_COMPACT);
-        struct job_ok ok = {res.score, metrics, warnings, path};
-        int applied;
+        struct artifacts_blob blob = {0};
+        struct job_ok ok = {res.score, metrics, warnings, path, NULL};
+        int applied = -1;
 
-        applied = metrics && warnings ? record_end(p, slot, pc.project_id, &ok, NULL, &err) : -1;
         if (!metrics || !warnings)
             err_set(&err, ERR_NOMEM, "out of memory");
+        else if (db_artifacts_shared(p->app->db) && artifacts_blob_read(path, &blob, &err) != 0)
+            LOG_ERROR("job %lld: cannot read its artifact: %s", (long long)id, err.msg);
+        else
+            ok.blob = db_artifacts_shared(p->app->db) ? &blob : NULL;
+        if (metrics && warnings && (ok.blob || !db_artifacts_shared(p->app->db)))
+            applied = record_end(p, slot, pc.project_id, &ok, NULL, &err);
+        artifacts_blob_release(&blob);
         free(metrics);
         free(warnings);
         if (applied != 1 && err.code == ERR_FENCED) {
@@ -580,6 +593,9 @@ static void run_job(struct pool *p, int64_t id, int64_t attempt)
         } else if (applied != 1) {
             artifacts_remove(path);
             LOG_ERROR("job %lld: cannot record result: %s", (long long)id, err.msg);
+            /* not left TRAINING under this daemon's live lease */
+            fail_job(p, slot, pc.project_id,
+                     "internal error while storing the trained model (details in the server log)");
         }
         LOG_INFO("job %lld: %s score=%.4f in %.1fs", (long long)id,
                  applied == 1 ? "READY" : "discarded", res.score, util_monotonic() - t0);
@@ -812,12 +828,7 @@ static void *keeper_main(void *arg)
     while (!p->stop) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += POOL_WATCH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, POOL_WATCH_MS);
         pthread_cond_timedwait(&p->kcv, &p->mu, &ts);
         if (p->stop)
             break;

@@ -31,6 +31,7 @@
 #include "notify.h"
 #include "pcache.h"
 #include "pool.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 /* The authentication cache's room: callers (tokens) and project roles
@@ -73,12 +74,7 @@ static void *auth_watch(void *arg)
     while (!s->watch_stop) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += SERVER_AUTH_WATCH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, SERVER_AUTH_WATCH_MS);
         pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts);
         if (s->watch_stop || notify_count(s->app.notify) == 0)
             continue;
@@ -191,7 +187,9 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
         if (s->lock_fd < 0)
             goto fail;
     }
-    s->app.db_exclusive = 1; /* SQLite: the lock above, or ":memory:" */
+    /* SQLite: the lock above, or ":memory:"; daemons sharing PostgreSQL
+     * trust only leases */
+    s->app.db_exclusive = !db_is_postgres(cfg->db_path);
     /* one connection per HTTP thread and per worker, one for the auth watch,
      * one for the lease keeper, plus one spare */
     s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 3, err);

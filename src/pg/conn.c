@@ -822,4 +822,6 @@ const struct db_backend_ops db_pg_backend = {
     .job_progress = pg_job_progress,
     .job_ready = pg_job_ready,
     .job_failed = pg_job_failed,
+    .artifact_put = pg_artifact_put,
+    .artifact_get = pg_artifact_get,
 };

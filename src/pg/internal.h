@@ -327,6 +327,11 @@
       "lease_until = NULL, started_at = NULL, queued_at = COALESCE(queued_at, $2), "           \
       "updated = $2 WHERE status = 'TRAINING' AND ($1::int = 1 OR lease_until IS NULL OR "      \
       "lease_until < " PG_NOW_MS ") RETURNING COALESCE(project_id, 0), id")                     \
+    X(ARTIFACT_PUT,                                                                             \
+      "INSERT INTO model_artifacts (model_id, bytes, checksum) VALUES ($1, $2, $3) "            \
+      "ON CONFLICT (model_id) DO UPDATE SET bytes = excluded.bytes, "                           \
+      "checksum = excluded.checksum")                                                           \
+    X(ARTIFACT_GET, "SELECT bytes, checksum FROM model_artifacts WHERE model_id = $1")         \
     X(RESCUE_CREATED,                                                                           \
       "UPDATE models SET status = 'QUEUED', queued_at = COALESCE(queued_at, $1), updated = $1 " \
       "WHERE status = 'CREATED' RETURNING COALESCE(project_id, 0), id")
@@ -609,5 +614,9 @@ int pg_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
                  struct err *err);
 int pg_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
                   struct err *err);
+int pg_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err);
+int pg_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err);
 
 #endif

@@ -343,3 +343,33 @@ int pg_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *re
     }
     return n < 0 ? -1 : 1;
 }
+
+/* ---- artifacts ------------------------------------------------------------------ */
+
+int pg_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err)
+{
+    return pg_exec(c, STMT_ARTIFACT_PUT, err, "ibt", model_id, bytes, len, checksum);
+}
+
+int pg_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err)
+{
+    PGresult *r = NULL;
+    const char *sum;
+    int ok = 1;
+
+    if (pg_row(c, STMT_ARTIFACT_GET, &r, "no stored artifact", err, "i", model_id) != 1)
+        return -1;
+    sum = pg_col_text(r, 0, 1);
+    if (!sum || strlen(sum) != 64) {
+        PQclear(r);
+        err_set(err, ERR_CORRUPT, "model %lld: stored artifact has no checksum",
+                (long long)model_id);
+        return -1;
+    }
+    memcpy(checksum, sum, 65);
+    *bytes = pg_col_bytea(r, 0, 0, len, &ok);
+    PQclear(r);
+    return pg_copied(ok && *bytes, err);
+}
