@@ -12,6 +12,8 @@ DATA    ?= ../shared/data
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
             uuid-dev check libsubunit-dev libutf8proc-dev libstemmer-dev liblinear-dev \
             libsodium-dev libcurl4-openssl-dev libyaml-dev openssl curl mandoc
+# libpq for the PostgreSQL backend; the server for the tests' throwaway clusters
+DEB_PKGS += libpq-dev postgresql
 BENCH_PKGS := fasttext wrk curl sqlite3
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -21,7 +23,7 @@ CPPFLAGS_ALL := -Iinclude -I$(BUILD)/gen
 CFLAGS_ALL   := $(CSTD) $(WARN) -g -pthread
 OPT     := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 LIBS    := -lmicrohttpd -ljansson -lsqlite3 -luuid -lsodium -lyaml -lutf8proc -lstemmer -llinear \
-           -lm -pthread
+           -lm -pthread -lpq
 TEST_LIBS := $(LIBS) -lcheck -lsubunit -lrt -lcurl
 
 # Server modules (main.c stays out of the test runner).
@@ -33,6 +35,12 @@ SRV_MODS := err log util domain db view problem validate auth router stats idem 
 # -Isrc/sqlite, and the white-box tests).
 DB_MODS  := $(addprefix sqlite/,conn admin members documents idem models jobs migrate backup)
 DB_MODS  += sqlite/sessions
+# The PostgreSQL backend (src/pg/): the only code (with tests/check_pg*.c)
+# that includes libpq-fe.h; only its objects and the tests get its -I.
+PG_MODS  := $(addprefix pg/,conn migrate admin members sessions idem listen)
+PG_MODS  += pg/documents pg/models pg/jobs
+DB_MODS  += $(PG_MODS)
+PG_CPPFLAGS := -I/usr/include/postgresql
 # the model-change hub behind the event streams, and the event-stream handlers
 SRV_MODS += notify handler_events
 # browser sign-in (POST/DELETE /session)
@@ -94,6 +102,8 @@ deps-bench:
 # ---- generated sources --------------------------------------------------
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 GEN := $(BUILD)/gen/migrations_data.h $(BUILD)/gen/openapi_data.h $(BUILD)/gen/suites_gen.h
+PG_MIGRATIONS := $(sort $(wildcard migrations/pg/*.sql))
+GEN += $(BUILD)/gen/pg_migrations_data.h
 # The runner's suite list: every `Suite *X_suite(void)` defined in tests/check_*.c.
 $(BUILD)/gen/suites_gen.h: $(wildcard tests/check_*.c)
 	@mkdir -p $(BUILD)/gen
@@ -104,6 +114,9 @@ $(BUILD)/gen/suites_gen.h: $(wildcard tests/check_*.c)
 $(BUILD)/gen/migrations_data.h: $(MIGRATIONS) tools/embed_migrations.sh
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/pg_migrations_data.h: $(PG_MIGRATIONS) tools/embed_migrations.sh
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed_migrations.sh $(PG_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/gen/openapi_data.h: openapi/openapi.yaml tools/embed_text.sh
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed_text.sh openapi_yaml_text openapi/openapi.yaml > $@.tmp && mv $@.tmp $@
@@ -129,9 +142,12 @@ $(BUILD)/$(1)/ml/%.o: src/ml/%.c $(GEN) | $(BUILD)/.deps
 $(BUILD)/$(1)/sqlite/%.o: src/sqlite/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS_ALL) -Isrc/sqlite $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/pg/%.o: src/pg/%.c $(GEN) | $(BUILD)/.deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS_ALL) $$(PG_CPPFLAGS) $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/t_%.o: tests/%.c $(GEN) | $(BUILD)/.deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml -Isrc/sqlite -Isrc $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS_ALL) -Itests -Isrc/ml -Isrc/sqlite -Isrc $$(PG_CPPFLAGS) $$(CFLAGS_ALL) $$(OPT_$(1)) $$(SAN_$(1)) -MMD -MP -c $$< -o $$@
 $(BUILD)/$(1)/modeld: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS) main)
 	$$(CC) $$(CFLAGS_ALL) $$(SAN_$(1)) -o $$@ $$^ $$(EXTRA_OBJS) $$(LIBS)
 $(BUILD)/$(1)/check_all: $(patsubst %,$(BUILD)/$(1)/%.o,$(MODS)) $(patsubst %,$(BUILD)/$(1)/t_%.o,$(TEST_MODS))
@@ -144,7 +160,7 @@ $(eval $(call variant,tsan))
 $(BUILD)/modeld: $(BUILD)/rel/modeld
 	cp $< $@
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/ml/*.d $(BUILD)/*/sqlite/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/ml/*.d $(BUILD)/*/sqlite/*.d $(BUILD)/*/pg/*.d)
 
 # ---- tests --------------------------------------------------------------
 # Each variant runs the same suites against the binary of that variant
@@ -162,6 +178,11 @@ $(PROMTOOL):
 	  dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb
 	@test -x $@
 TEST_ENV = MODELD_DATA=$(DATA) MODELD_PROMTOOL=$(PROMTOOL)
+# The tests' PostgreSQL mode (tests/testutil.c: MODELD_TEST_PG) talks libpq;
+# the server package gives tools/pgtest.sh its throwaway cluster.
+DEB_PKGS += libpq-dev postgresql
+TEST_LIBS += -lpq
+$(BUILD)/%/t_testutil.o: CPPFLAGS_ALL += -I/usr/include/postgresql
 
 test-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(PROMTOOL) bench-check
 	MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) $(BUILD)/rel/check_all
@@ -171,6 +192,32 @@ test-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
 test-tsan: $(BUILD)/tsan/check_all $(BUILD)/tsan/modeld $(PROMTOOL)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	MODELD_BIN=$(BUILD)/tsan/modeld $(TEST_ENV) CK_DEFAULT_TIMEOUT=240 $(BUILD)/tsan/check_all
+# The HTTP and CLI suites again on PostgreSQL, plain and under ASan+UBSan (TSan
+# stays on SQLite): tools/pgtest.sh run starts a throwaway cluster in a temp dir
+# (as an unprivileged user when root), runs the suites with MODELD_TEST_PG set
+# (every test server gets a fresh database on it) and stops the cluster even
+# when they fail. check_cluster (several daemons on one database) runs only here.
+PG_SUITES := api_annotations api_auth api_cors api_durability api_events api_explain api_framing \
+             api_idem api_labelsets api_members api_models api_ops api_paths api_session \
+             api_smoke api_tls api_training cli cli_ops faults handlers cluster
+# the PostgreSQL backend's own white-box suite (skipped without MODELD_TEST_PG)
+PG_SUITES += pg_data pg
+# Under ASan a subset, to keep `make test` within 15 minutes on 2 cores: the
+# PostgreSQL backend's own suites, the several-daemon tests and the HTTP suites
+# that reach most of its statements (the training, framing, event, explain,
+# fault-walk and CLI suites are the long ones; they run plain above).
+PG_ASAN_SUITES ?= cluster pg pg_data api_smoke api_auth api_models api_idem api_members \
+                  api_session api_annotations api_labelsets api_paths api_cors api_tls
+test: test-pg-rel test-pg-asan
+.PHONY: test-pg test-pg-rel test-pg-asan run-pg bench-cluster
+test-pg: test-pg-rel test-pg-asan
+test-pg-rel: $(BUILD)/rel/check_all $(BUILD)/rel/modeld $(PROMTOOL)
+	MODELD_SUITES="$(PG_SUITES)" MODELD_BIN=$(BUILD)/rel/modeld $(TEST_ENV) \
+	  sh tools/pgtest.sh run $(BUILD)/rel/check_all
+test-pg-asan: $(BUILD)/asan/check_all $(BUILD)/asan/modeld $(PROMTOOL)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MODELD_SUITES="$(PG_ASAN_SUITES)" MODELD_BIN=$(BUILD)/asan/modeld $(TEST_ENV) \
+	  CK_DEFAULT_TIMEOUT=120 sh tools/pgtest.sh run $(BUILD)/asan/check_all
 # The contract: openapi/openapi.yaml passes Redocly's recommended-strict lint, and the
 # README walk-through and every error case, replayed through Stoplight Prism's validating
 # proxy in front of a daemon with the demo data, break no rule of it (tests/contract/run.sh,
@@ -234,6 +281,9 @@ tsan: $(BUILD)/tsan/modeld
 # ---- run the demo -------------------------------------------------------
 run: all
 	sh tools/demo.sh $(BUILD)/modeld
+# The demo on a throwaway PostgreSQL cluster in ./var/pg with two daemons (8080, 8081).
+run-pg: all
+	sh tools/run-pg.sh $(BUILD)/modeld
 
 # ---- benchmarks ---------------------------------------------------------
 # bench_train.c + synth.c (synthetic sets) linked with the rel objects of src/.
@@ -256,6 +306,10 @@ bench-http: deps deps-bench $(BUILD)/rel/modeld $(BENCH_HTTP_BINS)
 # Part of `make test` (cheap): the HTTP benchmark's helpers build, its script parses.
 bench-check: $(BENCH_HTTP_BINS)
 	sh -n bench/http_bench.sh
+	sh -n bench/cluster_bench.sh && sh -n tools/run-pg.sh && sh -n tools/pgtest.sh
+# Jobs per minute with 1, 2 and 3 daemons on one PostgreSQL database.
+bench-cluster: all
+	sh bench/cluster_bench.sh $(BUILD)/modeld
 bench: bench-train bench-http
 
 # ---- install / housekeeping ---------------------------------------------
@@ -295,7 +349,7 @@ test-install: deps $(BUILD)/modeld
 	sh tools/test_install.sh $(BUILD)/modeld
 
 format:
-	clang-format -i src/*.c src/*.h src/ml/*.c src/ml/*.h src/sqlite/*.c src/sqlite/*.h include/*.h tests/*.c
+	clang-format -i src/*.c src/*.h src/ml/*.c src/ml/*.h src/sqlite/*.c src/sqlite/*.h src/pg/*.c src/pg/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf $(BUILD)
@@ -303,7 +357,7 @@ clean:
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/ml -I$(BUILD)/gen
+FUZZ_FLAGS   := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/ml -I$(BUILD)/gen $(PG_CPPFLAGS)
 FUZZ_TARGETS := ingest artifact text
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(patsubst %,src/%.c,$(MODS)) $(GEN) $(BUILD)/gen/ui_data.h
 	@mkdir -p $(@D)

@@ -41,6 +41,8 @@ struct app_config {
     const char *tls_key;        /* PEM private key file, with tls_cert */
     int worker_nice; /* training threads run this many nice steps below the request
                       * threads; 0 = POOL_WORKER_NICE (10), -1 = none */
+    int lease_s;      /* seconds a daemon's lease on its jobs lasts; 0 = POOL_LEASE_S (30) */
+    int max_attempts; /* lost leases before a job FAILS; 0 = POOL_MAX_ATTEMPTS (3) */
 };
 
 struct app {
@@ -51,6 +53,8 @@ struct app {
     struct pcache *pcache;      /* loaded predictors */
     struct notify_hub *notify;  /* model changes, for event streams (NULL: none) */
     struct authcache *authcache; /* callers and roles (NULL: every request reads storage) */
+    int db_exclusive; /* no other daemon can use db (the SQLite file lock): every TRAINING
+                       * row found at start was left by a dead process */
 };
 
 #endif

@@ -33,8 +33,14 @@ struct db_conn;
  * pending migrations. path is a SQLite file (":memory:" gets one connection:
  * SQLite gives each connection its own in-memory database). A PostgreSQL
  * connection string (postgresql:// or postgres:// URI, or libpq's
- * "keyword=value ..." form) is ERR_INVALID until that backend exists. */
+ * "keyword=value ..." form) opens that database instead (connections are
+ * made as they are first needed, up to pool_size); ERR_IO when the server
+ * cannot be reached (the message never quotes the string: it may carry a
+ * password). */
 struct db *db_open(const char *path, int pool_size, struct err *err);
+/* 1 when db_open would take where for a PostgreSQL database (no file, no
+ * file lock: several daemons may share it), 0 for a SQLite file. */
+int db_is_postgres(const char *where);
 void db_close(struct db *db);
 struct db_conn *db_acquire(struct db *db);
 void db_release(struct db *db, struct db_conn *c);
@@ -102,6 +108,32 @@ void db_write_stats(struct db *db, struct db_write_stats *out);
  * the writer run everything queued meanwhile as one batch. A backend
  * without a writer ignores it. */
 void db_write_hold(struct db *db, int hold);
+
+/*
+ * Changes made through other processes' connections to the same database
+ * (other daemons, the admin CLI), for a backend that can report them:
+ * PostgreSQL's LISTEN/NOTIFY. The callbacks run on a thread of the
+ * backend's own, one at a time, until db_close; they must not call into db.
+ *   model:  a model of project_id was created, changed or deleted (kind:
+ *           as the writer said; a deleted model may come as CHANGED, and
+ *           its row is then gone);
+ *   auth:   a row that grants rights changed (token, user, membership);
+ *   resync: changes may have been missed (the feed was cut and has been
+ *           made again): treat everything as changed.
+ * This process's own changes are not reported (it announces them itself).
+ * Returns 1 when the backend reports changes (the feed is open when it
+ * returns), 0 when it does not (SQLite: one daemon per database, whose own
+ * announcements are all there is; the CLI's changes reach it through
+ * auth_epoch), -1 with err. At most once per db.
+ */
+enum db_model_change { DB_MODEL_CHANGED, DB_MODEL_CREATED, DB_MODEL_DELETED };
+struct db_watch {
+    void (*model)(void *arg, int64_t project_id, int64_t model_id, enum db_model_change kind);
+    void (*auth)(void *arg);
+    void (*resync)(void *arg);
+    void *arg;
+};
+int db_watch(struct db *db, const struct db_watch *w, struct err *err);
 
 /* Test hook: the n-th storage statement from now (any thread) fails with
  * ERR_INTERNAL "injected storage fault", once; 0 turns it off. ROLLBACK is
@@ -318,7 +350,7 @@ struct db_doc {
  * commit. Use: id = db_upload_open; db_upload_write (any number of times);
  * then inside a transaction db_upload_publish (+ whatever else must commit
  * with it); on any failure db_upload_discard. Rows of uploads never
- * published are removed by db_upload_cleanup at start. Inside an outer
+ * published are removed by db_upload_cleanup once their daemon is gone. Inside an outer
  * transaction (the CLI import) the batches are part of it.
  */
 int64_t db_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err);
@@ -331,7 +363,9 @@ int db_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
 int db_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err);
 /* Delete an unpublished upload and its rows (in bounded transactions). */
 int db_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err);
-/* Discard every unpublished upload; returns how many, or -1. */
+/* Discard every unpublished upload whose daemon is gone (its lease expired;
+ * an upload records the daemon that staged it, db_daemon_id); returns how
+ * many, or -1. */
 int db_upload_cleanup(struct db_conn *c, struct err *err);
 
 /* Add documents at(ctx, 0..n-1) in one transaction (or as part of the
@@ -348,9 +382,20 @@ struct db_idem {
     char *body;     /* JSON text */
 };
 void db_idem_release(struct db_idem *r);
-/* The caller's unexpired (24 h) record of key: 1 and *out, 0 when none, -1 on error. */
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err);
+/*
+ * Take key for a request (in the caller's open transaction; a db_write):
+ * 1 and *out when the caller's unexpired (24 h) answer is stored; else 0,
+ * and the key is marked in progress by this daemon (db_daemon_id), which
+ * db_idem_put replaces with the answer and db_idem_unmark removes. -1 with
+ * ERR_CONFLICT when another live daemon's request holds the key (the mark
+ * of a daemon whose lease expired, or of this daemon, whose in-process
+ * registry decides, is taken over), or another error.
+ */
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err);
+/* Remove this daemon's in-progress mark of key (a request that stored no
+ * answer); 0 also when there is none. */
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
 /* Store a record (in the caller's open transaction, with the work it answers);
  * replaces an expired one and purges a few other expired records. */
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
@@ -460,20 +505,59 @@ int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
 int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
                     struct err *err);
 
-/* ---- job queue ---------------------------------------------------------- */
+/* ---- daemons, leases and the job queue -------------------------------------- */
+/*
+ * Several daemons may share one database and its queue (docs/DESIGN.md, "The
+ * queue protocol"). Each process is a daemon with a random id and a lease: a
+ * row renewed by its heartbeat (db_daemon_heartbeat, every third of the
+ * lease). A claimed job records its owner, an attempt number and a lease
+ * expiry renewed with the daemon's. The attempt is the fencing token: every
+ * write a worker makes about its job names it, and one that no longer
+ * matches (the job was canceled, deleted, or its lease expired and it was
+ * taken back) changes nothing and fails with ERR_FENCED: stop, write nothing.
+ * Times are the backend's clock (SQLite: this host's; PostgreSQL: the
+ * server's), in milliseconds.
+ */
+#define DB_DAEMON_ID_LEN 32 /* hex characters */
+/* Make id (DB_DAEMON_ID_LEN hex characters) the daemon of db, with leases
+ * of lease_ms; before any heartbeat or claim, from one thread. */
+void db_daemon_set(struct db *db, const char *id, int64_t lease_ms);
+/* The daemon id ("" before db_daemon_set). */
+const char *db_daemon_id(const struct db *db);
+/* Register or renew this daemon's lease and the leases of the jobs it holds
+ * (now + lease). */
+int db_daemon_heartbeat(struct db_conn *c, struct err *err);
+/* Remove this daemon's row (a clean stop, after its jobs were requeued). */
+int db_daemon_leave(struct db_conn *c, struct err *err);
+/* A job a daemon holds: TRAINING, owned by it, with this attempt. */
+struct db_lease {
+    int64_t id, attempt;
+};
+/* The jobs this daemon holds (*out: free()). A worker whose job is not among
+ * them has lost it (canceled, deleted or taken back): it stops. */
+int db_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err);
+/*
+ * The rescue: TRAINING rows whose lease expired (all of them when all is 1:
+ * a daemon that knows it is alone, the SQLite file lock) go back to QUEUED,
+ * or to FAILED ("abandoned after N attempts ...") when this was their
+ * max_attempts-th lost lease; CREATED rows become QUEUED; rows of daemons
+ * whose lease expired are deleted (they are gone: their staged uploads and
+ * Idempotency-Keys in progress may be taken back). One rescuer at a time
+ * (SQLite: the write lock; PostgreSQL: an advisory lock, and a daemon that
+ * does not get it skips). Returns the number of jobs moved, or -1.
+ */
+int db_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err);
+
 /* CREATED -> QUEUED for one model (no-op in other states). */
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
-/* At start-up: CREATED, QUEUED and TRAINING rows become QUEUED. progress is kept:
- * it never goes down, and the job trained again from the beginning raises it
- * once it passes the old value.
- * Returns the number of rows requeued. */
-int db_job_requeue_all(struct db_conn *c, struct err *err);
-/* TRAINING -> QUEUED for one job (interrupted by a stop). 1 when applied, 0 when the job
- * was no longer TRAINING, -1 with err. */
-int db_job_requeue(struct db_conn *c, int64_t id, struct err *err);
-/* Claim the oldest QUEUED job (QUEUED -> TRAINING in one transaction).
- * Returns 1 and *id when claimed, 0 when none, -1 on error. */
-int db_job_claim(struct db_conn *c, int64_t *id, struct err *err);
+/* TRAINING (this attempt) -> QUEUED: the daemon stops and gives the job
+ * back, which is not a lost attempt. 1 when applied, 0 when the job was no
+ * longer held, -1 with err. */
+int db_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err);
+/* Claim the oldest QUEUED job for this daemon (QUEUED -> TRAINING in one
+ * transaction, attempt + 1, lease from now). Returns 1 with *id and
+ * *attempt when claimed, 0 when none, -1 on error. */
+int db_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err);
 
 struct db_job {
     int64_t id;
@@ -481,6 +565,7 @@ struct db_job {
     enum model_type type;
     enum language language;
     enum model_status status; /* when read (a worker checks it is still TRAINING) */
+    int64_t attempt;          /* the last claim's */
 };
 void db_job_release(struct db_job *j);
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
@@ -491,14 +576,38 @@ typedef int (*db_doc_fn)(void *ctx, const char *role, const char *text, const ch
                          const char *labels, const char *aspects);
 int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err);
 
-/* Raise progress of a TRAINING job (never lowers it). */
-int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
-/* TRAINING -> READY with score, metrics and warnings (JSON texts) and artifact path.
- * Returns 1 when applied, 0 when the job was no longer TRAINING (canceled, deleted). */
-int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err);
-/* CREATED/QUEUED/TRAINING -> FAILED with reason. Returns 1 when applied, 0 otherwise. */
-int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+/* Raise progress of the job this attempt holds (never lowers it): 0, or -1
+ * with ERR_FENCED when the attempt no longer holds it. */
+int db_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct, struct err *err);
+/* TRAINING (this attempt) -> READY with score, metrics and warnings (JSON
+ * texts) and artifact path. 1 when applied; -1 with ERR_FENCED when the
+ * attempt no longer holds the job (canceled, deleted, taken back). */
+int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err);
+/* -> FAILED with reason. attempt > 0: only TRAINING with this attempt (a
+ * worker; -1 with ERR_FENCED otherwise); attempt 0: from CREATED, QUEUED or
+ * TRAINING (a user's cancel, whoever trains it). 1 when applied, 0 when the
+ * status did not allow it (attempt 0). */
+int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err);
+/*
+ * Artifacts in the database, so that every daemon can load every model: a
+ * backend that shares its database between hosts (PostgreSQL) stores each
+ * trained artifact's bytes with its checksum (hex BLAKE2b-256), written in
+ * the transaction that marks the model READY (after db_job_ready applied:
+ * fenced by its attempt); daemons copy them into a local cache
+ * (artifacts.h). SQLite keeps artifacts as files only: db_artifacts_shared
+ * is 0 and the other two are ERR_INTERNAL.
+ */
+int db_artifacts_shared(const struct db *db);
+int db_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err);
+/* The artifact of model_id: *bytes (free()), *len and checksum; ERR_NOT_FOUND
+ * when none is stored. */
+int db_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err);
+
 /* Status (and artifact path, caller frees; may be NULL) of a model of the project; ERR_NOT_FOUND. */
 int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum model_status *status,
                     char **artifact, struct err *err);

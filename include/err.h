@@ -26,6 +26,7 @@ enum err_code {
     ERR_MEDIA_TYPE,   /* unsupported media type (415) */
     ERR_DATA,         /* training data cannot make a model; message is for users */
     ERR_CANCELED,     /* a job was canceled */
+    ERR_FENCED,       /* a worker's write about a job its attempt no longer holds */
     ERR_CORRUPT,      /* a stored artifact failed its checks */
     ERR_IO,           /* file-system error */
     ERR_NOMEM,        /* allocation failed */

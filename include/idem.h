@@ -12,8 +12,11 @@
  *     the same; the work is not done again;
  *   - 422 (urn:modeld:problem:idempotency-key-reused) when it differs;
  *   - 409 (urn:modeld:problem:idempotency-key-in-use, Retry-After: 1) while a
- *     request with that key is still being processed (an in-process registry:
- *     one daemon per database).
+ *     request with that key is still being processed: by this daemon (an
+ *     in-process registry), or by another daemon sharing the database (the
+ *     key is marked in progress in the database when the request starts and
+ *     the mark removed when it ends unanswered; a daemon that dies leaves a
+ *     mark that expires with its lease).
  * Answers of requests whose work did not commit (validation errors, 5xx) are
  * not stored: a retry does the request again.
  *
@@ -55,7 +58,9 @@ int idem_replay(struct request *req, struct response *resp);
  * answer (2xx): store it. 0 (also without a key) or -1 with err. */
 int idem_save(const struct request *req, struct db_conn *c, const struct response *resp,
               struct err *err);
-/* When the request is done: release the key and free the state. */
+/* When the request is done, before its answer is sent: release the key
+ * (removing its mark when no answer was stored) and free the state. The
+ * calling thread holds no database connection. */
 void idem_close(struct request *req);
 
 #endif

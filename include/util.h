@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define UTIL_TIME_LEN 32
 
@@ -37,6 +38,9 @@ char *util_json_dumps(const struct json_t *v, size_t flags);
 /* Seconds since the epoch (wall clock) and a monotonic clock in seconds. */
 int64_t util_now_unix(void);
 double util_monotonic(void);
+/* The wall-clock time ms milliseconds from now into *ts: the deadline of a
+ * pthread_cond_timedwait (whose condition variable uses CLOCK_REALTIME). */
+void util_deadline_ms(struct timespec *ts, long ms);
 
 /* Parse a whole string as a decimal int64 in [min, max]. 0 on success, -1 otherwise. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

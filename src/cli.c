@@ -107,6 +107,11 @@ static const struct cli_opt o_serve[] = {
                                "(default: the number of cores)"},
     {"worker-nice", "N", CLI_CONF, "training threads run N nice steps below the request threads, "
                                    "0..19 (default 10)"},
+    {"lease", "SECONDS", CLI_CONF, "how long a daemon's claim on its jobs lasts without a heartbeat "
+                                   "(renewed every third of it); a dead daemon's jobs are taken "
+                                   "back after it, 1..3600 (default 30)"},
+    {"max-attempts", "N", CLI_CONF, "a job whose daemon died N times is FAILED instead of queued "
+                                    "again, 1..100 (default 3)"},
     {"data-dir", "DIR", CLI_CONF, "where model artifacts are written (default <db dir>/artifacts)"},
     {"http-threads", "N", CLI_CONF, "HTTP worker threads, 1..64 (default 32)"},
     {"cors-origin", "ORIGIN", CLI_CONF | CLI_MULTI,

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "cli_cmd.h"
+#include "db.h"
 #include "log.h"
 #include "server.h"
 #include "banned.h" /* last: bans unsafe libc calls */
@@ -109,9 +110,10 @@ static void raise_nofile(void)
 }
 
 /*
- * The artifact directory: --data-dir as given, else <db dir>/artifacts.
- * When the database's own directory is missing, that is what is reported
- * (naming --db as the user gave it), not the derived directory.
+ * The artifact directory: --data-dir as given, else <db dir>/artifacts for
+ * a SQLite file (a PostgreSQL database has no directory: --data-dir is
+ * required). When the database's own directory is missing, that is what is
+ * reported (naming --db as the user gave it), not the derived directory.
  */
 static int data_dir(const struct cli_run *r, char *buf, size_t len, const char **out)
 {
@@ -126,6 +128,9 @@ static int data_dir(const struct cli_run *r, char *buf, size_t len, const char *
                             cli_where(r, "data-dir", where, sizeof(where)), strerror(errno));
         return 0;
     }
+    if (db_is_postgres(db)) /* no file, no directory to put them beside */
+        return cli_fail("--data-dir is needed with a PostgreSQL database: each daemon keeps its "
+                        "artifact files there");
     if (!(dup = strdup(db)))
         return cli_fail("out of memory");
     dir = dirname(dup);
@@ -173,7 +178,9 @@ int cli_cmd_serve(struct cli_run *r)
         int_opt(r, "max-connections-per-ip", 1, 1000000, "1..1000000",
                 &cfg.max_connections_per_ip) != 0 ||
         int_opt(r, "upload-budget", 1, 65536, "1..65536 MiB", &cfg.upload_budget_mib) != 0 ||
-        int_opt(r, "shutdown-grace", 0, 3600, "0..3600 seconds", &grace) != 0)
+        int_opt(r, "shutdown-grace", 0, 3600, "0..3600 seconds", &grace) != 0 ||
+        int_opt(r, "lease", 1, 3600, "1..3600 seconds", &cfg.lease_s) != 0 ||
+        int_opt(r, "max-attempts", 1, 100, "1..100", &cfg.max_attempts) != 0)
         return CLI_FAIL;
     if (nice >= 0)
         cfg.worker_nice = nice > 0 ? nice : -1; /* app.h: 0 means the default */

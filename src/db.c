@@ -4,8 +4,8 @@
  *
  * db_open picks the backend from its argument: a PostgreSQL connection
  * string (a postgresql:// or postgres:// URI, or libpq's "keyword=value"
- * form) is refused until that backend exists (issue 11); anything else is a
- * SQLite file path (src/sqlite/). Every other db_* function checks what holds
+ * form) opens the PostgreSQL backend (src/pg/); anything else is a SQLite
+ * file path (src/sqlite/). Every other db_* function checks what holds
  * for every backend and calls the backend's operation:
  *   - a thread holds at most one connection (two could deadlock the pool),
  *     and only the thread holding a connection uses it;
@@ -58,17 +58,18 @@ static int is_postgres(const char *where)
     return 0;
 }
 
+int db_is_postgres(const char *where)
+{
+    return is_postgres(where);
+}
+
 struct db *db_open(const char *path, int pool_size, struct err *err)
 {
-    const struct db_backend_ops *be = &db_sqlite_backend;
+    /* the argument is never quoted in an error: it may carry a password */
+    const struct db_backend_ops *be = is_postgres(path) ? &db_pg_backend : &db_sqlite_backend;
     struct db *db;
 
     assert(path);
-    if (is_postgres(path)) { /* never quoted: it may carry a password */
-        err_set(err, ERR_INVALID, "--db names a PostgreSQL database, and this modeld has no "
-                "PostgreSQL storage yet; give the path of a SQLite database file");
-        return NULL;
-    }
     db = be->open(path, pool_size, err);
     if (db)
         db->ops = be;
@@ -231,6 +232,12 @@ void db_write_hold(struct db *db, int hold)
         db->ops->write_hold(db, hold);
 }
 
+int db_watch(struct db *db, const struct db_watch *w, struct err *err)
+{
+    assert(w && w->model && w->auth && w->resync);
+    return db->ops->watch ? db->ops->watch(db, w, err) : 0;
+}
+
 /* ---- storage fault injection ---------------------------------------------------------- */
 
 /* The countdown to the statement that fails; 0 = off. */
@@ -257,107 +264,116 @@ int db_fault_fires(void)
     return 0;
 }
 
+/* An operation the backend does not have (yet: a backend being written
+ * leaves it NULL in its table): an error instead of a crash. */
+static int missing(struct db_conn *c, const char *op, struct err *err)
+{
+    err_set(err, ERR_INTERNAL, "the %s storage has no %s operation", c->db->ops->name, op);
+    return -1;
+}
+#define CALL(c, op, ...) (be(c)->op ? be(c)->op(c, __VA_ARGS__) : missing(c, #op, err))
+
 /* ---- the operations ----------------------------------------------------------------------- */
 
 int db_schema_missing(struct db_conn *c, struct err *err)
 {
-    return be(c)->schema_missing(c, err);
+    return CALL(c, schema_missing, err);
 }
 
 int db_models_by_status(struct db_conn *c, const char *const *names, long long *counts,
                         struct err *err)
 {
-    return be(c)->models_by_status(c, names, counts, err);
+    return CALL(c, models_by_status, names, counts, err);
 }
 
 int64_t db_workspace_create(struct db_conn *c, const char *name, struct err *err)
 {
-    return be(c)->workspace_create(c, name, err);
+    return CALL(c, workspace_create, name, err);
 }
 
 int64_t db_project_create(struct db_conn *c, int64_t workspace_id, const char *name,
                           struct err *err)
 {
-    return be(c)->project_create(c, workspace_id, name, err);
+    return CALL(c, project_create, workspace_id, name, err);
 }
 
 int64_t db_user_create(struct db_conn *c, const char *name, int read_only, struct err *err)
 {
-    return be(c)->user_create(c, name, read_only, err);
+    return CALL(c, user_create, name, read_only, err);
 }
 
 int64_t db_token_create(struct db_conn *c, int64_t user_id, const char *hash, int64_t expires_at,
                         struct err *err)
 {
-    return be(c)->token_create(c, user_id, hash, expires_at, err);
+    return CALL(c, token_create, user_id, hash, expires_at, err);
 }
 
 int64_t db_token_revoke(struct db_conn *c, const char *hash, struct err *err)
 {
-    return be(c)->token_revoke(c, hash, err);
+    return CALL(c, token_revoke, hash, err);
 }
 
 int db_member_add(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
                   struct err *err)
 {
     assert(role > ROLE_NONE && role < ROLE_COUNT);
-    return be(c)->member_add(c, project_id, user_id, role, err);
+    return CALL(c, member_add, project_id, user_id, role, err);
 }
 
 int db_token_lookup(struct db_conn *c, const char *hash, int64_t now, struct db_caller *out,
                     struct err *err)
 {
-    return be(c)->token_lookup(c, hash, now, out, err);
+    return CALL(c, token_lookup, hash, now, out, err);
 }
 
 int db_member_role(struct db_conn *c, int64_t project_id, int64_t user_id, enum role *role,
                    int64_t *workspace_id, struct err *err)
 {
-    return be(c)->member_role(c, project_id, user_id, role, workspace_id, err);
+    return CALL(c, member_role, project_id, user_id, role, workspace_id, err);
 }
 
 int db_auth_epoch(struct db_conn *c, int64_t *out, struct err *err)
 {
-    return be(c)->auth_epoch(c, out, err);
+    return CALL(c, auth_epoch, out, err);
 }
 
 int db_user_list(struct db_conn *c, struct db_user **out, size_t *n, struct err *err)
 {
-    return be(c)->user_list(c, out, n, err);
+    return CALL(c, user_list, out, n, err);
 }
 
 int db_user_set_disabled(struct db_conn *c, int64_t user_id, int disabled, struct err *err)
 {
-    return be(c)->user_set_disabled(c, user_id, disabled ? 1 : 0, err);
+    return CALL(c, user_set_disabled, user_id, disabled ? 1 : 0, err);
 }
 
 int db_token_list(struct db_conn *c, int64_t user_id, struct db_token **out, size_t *n,
                   struct err *err)
 {
     assert(user_id >= 0);
-    return be(c)->token_list(c, user_id, out, n, err);
+    return CALL(c, token_list, user_id, out, n, err);
 }
 
 int64_t db_token_revoke_id(struct db_conn *c, int64_t id, struct err *err)
 {
-    return be(c)->token_revoke_id(c, id, err);
+    return CALL(c, token_revoke_id, id, err);
 }
 
 int64_t db_token_revoke_user(struct db_conn *c, int64_t user_id, struct err *err)
 {
-    return be(c)->token_revoke_user(c, user_id, err);
+    return CALL(c, token_revoke_user, user_id, err);
 }
 
 int db_token_touch(struct db_conn *c, int64_t id, int64_t now, struct err *err)
 {
     assert(c->depth == 0 && "a touch is its own transaction");
-    return be(c)->token_touch(c, id, now, err);
+    return CALL(c, token_touch, id, now, err);
 }
 
 int db_member_list(struct db_conn *c, int64_t project_id, struct db_member **out, size_t *n,
                    struct err *err)
 {
-    return be(c)->member_list(c, project_id, out, n, err);
+    return CALL(c, member_list, project_id, out, n, err);
 }
 
 int db_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum role role,
@@ -366,7 +382,7 @@ int db_member_set(struct db_conn *c, int64_t project_id, int64_t user_id, enum r
     struct db_member_change ignored;
 
     assert(role > ROLE_NONE && role < ROLE_COUNT);
-    return be(c)->member_set(c, project_id, user_id, role, mode, out ? out : &ignored, err);
+    return CALL(c, member_set, project_id, user_id, role, mode, out ? out : &ignored, err);
 }
 
 int db_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
@@ -374,13 +390,13 @@ int db_member_remove(struct db_conn *c, int64_t project_id, int64_t user_id,
 {
     struct db_member_change ignored;
 
-    return be(c)->member_remove(c, project_id, user_id, out ? out : &ignored, err);
+    return CALL(c, member_remove, project_id, user_id, out ? out : &ignored, err);
 }
 
 int db_project_list_for_user(struct db_conn *c, int64_t user_id, struct db_project_role **out,
                              size_t *n, struct err *err)
 {
-    return be(c)->project_list_for_user(c, user_id, out, n, err);
+    return CALL(c, project_list_for_user, user_id, out, n, err);
 }
 
 int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *name,
@@ -388,52 +404,52 @@ int64_t db_annotation_create(struct db_conn *c, int64_t project_id, const char *
                              struct err *err)
 {
     assert(type != TYPE_BASE && type < TYPE_COUNT && language < LANG_COUNT);
-    return be(c)->annotation_create(c, project_id, name, type, language, user_id, err);
+    return CALL(c, annotation_create, project_id, name, type, language, user_id, err);
 }
 
 int db_annotation_get(struct db_conn *c, int64_t project_id, int64_t id,
                       struct db_annotation *out, struct err *err)
 {
-    return be(c)->annotation_get(c, project_id, id, out, err);
+    return CALL(c, annotation_get, project_id, id, out, err);
 }
 
 int db_annotation_meta(struct db_conn *c, int64_t project_id, int64_t id, enum model_type *type,
                        enum language *language, struct err *err)
 {
-    return be(c)->annotation_meta(c, project_id, id, type, language, err);
+    return CALL(c, annotation_meta, project_id, id, type, language, err);
 }
 
 int db_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotation **out,
                        size_t *n, struct err *err)
 {
-    return be(c)->annotation_list(c, project_id, out, n, err);
+    return CALL(c, annotation_list, project_id, out, n, err);
 }
 
 int64_t db_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err)
 {
-    return be(c)->upload_open(c, annotation_id, err);
+    return CALL(c, upload_open, annotation_id, err);
 }
 
 int db_upload_write(struct db_conn *c, int64_t upload_id, int64_t annotation_id,
                     db_doc_at_fn at, const void *ctx, size_t n, struct err *err)
 {
-    return be(c)->upload_write(c, upload_id, annotation_id, at, ctx, n, err);
+    return CALL(c, upload_write, upload_id, annotation_id, at, ctx, n, err);
 }
 
 int db_upload_publish(struct db_conn *c, int64_t upload_id, struct err *err)
 {
     assert(c->depth > 0 && "db_upload_publish runs in the caller's transaction");
-    return be(c)->upload_publish(c, upload_id, err);
+    return CALL(c, upload_publish, upload_id, err);
 }
 
 int db_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err)
 {
-    return be(c)->upload_discard(c, upload_id, err);
+    return CALL(c, upload_discard, upload_id, err);
 }
 
 int db_upload_cleanup(struct db_conn *c, struct err *err)
 {
-    return be(c)->upload_cleanup(c, err);
+    return CALL(c, upload_cleanup, err);
 }
 
 int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, const void *ctx,
@@ -453,42 +469,48 @@ int db_documents_add(struct db_conn *c, int64_t annotation_id, db_doc_at_fn at, 
 }
 
 
-int db_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err)
+int db_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err)
 {
-    return be(c)->idem_get(c, user_id, key, now, out, err);
+    memset(out, 0, sizeof(*out));
+    return CALL(c, idem_begin, user_id, key, now, out, err);
+}
+
+int db_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err)
+{
+    return CALL(c, idem_unmark, user_id, key, err);
 }
 
 int db_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err)
 {
     assert(c->depth > 0 && "db_idem_put runs in the transaction of the work it answers");
-    return be(c)->idem_put(c, user_id, key, now, r, err);
+    return CALL(c, idem_put, user_id, key, now, r, err);
 }
 
 int64_t db_model_create(struct db_conn *c, const struct db_model_new *m, struct err *err)
 {
     assert(m->type != TYPE_BASE && m->type < TYPE_COUNT && m->language < LANG_COUNT);
     assert(m->n_ann == 0 || (m->ann_ids && m->ann_roles));
-    return be(c)->model_create(c, m, err);
+    return CALL(c, model_create, m, err);
 }
 
 int db_model_get(struct db_conn *c, int64_t project_id, int64_t id, int with_metrics,
                  struct db_model *out, struct err *err)
 {
-    return be(c)->model_get(c, project_id, id, with_metrics, out, err);
+    return CALL(c, model_get, project_id, id, with_metrics, out, err);
 }
 
 int db_model_list(struct db_conn *c, int64_t project_id, const struct db_model_filter *f,
                   struct db_model **out, size_t *n, int64_t *next_id, struct err *err)
 {
     assert(f->limit > 0);
-    return be(c)->model_list(c, project_id, f, out, n, next_id, err);
+    return CALL(c, model_list, project_id, f, out, n, next_id, err);
 }
 
 int db_model_base_info(struct db_conn *c, int64_t id, struct db_base *out, struct err *err)
 {
-    return be(c)->model_base_info(c, id, out, err);
+    return CALL(c, model_base_info, id, out, err);
 }
 
 int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name,
@@ -496,83 +518,144 @@ int64_t db_base_create(struct db_conn *c, const char *uuid, const char *name,
                        struct err *err)
 {
     assert(language < LANG_COUNT && (from_model == 0) == (artifact == NULL));
-    return be(c)->base_create(c, uuid, name, language, from_model, artifact, err);
+    return CALL(c, base_create, uuid, name, language, from_model, artifact, err);
 }
 
 int db_base_list(struct db_conn *c, struct db_base_row **out, size_t *n, struct err *err)
 {
-    return be(c)->base_list(c, out, n, err);
+    return CALL(c, base_list, out, n, err);
 }
 
 int db_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
                    const struct db_model_patch *p, enum model_status *was, struct err *err)
 {
-    return be(c)->model_patch(c, project_id, id, p, was, err);
+    return CALL(c, model_patch, project_id, id, p, was, err);
 }
 
 int db_model_delete(struct db_conn *c, int64_t project_id, int64_t id, char **artifact,
                     struct err *err)
 {
-    return be(c)->model_delete(c, project_id, id, artifact, err);
+    return CALL(c, model_delete, project_id, id, artifact, err);
 }
 
 int db_model_status(struct db_conn *c, int64_t project_id, int64_t id, enum model_status *status,
                     char **artifact, struct err *err)
 {
-    return be(c)->model_status(c, project_id, id, status, artifact, err);
+    return CALL(c, model_status, project_id, id, status, artifact, err);
+}
+
+int db_artifacts_shared(const struct db *db)
+{
+    return db->ops->artifact_get != NULL;
+}
+
+int db_artifact_put(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                    const char *checksum, struct err *err)
+{
+    assert(c->depth > 0 && "an artifact is stored in the transaction that marks it READY");
+    assert(bytes && checksum && strlen(checksum) == 64);
+    return CALL(c, artifact_put, model_id, bytes, len, checksum, err);
+}
+
+int db_artifact_get(struct db_conn *c, int64_t model_id, unsigned char **bytes, size_t *len,
+                    char checksum[65], struct err *err)
+{
+    *bytes = NULL;
+    *len = 0;
+    checksum[0] = '\0';
+    return CALL(c, artifact_get, model_id, bytes, len, checksum, err);
+}
+
+void db_daemon_set(struct db *db, const char *id, int64_t lease_ms)
+{
+    assert(id && strlen(id) == DB_DAEMON_ID_LEN && lease_ms > 0);
+    memcpy(db->daemon_id, id, DB_DAEMON_ID_LEN + 1);
+    db->lease_ms = lease_ms;
+}
+
+const char *db_daemon_id(const struct db *db)
+{
+    return db->daemon_id;
+}
+
+int db_daemon_heartbeat(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_heartbeat, err);
+}
+
+int db_daemon_leave(struct db_conn *c, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    return CALL(c, daemon_leave, err);
+}
+
+int db_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err)
+{
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    *out = NULL;
+    *n = 0;
+    return CALL(c, daemon_jobs, out, n, err);
+}
+
+int db_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err)
+{
+    assert(max_attempts >= 1);
+    return CALL(c, job_rescue, max_attempts, all, err);
 }
 
 int db_job_enqueue(struct db_conn *c, int64_t id, struct err *err)
 {
-    return be(c)->job_enqueue(c, id, err);
+    return CALL(c, job_enqueue, id, err);
 }
 
-int db_job_requeue_all(struct db_conn *c, struct err *err)
+int db_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err)
 {
-    return be(c)->job_requeue_all(c, err);
+    assert(attempt > 0);
+    return CALL(c, job_requeue, id, attempt, err);
 }
 
-int db_job_requeue(struct db_conn *c, int64_t id, struct err *err)
-{
-    return be(c)->job_requeue(c, id, err);
-}
-
-int db_job_claim(struct db_conn *c, int64_t *id, struct err *err)
+int db_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err)
 {
     int rc;
 
-    rc = be(c)->job_claim(c, id, err);
-    assert(rc != 1 || *id > 0);
+    assert(c->db->daemon_id[0] && "db_daemon_set first");
+    rc = CALL(c, job_claim, id, attempt, err);
+    assert(rc != 1 || (*id > 0 && *attempt > 0));
     return rc;
 }
 
 int db_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err)
 {
-    return be(c)->job_get(c, id, out, err);
+    return CALL(c, job_get, id, out, err);
 }
 
 int db_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err)
 {
-    return be(c)->job_documents(c, id, fn, ctx, err);
+    return CALL(c, job_documents, id, fn, ctx, err);
 }
 
-int db_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err)
+int db_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct, struct err *err)
 {
-    assert(pct >= 0.0 && pct <= 100.0);
-    return be(c)->job_progress(c, id, pct, err);
+    assert(pct >= 0.0 && pct <= 100.0 && attempt > 0);
+    return CALL(c, job_progress, id, attempt, pct, err);
 }
 
-int db_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err)
+int db_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err)
 {
     assert(artifact && "a READY model has its artifact");
-    return be(c)->job_ready(c, id, score, metrics, warnings, artifact, err);
+    assert(attempt > 0);
+    return CALL(c, job_ready, id, attempt, score, metrics, warnings, artifact, err);
 }
 
-int db_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err)
+int db_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err)
 {
     assert(reason && "a FAILED model says why");
-    return be(c)->job_failed(c, id, reason, err);
+    assert(attempt >= 0);
+    return CALL(c, job_failed, id, attempt, reason, err);
 }
 
 /* ---- browser sessions ----------------------------------------------------------------- */
@@ -581,18 +664,18 @@ int db_session_create(struct db_conn *c, const char *token_hash, const struct db
                       int64_t now, int64_t *expires_at, struct err *err)
 {
     assert(strlen(s->hash) == 64 && strlen(s->csrf_hash) == 64 && s->expires_at > now);
-    return be(c)->session_create(c, token_hash, s, now, expires_at, err);
+    return CALL(c, session_create, token_hash, s, now, expires_at, err);
 }
 
 int db_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_session *out,
                    struct err *err)
 {
-    return be(c)->session_get(c, hash, now, out, err);
+    return CALL(c, session_get, hash, now, out, err);
 }
 
 int db_session_delete(struct db_conn *c, const char *hash, struct err *err)
 {
-    return be(c)->session_delete(c, hash, err);
+    return CALL(c, session_delete, hash, err);
 }
 
 /* ---- the domain structs (the same for every backend) ------------------------------------- */
@@ -727,4 +810,49 @@ void db_base_rows_release(struct db_base_row *b, size_t n)
         free(b[i].from_model);
     }
     free(b);
+}
+
+/* ---- helpers of the backends (db_backend.h) ------------------------------- */
+
+int db_patch_apply(const struct db_model_patch *p, enum model_status status, db_patch_set_fn set,
+                   void *ctx, struct err *err)
+{
+    if (p->set_status) {
+        /* checked in the transaction that writes it (the status graph is domain's) */
+        assert(domain_status_trained(p->status) && "users set only trained statuses");
+        if (!domain_status_patch_ok(status, p->status)) {
+            err_set(err, ERR_INVALID, "status change refused");
+            return -1;
+        }
+        if (set(ctx, DB_PATCH_STATUS, domain_status_name(p->status), err) != 0)
+            return -1;
+    }
+    if (p->display_name && set(ctx, DB_PATCH_DISPLAY, p->display_name, err) != 0)
+        return -1;
+    if ((p->short_description || p->clear_short) &&
+        set(ctx, DB_PATCH_SHORT, p->short_description, err) != 0)
+        return -1;
+    if ((p->long_description || p->clear_long) &&
+        set(ctx, DB_PATCH_LONG, p->long_description, err) != 0)
+        return -1;
+    return 0;
+}
+
+int db_doc_each_label(const struct db_doc *d, db_label_fn fn, void *ctx, struct err *err)
+{
+    assert(d->n_labels == 0 || d->label_names);
+    assert(d->n_aspects == 0 || d->aspect_list);
+    if (d->cls && fn(ctx, "class", d->cls, err) != 0)
+        return -1;
+    for (size_t i = 0; i < d->n_labels; i++)
+        if (fn(ctx, "label", d->label_names[i], err) != 0)
+            return -1;
+    for (size_t i = 0; i < d->n_aspects; i++) {
+        const struct db_aspect *a = &d->aspect_list[i];
+
+        if ((a->category && fn(ctx, "category", a->category, err) != 0) ||
+            (a->polarity && fn(ctx, "polarity", a->polarity, err) != 0))
+            return -1;
+    }
+    return 0;
 }

@@ -6,8 +6,9 @@
  * argument, and every db_* call checks what holds for any backend (the
  * connection is used by the thread that holds it, one connection per
  * thread, the nesting of transactions) before it calls the backend's
- * operation. The SQLite backend lives in src/sqlite/; a PostgreSQL one
- * (issue 11) fills the same table.
+ * operation. The SQLite backend lives in src/sqlite/, the PostgreSQL one in
+ * src/pg/. An operation a backend leaves NULL is answered by the dispatcher
+ * with ERR_INTERNAL (never called).
  *
  * A backend embeds struct db and struct db_conn as the first members of its
  * own handle and connection structs and casts back in its operations.
@@ -27,6 +28,8 @@
 /* The dispatcher's part of a database handle. */
 struct db {
     const struct db_backend_ops *ops; /* set by db_open */
+    char daemon_id[DB_DAEMON_ID_LEN + 1]; /* db_daemon_set; "" before */
+    int64_t lease_ms;
 };
 
 /* The dispatcher's part of a connection. */
@@ -68,6 +71,8 @@ struct db_backend_ops {
     /* May be NULL (counters stay 0; the test hook does nothing). */
     void (*write_stats)(struct db *db, struct db_write_stats *out);
     void (*write_hold)(struct db *db, int hold);
+    /* May be NULL (db_watch returns 0: the backend reports nothing). */
+    int (*watch)(struct db *db, const struct db_watch *w, struct err *err);
 
     int (*schema_latest)(void);
     int (*schema_missing)(struct db_conn *c, struct err *err);
@@ -125,8 +130,9 @@ struct db_backend_ops {
     int (*upload_cleanup)(struct db_conn *c, struct err *err);
 
     /* Idempotency-Key records */
-    int (*idem_get)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                    struct db_idem *out, struct err *err);
+    int (*idem_begin)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                      struct db_idem *out, struct err *err);
+    int (*idem_unmark)(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
     int (*idem_put)(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                     const struct db_idem *r, struct err *err);
 
@@ -148,18 +154,29 @@ struct db_backend_ops {
     int (*model_status)(struct db_conn *c, int64_t project_id, int64_t id,
                         enum model_status *status, char **artifact, struct err *err);
 
-    /* the job queue */
+    /* daemons, leases and the job queue (the daemon is c->db->daemon_id) */
+    int (*daemon_heartbeat)(struct db_conn *c, struct err *err);
+    int (*daemon_leave)(struct db_conn *c, struct err *err);
+    int (*daemon_jobs)(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err);
+    int (*job_rescue)(struct db_conn *c, int max_attempts, int all, struct err *err);
     int (*job_enqueue)(struct db_conn *c, int64_t id, struct err *err);
-    int (*job_requeue_all)(struct db_conn *c, struct err *err);
-    int (*job_requeue)(struct db_conn *c, int64_t id, struct err *err);
-    int (*job_claim)(struct db_conn *c, int64_t *id, struct err *err);
+    int (*job_requeue)(struct db_conn *c, int64_t id, int64_t attempt, struct err *err);
+    int (*job_claim)(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err);
     int (*job_get)(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
     int (*job_documents)(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx,
                          struct err *err);
-    int (*job_progress)(struct db_conn *c, int64_t id, double pct, struct err *err);
-    int (*job_ready)(struct db_conn *c, int64_t id, double score, const char *metrics,
-                     const char *warnings, const char *artifact, struct err *err);
-    int (*job_failed)(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+    int (*job_progress)(struct db_conn *c, int64_t id, int64_t attempt, double pct,
+                        struct err *err);
+    int (*job_ready)(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                     const char *metrics, const char *warnings, const char *artifact,
+                     struct err *err);
+    int (*job_failed)(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                      struct err *err);
+    /* artifacts in the database: both NULL for a backend that keeps files */
+    int (*artifact_put)(struct db_conn *c, int64_t model_id, const void *bytes, size_t len,
+                        const char *checksum, struct err *err);
+    int (*artifact_get)(struct db_conn *c, int64_t model_id, unsigned char **bytes,
+                        size_t *len, char checksum[65], struct err *err);
 
     /* browser sessions */
     int (*session_create)(struct db_conn *c, const char *token_hash, const struct db_session *s,
@@ -171,6 +188,7 @@ struct db_backend_ops {
 
 /* The backends. */
 extern const struct db_backend_ops db_sqlite_backend;
+extern const struct db_backend_ops db_pg_backend; /* src/pg/ */
 
 /* For a backend's write: run fn on c, which the calling thread holds inside
  * an open transaction (db_begin), as one db_write unit: it returns fn's
@@ -183,5 +201,22 @@ int db_write_run(struct db_conn *c, db_write_fn fn, void *ctx, struct err *err);
  * each statement it sends, except the ones that end a failed transaction
  * (a ROLLBACK); 1 means "fail this one" (ERR_INTERNAL). */
 int db_fault_fires(void);
+
+/* What every backend's model_patch and document insert do the same way. */
+/* The columns a PATCH writes. */
+enum db_patch_col { DB_PATCH_STATUS, DB_PATCH_DISPLAY, DB_PATCH_SHORT, DB_PATCH_LONG };
+typedef int (*db_patch_set_fn)(void *ctx, enum db_patch_col col, const char *value,
+                               struct err *err);
+/* Apply p to a model whose status is status (read in the backend's
+ * transaction): ERR_INVALID when the status change is refused (nothing
+ * set), else set(ctx, col, value, err) for each column p writes (value
+ * NULL: clear it). 0, or -1 with err. */
+int db_patch_apply(const struct db_model_patch *p, enum model_status status, db_patch_set_fn set,
+                   void *ctx, struct err *err);
+/* Call fn(ctx, kind, name, err) for each label a stored document counts in
+ * its session's inventory: its class, labels, aspect categories and
+ * polarities (kind "class", "label", "category", "polarity"). 0, or fn's -1. */
+typedef int (*db_label_fn)(void *ctx, const char *kind, const char *name, struct err *err);
+int db_doc_each_label(const struct db_doc *d, db_label_fn fn, void *ctx, struct err *err);
 
 #endif

@@ -39,6 +39,7 @@ const char *err_code_name(enum err_code code)
     case ERR_MEDIA_TYPE: return "unsupported-media-type";
     case ERR_DATA: return "insufficient-data";
     case ERR_CANCELED: return "canceled";
+    case ERR_FENCED: return "fenced";
     case ERR_CORRUPT: return "corrupt";
     case ERR_IO: return "io";
     case ERR_NOMEM: return "nomem";

@@ -56,7 +56,7 @@ static int op_write(struct db_conn *c, void *arg, struct err *err)
         return db_model_delete(c, project, id, &ow->artifact, err);
     case OP_CANCEL:
         if (db_model_status(c, project, id, &ow->status, NULL, err) != 0 ||
-            (ow->applied = db_job_failed(c, id, "canceled", err)) < 0)
+            (ow->applied = db_job_failed(c, id, 0, "canceled", err)) < 0)
             return -1;
         break;
     }
@@ -208,7 +208,15 @@ static const struct predictor *trained_predictor(struct request *req, struct res
                     (long long)req->args[1], domain_status_name(status), needs);
         goto out;
     }
-    pred = pcache_get(req->app->pcache, artifact, &err);
+    {
+        /* where this daemon loads it from: the file, or its copy of the
+         * database's (several daemons on several hosts) */
+        char local[4200];
+
+        if (artifacts_local(req->app->db, req->app->cfg->data_dir, req->args[1], artifact, local,
+                            sizeof(local), &err) == 0)
+            pred = pcache_get(req->app->pcache, local, &err);
+    }
     if (!pred) {
         struct err err2 = {0};
         int gone;

@@ -10,11 +10,15 @@
 
 #include <sodium.h>
 
+#include "log.h"
 #include "problem.h"
 #include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 #define DIGEST_LEN 32
+#define IDEM_IN_USE                                                                             \
+    "A request with this Idempotency-Key is still being processed; retry when it has been "     \
+    "answered."
 
 struct held {
     int64_t user_id;
@@ -34,7 +38,28 @@ struct idem {
     char digest[2 * DIGEST_LEN + 1];
     struct db_idem rec; /* the stored answer of the key, when has_rec */
     int has_rec;
+    int marked; /* the key is marked in progress in the database (by this request) */
 };
+
+/* The db_write of a key's start and end: db_idem_begin (begin 1) into
+ * rec/rc, or db_idem_unmark. */
+struct idem_write {
+    struct idem *id;
+    int begin;
+    int rc;
+};
+
+static int idem_write(struct db_conn *c, void *arg, struct err *err)
+{
+    struct idem_write *w = arg;
+
+    if (w->begin)
+        w->rc = db_idem_begin(c, w->id->h.user_id, w->id->h.key, util_now_unix(), &w->id->rec,
+                              err);
+    else
+        w->rc = db_idem_unmark(c, w->id->h.user_id, w->id->h.key, err);
+    return w->rc < 0 ? -1 : 0;
+}
 
 struct idem_registry *idem_registry_new(void)
 {
@@ -130,9 +155,7 @@ int idem_open(struct request *req, const char *header, struct response *resp)
     id->h.user_id = req->caller.user_id;
     if (!registry_take(req->app->idem, &id->h)) {
         free(id);
-        problem_typed(resp, 409, PROBLEM_IDEMPOTENCY_KEY_IN_USE,
-                      "A request with this Idempotency-Key is still being processed; retry "
-                      "when it has been answered.");
+        problem_typed(resp, 409, PROBLEM_IDEMPOTENCY_KEY_IN_USE, IDEM_IN_USE);
         resp->retry_after = 1;
         return -1;
     }
@@ -147,21 +170,28 @@ int idem_open(struct request *req, const char *header, struct response *resp)
     hash_str(&id->hash, req->path);
     hash_str(&id->hash, req->content_type);
     req->idem = id;
-    /* Read the key's record now, while holding the key (nobody else can
-     * store it meanwhile): with one, the request is answered from it (or
-     * refused) and its body needs no work, only its digest. */
+    /* Read the key's record now, while holding the key in this process:
+     * with one, the request is answered from it (or refused) and its body
+     * needs no work, only its digest. Without one the key is marked in
+     * progress in the database, so a request of another daemon sharing it
+     * is refused as one of this daemon is by the registry (the mark of a
+     * daemon that died expires with its lease). */
     {
         struct err err = {0};
-        struct db_conn *c = db_acquire(req->app->db);
-        int rc = db_idem_get(c, id->h.user_id, id->h.key, util_now_unix(), &id->rec, &err);
+        struct idem_write w = {id, 1, 0};
 
-        db_release(req->app->db, c);
-        if (rc < 0) {
+        if (db_write(req->app->db, idem_write, &w, &err) != 0) {
             idem_close(req);
-            problem_from_err(resp, &err, req->request_id);
+            if (err.code == ERR_CONFLICT) {
+                problem_typed(resp, 409, PROBLEM_IDEMPOTENCY_KEY_IN_USE, IDEM_IN_USE);
+                resp->retry_after = 1;
+            } else {
+                problem_from_err(resp, &err, req->request_id);
+            }
             return -1;
         }
-        id->has_rec = rc == 1;
+        id->has_rec = w.rc == 1;
+        id->marked = w.rc == 0;
     }
     return 0;
 }
@@ -235,6 +265,16 @@ void idem_close(struct request *req)
 
     if (!id)
         return;
+    if (id->marked) {
+        /* a stored answer replaced the mark; else remove it, before the
+         * answer can reach the client and its retry */
+        struct err err = {0};
+        struct idem_write w = {id, 0, 0};
+
+        if (db_write(req->app->db, idem_write, &w, &err) != 0)
+            LOG_REQ_ERROR(req->request_id, "cannot remove the mark of an idempotency key: %s",
+                          err.msg);
+    }
     registry_give(id->reg, &id->h);
     db_idem_release(&id->rec);
     free(id);

@@ -2,12 +2,13 @@
 /*
  * server: start/stop of db + pool + http in dependency order (see server.h).
  *
- * One daemon per database: the start-up requeue in pool_start() assumes that
- * no other process trains from the same queue (otherwise the other daemon's
- * running jobs would be queued again and trained twice at once). The server
- * holds an flock(2) on the database file itself while it runs (whatever path
- * reached it); the kernel drops it when the process dies, so a kill -9 leaves
- * nothing to clean up.
+ * One daemon per SQLite database: the server holds an flock(2) on the
+ * database file itself while it runs (whatever path reached it); the kernel
+ * drops it when the process dies, so a kill -9 leaves nothing to clean up.
+ * Holding it, the daemon knows it is alone (app.db_exclusive): the start-up
+ * rescue in pool_start() takes back every TRAINING row at once instead of
+ * waiting for the dead process's lease to expire. (Daemons sharing a
+ * PostgreSQL database rely on the leases alone.)
  */
 #include "server.h"
 
@@ -30,6 +31,7 @@
 #include "notify.h"
 #include "pcache.h"
 #include "pool.h"
+#include "util.h"
 #include "banned.h" /* last: bans unsafe libc calls */
 
 /* The authentication cache's room: callers (tokens) and project roles
@@ -72,12 +74,7 @@ static void *auth_watch(void *arg)
     while (!s->watch_stop) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += SERVER_AUTH_WATCH_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, SERVER_AUTH_WATCH_MS);
         pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &ts);
         if (s->watch_stop || notify_count(s->app.notify) == 0)
             continue;
@@ -98,6 +95,39 @@ static void *auth_watch(void *arg)
     }
     pthread_mutex_unlock(&s->watch_mu);
     return NULL;
+}
+
+/* The feed of changes made by other processes (db_watch: other daemons on
+ * one PostgreSQL database, the CLI) into the change hub and the auth cache,
+ * as this process's own changes feed them. Called on the backend's thread. */
+static void watched_model(void *arg, int64_t project_id, int64_t model_id,
+                          enum db_model_change kind)
+{
+    struct server *s = arg;
+
+    notify_model_changed(s->app.notify, project_id, model_id,
+                         kind == DB_MODEL_CREATED   ? NOTIFY_CREATED
+                         : kind == DB_MODEL_DELETED ? NOTIFY_DELETED
+                                                    : NOTIFY_CHANGED);
+}
+
+/* A right may be gone: forget what the cache knows, and let every stream
+ * check its caller again. */
+static void watched_auth(void *arg)
+{
+    struct server *s = arg;
+
+    authcache_flush(s->app.authcache);
+    notify_wake_all(s->app.notify);
+}
+
+/* Changes were lost: streams read everything again. */
+static void watched_resync(void *arg)
+{
+    struct server *s = arg;
+
+    authcache_flush(s->app.authcache);
+    notify_all_changed(s->app.notify);
 }
 
 /*
@@ -152,18 +182,40 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
      * With malloc_trim() after each job (pool_) the daemon returns close to
      * its idle size once trainings end. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    if (strcmp(cfg->db_path, ":memory:") != 0) {
+    if (strcmp(cfg->db_path, ":memory:") != 0 && !db_is_postgres(cfg->db_path)) {
         s->lock_fd = lock_database(cfg->db_path, err);
         if (s->lock_fd < 0)
             goto fail;
     }
+    /* SQLite: the lock above, or ":memory:"; daemons sharing PostgreSQL
+     * trust only leases */
+    s->app.db_exclusive = !db_is_postgres(cfg->db_path);
     /* one connection per HTTP thread and per worker, one for the auth watch,
-     * plus one spare */
-    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 2, err);
+     * one for the lease keeper, plus one spare */
+    s->app.db = db_open(cfg->db_path, http_threads + cfg->workers + 3, err);
     if (!s->app.db)
         goto fail;
+    s->app.idem = idem_registry_new();
+    s->app.pcache = pcache_new();
+    s->app.notify = notify_hub_new();
+    s->app.authcache = authcache_new(SERVER_AUTHCACHE_TOKENS, SERVER_AUTHCACHE_ROLES);
+    if (!s->app.idem || !s->app.pcache || !s->app.notify || !s->app.authcache) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     {
-        /* uploads a crash or a stop cut short left invisible rows behind */
+        struct db_watch w = {watched_model, watched_auth, watched_resync, s};
+
+        if (db_watch(s->app.db, &w, err) < 0)
+            goto fail;
+    }
+    s->app.pool = pool_start(&s->app, cfg->workers, err);
+    if (!s->app.pool)
+        goto fail;
+    {
+        /* uploads a crash or a stop cut short left invisible rows behind
+         * (those of daemons whose lease expired; the pool's start-up rescue
+         * removed the rows of dead daemons) */
         struct db_conn *c = db_acquire(s->app.db);
         int n = db_upload_cleanup(c, err);
 
@@ -173,17 +225,6 @@ struct server *server_start(const struct app_config *cfg, struct err *err)
         if (n > 0)
             LOG_INFO("removed the rows of %d unfinished upload(s)", n);
     }
-    s->app.idem = idem_registry_new();
-    s->app.pcache = pcache_new();
-    s->app.notify = notify_hub_new();
-    s->app.authcache = authcache_new(SERVER_AUTHCACHE_TOKENS, SERVER_AUTHCACHE_ROLES);
-    if (!s->app.idem || !s->app.pcache || !s->app.notify || !s->app.authcache) {
-        err_set(err, ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    s->app.pool = pool_start(&s->app, cfg->workers, err);
-    if (!s->app.pool)
-        goto fail;
     s->http = http_start(&s->app, cfg->bind, cfg->port, http_threads, err);
     if (!s->http)
         goto fail;

@@ -5,7 +5,8 @@
  * done again, a reused key with another request is 422, a key still in use is
  * 409, keys are per caller, durable and expire after 24 hours; requests whose
  * work did not commit are not remembered. Also: uploads are staged, so rows
- * an interrupted upload left behind are invisible and removed at start.
+ * an interrupted upload left behind are invisible and removed at start; a key
+ * in progress on a daemon that died is freed when its lease expires.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -351,6 +352,46 @@ START_TEST(test_unpublished_upload_invisible_and_removed)
 }
 END_TEST
 
+/* A key in progress on another daemon sharing the database is 409 there
+ * too; the mark of a daemon that died expires with its lease, and the
+ * request is then done (once). */
+START_TEST(test_key_of_gone_daemon_expires)
+{
+    struct tapi a;
+    struct tresp r;
+    char path[64], sql[400];
+    static const char body[] = "{\"name\":\"a\",\"type\":\"CLASS\",\"language\":\"en\"}";
+
+    tapi_start(&a, 0);
+    path_of(&a, "/annotations", path, sizeof path);
+    tsql(&a.ts, "INSERT INTO daemons (id, started, lease_until) VALUES "
+                "('other00000000000000000000000000', 0, 32503680000000)");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "
+             "created, daemon_id) VALUES (%lld, 'k', '', 0, NULL, '', %lld, "
+             "'other00000000000000000000000000')",
+             (long long)a.mgr_id, (long long)util_now_unix());
+    tsql(&a.ts, sql);
+    thttp_key(&a.ts, "POST", path, a.mgr, "application/json", "k", body, &r);
+    tassert_problem(&r, 409);
+    ck_assert_str_eq(r.retry_after, "1");
+    tresp_release(&r);
+    /* that daemon dies: its lease expires */
+    tsql(&a.ts, "UPDATE daemons SET lease_until = 1 WHERE id LIKE 'other%'");
+    thttp_key(&a.ts, "POST", path, a.mgr, "application/json", "k", body, &r);
+    ck_assert_int_eq(r.status, 201);
+    tresp_release(&r);
+    thttp_key(&a.ts, "POST", path, a.mgr, "application/json", "k", body, &r);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_str_eq(r.replayed, "true");
+    tresp_release(&r);
+    ck_assert_int_eq(count(&a, "SELECT COUNT(*) FROM annotations"), 1);
+    ck_assert_int_eq(count(&a, "SELECT COUNT(*) FROM idempotency_keys WHERE status = 201 "
+                               "AND daemon_id IS NULL"), 1);
+    tserver_cleanup(&a.ts);
+}
+END_TEST
+
 Suite *api_idem_suite(void)
 {
     Suite *s = suite_create("api_idem");
@@ -366,6 +407,7 @@ Suite *api_idem_suite(void)
     tcase_add_test(tc, test_key_expires_after_a_day);
     tcase_add_test(tc, test_key_in_use_is_409);
     tcase_add_test(tc, test_unpublished_upload_invisible_and_removed);
+    tcase_add_test(tc, test_key_of_gone_daemon_expires);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the storage interface on its SQLite backend (src/sqlite/):
- * db_open refuses a PostgreSQL connection string instead of taking it for a
- * file name; migrations are applied once and recorded (migrate_apply on a
+ * db_open hands a PostgreSQL connection string to that backend instead of
+ * taking it for a file name; migrations are applied once and recorded (migrate_apply on a
  * raw SQLite handle: this suite is the backend's white-box test, so it
  * includes sqlite3.h), the database is in WAL mode, foreign keys are enforced
  * on every pooled connection, the model name is unique per workspace, and
@@ -219,8 +219,9 @@ START_TEST(test_label_inventory_and_backfill)
 }
 END_TEST
 
-/* A PostgreSQL connection string is refused with a clear error (and never
- * quoted: it may carry a password); a file whose name merely contains '=' or
+/* A PostgreSQL connection string goes to the PostgreSQL backend (here
+ * unreachable: ERR_IO naming PostgreSQL, and never quoting the string: it
+ * may carry a password); a file whose name merely contains '=' or
  * "postgres" is still a SQLite file. */
 START_TEST(test_open_selects_backend)
 {
@@ -235,7 +236,7 @@ START_TEST(test_open_selects_backend)
     for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
         err_clear(&err);
         ck_assert_ptr_null(db_open(pg[i], 1, &err));
-        ck_assert_int_eq(err.code, ERR_INVALID);
+        ck_assert_int_eq(err.code, ERR_IO);
         ck_assert_msg(strstr(err.msg, "PostgreSQL") != NULL, "%s: %s", pg[i], err.msg);
         ck_assert_msg(strstr(err.msg, "secret") == NULL, "%s", err.msg);
     }

@@ -4,8 +4,10 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,12 +23,226 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <uuid/uuid.h>
 
 #include "db.h"
 #include "ingest.h"
 #include "util.h"
+
+static void fx_forget(const char *db_path);
+
+/* ---- PostgreSQL mode (MODELD_TEST_PG) ---------------------------------- */
+
+const char *tpg(void)
+{
+    const char *ci = getenv("MODELD_TEST_PG");
+
+    return ci && *ci ? ci : NULL;
+}
+
+int tpg_is_uri(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* A connection to conninfo (or URI); the test fails when there is none. */
+static PGconn *pg_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    ck_assert_msg(c && PQstatus(c) == CONNECTION_OK, "PostgreSQL %s: %s", conninfo,
+                  c ? PQerrorMessage(c) : "out of memory");
+    return c;
+}
+
+/* Run one utility statement on the maintenance database (no parameters can
+ * be bound to CREATE/DROP DATABASE: the name is ours, made of [a-z0-9_]). */
+static void pg_admin(const char *sql)
+{
+    PGconn *c = pg_connect(tpg());
+    PGresult *res = PQexec(c, sql);
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The test cluster's server version (PQserverVersion), asked once per process. */
+static int pg_version(void)
+{
+    static int version;
+
+    if (!version) {
+        PGconn *c = pg_connect(tpg());
+
+        version = PQserverVersion(c);
+        PQfinish(c);
+    }
+    return version;
+}
+
+/* Append s to out percent-encoded (everything but RFC 3986's unreserved). */
+static void uri_escape(char *out, size_t len, const char *s)
+{
+    size_t n = strlen(out);
+
+    for (; *s && n + 4 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            out[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(out + n, len - n, "%%%02X", ch);
+    }
+    out[n] = '\0';
+}
+
+/* The URI of database name on the test cluster (host, port and user of
+ * MODELD_TEST_PG): 0, or -1 when that is no conninfo or the URI too long
+ * (no ck_assert: the runner calls it outside of any test). */
+static int pg_uri(char *uri, size_t len, const char *name)
+{
+    PQconninfoOption *opts = PQconninfoParse(tpg(), NULL), *o;
+    const char *host = "127.0.0.1", *port = NULL, *user = NULL;
+
+    if (!opts)
+        return -1;
+    for (o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+        else if (strcmp(o->keyword, "user") == 0)
+            user = o->val;
+    }
+    snprintf(uri, len, "postgresql://");
+    if (user) {
+        uri_escape(uri, len, user);
+        snprintf(uri + strlen(uri), len - strlen(uri), "@");
+    }
+    uri_escape(uri, len, host);
+    snprintf(uri + strlen(uri), len - strlen(uri), "%s%s/%s", port ? ":" : "", port ? port : "",
+             name);
+    PQconninfoFree(opts);
+    return strlen(uri) + 1 < len ? 0 : -1;
+}
+
+/* CREATE DATABASE name as a copy of template (NULL: the cluster's empty one). */
+static void pg_create_db(const char *name, const char *template)
+{
+    char sql[200];
+
+    /* FILE_COPY (15+): a copy of the template's files, faster than WAL_LOG's
+     * block by block on a cluster without fsync */
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s%s%s%s", name, template ? " TEMPLATE " : "",
+             template ? template : "", pg_version() >= 150000 ? " STRATEGY = FILE_COPY" : "");
+    pg_admin(sql);
+}
+
+/* A fresh database's name, unique on the cluster (the pid of the test's process). */
+static void pg_fresh_name(char *name, size_t len)
+{
+    static unsigned seq;
+
+    snprintf(name, len, "modeld_t_%ld_%u", (long)getpid(), ++seq);
+}
+
+void tpg_create(char *uri, size_t len)
+{
+    char name[64];
+
+    assert(tpg() != NULL);
+    pg_fresh_name(name, sizeof(name));
+    pg_create_db(name, NULL);
+    ck_assert_msg(pg_uri(uri, len, name) == 0, "no URI for %s from %s", name, tpg());
+}
+
+#define PG_TEMPLATE_ENV "MODELD_TEST_PG_TEMPLATE"
+
+/* A fresh database for a test server: a copy of the migrated template when
+ * the runner made one (tpg_template_make), else an empty one. */
+static void pg_create_migrated(char *uri, size_t len)
+{
+    const char *template = getenv(PG_TEMPLATE_ENV);
+    char name[64];
+
+    if (!template || !*template) {
+        tpg_create(uri, len);
+        return;
+    }
+    pg_fresh_name(name, sizeof(name));
+    pg_create_db(name, template);
+    ck_assert_msg(pg_uri(uri, len, name) == 0, "no URI for %s from %s", name, tpg());
+}
+
+int tpg_template_make(void)
+{
+    char name[64], uri[300], sql[200];
+    struct err err = {0};
+    PGconn *c = PQconnectdb(tpg());
+    PGresult *res = NULL;
+    struct db *db;
+    int ok;
+
+    /* outside of any test: no ck_assert here, a failure is returned */
+    snprintf(name, sizeof(name), "modeld_t_template_%ld", (long)getpid());
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+    ok = c && PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        res = PQexec(c, sql);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    }
+    if (!ok) {
+        fprintf(stderr, "MODELD_TEST_PG: %s: %s", sql, c ? PQerrorMessage(c) : "out of memory");
+        PQclear(res);
+        PQfinish(c);
+        return -1;
+    }
+    PQclear(res);
+    PQfinish(c);
+    db = pg_uri(uri, sizeof(uri), name) == 0 ? db_open(uri, 1, &err) : NULL; /* migrates */
+    if (!db) {
+        fprintf(stderr, "MODELD_TEST_PG: the template %s: %s\n", name, err.msg);
+        return -1;
+    }
+    db_close(db);
+    setenv(PG_TEMPLATE_ENV, name, 1);
+    return 0;
+}
+
+void tpg_template_drop(void)
+{
+    const char *name = getenv(PG_TEMPLATE_ENV);
+    char sql[200];
+    PGconn *c;
+
+    if (!name || !*name)
+        return;
+    /* outside of any test, like tpg_template_make; the cluster is thrown
+     * away after the run, so a failure here only leaves a database behind */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    c = PQconnectdb(tpg());
+    if (c && PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, sql));
+    PQfinish(c);
+    unsetenv(PG_TEMPLATE_ENV);
+}
+
+void tpg_drop(const char *uri)
+{
+    const char *name = strrchr(uri, '/');
+    char sql[160];
+
+    assert(tpg_is_uri(uri) && name != NULL);
+    /* WITH (FORCE): a daemon the test killed may still hold a session */
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name + 1);
+    pg_admin(sql);
+}
 
 void tserver_files(struct tserver *ts)
 {
@@ -35,7 +251,10 @@ void tserver_files(struct tserver *ts)
     memset(ts, 0, sizeof(*ts));
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     snprintf(ts->dir, sizeof(ts->dir), "%s", tmpl);
-    snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
+    if (tpg())
+        pg_create_migrated(ts->db_path, sizeof(ts->db_path));
+    else
+        snprintf(ts->db_path, sizeof(ts->db_path), "%s/modeld.db", ts->dir);
     snprintf(ts->data_dir, sizeof(ts->data_dir), "%s/data", ts->dir);
     ts->cfg.db_path = ts->db_path;
     ts->cfg.data_dir = ts->data_dir;
@@ -88,13 +307,21 @@ void tdbdir_init(struct tdbdir *t)
 
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     snprintf(t->dir, sizeof(t->dir), "%s", tmpl);
-    snprintf(t->db, sizeof(t->db), "%s/m.db", t->dir);
+    if (tpg())
+        tpg_create(t->db, sizeof(t->db));
+    else
+        snprintf(t->db, sizeof(t->db), "%s/m.db", t->dir);
 }
 
 void tdbdir_cleanup(struct tdbdir *t)
 {
     if (t->dir[0])
         nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tpg_is_uri(t->db)) {
+        fx_forget(t->db);
+        tpg_drop(t->db);
+    }
+    memset(t, 0, sizeof(*t));
 }
 
 void tserver_cleanup(struct tserver *ts)
@@ -103,15 +330,65 @@ void tserver_cleanup(struct tserver *ts)
         tserver_stop(ts);
     if (ts->dir[0])
         nftw(ts->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tpg_is_uri(ts->db_path)) {
+        fx_forget(ts->db_path);
+        tpg_drop(ts->db_path);
+    }
+    ts->dir[0] = ts->db_path[0] = '\0';
+}
+
+/*
+ * The fixtures' storage handle. On SQLite each fixture opens the file and
+ * closes it again (cheap). On PostgreSQL an open is a connection and the
+ * migration check, so the handle of the last database is kept (one per
+ * process: each test runs in its own child) until tserver_cleanup or
+ * tdbdir_cleanup drops that database; fx_mu guards it, and its one
+ * connection serves one fixture at a time (db_acquire waits).
+ */
+static pthread_mutex_t fx_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct db *fx_kept;
+static char fx_kept_path[300];
+
+/* Close the kept handle when it is the one of db_path (NULL: whichever). */
+static void fx_forget(const char *db_path)
+{
+    pthread_mutex_lock(&fx_mu);
+    if (fx_kept && (!db_path || strcmp(fx_kept_path, db_path) == 0)) {
+        db_close(fx_kept);
+        fx_kept = NULL;
+        fx_kept_path[0] = '\0';
+    }
+    pthread_mutex_unlock(&fx_mu);
 }
 
 static struct db *fx_db(struct tserver *ts)
 {
     struct err err = {0};
-    struct db *db = db_open(ts->db_path, 1, &err);
+    struct db *db;
 
+    if (!tpg_is_uri(ts->db_path)) {
+        db = db_open(ts->db_path, 1, &err);
+        ck_assert_msg(db != NULL, "db_open: %s", err.msg);
+        return db;
+    }
+    pthread_mutex_lock(&fx_mu);
+    if (!fx_kept || strcmp(fx_kept_path, ts->db_path) != 0) {
+        if (fx_kept)
+            db_close(fx_kept);
+        fx_kept = db_open(ts->db_path, 1, &err);
+        snprintf(fx_kept_path, sizeof(fx_kept_path), "%s", fx_kept ? ts->db_path : "");
+    }
+    db = fx_kept;
+    pthread_mutex_unlock(&fx_mu);
     ck_assert_msg(db != NULL, "db_open: %s", err.msg);
     return db;
+}
+
+/* The end of a fixture's use of db (from fx_db). */
+static void fx_done(struct db *db)
+{
+    if (db != fx_kept)
+        db_close(db);
 }
 
 int64_t tfx_workspace(struct tserver *ts, const char *name)
@@ -122,7 +399,7 @@ int64_t tfx_workspace(struct tserver *ts, const char *name)
     int64_t id = db_workspace_create(c, name, &err);
 
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     ck_assert_msg(id > 0, "%s", err.msg);
     return id;
 }
@@ -135,7 +412,7 @@ int64_t tfx_project(struct tserver *ts, int64_t workspace, const char *name)
     int64_t id = db_project_create(c, workspace, name, &err);
 
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     ck_assert_msg(id > 0, "%s", err.msg);
     return id;
 }
@@ -153,7 +430,7 @@ int64_t tfx_user(struct tserver *ts, const char *name, int read_only, char token
     util_hash_hex(token, hash);
     ck_assert_int_gt(db_token_create(c, id, hash, 0, &err), 0);
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     return id;
 }
 
@@ -168,7 +445,7 @@ void tfx_member(struct tserver *ts, int64_t project, int64_t user, const char *r
     ck_assert_int_eq(domain_role_parse(role, &r), 0);
     ck_assert_msg(db_member_add(c, project, user, r, &err) == 0, "%s", err.msg);
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
 }
 
 void tfx_token(struct tserver *ts, int64_t user, int64_t expires_at, char token[65])
@@ -183,7 +460,7 @@ void tfx_token(struct tserver *ts, int64_t user, int64_t expires_at, char token[
     util_hash_hex(token, hash);
     id = db_token_create(c, user, hash, 0, &err);
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     ck_assert_msg(id > 0, "%s", err.msg);
     if (expires_at != 0) {
         char sql[128];
@@ -217,7 +494,7 @@ int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_
     m.owner_id = owner;
     id = db_model_create(c, &m, &err);
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     ck_assert_msg(id > 0, "db_model_create: %s", err.msg);
     if (status && strcmp(status, "CREATED") != 0) {
         snprintf(sql, sizeof(sql), "UPDATE models SET status = '%s' WHERE id = %lld", status,
@@ -236,11 +513,56 @@ static sqlite3 *raw_db(struct tserver *ts)
     return h;
 }
 
+/* tsql on PostgreSQL: the statements run as one PQexec (several may be
+ * separated by semicolons, as sqlite3_exec allows). */
+static void pg_sql(const char *uri, const char *sql)
+{
+    PGconn *c = pg_connect(uri);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* tsql_int on PostgreSQL, read as SQLite's column_int64 would: NULL is 0,
+ * a boolean is 1 or 0, anything else its leading integer. */
+static int64_t pg_sql_int(const char *uri, const char *sql)
+{
+    PGconn *c = pg_connect(uri);
+    PGresult *res = PQexec(c, sql);
+    int64_t v = -1;
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    if (PQntuples(res) > 0 && PQnfields(res) > 0) {
+        const char *s = PQgetvalue(res, 0, 0);
+
+        if (PQgetisnull(res, 0, 0))
+            v = 0;
+        else if (PQftype(res, 0) == 16 /* BOOLOID */)
+            v = s[0] == 't';
+        else
+            v = strtoll(s, NULL, 10);
+    }
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
 void tsql(struct tserver *ts, const char *sql)
 {
-    sqlite3 *h = raw_db(ts);
+    sqlite3 *h = NULL;
     char *msg = NULL;
-    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    int rc;
+
+    if (tpg_is_uri(ts->db_path)) {
+        pg_sql(ts->db_path, sql);
+        return;
+    }
+    h = raw_db(ts);
+    rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
 
     ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
     sqlite3_free(msg);
@@ -249,11 +571,14 @@ void tsql(struct tserver *ts, const char *sql)
 
 int64_t tsql_int(struct tserver *ts, const char *sql)
 {
-    sqlite3 *h = raw_db(ts);
+    sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     int rc;
 
+    if (tpg_is_uri(ts->db_path))
+        return pg_sql_int(ts->db_path, sql);
+    h = raw_db(ts);
     ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
                   sqlite3_errmsg(h));
     rc = sqlite3_step(st);
@@ -294,7 +619,7 @@ int64_t tfx_session(struct tserver *ts, int64_t project, const char *name, const
     ck_assert_int_eq(db_commit(c, &err), 0);
     ingest_free(in);
     db_release(db, c);
-    db_close(db);
+    fx_done(db);
     return id;
 }
 
@@ -747,22 +1072,40 @@ static int port_open(uint16_t port)
 
 pid_t tspawn_serve(struct tserver *ts, const char *workers)
 {
+    return tspawn_serve_with(ts, workers, NULL);
+}
+
+pid_t tspawn_serve_with(struct tserver *ts, const char *workers, const char *const *extra)
+{
     const char *bin = getenv("MODELD_BIN") ? getenv("MODELD_BIN") : "build/rel/modeld";
+    const char *argv[40];
     char port[16], log[400];
+    size_t n = 0;
     double t0;
     pid_t pid;
 
     ts->port = (uint16_t)tfree_port();
     snprintf(port, sizeof(port), "%u", (unsigned)ts->port);
     snprintf(log, sizeof(log), "%s/serve.log", ts->dir);
+    {
+        const char *fixed[] = {bin,       "serve",    "--db",       ts->db_path, "--port",
+                               port,      "--workers", workers,     "--data-dir", ts->data_dir};
+
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+            argv[n++] = fixed[i];
+        for (; extra && *extra; extra++) {
+            ck_assert_uint_lt(n, sizeof(argv) / sizeof(argv[0]) - 1);
+            argv[n++] = *extra;
+        }
+        argv[n] = NULL;
+    }
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         FILE *f = freopen(log, "a", stderr);
 
         (void)f;
-        execl(bin, bin, "serve", "--db", ts->db_path, "--port", port, "--workers", workers,
-              "--data-dir", ts->data_dir, (char *)NULL);
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     t0 = util_monotonic();

@@ -26,6 +26,32 @@ struct tserver {
     uint16_t port;
 };
 
+/*
+ * PostgreSQL mode. With MODELD_TEST_PG=<libpq conninfo of a cluster's
+ * maintenance database> (tools/pgtest.sh start prints one), every database the
+ * helpers below make (tserver_files/tserver_start, tdbdir_init) is a fresh
+ * PostgreSQL database on that cluster (CREATE DATABASE modeld_t_<pid>_<n>, a
+ * test server's copied from the runner's migrated template, see
+ * tpg_template_make; dropped again by tserver_cleanup/tdbdir_cleanup) and
+ * db_path/db holds its
+ * postgresql:// URI; tsql/tsql_int then go through libpq. Without it, the
+ * suites run on SQLite files in a temp dir.
+ */
+/* MODELD_TEST_PG, or NULL when the suites run on SQLite. */
+const char *tpg(void);
+/* 1 when db is a postgresql:// or postgres:// URI. */
+int tpg_is_uri(const char *db);
+/* Create a fresh database on the test cluster; its URI into uri. Only with tpg(). */
+void tpg_create(char *uri, size_t len);
+/* Drop the database of uri (sessions still on it are ended). */
+void tpg_drop(const char *uri);
+/* The runner, once before the suites: a migrated database that the test
+ * servers' databases are copied from (CREATE DATABASE ... TEMPLATE), so that
+ * each does not apply every migration again; the CLI tests' (tdbdir) stay
+ * empty, as a new SQLite file is. tpg_template_drop at the end. */
+int tpg_template_make(void); /* 0, or -1 with the reason on stderr */
+void tpg_template_drop(void);
+
 /* Fresh temp dir + database; starts the daemon when workers >= 0 (0 = no
  * training threads are started... use 1+ to train). */
 void tserver_start(struct tserver *ts, int workers);
@@ -43,7 +69,7 @@ void tserver_cleanup(struct tserver *ts);
 /* A fresh temp dir with a database path in it (nothing is created yet). */
 struct tdbdir {
     char dir[64];
-    char db[128];
+    char db[300]; /* a file in dir, or a fresh database's URI (MODELD_TEST_PG) */
 };
 void tdbdir_init(struct tdbdir *t);
 /* Remove the dir and everything in it. */
@@ -63,9 +89,10 @@ int64_t tfx_model(struct tserver *ts, int64_t workspace, int64_t project, int64_
                   const char *name, const char *lang, const char *type, const char *status);
 /* Run one SQL statement on the server's database (its own connection).
  * tsql_int returns the first column of the first row (or -1 when no row).
- * The suites run on the SQLite backend: these two (testutil.c) and the
- * backend's own suite (check_db.c) are the only test code that opens the
- * database file directly, i.e. includes sqlite3.h. */
+ * On a postgresql:// db_path they go through libpq (table and column names
+ * are the same on both backends), otherwise they open the SQLite file: these
+ * two (testutil.c) and the backends' own suites are the only test code that
+ * talks to a database around the storage API. */
 void tsql(struct tserver *ts, const char *sql);
 int64_t tsql_int(struct tserver *ts, const char *sql);
 
@@ -150,6 +177,8 @@ int twait_health(int port);
  * pid once /health answers 200 (the test fails when it exits or takes over
  * 20 s). The caller stops it (kill, waitpid). */
 pid_t tspawn_serve(struct tserver *ts, const char *workers);
+/* tspawn_serve with more arguments for serve (extra: NULL-terminated, may be NULL). */
+pid_t tspawn_serve_with(struct tserver *ts, const char *workers, const char *const *extra);
 
 /*
  * Skips. Check has no "skipped" result, so a test that cannot run calls one of

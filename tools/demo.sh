@@ -7,19 +7,23 @@
 # own, var/demo/ (its database and its artifacts folder); it is recreated on
 # every run, and the demo removes only the files it made there: your own
 # databases and artifacts (e.g. var/my.db, var/artifacts/) are never touched.
+# tools/run-pg.sh (`make run-pg`) loads the same data into a fresh PostgreSQL
+# database: DEMO_DB=<its URI> DEMO_SETUP_ONLY=1 (no file removed, no serve).
 set -eu
 BIN=${1:-build/modeld}
 PORT=${PORT:-8080}
 DIR=var/demo
-DB=$DIR/demo.db
+DB=${DEMO_DB:-$DIR/demo.db}
 ART=$DIR/artifacts
 DATA=tools/demo-data
 
-mkdir -p "$DIR" "$ART"
-rm -f "$DB" "$DB-wal" "$DB-shm"
-for f in "$ART"/*.model; do
-    if [ -e "$f" ]; then rm -f "$f"; fi
-done
+if [ -z "${DEMO_DB:-}" ]; then
+    mkdir -p "$DIR" "$ART"
+    rm -f "$DB" "$DB-wal" "$DB-shm"
+    for f in "$ART"/*.model; do
+        if [ -e "$f" ]; then rm -f "$f"; fi
+    done
+fi
 
 "$BIN" migrate --db "$DB" >/dev/null
 WS=$("$BIN" workspace create --db "$DB" --name "Demo workspace")
@@ -53,4 +57,7 @@ Train a model, then read it:
 Stop with Ctrl-C.
 
 MSG
+if [ -n "${DEMO_SETUP_ONLY:-}" ]; then
+    exit 0
+fi
 exec "$BIN" serve --db "$DB" --data-dir "$ART" --bind 127.0.0.1 --port "$PORT"

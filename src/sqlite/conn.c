@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "migrate.h"
 #include "util.h"
@@ -194,6 +195,14 @@ int sq_step_row(struct db_conn *c, sqlite3_stmt *st, const char *not_found, stru
         sq_fail(c, err);
     sq_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t sq_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int sq_changes(struct db_conn *c)
@@ -860,7 +869,8 @@ const struct db_backend_ops db_sqlite_backend = {
     .upload_publish = sq_upload_publish,
     .upload_discard = sq_upload_discard,
     .upload_cleanup = sq_upload_cleanup,
-    .idem_get = sq_idem_get,
+    .idem_begin = sq_idem_begin,
+    .idem_unmark = sq_idem_unmark,
     .idem_put = sq_idem_put,
     .model_create = sq_model_create,
     .model_get = sq_model_get,
@@ -871,8 +881,11 @@ const struct db_backend_ops db_sqlite_backend = {
     .model_patch = sq_model_patch,
     .model_delete = sq_model_delete,
     .model_status = sq_model_status,
+    .daemon_heartbeat = sq_daemon_heartbeat,
+    .daemon_leave = sq_daemon_leave,
+    .daemon_jobs = sq_daemon_jobs,
+    .job_rescue = sq_job_rescue,
     .job_enqueue = sq_job_enqueue,
-    .job_requeue_all = sq_job_requeue_all,
     .job_requeue = sq_job_requeue,
     .job_claim = sq_job_claim,
     .job_get = sq_job_get,

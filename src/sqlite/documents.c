@@ -86,13 +86,6 @@ static int annotation_inventory(struct db_conn *c, struct db_annotation *a, stru
     return rc == SQLITE_DONE ? 0 : sq_fail(c, err);
 }
 
-/* Add one count to the session's inventory (inside the caller's transaction). */
-static int count_label(struct db_conn *c, int64_t upload_id, const char *kind, const char *name,
-                       struct err *err)
-{
-    return sq_exec(c, STMT_UPLOAD_LABEL_COUNT, err, "itt", upload_id, kind, name);
-}
-
 static int annotation_read(sqlite3_stmt *st, void *elem, struct err *err)
 {
     return annotation_row(st, elem, err);
@@ -159,35 +152,30 @@ int sq_annotation_list(struct db_conn *c, int64_t project_id, struct db_annotati
     return 0;
 }
 
-/* Count a staged document's class, labels and aspects (as ingest parsed
- * them) into its upload's inventory. */
-static int count_document_labels(struct db_conn *c, int64_t upload_id, const struct db_doc *d,
-                                 struct err *err)
-{
-    assert(d->n_labels == 0 || d->label_names);
-    assert(d->n_aspects == 0 || d->aspect_list);
-    if (d->cls && count_label(c, upload_id, "class", d->cls, err) != 0)
-        return -1;
-    for (size_t i = 0; i < d->n_labels; i++)
-        if (count_label(c, upload_id, "label", d->label_names[i], err) != 0)
-            return -1;
-    for (size_t i = 0; i < d->n_aspects; i++) {
-        const struct db_aspect *a = &d->aspect_list[i];
+/* A staged upload on a connection (what count_label needs). */
+struct upload_ref {
+    struct db_conn *c;
+    int64_t id;
+};
 
-        if ((a->category && count_label(c, upload_id, "category", a->category, err) != 0) ||
-            (a->polarity && count_label(c, upload_id, "polarity", a->polarity, err) != 0))
-            return -1;
-    }
-    return 0;
+/* db_label_fn: one more document with this label in the upload (ctx: its
+ * id; inside the caller's transaction). */
+static int count_label(void *ctx, const char *kind, const char *name, struct err *err)
+{
+    struct upload_ref *u = ctx;
+
+    return sq_exec(u->c, STMT_UPLOAD_LABEL_COUNT, err, "itt", u->id, kind, name);
 }
 
 static int document_insert(struct db_conn *c, int64_t annotation_id, int64_t upload_id,
                            const struct db_doc *d, struct err *err)
 {
+    struct upload_ref u = {c, upload_id};
+
     if (sq_exec(c, STMT_DOC_INSERT, err, "itttttz", annotation_id, d->external_id, d->text, d->cls,
              d->labels, d->aspects, upload_id) != 0)
         return -1;
-    return count_document_labels(c, upload_id, d, err);
+    return db_doc_each_label(d, count_label, &u, err);
 }
 
 /* ---- staged uploads ------------------------------------------------------------ */
@@ -204,7 +192,8 @@ int64_t sq_upload_open(struct db_conn *c, int64_t annotation_id, struct err *err
     sqlite3_stmt *st;
 
     util_now_rfc3339(now);
-    st = sq_prep(c, STMT_UPLOAD_INSERT, err, "it", annotation_id, now);
+    st = sq_prep(c, STMT_UPLOAD_INSERT, err, "itt", annotation_id, now,
+                 c->db->daemon_id[0] ? c->db->daemon_id : NULL);
     return st ? sq_insert(c, st, err) : -1;
 }
 
@@ -308,7 +297,7 @@ int sq_upload_cleanup(struct db_conn *c, struct err *err)
     int n = 0;
 
     for (;;) {
-        sqlite3_stmt *st = sq_stmt(c, STMT_UPLOAD_UNPUBLISHED, err);
+        sqlite3_stmt *st = sq_prep(c, STMT_UPLOAD_UNPUBLISHED, err, "i", sq_now_ms());
         int64_t id;
         int rc;
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sqlite/idem.c: the stored answers of requests with an Idempotency-Key
- * (24 h), written in the transaction of the work they answer.
+ * (24 h), written in the transaction of the work they answer, and the marks
+ * of keys in progress (status 0, with the daemon doing the work), which
+ * expire with that daemon's lease.
  */
 #include "internal.h"
 
@@ -16,24 +18,37 @@
 
 #define IDEM_TTL_S (24 * 3600)
 
-int sq_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err)
+int sq_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err)
 {
-    sqlite3_stmt *st = sq_stmt(c, STMT_IDEM_GET, err);
+    const char *me = c->db->daemon_id;
+    sqlite3_stmt *st = sq_prep(c, STMT_IDEM_GET, err, "ititi", user_id, key,
+                               now - (int64_t)IDEM_TTL_S, me, sq_now_ms());
+    int fresh, held;
 
-    memset(out, 0, sizeof(*out));
     if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, user_id);
-    sq_bind_text(st, 2, key);
-    sqlite3_bind_int64(st, 3, now - IDEM_TTL_S);
     switch (sq_step_row(c, st, "no such key", err)) {
-    case 0:
-        return 0;
+    case 0: /* never used: mark it */
+        err_clear(err);
+        return sq_exec(c, STMT_IDEM_MARK, err, "itit", user_id, key, now, me[0] ? me : NULL);
     case 1:
         break;
     default:
         return -1;
+    }
+    fresh = sqlite3_column_int(st, 4);
+    held = sqlite3_column_int(st, 5);
+    if (held) { /* a request of another live daemon is doing the work */
+        sq_done(st);
+        err_set(err, ERR_CONFLICT, "idempotency key in use by another daemon");
+        return -1;
+    }
+    if (!fresh || sqlite3_column_int(st, 1) == 0) {
+        /* expired, or the mark of a gone daemon (or of this one, whose
+         * registry let the caller in): take it over */
+        sq_done(st);
+        return sq_exec(c, STMT_IDEM_MARK, err, "itit", user_id, key, now, me[0] ? me : NULL);
     }
     out->request_hash = sq_col_dup(st, 0);
     out->status = sqlite3_column_int(st, 1);
@@ -46,6 +61,11 @@ int sq_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now
         return -1;
     }
     return 1;
+}
+
+int sq_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err)
+{
+    return sq_exec(c, STMT_IDEM_UNMARK, err, "itt", user_id, key, c->db->daemon_id);
 }
 
 int sq_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,

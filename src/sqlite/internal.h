@@ -114,7 +114,8 @@
     X(DOC_INSERT,                                                                               \
       "INSERT INTO documents (annotation_id, external_id, text, class, labels, aspects, "       \
       "upload_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                         \
-    X(UPLOAD_INSERT, "INSERT INTO uploads (annotation_id, created) VALUES (?1, ?2)")           \
+    X(UPLOAD_INSERT,                                                                            \
+      "INSERT INTO uploads (annotation_id, created, daemon_id) VALUES (?1, ?2, ?3)")            \
     X(UPLOAD_ADD_DOCS,                                                                          \
       "UPDATE uploads SET documents = documents + ?2 WHERE id = ?1 AND published = 0")         \
     X(UPLOAD_GET, "SELECT annotation_id, documents FROM uploads WHERE id = ?1 AND published = 0") \
@@ -130,15 +131,30 @@
       "DELETE FROM documents WHERE id IN "                                                      \
       "(SELECT id FROM documents WHERE upload_id = ?1 LIMIT ?2)")                               \
     X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = ?1 AND published = 0")                    \
-    X(UPLOAD_UNPUBLISHED, "SELECT id FROM uploads WHERE published = 0 ORDER BY id LIMIT 1")    \
+    X(UPLOAD_UNPUBLISHED,                                                                       \
+      "SELECT up.id FROM uploads up WHERE up.published = 0 AND NOT EXISTS "                     \
+      "(SELECT 1 FROM daemons d WHERE d.id = up.daemon_id AND d.lease_until >= ?1) "            \
+      "ORDER BY up.id LIMIT 1")                                                                 \
     X(IDEM_GET,                                                                                 \
-      "SELECT request_hash, status, location, body FROM idempotency_keys "                     \
-      "WHERE user_id = ?1 AND key = ?2 AND created > ?3")                                       \
+      "SELECT k.request_hash, k.status, k.location, k.body, k.created > ?3, "                   \
+      "k.status = 0 AND k.created > ?3 AND COALESCE(k.daemon_id, '') NOT IN ('', ?4) AND "      \
+      "EXISTS (SELECT 1 FROM "                                                                  \
+      "daemons d WHERE d.id = k.daemon_id AND d.lease_until >= ?5) "                           \
+      "FROM idempotency_keys k WHERE k.user_id = ?1 AND k.key = ?2")                            \
+    X(IDEM_MARK,                                                                                \
+      "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
+      "created, daemon_id) VALUES (?1, ?2, '', 0, NULL, '', ?3, ?4) ON CONFLICT (user_id, key) " \
+      "DO UPDATE SET request_hash = '', status = 0, location = NULL, body = '', "               \
+      "created = excluded.created, daemon_id = excluded.daemon_id")                            \
+    X(IDEM_UNMARK,                                                                              \
+      "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND status = 0 "            \
+      "AND COALESCE(daemon_id, '') = ?3")                                                       \
     X(IDEM_PUT,                                                                                 \
       "INSERT INTO idempotency_keys (user_id, key, request_hash, status, location, body, "      \
       "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_id, key) DO UPDATE SET "  \
       "request_hash = excluded.request_hash, status = excluded.status, "                       \
-      "location = excluded.location, body = excluded.body, created = excluded.created")        \
+      "location = excluded.location, body = excluded.body, created = excluded.created, "       \
+      "daemon_id = NULL")                                                                       \
     X(IDEM_PURGE,                                                                               \
       "DELETE FROM idempotency_keys WHERE rowid IN "                                            \
       "(SELECT rowid FROM idempotency_keys WHERE created <= ?1 LIMIT 64)")                      \
@@ -176,20 +192,19 @@
     X(JOB_ENQUEUE,                                                                              \
       "UPDATE models SET status = 'QUEUED', queued_at = ?2, updated = ?2 "                      \
       "WHERE id = ?1 AND status = 'CREATED'")                                                   \
-    X(JOB_REQUEUE_ALL,                                                                          \
-      "UPDATE models SET status = 'QUEUED', started_at = NULL, "                                \
-      "queued_at = COALESCE(queued_at, ?1), updated = ?1 "                                      \
-      "WHERE status IN ('CREATED', 'QUEUED', 'TRAINING')")                                      \
     X(JOB_REQUEUE_ONE,                                                                          \
-      "UPDATE models SET status = 'QUEUED', started_at = NULL, updated = ?2 "                   \
-      "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
+      "UPDATE models SET status = 'QUEUED', started_at = NULL, owner_daemon = NULL, "          \
+      "lease_until = NULL, updated = ?3 WHERE id = ?1 AND status = 'TRAINING' AND attempt = ?2") \
     X(JOB_NEXT,                                                                                 \
       "SELECT id FROM models WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1")          \
     X(JOB_START,                                                                                \
-      "UPDATE models SET status = 'TRAINING', started_at = ?2, updated = ?2 "                   \
-      "WHERE id = ?1 AND status = 'QUEUED'")                                                    \
+      "UPDATE models SET status = 'TRAINING', started_at = ?2, updated = ?2, owner_daemon = ?3, " \
+      "lease_until = ?4, attempt = attempt + 1 WHERE id = ?1 AND status = 'QUEUED'")            \
+    X(JOB_ATTEMPT, "SELECT attempt FROM models WHERE id = ?1")                                  \
+    X(JOB_HELD,                                                                                 \
+      "SELECT 1 FROM models WHERE id = ?1 AND status = 'TRAINING' AND attempt = ?2")           \
     X(JOB_GET,                                                                                  \
-      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status FROM models m "            \
+      "SELECT m.id, m.uuid, m.type, m.language, b.artifact, m.status, m.attempt FROM models m " \
       "LEFT JOIN models b ON b.id = m.base_id WHERE m.id = ?1")                                 \
     X(JOB_DOCS,                                                                                 \
       "SELECT ma.role, d.text, d.class, d.labels, d.aspects FROM model_annotations ma "         \
@@ -198,15 +213,52 @@
       "AND (d.upload_id IS NULL OR up.published = 1) ORDER BY ma.annotation_id, d.id")                                                        \
     X(JOB_PROGRESS,                                                                             \
       "UPDATE models SET progress = ?2, updated = ?3 "                                          \
-      "WHERE id = ?1 AND status = 'TRAINING' AND progress < ?2")                                \
+      "WHERE id = ?1 AND status = 'TRAINING' AND attempt = ?4 AND progress < ?2")               \
     X(JOB_READY,                                                                                \
       "UPDATE models SET status = 'READY', progress = 100, score = ?2, metrics = ?3, "          \
-      "artifact = ?4, failure_reason = NULL, finished_at = ?5, updated = ?5, warnings = ?6 "    \
-      "WHERE id = ?1 AND status = 'TRAINING'")                                                  \
+      "artifact = ?4, failure_reason = NULL, finished_at = ?5, updated = ?5, warnings = ?6, "   \
+      "owner_daemon = NULL, lease_until = NULL "                                                \
+      "WHERE id = ?1 AND status = 'TRAINING' AND attempt = ?7")                                 \
     X(JOB_FAILED,                                                                               \
       "UPDATE models SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, "            \
-      "updated = ?3 WHERE id = ?1 AND status IN ('CREATED', 'QUEUED', 'TRAINING')")            \
+      "updated = ?3, owner_daemon = NULL, lease_until = NULL "                                  \
+      "WHERE id = ?1 AND status IN ('CREATED', 'QUEUED', 'TRAINING')")                          \
+    X(JOB_FAILED_HELD,                                                                          \
+      "UPDATE models SET status = 'FAILED', failure_reason = ?2, finished_at = ?3, "            \
+      "updated = ?3, owner_daemon = NULL, lease_until = NULL "                                  \
+      "WHERE id = ?1 AND status = 'TRAINING' AND attempt = ?4")                                 \
+    LEASE_STATEMENTS(X)                                                                         \
     SESSION_STATEMENTS(X)
+
+/* Daemons and leases (jobs.c; times in unix milliseconds). The rescue takes
+ * back TRAINING rows whose lease expired (?2 = 1: every one, for a daemon
+ * alone on its database): out of attempts (?3) FAILED, else QUEUED. */
+#define LEASE_STATEMENTS(X)                                                                     \
+    X(DAEMON_UPSERT,                                                                            \
+      "INSERT INTO daemons (id, started, lease_until) VALUES (?1, ?2, ?3) "                     \
+      "ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until")                      \
+    X(DAEMON_RENEW_JOBS,                                                                        \
+      "UPDATE models SET lease_until = ?2 WHERE owner_daemon = ?1 AND status = 'TRAINING'")     \
+    X(DAEMON_DELETE, "DELETE FROM daemons WHERE id = ?1")                                       \
+    X(DAEMON_JOBS,                                                                              \
+      "SELECT id, attempt FROM models WHERE owner_daemon = ?1 AND status = 'TRAINING' "         \
+      "ORDER BY id")                                                                            \
+    X(DAEMONS_EXPIRED, "DELETE FROM daemons WHERE (?2 = 1 OR lease_until < ?1) AND id <> ?3")   \
+    X(RESCUE_FAIL,                                                                              \
+      "UPDATE models SET status = 'FAILED', abandoned = abandoned + 1, owner_daemon = NULL, "   \
+      "lease_until = NULL, finished_at = ?4, updated = ?4, failure_reason = 'abandoned after ' " \
+      "|| (abandoned + 1) || ' attempts: each time the daemon training it stopped renewing "    \
+      "its lease (it died or lost the database)' "                                             \
+      "WHERE status = 'TRAINING' AND (?2 = 1 OR lease_until IS NULL OR lease_until < ?1) "      \
+      "AND abandoned + 1 >= ?3")                                                                \
+    X(RESCUE_REQUEUE,                                                                           \
+      "UPDATE models SET status = 'QUEUED', abandoned = abandoned + 1, owner_daemon = NULL, "    \
+      "lease_until = NULL, started_at = NULL, queued_at = COALESCE(queued_at, ?3), "           \
+      "updated = ?3 WHERE status = 'TRAINING' AND (?2 = 1 OR lease_until IS NULL OR "          \
+      "lease_until < ?1)")                                                                      \
+    X(RESCUE_CREATED,                                                                           \
+      "UPDATE models SET status = 'QUEUED', queued_at = COALESCE(queued_at, ?1), updated = ?1 " \
+      "WHERE status = 'CREATED'")
 
 /* Browser sessions (sessions.c). A session is created only from a token
  * that is valid now; its expiry never passes the token's. The lookup gives
@@ -253,6 +305,9 @@ int sq_step_done(struct db_conn *c, sqlite3_stmt *st, struct err *err);
 /* Step a statement that returns at most one row: 1 on a row (read it, then
  * sq_done), 0 when none (ERR_NOT_FOUND with not_found), -1 on error. */
 int sq_step_row(struct db_conn *c, sqlite3_stmt *st, const char *not_found, struct err *err);
+/* The backend's clock for leases: this host's wall clock in milliseconds
+ * (one SQLite database has one host). */
+int64_t sq_now_ms(void);
 /* Rows changed by the connection's last statement. */
 int sq_changes(struct db_conn *c);
 /* Run an INSERT and return the new rowid, or -1. */
@@ -374,8 +429,9 @@ int sq_upload_discard(struct db_conn *c, int64_t upload_id, struct err *err);
 int sq_upload_cleanup(struct db_conn *c, struct err *err);
 
 /* idem.c */
-int sq_idem_get(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
-                struct db_idem *out, struct err *err);
+int sq_idem_begin(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
+                  struct db_idem *out, struct err *err);
+int sq_idem_unmark(struct db_conn *c, int64_t user_id, const char *key, struct err *err);
 int sq_idem_put(struct db_conn *c, int64_t user_id, const char *key, int64_t now,
                 const struct db_idem *r, struct err *err);
 
@@ -405,15 +461,21 @@ int sq_session_get(struct db_conn *c, const char *hash, int64_t now, struct db_s
 int sq_session_delete(struct db_conn *c, const char *hash, struct err *err);
 
 /* jobs.c */
+int sq_daemon_heartbeat(struct db_conn *c, struct err *err);
+int sq_daemon_leave(struct db_conn *c, struct err *err);
+int sq_daemon_jobs(struct db_conn *c, struct db_lease **out, size_t *n, struct err *err);
+int sq_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err);
 int sq_job_enqueue(struct db_conn *c, int64_t id, struct err *err);
-int sq_job_requeue_all(struct db_conn *c, struct err *err);
-int sq_job_requeue(struct db_conn *c, int64_t id, struct err *err);
-int sq_job_claim(struct db_conn *c, int64_t *id, struct err *err);
+int sq_job_requeue(struct db_conn *c, int64_t id, int64_t attempt, struct err *err);
+int sq_job_claim(struct db_conn *c, int64_t *id, int64_t *attempt, struct err *err);
 int sq_job_get(struct db_conn *c, int64_t id, struct db_job *out, struct err *err);
 int sq_job_documents(struct db_conn *c, int64_t id, db_doc_fn fn, void *ctx, struct err *err);
-int sq_job_progress(struct db_conn *c, int64_t id, double pct, struct err *err);
-int sq_job_ready(struct db_conn *c, int64_t id, double score, const char *metrics,
-                 const char *warnings, const char *artifact, struct err *err);
-int sq_job_failed(struct db_conn *c, int64_t id, const char *reason, struct err *err);
+int sq_job_progress(struct db_conn *c, int64_t id, int64_t attempt, double pct,
+                    struct err *err);
+int sq_job_ready(struct db_conn *c, int64_t id, int64_t attempt, double score,
+                 const char *metrics, const char *warnings, const char *artifact,
+                 struct err *err);
+int sq_job_failed(struct db_conn *c, int64_t id, int64_t attempt, const char *reason,
+                  struct err *err);
 
 #endif

@@ -265,13 +265,24 @@ int sq_model_status(struct db_conn *c, int64_t project_id, int64_t id,
     return 0;
 }
 
-/* One column of the model (inside the PATCH transaction, which found it). */
-static int set_field(struct db_conn *c, enum stmt_id sid, int64_t id, const char *value,
-                     const char *now, struct err *err)
+/* The model a PATCH writes, in its transaction (which found it). */
+struct patch_target {
+    struct db_conn *c;
+    int64_t id;
+    const char *now;
+};
+
+/* db_patch_set_fn: one column of the model. */
+static int patch_set(void *ctx, enum db_patch_col col, const char *value, struct err *err)
 {
-    if (sq_exec(c, sid, err, "itt", id, value, now) != 0)
+    static const enum stmt_id sids[] = {STMT_MODEL_SET_STATUS, STMT_MODEL_SET_DISPLAY,
+                                        STMT_MODEL_SET_SHORT, STMT_MODEL_SET_LONG};
+    struct patch_target *t = ctx;
+
+    assert((size_t)col < sizeof(sids) / sizeof(sids[0]));
+    if (sq_exec(t->c, sids[col], err, "itt", t->id, value, t->now) != 0)
         return -1;
-    assert(sq_changes(c) == 1);
+    assert(sq_changes(t->c) == 1);
     return 0;
 }
 
@@ -279,6 +290,7 @@ int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
                    const struct db_model_patch *p, enum model_status *was, struct err *err)
 {
     char now[UTIL_TIME_LEN];
+    struct patch_target t = {c, id, now};
     enum model_status status;
 
     if (db_begin(c, err) != 0)
@@ -288,23 +300,7 @@ int sq_model_patch(struct db_conn *c, int64_t project_id, int64_t id,
     if (was)
         *was = status;
     util_now_rfc3339(now);
-    if (p->set_status) {
-        /* checked in the transaction that writes it (the status graph is domain's) */
-        assert(domain_status_trained(p->status) && "users set only trained statuses");
-        if (!domain_status_patch_ok(status, p->status)) {
-            err_set(err, ERR_INVALID, "status change refused");
-            goto fail;
-        }
-        if (set_field(c, STMT_MODEL_SET_STATUS, id, domain_status_name(p->status), now, err) != 0)
-            goto fail;
-    }
-    if (p->display_name && set_field(c, STMT_MODEL_SET_DISPLAY, id, p->display_name, now, err))
-        goto fail;
-    if ((p->short_description || p->clear_short) &&
-        set_field(c, STMT_MODEL_SET_SHORT, id, p->short_description, now, err))
-        goto fail;
-    if ((p->long_description || p->clear_long) &&
-        set_field(c, STMT_MODEL_SET_LONG, id, p->long_description, now, err))
+    if (db_patch_apply(p, status, patch_set, &t, err) != 0)
         goto fail;
     return db_commit(c, err);
 fail:
