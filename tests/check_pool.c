@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "artifacts.h"
 #include "db.h"
 #include "pool.h"
 #include "testapi.h"
@@ -475,6 +477,63 @@ START_TEST(test_upload_of_gone_daemon)
 }
 END_TEST
 
+/* The artifact store (PostgreSQL): a daemon's copy is made from the bytes in
+ * the database only when they match their checksum. */
+START_TEST(test_artifact_store)
+{
+    struct fx f;
+    struct err err = {0};
+    struct db_conn *c;
+    static const char bytes[] = "artifact bytes";
+    struct artifacts_blob b = {0};
+    char src[4300], local[4300], bad[65];
+    FILE *fp;
+    int64_t id;
+
+    if (!tpg()) {
+        tskip("pool: artifacts in the database are PostgreSQL's (SQLite keeps files)");
+        return;
+    }
+    fx_init(&f);
+    id = fx_model(&f, "stored", "READY");
+    snprintf(src, sizeof src, "%s/trained.model", f.ts.dir);
+    fp = fopen(src, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fwrite(bytes, 1, sizeof bytes, fp), sizeof bytes);
+    fclose(fp);
+    ck_assert_int_eq(artifacts_blob_read(src, &b, &err), 0);
+    ck_assert_uint_eq(b.len, sizeof bytes);
+    /* a wrong checksum: no copy is made */
+    memset(bad, '0', 64);
+    bad[64] = '\0';
+    c = db_acquire(f.db);
+    ck_assert_int_eq(db_begin(c, &err), 0);
+    ck_assert_int_eq(db_artifact_put(c, id, b.bytes, b.len, bad, &err), 0);
+    ck_assert_int_eq(db_commit(c, &err), 0);
+    db_release(f.db, c);
+    ck_assert_int_eq(artifacts_local(f.db, f.ts.data_dir, id, src, local, sizeof local, &err), -1);
+    ck_assert_int_eq(err.code, ERR_CORRUPT);
+    ck_assert_int_ne(access(local, F_OK), 0);
+    /* the right one: the copy has the bytes */
+    c = db_acquire(f.db);
+    ck_assert_int_eq(db_begin(c, &err), 0);
+    ck_assert_int_eq(db_artifact_put(c, id, b.bytes, b.len, b.checksum, &err), 0);
+    ck_assert_int_eq(db_commit(c, &err), 0);
+    db_release(f.db, c);
+    ck_assert_int_eq(artifacts_local(f.db, f.ts.data_dir, id, src, local, sizeof local, &err), 0);
+    ck_assert_str_ne(local, src);
+    {
+        struct artifacts_blob copy = {0};
+
+        ck_assert_int_eq(artifacts_blob_read(local, &copy, &err), 0);
+        ck_assert_str_eq(copy.checksum, b.checksum);
+        artifacts_blob_release(&copy);
+    }
+    artifacts_blob_release(&b);
+    fx_release(&f);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -494,6 +553,7 @@ Suite *pool_suite(void)
     tcase_add_test(tc, test_max_attempts);
     tcase_add_test(tc, test_remote_cancel);
     tcase_add_test(tc, test_upload_of_gone_daemon);
+    tcase_add_test(tc, test_artifact_store);
     suite_add_tcase(s, tc);
     return s;
 }

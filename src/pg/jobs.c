@@ -130,11 +130,8 @@ int pg_job_rescue(struct db_conn *c, int max_attempts, int all, struct err *err)
         goto fail;
     got = strcmp(pg_col_text(r, 0, 0), "t") == 0;
     PQclear(r);
-    if (!got) {
-        /* nothing done: end the transaction without failing it (inside a
-         * db_write, a rollback would fail the caller's whole write) */
+    if (!got) /* nothing written: end the level cleanly (a rollback would fail db_write) */
         return db_commit(c, err) == 0 ? 0 : -1;
-    }
     if (pg_exec(c, STMT_DAEMONS_EXPIRED, err, "it", (int64_t)(all != 0), c->db->daemon_id) != 0)
         goto fail;
     n = job_write(c, 0, STMT_RESCUE_FAIL, err, "iit", (int64_t)(all != 0), (int64_t)max_attempts,
