@@ -2,7 +2,8 @@
 /*
  * White-box suite of the PostgreSQL backend (src/pg/): migrations apply
  * once, also with several daemons starting at once; the binder's round trip
- * of every parameter letter; the SQLSTATE mapping (a taken name, a missing
+ * of every parameter letter; db_write runs a deadlock's victim again; the
+ * SQLSTATE mapping (a taken name, a missing
  * row behind a foreign key, a transaction a failed statement aborted); the
  * fault injector; a connection the server closed is made again; and
  * LISTEN/NOTIFY between two handles on one database (two daemons): a model
@@ -24,6 +25,7 @@
 
 #include "db.h"
 #include "pg/internal.h"
+#include "testapi.h"
 #include "testutil.h"
 
 struct migration_src {
@@ -337,6 +339,91 @@ START_TEST(test_write_and_faults)
 }
 END_TEST
 
+/* Two writes that lock two models' rows in opposite orders (a PATCH each):
+ * PostgreSQL breaks the deadlock by failing one (40P01), and db_write runs
+ * that one again, so both succeed. (Models, not users: a user's change bumps
+ * the one auth_epoch row, which would order the two writes before they
+ * cross.) */
+struct crossing {
+    struct db *db;
+    int64_t project_id, first, second;
+    pthread_barrier_t *both_locked;
+    int runs, rc;
+    char msg[ERR_MSG_MAX];
+};
+
+static int write_crossing(struct db_conn *c, void *ctx, struct err *err)
+{
+    struct crossing *x = ctx;
+    struct db_model_patch p = {.display_name = "crossed"};
+
+    x->runs++;
+    if (db_model_patch(c, x->project_id, x->first, &p, NULL, err) != 0)
+        return -1;
+    if (x->runs == 1) /* the first run waits until the other holds its first row */
+        pthread_barrier_wait(x->both_locked);
+    return db_model_patch(c, x->project_id, x->second, &p, NULL, err);
+}
+
+static void *run_crossing(void *arg)
+{
+    struct crossing *x = arg;
+    struct err err = {0};
+
+    x->rc = db_write(x->db, write_crossing, x, &err);
+    snprintf(x->msg, sizeof(x->msg), "%s", err.msg);
+    return NULL;
+}
+
+START_TEST(test_write_retries_deadlock)
+{
+    struct pgdb t;
+    struct err err = {0};
+    struct db *db;
+    struct db_conn *c;
+    pthread_barrier_t both;
+    struct crossing x[2];
+    pthread_t th[2];
+    struct db_model_new m = {.display_name = "m", .language = LANG_EN, .type = TYPE_CLASS};
+    int64_t ids[2];
+
+    if (pgdb_init(&t) != 0)
+        return;
+    db = pgdb_open(&t, 3);
+    c = db_acquire(db);
+    m.workspace_id = db_workspace_create(c, "w", &err);
+    m.project_id = db_project_create(c, m.workspace_id, "p", &err);
+    m.owner_id = db_user_create(c, "u", 0, &err);
+    for (int i = 0; i < 2; i++) {
+        char uuid[24], name[16];
+
+        snprintf(uuid, sizeof(uuid), "uuid-%d", i);
+        snprintf(name, sizeof(name), "m%d", i);
+        m.uuid = uuid;
+        m.name = name;
+        ids[i] = db_model_create(c, &m, &err);
+        ck_assert_msg(ids[i] > 0, "%s", err.msg);
+    }
+    db_release(db, c);
+    pthread_barrier_init(&both, NULL, 2);
+    for (int i = 0; i < 2; i++)
+        x[i] = (struct crossing){.db = db, .project_id = m.project_id, .first = ids[i],
+                                 .second = ids[1 - i], .both_locked = &both};
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, run_crossing, &x[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(x[i].rc == 0, "write %d: %s", i, x[i].msg);
+    }
+    /* the deadlock's victim ran again (a retry may cross the other write
+     * once more before it commits: each deadlock adds one run) */
+    ck_assert_int_ge(x[0].runs + x[1].runs, 3);
+    pthread_barrier_destroy(&both);
+    db_close(db);
+    pgdb_cleanup(&t);
+}
+END_TEST
+
 /* ---- LISTEN/NOTIFY ----------------------------------------------------------------- */
 
 struct seen {
@@ -502,12 +589,13 @@ Suite *pg_suite(void)
     Suite *s = suite_create("pg");
     TCase *tc = tcase_create("postgresql");
 
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 60 * TAPI_SLOW);
     tcase_add_test(tc, test_migrations_once);
     tcase_add_test(tc, test_migrations_concurrent);
     tcase_add_test(tc, test_binder_round_trip);
     tcase_add_test(tc, test_error_mapping);
     tcase_add_test(tc, test_write_and_faults);
+    tcase_add_test(tc, test_write_retries_deadlock);
     tcase_add_test(tc, test_listen_notify);
     tcase_add_test(tc, test_watch_sqlite);
     suite_add_tcase(s, tc);
