@@ -189,7 +189,7 @@ PG_SUITES := api_annotations api_auth api_cors api_durability api_events api_exp
              api_idem api_labelsets api_members api_models api_ops api_paths api_session \
              api_smoke api_tls api_training cli cli_ops faults handlers cluster
 # the PostgreSQL backend's own white-box suite (skipped without MODELD_TEST_PG)
-PG_SUITES += pg_data
+PG_SUITES += pg_data pg
 PG_ASAN_SUITES ?= $(PG_SUITES)
 test: test-pg-rel test-pg-asan
 .PHONY: test-pg test-pg-rel test-pg-asan run-pg bench-cluster
