@@ -2,8 +2,9 @@
 // models: a project's models (GET /projects/{id}/models, newest first, a
 // page at a time through the API's cursor), filtered by status, type and
 // language, and kept live by ONE EventSource on GET /projects/{id}/events
-// (created, model, deleted, resync, shutdown, revoked). The stream is opened
-// before the list is read, so no change falls in between.
+// (created, model, deleted, resync, shutdown, revoked). The list is read
+// again each time the stream opens, and a page read while events came in
+// leaves the rows those events set, so no change falls in between.
 import { api, events, problemMessage } from './api.js';
 import { h, clear, fmtTime } from './dom.js';
 
@@ -125,7 +126,7 @@ export async function render(root, ctx) {
       owner: cell('Owner', null),
     };
     const tr = h('tr', { 'data-id': m.id }, Object.values(cells));
-    const row = { tr, cells, bar, model: null };
+    const row = { tr, cells, bar, model: null, evAt: 0 };
     update(row, m);
     return row;
   }
@@ -157,6 +158,7 @@ export async function render(root, ctx) {
   function upsert(m) {
     const row = rows.get(m.id);
     if (row) {
+      row.evAt = evCount;
       update(row, m);
       return;
     }
@@ -170,6 +172,7 @@ export async function render(root, ctx) {
     }
     if (!before && cursor) return;
     const r = makeRow(m);
+    r.evAt = evCount;
     rows.set(m.id, r);
     tbody.insertBefore(r.tr, before);
     showEmpty();
@@ -183,9 +186,18 @@ export async function render(root, ctx) {
     showEmpty();
   }
 
+  // Events counted as they come (evCount); a row remembers the count of the
+  // last event that set it (evAt), a deleted model the count of its deletion.
+  // A page read while events came in may be older than those events: it then
+  // leaves their rows as the events made them (any later change brings its
+  // own event), so a reply overtaken by the stream never turns a row back.
+  let evCount = 0;
+  const deletedAt = new Map();
+
   // Read the first page (reset) or the next one.
   async function load(reset) {
     const my = ++loading;
+    const ev0 = evCount;
     const q = new URLSearchParams({ limit: String(PAGE) });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
     if (!reset && cursor) q.set('cursor', cursor);
@@ -203,20 +215,32 @@ export async function render(root, ctx) {
       return;
     }
     error.hidden = true;
-    if (reset) {
-      clear(tbody);
-      rows.clear();
+    const fresh = (row) => row.evAt > ev0; // set by an event during this read
+    const kept = new Map();
+    if (reset) { // rows created by an event during this read stay
+      for (const [id, row] of rows) if (fresh(row) && matches(row.model)) kept.set(id, row);
     }
     for (const m of r.body.items || []) {
-      // a page comes in order; a model an event already showed is updated
-      const row = rows.get(m.id);
+      if ((deletedAt.get(m.id) || 0) > ev0) continue; // deleted meanwhile
+      let row = rows.get(m.id);
       if (row) {
-        update(row, m);
-        continue;
+        if (!fresh(row)) update(row, m);
+      } else {
+        row = makeRow(m);
       }
-      const nr = makeRow(m);
-      rows.set(m.id, nr);
-      tbody.appendChild(nr.tr);
+      if (reset) kept.set(m.id, row);
+      else if (!rows.has(m.id)) {
+        rows.set(m.id, row);
+        tbody.appendChild(row.tr);
+      }
+    }
+    if (reset) { // newest first, as the API lists them
+      rows.clear();
+      clear(tbody);
+      for (const id of [...kept.keys()].sort((a, b) => b - a)) {
+        rows.set(id, kept.get(id));
+        tbody.appendChild(kept.get(id).tr);
+      }
     }
     cursor = r.body.next_cursor || null;
     more.hidden = !cursor;
@@ -229,13 +253,14 @@ export async function render(root, ctx) {
     load(true);
   }
 
-  let opened = 0;
   const close = events(`/projects/${pid}/events`, {
     open: () => {
       live.textContent = 'Live';
       live.classList.add('on');
-      // after a reconnection (the daemon restarted): changes may have been missed
-      if (++opened > 1) load(true);
+      // the stream carries changes from now on: read the list again for any
+      // change made before (the first read may have been served before the
+      // stream was open; after a reconnection, changes may have been missed)
+      load(true);
     },
     error: async (state) => {
       live.classList.remove('on');
@@ -252,9 +277,9 @@ export async function render(root, ctx) {
         ctx.signedOut();
       }
     },
-    created: (m) => upsert(m),
-    model: (m) => upsert(m),
-    deleted: (d) => remove(d.id),
+    created: (m) => { evCount++; upsert(m); },
+    model: (m) => { evCount++; upsert(m); },
+    deleted: (d) => { evCount++; deletedAt.set(d.id, evCount); remove(d.id); },
     resync: () => load(true),
     shutdown: () => {
       live.textContent = 'The daemon is stopping; reconnecting…';
