@@ -629,6 +629,10 @@ int cli_cmd_backup(struct cli_run *r)
     int rc = CLI_FAIL;
 
     memset(&b, 0, sizeof(b));
+    if (db_is_postgres(from)) /* never quoted: it may carry a password */
+        return cli_fail("%s: backup copies a SQLite database file; back up a PostgreSQL "
+                        "database with pg_dump (its model_artifacts table holds the artifacts)",
+                        cli_where(r, "db", where, sizeof(where)));
     if (stat(from, &st) != 0)
         return cli_fail("%s: cannot back up %s: %s", cli_where(r, "db", where, sizeof(where)), from,
                         strerror(errno));

@@ -627,6 +627,11 @@ START_TEST(test_backup_restore)
     ck_assert_msg(strstr(err, to) && strstr(err, "exists"), "%s", err);
     ck_assert_int_eq(RUN(NULL, "backup", "--db", "/nonexistent/x.db", "--to", "/tmp/never.db"), 1);
     ck_assert_msg(strstr(err, "/nonexistent/x.db"), "%s", err);
+    /* a PostgreSQL database is pg_dump's: said so, its password never printed */
+    ck_assert_int_eq(RUN(NULL, "backup", "--db", "postgresql://u:s3cret@127.0.0.1:1/x", "--to",
+                         "/tmp/never.db"),
+                     1);
+    ck_assert_msg(strstr(err, "pg_dump") && !strstr(err, "s3cret"), "%s", err);
     stop(pid, log);
 
     /* the originals are gone: database files and artifacts */
